@@ -1,0 +1,88 @@
+//! The command line, declared once with clap and turned into the library's own options; no
+//! clap type goes further than this file.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{Command, Options};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stackgen",
+    version,
+    about = "Turn one typed stack.toml into a complete, correct Redis monitoring stack",
+    after_help = "Exit codes: 0 success or nothing to report, 1 found something (a diff, a lint \
+                  error, an unhealthy service), 2 could not run."
+)]
+pub struct Cli {
+    /// The stack file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "stack.toml")]
+    file: PathBuf,
+    /// The profile to use (default: `stack.profile`, for commands that run one profile; every
+    /// profile for `render` and `diff`).
+    #[arg(short = 'p', long = "profile", global = true)]
+    profile: Option<String>,
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Print more about what is done.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Write a starter stack.toml, profiles/ and a .gitignore for secrets/.
+    Init {
+        /// The folder to start the project in.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Render every generated file into generated/<profile>/.
+    Render {
+        /// Write nothing; exit 1 if anything would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the JSON Schema (draft-07) of stack.toml.
+    Schema,
+}
+
+impl Cli {
+    pub fn into_parts(self) -> (Options, Command) {
+        let color = match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        };
+        let options = Options {
+            file: self.file,
+            profile: self.profile,
+            color,
+            quiet: self.quiet,
+            verbose: self.verbose,
+        };
+        let command = match self.command {
+            Cmd::Init { dir } => Command::Init { dir },
+            Cmd::Render { check } => Command::Render { check },
+            Cmd::Schema => Command::Schema,
+        };
+        (options, command)
+    }
+}

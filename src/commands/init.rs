@@ -1,0 +1,60 @@
+//! `stackgen init [DIR]`: a starter project. It never overwrites a file.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Outcome, Result};
+use crate::model::project::BUILTIN_PROFILES;
+use crate::Printer;
+
+const STARTER: &str = include_str!("../../stack.toml");
+const GITIGNORE: &str = "# Secret values stay out of git; stackgen only ever references them.\nsecrets/\n";
+
+/// A project name from the folder name, in the characters compose allows.
+fn project_name(dir: &Path) -> String {
+    let folder = std::path::absolute(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+        .unwrap_or_default();
+    let name: String = folder
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    let name = name.trim_start_matches(['-', '_']).to_string();
+    if name.is_empty() { "redis-stack".into() } else { name }
+}
+
+pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
+    let name = project_name(dir);
+    let stack = STARTER.replace("name = \"bluesky\"", &format!("name = {name:?}"));
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join("stack.toml"), stack),
+        (dir.join("stack.schema.json"), super::schema::text()),
+        (dir.join(".gitignore"), GITIGNORE.to_string()),
+    ];
+    for (profile, text) in BUILTIN_PROFILES {
+        files.push((dir.join("profiles").join(format!("{profile}.toml")), text.to_string()));
+    }
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| path.exists())
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Error::Message(format!(
+            "not overwriting existing files: {}",
+            existing.join(", ")
+        )));
+    }
+    for (path, text) in &files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        }
+        std::fs::write(path, text).map_err(Error::io(path))?;
+        printer.note(&format!("created {}", path.display()))?;
+    }
+    printer.note(&format!(
+        "Next: put the Redis password in {}, then run `stackgen render`.",
+        dir.join("secrets/redis_password.txt").display()
+    ))?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,36 @@
+//! One module per command: glue between the options and the library's pipeline.
+
+pub mod init;
+pub mod render;
+pub mod schema;
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::model::Project;
+use crate::render::{Renderer, Tree};
+
+/// Loads the project and renders the profiles asked for, all in memory and validated.
+pub fn render_trees(
+    options: &crate::Options,
+) -> Result<(Project, BTreeMap<String, Tree>)> {
+    let project = Project::load(&options.file)?;
+    let renderer = Renderer::new(&project.templates_dir())?;
+    let mut trees = BTreeMap::new();
+    let mut errors = Vec::new();
+    for profile in project.select_profiles(options.profile.as_deref())? {
+        match project.resolve(&profile) {
+            Ok(stack) => {
+                trees.insert(profile, renderer.render(&stack)?);
+            }
+            Err(crate::Error::Input(found)) => errors.extend(found),
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        errors.dedup();
+        return Err(crate::Error::Input(errors));
+    }
+    Ok((project, trees))
+}

@@ -1,0 +1,53 @@
+//! `stackgen render [--check]`.
+
+use crate::error::{Outcome, Result};
+use crate::output;
+use crate::{Options, Printer};
+
+pub fn run(options: &Options, check: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
+    let (project, trees) = super::render_trees(options)?;
+    let changes = output::changes(&project.dir, &trees)?;
+    if check {
+        for change in &changes {
+            let what = match (&change.old, &change.new) {
+                (None, _) => "missing",
+                (_, None) => "no longer generated",
+                _ => "out of date",
+            };
+            printer.note(&format!("{}: {what}", change.path))?;
+        }
+        return Ok(if changes.is_empty() {
+            printer.note("generated/ is up to date.")?;
+            Outcome::Clean
+        } else {
+            printer.note(&format!(
+                "{} would change; run `stackgen render`.",
+                count(changes.len())
+            ))?;
+            Outcome::Found
+        });
+    }
+    output::apply(&project.dir, &changes)?;
+    if changes.is_empty() {
+        printer.note("generated/ is up to date.")?;
+    } else {
+        for change in &changes {
+            let verb = match (&change.old, &change.new) {
+                (None, _) => "created",
+                (_, None) => "removed",
+                _ => "updated",
+            };
+            printer.note(&format!("{verb} {}", change.path))?;
+        }
+        printer.note(&format!("{} changed.", count(changes.len())))?;
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn count(files: usize) -> String {
+    if files == 1 {
+        "1 file".into()
+    } else {
+        format!("{files} files")
+    }
+}

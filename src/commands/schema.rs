@@ -1,0 +1,26 @@
+//! `stackgen schema`: the JSON Schema (draft-07) of `stack.toml`, which the repository keeps
+//! as `stack.schema.json` for editors.
+
+use schemars::generate::SchemaSettings;
+
+use crate::error::{Error, Outcome, Result};
+use crate::model::raw::StackFile;
+use crate::Printer;
+
+/// The schema text, exactly as `stack.schema.json` holds it.
+pub fn text() -> String {
+    let generator = SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<StackFile>();
+    schema.insert("title".into(), "stackgen stack.toml".into());
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+pub fn run(printer: &mut Printer<'_>) -> Result<Outcome> {
+    printer
+        .out
+        .write_all(text().as_bytes())
+        .map_err(Error::io("<stdout>"))?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,148 @@
+//! A project on disk: `stack.toml`, its profiles (the project's own `profiles/` folder, or the
+//! built-in dev and prod), and the folder everything else is relative to.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::raw::{ProfileFile, StackFile};
+use super::resolve::{Sources, Stack, resolve};
+use super::source::{Diagnostic, Source};
+use crate::error::{Error, Result};
+
+/// The profiles compiled into the binary, used when a project has no `profiles/` folder.
+pub const BUILTIN_PROFILES: [(&str, &str); 2] = [
+    ("dev", include_str!("../../profiles/dev.toml")),
+    ("prod", include_str!("../../profiles/prod.toml")),
+];
+
+pub struct Profile {
+    pub source: Source,
+    pub file: ProfileFile,
+}
+
+pub struct Project {
+    /// The folder of `stack.toml`; secrets, `profiles/`, `templates/` and `generated/` are
+    /// relative to it.
+    pub dir: PathBuf,
+    pub source: Source,
+    pub file: StackFile,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl Project {
+    pub fn load(stack_path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(stack_path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::Message(format!(
+                    "{}: not found (run `stackgen init` to start a project)",
+                    stack_path.display()
+                ))
+            } else {
+                Error::io(stack_path)(source)
+            }
+        })?;
+        let source = Source::parse(stack_path.display().to_string(), text)?;
+        let file = source.deserialize::<StackFile>()?;
+        let dir = stack_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let profiles = load_profiles(&dir, stack_path)?;
+        Ok(Self {
+            dir,
+            source,
+            file,
+            profiles,
+        })
+    }
+
+    pub fn generated_dir(&self) -> PathBuf {
+        self.dir.join("generated")
+    }
+
+    pub fn templates_dir(&self) -> PathBuf {
+        self.dir.join("templates")
+    }
+
+    /// The profiles a command works on: the one asked for, or every profile.
+    pub fn select_profiles(&self, asked: Option<&str>) -> Result<Vec<String>> {
+        match asked {
+            Some(name) => {
+                self.check_profile(name, None)?;
+                Ok(vec![name.to_string()])
+            }
+            None => Ok(self.profiles.keys().cloned().collect()),
+        }
+    }
+
+    /// The profile a command that runs one stack uses: `--profile`, else `stack.profile`.
+    pub fn active_profile(&self, asked: Option<&str>) -> Result<String> {
+        let from_file = self.file.stack.as_ref().and_then(|s| s.profile.clone());
+        let name = asked.map(str::to_string).or(from_file).unwrap_or_else(|| "dev".into());
+        let key = asked.is_none().then_some("stack.profile");
+        self.check_profile(&name, key)?;
+        Ok(name)
+    }
+
+    fn check_profile(&self, name: &str, key: Option<&str>) -> Result<()> {
+        if self.profiles.contains_key(name) {
+            return Ok(());
+        }
+        let known = self.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
+        let message = format!("unknown profile `{name}`; the profiles are: {known}");
+        Err(match key {
+            Some(key) => Diagnostic {
+                location: self.source.locate_nearest(key),
+                message,
+            }
+            .into(),
+            None => Error::Message(message),
+        })
+    }
+
+    pub fn resolve(&self, profile: &str) -> Result<Stack> {
+        let overlay = &self.profiles[profile];
+        let sources = Sources {
+            stack: &self.source,
+            profile: &overlay.source,
+        };
+        Ok(resolve(&self.file, profile, &overlay.file, &sources)?)
+    }
+}
+
+fn load_profiles(dir: &Path, stack_path: &Path) -> Result<BTreeMap<String, Profile>> {
+    let folder = dir.join("profiles");
+    let mut found = Vec::new();
+    if folder.is_dir() {
+        let entries = std::fs::read_dir(&folder).map_err(Error::io(&folder))?;
+        for entry in entries {
+            let path = entry.map_err(Error::io(&folder))?.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+                let shown = stack_path
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join("profiles")
+                    .join(path.file_name().unwrap_or_default());
+                found.push((name, shown.display().to_string(), text));
+            }
+        }
+    }
+    if found.is_empty() {
+        found = BUILTIN_PROFILES
+            .iter()
+            .map(|(name, text)| {
+                (name.to_string(), format!("<built-in>/profiles/{name}.toml"), text.to_string())
+            })
+            .collect();
+    }
+    let mut profiles = BTreeMap::new();
+    for (name, shown, text) in found {
+        let source = Source::parse(shown, text)?;
+        let file = source.deserialize::<ProfileFile>()?;
+        profiles.insert(name, Profile { source, file });
+    }
+    Ok(profiles)
+}

@@ -1,0 +1,425 @@
+//! The raw documents: exactly what `stack.toml` and a profile file deserialize into. Every
+//! key is optional here, unknown keys are errors, and each field's `///` doc becomes its
+//! description in the published JSON Schema. Defaults and cross-field rules live in
+//! `resolve`, not here.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::units::{Duration, Secret, Size};
+
+/// Merges a profile overlay into a base value: the overlay wins, table by table.
+pub trait Combine {
+    fn combine(self, overlay: Self) -> Self;
+}
+
+impl<T: Combine> Combine for Option<T> {
+    fn combine(self, overlay: Self) -> Self {
+        match (self, overlay) {
+            (Some(base), Some(overlay)) => Some(base.combine(overlay)),
+            (base, overlay) => overlay.or(base),
+        }
+    }
+}
+
+macro_rules! leaf_combine {
+    ($($ty:ty),*) => {$(
+        impl Combine for $ty {
+            fn combine(self, overlay: Self) -> Self {
+                overlay
+            }
+        }
+    )*};
+}
+
+leaf_combine!(
+    String, u16, f64, bool, Size, Duration, Secret, MaxmemoryPolicy, Appendfsync, Severity,
+    PolicyLevel
+);
+
+/// Declares a table: every field optional, unknown keys rejected, merged field by field.
+macro_rules! table {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl Combine for $name {
+            fn combine(self, overlay: Self) -> Self {
+                Self { $($field: self.$field.combine(overlay.$field),)* }
+            }
+        }
+    };
+}
+
+/// The tables shared by `stack.toml` and the profile overlays.
+macro_rules! document {
+    ($(#[$meta:meta])* pub struct $name:ident { $($extra:tt)* }) => {
+        table! {
+            $(#[$meta])*
+            pub struct $name {
+                /// The project: its name and default profile.
+                stack: StackTable,
+                /// The Redis server.
+                redis: RedisTable,
+                /// redis_exporter, which turns Redis INFO into Prometheus metrics.
+                redis_exporter: ExporterTable,
+                /// Prometheus: scraping, retention and alert rules.
+                prometheus: PrometheusTable,
+                /// Alertmanager: grouping, routing and the Slack receiver.
+                alertmanager: AlertmanagerTable,
+                /// Grafana with a provisioned Prometheus datasource and Redis dashboard.
+                grafana: GrafanaTable,
+                /// The alert catalogue: one table per alert.
+                alerts: AlertsTable,
+                $($extra)*
+            }
+        }
+    };
+}
+
+document! {
+    /// `stack.toml`: one typed description of a Redis monitoring stack.
+    pub struct StackFile {}
+}
+
+document! {
+    /// A profile overlay (`profiles/<name>.toml`): any key of `stack.toml`, plus the policy
+    /// that `stackgen lint` enforces for the profile.
+    pub struct ProfileFile {
+        /// What `stackgen lint` enforces for this profile.
+        policy: PolicyTable,
+    }
+}
+
+impl ProfileFile {
+    /// The overlay part, in the shape of `stack.toml`.
+    pub fn overlay(&self) -> StackFile {
+        StackFile {
+            stack: self.stack.clone(),
+            redis: self.redis.clone(),
+            redis_exporter: self.redis_exporter.clone(),
+            prometheus: self.prometheus.clone(),
+            alertmanager: self.alertmanager.clone(),
+            grafana: self.grafana.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
+}
+
+table! {
+    /// The project.
+    pub struct StackTable {
+        /// Project name: containers are `<name>-<service>`, the network `<name>_default`.
+        name: String,
+        /// The profile used when `--profile` is not given.
+        profile: String,
+    }
+}
+
+table! {
+    /// The Redis server.
+    pub struct RedisTable {
+        /// Container image, pinned to a tag or digest.
+        image: String,
+        /// Host address the published port binds to.
+        bind: String,
+        /// Published host port.
+        port: u16,
+        /// Container memory limit.
+        memory_limit: Size,
+        /// Redis `maxmemory`; must be below `memory_limit`.
+        maxmemory: Size,
+        /// What Redis does at `maxmemory`.
+        maxmemory_policy: MaxmemoryPolicy,
+        /// Append-only file persistence.
+        appendonly: bool,
+        /// How often the append-only file is fsynced.
+        appendfsync: Appendfsync,
+        /// The password clients must give (`requirepass`).
+        password: Secret,
+    }
+}
+
+table! {
+    /// redis_exporter.
+    pub struct ExporterTable {
+        /// Run this service.
+        enabled: bool,
+        /// Container image, pinned to a tag or digest.
+        image: String,
+        /// Host address the published port binds to.
+        bind: String,
+        /// Published host port.
+        port: u16,
+        /// How often Prometheus scrapes the exporter.
+        scrape_interval: Duration,
+    }
+}
+
+table! {
+    /// Prometheus.
+    pub struct PrometheusTable {
+        /// Run this service.
+        enabled: bool,
+        /// Container image, pinned to a tag or digest.
+        image: String,
+        /// Host address the published port binds to.
+        bind: String,
+        /// Published host port.
+        port: u16,
+        /// How long samples are kept (`--storage.tsdb.retention.time`).
+        retention_time: Duration,
+        /// The most disk the samples may use (`--storage.tsdb.retention.size`).
+        retention_size: Size,
+        /// Default scrape interval.
+        scrape_interval: Duration,
+        /// Default scrape timeout; not above any scrape interval.
+        scrape_timeout: Duration,
+        /// How often alert rules are evaluated.
+        evaluation_interval: Duration,
+    }
+}
+
+table! {
+    /// Alertmanager.
+    pub struct AlertmanagerTable {
+        /// Run this service.
+        enabled: bool,
+        /// Container image, pinned to a tag or digest.
+        image: String,
+        /// Host address the published port binds to.
+        bind: String,
+        /// Published host port.
+        port: u16,
+        /// How long to wait to group alerts before the first notification.
+        group_wait: Duration,
+        /// How long to wait before notifying about new alerts in a group.
+        group_interval: Duration,
+        /// How long to wait before repeating a notification.
+        repeat_interval: Duration,
+        /// The Slack receiver.
+        slack: SlackTable,
+    }
+}
+
+table! {
+    /// The Slack receiver.
+    pub struct SlackTable {
+        /// The incoming-webhook URL; Alertmanager reads it from a file (`api_url_file`).
+        webhook_url: Secret,
+        /// The channel to post to.
+        channel: String,
+        /// Also notify when an alert resolves.
+        send_resolved: bool,
+    }
+}
+
+table! {
+    /// Grafana.
+    pub struct GrafanaTable {
+        /// Run this service.
+        enabled: bool,
+        /// Container image, pinned to a tag or digest.
+        image: String,
+        /// Host address the published port binds to.
+        bind: String,
+        /// Published host port.
+        port: u16,
+        /// The admin user's login.
+        admin_user: String,
+        /// The admin user's password (`GF_SECURITY_ADMIN_PASSWORD__FILE`).
+        admin_password: Secret,
+        /// Let visitors create accounts.
+        allow_sign_up: bool,
+        /// Let visitors in without logging in.
+        anonymous_access: bool,
+    }
+}
+
+table! {
+    /// The alert catalogue.
+    pub struct AlertsTable {
+        /// Base URL of the runbooks; each alert links to `<base>#<alertname in lower case>`.
+        runbook_base_url: String,
+        /// RedisDown: the exporter reports Redis unreachable.
+        redis_down: Alert,
+        /// RedisExporterDown: Prometheus cannot scrape the exporter.
+        exporter_down: Alert,
+        /// RedisHighLatency: average command latency above `threshold_ms`.
+        high_latency: LatencyAlert,
+        /// RedisLowThroughput: commands per second fell below `threshold_ops_per_sec` after
+        /// having reached it within the last hour.
+        low_throughput: ThroughputAlert,
+        /// RedisMemoryPressure: used memory above `threshold_percent` of `maxmemory`.
+        memory_pressure: MemoryAlert,
+        /// RedisBufferOverflow: keys evicted, or writes rejected at `maxmemory`.
+        buffer_overflow: Alert,
+        /// RedisRejectedConnections: connections refused.
+        rejected_connections: Alert,
+        /// RedisHighErrorRate: error replies per second above `threshold_per_sec`.
+        high_error_rate: ErrorRateAlert,
+        /// RedisPersistenceFailing: the last AOF or RDB write failed.
+        persistence_failing: Alert,
+        /// AlertmanagerDown: Prometheus cannot reach Alertmanager.
+        alertmanager_down: Alert,
+    }
+}
+
+table! {
+    /// An alert without a threshold.
+    pub struct Alert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+    }
+}
+
+table! {
+    /// RedisHighLatency.
+    pub struct LatencyAlert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+        /// Average command latency, in milliseconds, above which the alert fires.
+        threshold_ms: f64,
+    }
+}
+
+table! {
+    /// RedisLowThroughput.
+    pub struct ThroughputAlert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+        /// Commands per second below which the alert fires.
+        threshold_ops_per_sec: f64,
+    }
+}
+
+table! {
+    /// RedisMemoryPressure.
+    pub struct MemoryAlert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+        /// Used memory, in percent of `maxmemory`, above which the alert fires.
+        threshold_percent: f64,
+    }
+}
+
+table! {
+    /// RedisHighErrorRate.
+    pub struct ErrorRateAlert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+        /// Error replies per second above which the alert fires.
+        threshold_per_sec: f64,
+    }
+}
+
+table! {
+    /// The policy `stackgen lint` enforces for a profile.
+    pub struct PolicyTable {
+        /// `error` makes a policy finding fail lint; `warning` only reports it.
+        level: PolicyLevel,
+        /// Allow services to publish ports on `0.0.0.0` or `::`.
+        allow_public_binds: bool,
+        /// Require a Redis password.
+        require_redis_auth: bool,
+        /// Refuse Grafana's default `admin` user without a password secret.
+        forbid_default_credentials: bool,
+        /// Refuse Grafana sign-up and anonymous access.
+        forbid_grafana_open_access: bool,
+        /// Refuse `:latest` and untagged images.
+        require_pinned_images: bool,
+        /// Require a Slack webhook for Alertmanager.
+        require_slack_webhook: bool,
+        /// Require `prometheus.retention_size` as well as the retention time.
+        require_retention_size: bool,
+        /// Refuse secret files that group or others can read.
+        require_private_secret_files: bool,
+    }
+}
+
+/// Redis `maxmemory-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    Noeviction,
+}
+
+impl MaxmemoryPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllkeysLru => "allkeys-lru",
+            Self::AllkeysLfu => "allkeys-lfu",
+            Self::AllkeysRandom => "allkeys-random",
+            Self::VolatileLru => "volatile-lru",
+            Self::VolatileLfu => "volatile-lfu",
+            Self::VolatileRandom => "volatile-random",
+            Self::VolatileTtl => "volatile-ttl",
+            Self::Noeviction => "noeviction",
+        }
+    }
+
+    pub fn evicts(self) -> bool {
+        self != Self::Noeviction
+    }
+}
+
+/// Redis `appendfsync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Appendfsync {
+    Always,
+    Everysec,
+    No,
+}
+
+/// An alert's `severity` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+/// How `stackgen lint` reports a policy finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyLevel {
+    Error,
+    Warning,
+}

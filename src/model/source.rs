@@ -1,0 +1,139 @@
+//! A TOML document with its name and an index from dotted key paths to their places, so
+//! that every error and finding can point at `file:line:col`. It owns no semantics.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+
+/// A place in a source file, 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// An error about the user's input, at a place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The name errors use: the path as the user gave it, or `<built-in>/…`.
+    pub name: String,
+    pub text: String,
+    /// Dotted key path → the span of its key.
+    keys: BTreeMap<String, Range<usize>>,
+}
+
+impl Source {
+    /// Parses the document and its key index; a syntax error comes back located.
+    pub fn parse(name: impl Into<String>, text: impl Into<String>) -> Result<Self, Diagnostic> {
+        let mut source = Self {
+            name: name.into(),
+            text: text.into(),
+            keys: BTreeMap::new(),
+        };
+        let table = DeTable::parse(&source.text).map_err(|e| source.toml_error(&e))?;
+        let mut keys = BTreeMap::new();
+        index(table.get_ref(), "", &mut keys);
+        source.keys = keys;
+        Ok(source)
+    }
+
+    /// Deserializes the document into its typed form.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        toml::from_str(&self.text).map_err(|e| self.toml_error(&e))
+    }
+
+    fn toml_error(&self, error: &toml::de::Error) -> Diagnostic {
+        let offset = error.span().map_or(0, |span| span.start);
+        // The message alone: toml's own rendering quotes the source line, which may hold a
+        // secret the user typed by mistake.
+        let message = error.message().trim_end().replace('\n', " ");
+        Diagnostic {
+            location: self.at(offset),
+            message,
+        }
+    }
+
+    /// The location of a byte offset.
+    pub fn at(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            file: self.name.clone(),
+            line,
+            column: self.text[line_start..offset].chars().count() + 1,
+        }
+    }
+
+    /// Where a dotted key path (`redis.maxmemory`) is set, if this document sets it.
+    pub fn locate(&self, path: &str) -> Option<Location> {
+        self.keys.get(path).map(|span| self.at(span.start))
+    }
+
+    /// Where a key path is set, or failing that its nearest enclosing table.
+    pub fn locate_nearest(&self, path: &str) -> Location {
+        let mut path = path;
+        loop {
+            if let Some(location) = self.locate(path) {
+                return location;
+            }
+            match path.rfind('.') {
+                Some(dot) => path = &path[..dot],
+                None => return self.at(0),
+            }
+        }
+    }
+}
+
+fn index(table: &DeTable<'_>, prefix: &str, keys: &mut BTreeMap<String, Range<usize>>) {
+    for (key, value) in table.iter() {
+        let path = if prefix.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", key.get_ref())
+        };
+        if let DeValue::Table(inner) = value.get_ref() {
+            index(inner, &path, keys);
+        }
+        keys.insert(path, key.span());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_keys_in_headers_and_inline_tables() {
+        let text = "[stack]\nname = \"x\"\n\n[redis]\npassword = { file = \"p\" }\n";
+        let source = Source::parse("stack.toml", text).unwrap();
+        assert_eq!(source.locate("stack.name").unwrap().to_string(), "stack.toml:2:1");
+        assert_eq!(source.locate("redis.password.file").unwrap().to_string(), "stack.toml:5:14");
+        assert_eq!(source.locate_nearest("redis.port").to_string(), "stack.toml:4:2");
+        assert!(source.locate("redis.port").is_none());
+    }
+}

@@ -1,0 +1,108 @@
+//! Checks every rendered file before anything is written: YAML and JSON parse back (duplicate
+//! keys are errors), `compose.yaml` and the dashboard pass their formats' published schemas,
+//! and every PromQL expression in the rules and the dashboard parses.
+
+use std::sync::LazyLock;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::Tree;
+
+static COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");
+static DASHBOARD_SCHEMA: &str = include_str!("../../schemas/grafana-dashboard.schema.json");
+
+fn compile(schema: &str) -> Validator {
+    let schema: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
+    jsonschema::validator_for(&schema).expect("embedded schema compiles")
+}
+
+static COMPOSE: LazyLock<Validator> = LazyLock::new(|| compile(COMPOSE_SCHEMA));
+static DASHBOARD: LazyLock<Validator> = LazyLock::new(|| compile(DASHBOARD_SCHEMA));
+
+/// Grafana's built-in interval variables, as a duration PromQL can parse.
+const GRAFANA_VARIABLES: [&str; 3] = ["$__rate_interval", "$__interval", "$__range"];
+
+/// Validates a rendered tree; the error names the file.
+pub fn tree(tree: &Tree) -> Result<(), (String, String)> {
+    for (path, text) in tree {
+        file(path, text).map_err(|message| (path.clone(), message))?;
+    }
+    Ok(())
+}
+
+fn file(path: &str, text: &str) -> Result<(), String> {
+    let value: Value = if path.ends_with(".yml") || path.ends_with(".yaml") {
+        crate::yaml::from_str(text)?
+    } else if path.ends_with(".json") {
+        super::json::from_str(text)?
+    } else {
+        return Ok(());
+    };
+    match path {
+        "compose.yaml" => schema(&COMPOSE, &value, "the compose specification"),
+        "grafana/dashboards/redis.json" => {
+            schema(&DASHBOARD, &value, "Grafana's dashboard schema")?;
+            for expr in pointers(&value, &["panels", "*", "targets", "*", "expr"]) {
+                let mut expr = expr.to_string();
+                for variable in GRAFANA_VARIABLES {
+                    expr = expr.replace(variable, "5m");
+                }
+                promql(&expr)?;
+            }
+            Ok(())
+        }
+        "prometheus/rules/redis-alerts.yml" => {
+            for expr in pointers(&value, &["groups", "*", "rules", "*", "expr"]) {
+                promql(expr)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn schema(validator: &Validator, value: &Value, name: &str) -> Result<(), String> {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("at `{}`: {e}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("does not follow {name}: {}", errors.join("; ")))
+    }
+}
+
+fn promql(expr: &str) -> Result<(), String> {
+    promql_parser::parser::parse(expr)
+        .map(drop)
+        .map_err(|e| format!("PromQL `{expr}` does not parse: {e}"))
+}
+
+/// The string values at a path, where `*` walks every element of an array.
+fn pointers<'a>(value: &'a Value, path: &[&str]) -> Vec<&'a str> {
+    let Some((head, rest)) = path.split_first() else {
+        return value.as_str().into_iter().collect();
+    };
+    match (*head, value) {
+        ("*", Value::Array(items)) => items.iter().flat_map(|v| pointers(v, rest)).collect(),
+        (key, Value::Object(map)) => map.get(key).map(|v| pointers(v, rest)).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_promql_and_duplicate_keys_are_caught() {
+        let rules = "groups:\n  - name: r\n    rules:\n      - alert: A\n        expr: 'rate(x[5m] > 1'\n";
+        let err = file("prometheus/rules/redis-alerts.yml", rules).unwrap_err();
+        assert!(err.contains("does not parse"), "{err}");
+        assert!(file("prometheus/prometheus.yml", "a: 1\na: 2\n").is_err());
+        let err = file("compose.yaml", "services:\n  r:\n    imag: x\n").unwrap_err();
+        assert!(err.contains("compose specification"), "{err}");
+    }
+}

@@ -17,7 +17,12 @@ use crate::{Command, Options};
 )]
 pub struct Cli {
     /// The stack file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "stack.toml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "stack.toml"
+    )]
     file: PathBuf,
     /// The profile to use (default: `stack.profile`, for commands that run one profile; every
     /// profile for `render` and `diff`).

@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Printer;
 use crate::error::{Error, Outcome, Result};
 use crate::model::project::BUILTIN_PROFILES;
-use crate::Printer;
 
 const STARTER: &str = include_str!("../../stack.toml");
-const GITIGNORE: &str = "# Secret values stay out of git; stackgen only ever references them.\nsecrets/\n";
+const GITIGNORE: &str =
+    "# Secret values stay out of git; stackgen only ever references them.\nsecrets/\n";
 
 /// A project name from the folder name, in the characters compose allows.
 fn project_name(dir: &Path) -> String {
@@ -17,10 +18,20 @@ fn project_name(dir: &Path) -> String {
         .unwrap_or_default();
     let name: String = folder
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let name = name.trim_start_matches(['-', '_']).to_string();
-    if name.is_empty() { "redis-stack".into() } else { name }
+    if name.is_empty() {
+        "redis-stack".into()
+    } else {
+        name
+    }
 }
 
 pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
@@ -32,7 +43,10 @@ pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
         (dir.join(".gitignore"), GITIGNORE.to_string()),
     ];
     for (profile, text) in BUILTIN_PROFILES {
-        files.push((dir.join("profiles").join(format!("{profile}.toml")), text.to_string()));
+        files.push((
+            dir.join("profiles").join(format!("{profile}.toml")),
+            text.to_string(),
+        ));
     }
     let existing: Vec<String> = files
         .iter()

@@ -11,9 +11,7 @@ use crate::model::Project;
 use crate::render::{Renderer, Tree};
 
 /// Loads the project and renders the profiles asked for, all in memory and validated.
-pub fn render_trees(
-    options: &crate::Options,
-) -> Result<(Project, BTreeMap<String, Tree>)> {
+pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<String, Tree>)> {
     let project = Project::load(&options.file)?;
     let renderer = Renderer::new(&project.templates_dir())?;
     let mut trees = BTreeMap::new();

@@ -49,12 +49,14 @@ impl Project {
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let profiles = load_profiles(&dir, stack_path)?;
-        Ok(Self {
+        let project = Self {
             dir,
             source,
             file,
             profiles,
-        })
+        };
+        project.active_profile(None)?;
+        Ok(project)
     }
 
     pub fn generated_dir(&self) -> PathBuf {
@@ -79,7 +81,10 @@ impl Project {
     /// The profile a command that runs one stack uses: `--profile`, else `stack.profile`.
     pub fn active_profile(&self, asked: Option<&str>) -> Result<String> {
         let from_file = self.file.stack.as_ref().and_then(|s| s.profile.clone());
-        let name = asked.map(str::to_string).or(from_file).unwrap_or_else(|| "dev".into());
+        let name = asked
+            .map(str::to_string)
+            .or(from_file)
+            .unwrap_or_else(|| "dev".into());
         let key = asked.is_none().then_some("stack.profile");
         self.check_profile(&name, key)?;
         Ok(name)
@@ -119,7 +124,11 @@ fn load_profiles(dir: &Path, stack_path: &Path) -> Result<BTreeMap<String, Profi
         for entry in entries {
             let path = entry.map_err(Error::io(&folder))?.path();
             if path.extension().is_some_and(|e| e == "toml") {
-                let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
                 let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
                 let shown = stack_path
                     .parent()
@@ -134,7 +143,11 @@ fn load_profiles(dir: &Path, stack_path: &Path) -> Result<BTreeMap<String, Profi
         found = BUILTIN_PROFILES
             .iter()
             .map(|(name, text)| {
-                (name.to_string(), format!("<built-in>/profiles/{name}.toml"), text.to_string())
+                (
+                    name.to_string(),
+                    format!("<built-in>/profiles/{name}.toml"),
+                    text.to_string(),
+                )
             })
             .collect();
     }

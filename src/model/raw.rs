@@ -33,7 +33,16 @@ macro_rules! leaf_combine {
 }
 
 leaf_combine!(
-    String, u16, f64, bool, Size, Duration, Secret, MaxmemoryPolicy, Appendfsync, Severity,
+    String,
+    u16,
+    f64,
+    bool,
+    Size,
+    Duration,
+    Secret,
+    MaxmemoryPolicy,
+    Appendfsync,
+    Severity,
     PolicyLevel
 );
 
@@ -341,6 +350,41 @@ table! {
     }
 }
 
+/// What every alert table has in common, and its threshold if it has one.
+#[derive(Debug, Clone, Default)]
+pub struct AlertParts {
+    pub enabled: Option<bool>,
+    pub r#for: Option<Duration>,
+    pub severity: Option<Severity>,
+    pub threshold: Option<f64>,
+}
+
+macro_rules! alert_parts {
+    ($($ty:ty => $threshold:tt),* $(,)?) => {$(
+        impl From<Option<$ty>> for AlertParts {
+            fn from(table: Option<$ty>) -> Self {
+                let table = table.unwrap_or_default();
+                Self {
+                    enabled: table.enabled,
+                    r#for: table.r#for,
+                    severity: table.severity,
+                    threshold: alert_parts!(@threshold table $threshold),
+                }
+            }
+        }
+    )*};
+    (@threshold $table:ident none) => { None };
+    (@threshold $table:ident $field:ident) => { $table.$field };
+}
+
+alert_parts!(
+    Alert => none,
+    LatencyAlert => threshold_ms,
+    ThroughputAlert => threshold_ops_per_sec,
+    MemoryAlert => threshold_percent,
+    ErrorRateAlert => threshold_per_sec,
+);
+
 table! {
     /// The policy `stackgen lint` enforces for a profile.
     pub struct PolicyTable {
@@ -408,7 +452,9 @@ pub enum Appendfsync {
 }
 
 /// An alert's `severity` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Critical,

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::raw::{
-    Alert, Appendfsync, Combine, ErrorRateAlert, LatencyAlert, MaxmemoryPolicy, MemoryAlert,
-    PolicyLevel, PolicyTable, ProfileFile, Severity, StackFile, ThroughputAlert,
+    AlertParts, Appendfsync, Combine, MaxmemoryPolicy, PolicyLevel, PolicyTable, ProfileFile,
+    Severity, StackFile,
 };
 use super::source::{Diagnostic, Location, Source};
 use super::units::{Duration, Secret, Size};
@@ -196,7 +196,10 @@ pub fn resolve(
     let meta = raw.stack.unwrap_or_default();
     let name = meta.name.unwrap_or_default();
     if name.is_empty() {
-        error("stack", "missing key `stack.name`: the project name is required".into());
+        error(
+            "stack",
+            "missing key `stack.name`: the project name is required".into(),
+        );
     } else if !name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         || !name
             .chars()
@@ -220,18 +223,26 @@ pub fn resolve(
                        defaults: (&str, u16)| {
         let image = image.unwrap_or_else(|| defaults.0.to_string());
         if image.trim().is_empty() {
-            error(&format!("{table}.image"), "`image` must not be empty".into());
+            error(
+                &format!("{table}.image"),
+                "`image` must not be empty".into(),
+            );
         }
         let bind = bind.unwrap_or_else(|| "127.0.0.1".to_string());
         if bind.parse::<IpAddr>().is_err() {
             error(
                 &format!("{table}.bind"),
-                format!("`bind` must be an IP address such as `127.0.0.1` or `0.0.0.0`, not `{bind}`"),
+                format!(
+                    "`bind` must be an IP address such as `127.0.0.1` or `0.0.0.0`, not `{bind}`"
+                ),
             );
         }
         let port = port.unwrap_or(defaults.1);
         if port == 0 {
-            error(&format!("{table}.port"), "`port` must be between 1 and 65535".into());
+            error(
+                &format!("{table}.port"),
+                "`port` must be between 1 and 65535".into(),
+            );
         }
         Service {
             name,
@@ -310,35 +321,43 @@ pub fn resolve(
         error("redis.maxmemory", "`maxmemory` must be above zero".into());
     }
 
-    let mut positive = |path: &str, value: Duration| {
+    let mut positive = |path: &str, value: Option<Duration>, default: &str| {
+        let value = value.unwrap_or(duration(default));
         if value.millis() == 0 {
             error(path, format!("`{}` must be above zero", last_key(path)));
         }
         value
     };
-    let exporter_interval = positive("redis_exporter.scrape_interval", e.scrape_interval.unwrap_or(duration("10s")));
-    let retention_time = positive("prometheus.retention_time", p.retention_time.unwrap_or(duration("200h")));
-    let scrape_interval = positive("prometheus.scrape_interval", p.scrape_interval.unwrap_or(duration("15s")));
-    let scrape_timeout = positive("prometheus.scrape_timeout", p.scrape_timeout.unwrap_or(duration("10s")));
-    let evaluation_interval = positive("prometheus.evaluation_interval", p.evaluation_interval.unwrap_or(duration("15s")));
-    let group_wait = positive("alertmanager.group_wait", a.group_wait.unwrap_or(duration("30s")));
-    let group_interval = positive("alertmanager.group_interval", a.group_interval.unwrap_or(duration("5m")));
-    let repeat_interval = positive("alertmanager.repeat_interval", a.repeat_interval.unwrap_or(duration("4h")));
+    let exporter_interval = positive("redis_exporter.scrape_interval", e.scrape_interval, "10s");
+    let retention_time = positive("prometheus.retention_time", p.retention_time, "200h");
+    let scrape_interval = positive("prometheus.scrape_interval", p.scrape_interval, "15s");
+    let scrape_timeout = positive("prometheus.scrape_timeout", p.scrape_timeout, "10s");
+    let evaluation_interval = positive(
+        "prometheus.evaluation_interval",
+        p.evaluation_interval,
+        "15s",
+    );
+    let group_wait = positive("alertmanager.group_wait", a.group_wait, "30s");
+    let group_interval = positive("alertmanager.group_interval", a.group_interval, "5m");
+    let repeat_interval = positive("alertmanager.repeat_interval", a.repeat_interval, "4h");
     if let Some(size) = p.retention_size
         && size.bytes() == 0
     {
-        error("prometheus.retention_size", "`retention_size` must be above zero".into());
+        error(
+            "prometheus.retention_size",
+            "`retention_size` must be above zero".into(),
+        );
     }
     // Prometheus refuses a timeout above the interval of any job that inherits it.
-    for (path, interval) in [
-        ("prometheus.scrape_interval", scrape_interval),
-        ("redis_exporter.scrape_interval", exporter_interval),
+    for (job, interval) in [
+        ("prometheus", scrape_interval),
+        ("redis_exporter", exporter_interval),
     ] {
         if scrape_timeout > interval {
             error(
-                path,
+                "prometheus.scrape_timeout",
                 format!(
-                    "`scrape_timeout` ({scrape_timeout}) must not be above this scrape interval ({interval})"
+                    "`scrape_timeout` ({scrape_timeout}) must not be above the scrape interval of `{job}` ({interval})"
                 ),
             );
         }
@@ -358,123 +377,163 @@ pub fn resolve(
             );
         }
         if let Secret::Env(variable) = &secret
-            && !variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !variable
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             error(
                 &format!("{key}.env"),
                 format!("`{variable}` is not an environment variable name"),
             );
         }
-        secrets.insert(name.to_string(), SecretUse { key, source: secret });
+        secrets.insert(
+            name.to_string(),
+            SecretUse {
+                key,
+                source: secret,
+            },
+        );
         Some(())
     };
     let auth = add_secret("redis.password", "redis_password", r.password).is_some();
     let slack_table = a.slack.unwrap_or_default();
     let webhook = if alertmanager_service.enabled {
-        add_secret("alertmanager.slack.webhook_url", "slack_webhook_url", slack_table.webhook_url)
-            .is_some()
+        add_secret(
+            "alertmanager.slack.webhook_url",
+            "slack_webhook_url",
+            slack_table.webhook_url,
+        )
+        .is_some()
     } else {
         false
     };
     let admin_password = if grafana_service.enabled {
-        add_secret("grafana.admin_password", "grafana_admin_password", g.admin_password).is_some()
+        add_secret(
+            "grafana.admin_password",
+            "grafana_admin_password",
+            g.admin_password,
+        )
+        .is_some()
     } else {
         false
     };
 
     let admin_user = g.admin_user.unwrap_or_else(|| "admin".into());
     if admin_user.trim().is_empty() {
-        error("grafana.admin_user", "`admin_user` must not be empty".into());
+        error(
+            "grafana.admin_user",
+            "`admin_user` must not be empty".into(),
+        );
     }
-    let channel = slack_table.channel.unwrap_or_else(|| "#redis-alerts".into());
+    let channel = slack_table
+        .channel
+        .unwrap_or_else(|| "#redis-alerts".into());
     if channel.trim().is_empty() {
-        error("alertmanager.slack.channel", "`channel` must not be empty".into());
+        error(
+            "alertmanager.slack.channel",
+            "`channel` must not be empty".into(),
+        );
     }
 
     let alerts_table = raw.alerts.unwrap_or_default();
+    let t = alerts_table.clone();
+    let catalogue: [CatalogueEntry; 10] = [
+        (
+            "redis_down",
+            t.redis_down.into(),
+            None,
+            "1m",
+            Severity::Critical,
+        ),
+        (
+            "exporter_down",
+            t.exporter_down.into(),
+            None,
+            "2m",
+            Severity::Critical,
+        ),
+        (
+            "high_latency",
+            t.high_latency.into(),
+            Some(("threshold_ms", 10.0, 0.0, None)),
+            "5m",
+            Severity::Warning,
+        ),
+        (
+            "low_throughput",
+            t.low_throughput.into(),
+            Some(("threshold_ops_per_sec", 1000.0, 0.0, None)),
+            "10m",
+            Severity::Warning,
+        ),
+        (
+            "memory_pressure",
+            t.memory_pressure.into(),
+            Some(("threshold_percent", 90.0, 0.0, Some(100.0))),
+            "5m",
+            Severity::Warning,
+        ),
+        (
+            "buffer_overflow",
+            t.buffer_overflow.into(),
+            None,
+            "2m",
+            Severity::Critical,
+        ),
+        (
+            "rejected_connections",
+            t.rejected_connections.into(),
+            None,
+            "1m",
+            Severity::Warning,
+        ),
+        (
+            "high_error_rate",
+            t.high_error_rate.into(),
+            Some(("threshold_per_sec", 1.0, 0.0, None)),
+            "5m",
+            Severity::Warning,
+        ),
+        (
+            "persistence_failing",
+            t.persistence_failing.into(),
+            None,
+            "1m",
+            Severity::Critical,
+        ),
+        (
+            "alertmanager_down",
+            t.alertmanager_down.into(),
+            None,
+            "2m",
+            Severity::Critical,
+        ),
+    ];
     let mut alerts = Vec::new();
-    let mut alert = |key: &'static str,
-                     enabled: Option<bool>,
-                     r#for: Option<Duration>,
-                     severity: Option<Severity>,
-                     threshold: Option<(&str, f64, f64, Option<f64>)>,
-                     defaults: (&str, Severity)| {
-        let threshold = threshold.map(|(name, value, min, max)| {
-            let path = format!("alerts.{key}.{name}");
+    for (key, parts, threshold, default_for, default_severity) in catalogue {
+        let threshold = threshold.map(|(name, default, min, max)| {
+            let value = parts.threshold.unwrap_or(default);
             let in_range = value > min && max.is_none_or(|max| value < max);
             if !in_range || !value.is_finite() {
                 let range = match max {
                     Some(max) => format!("between {min} and {max}, exclusive"),
                     None => format!("above {min}"),
                 };
-                error(&path, format!("`{name}` must be {range}, not {value}"));
+                error(
+                    &format!("alerts.{key}.{name}"),
+                    format!("`{name}` must be {range}, not {value}"),
+                );
             }
             value
         });
         alerts.push(AlertSettings {
             key,
-            enabled: enabled.unwrap_or(true),
-            r#for: r#for.unwrap_or(duration(defaults.0)),
-            severity: severity.unwrap_or(defaults.1),
+            enabled: parts.enabled.unwrap_or(true),
+            r#for: parts.r#for.unwrap_or(duration(default_for)),
+            severity: parts.severity.unwrap_or(default_severity),
             threshold,
         });
-    };
-    let plain = |a: Option<Alert>| {
-        let a = a.unwrap_or_default();
-        (a.enabled, a.r#for, a.severity)
-    };
-    let (en, f, s) = plain(alerts_table.redis_down);
-    alert("redis_down", en, f, s, None, ("1m", Severity::Critical));
-    let (en, f, s) = plain(alerts_table.exporter_down);
-    alert("exporter_down", en, f, s, None, ("2m", Severity::Critical));
-    let LatencyAlert { enabled, r#for, severity, threshold_ms } =
-        alerts_table.high_latency.unwrap_or_default();
-    alert(
-        "high_latency",
-        enabled,
-        r#for,
-        severity,
-        Some(("threshold_ms", threshold_ms.unwrap_or(10.0), 0.0, None)),
-        ("5m", Severity::Warning),
-    );
-    let ThroughputAlert { enabled, r#for, severity, threshold_ops_per_sec } =
-        alerts_table.low_throughput.unwrap_or_default();
-    alert(
-        "low_throughput",
-        enabled,
-        r#for,
-        severity,
-        Some(("threshold_ops_per_sec", threshold_ops_per_sec.unwrap_or(1000.0), 0.0, None)),
-        ("10m", Severity::Warning),
-    );
-    let MemoryAlert { enabled, r#for, severity, threshold_percent } =
-        alerts_table.memory_pressure.unwrap_or_default();
-    alert(
-        "memory_pressure",
-        enabled,
-        r#for,
-        severity,
-        Some(("threshold_percent", threshold_percent.unwrap_or(90.0), 0.0, Some(100.0))),
-        ("5m", Severity::Warning),
-    );
-    let (en, f, s) = plain(alerts_table.buffer_overflow);
-    alert("buffer_overflow", en, f, s, None, ("2m", Severity::Critical));
-    let (en, f, s) = plain(alerts_table.rejected_connections);
-    alert("rejected_connections", en, f, s, None, ("1m", Severity::Warning));
-    let ErrorRateAlert { enabled, r#for, severity, threshold_per_sec } =
-        alerts_table.high_error_rate.unwrap_or_default();
-    alert(
-        "high_error_rate",
-        enabled,
-        r#for,
-        severity,
-        Some(("threshold_per_sec", threshold_per_sec.unwrap_or(1.0), 0.0, None)),
-        ("5m", Severity::Warning),
-    );
-    let (en, f, s) = plain(alerts_table.persistence_failing);
-    alert("persistence_failing", en, f, s, None, ("1m", Severity::Critical));
-    let (en, f, s) = plain(alerts_table.alertmanager_down);
-    alert("alertmanager_down", en, f, s, None, ("2m", Severity::Critical));
+    }
     let runbook_base_url = alerts_table
         .runbook_base_url
         .unwrap_or_else(|| "https://runbooks.example.com/redis".into());
@@ -488,7 +547,10 @@ pub fn resolve(
     ];
     for (i, later) in services.iter().enumerate() {
         let clash = services[..i].iter().find(|earlier| {
-            earlier.enabled && later.enabled && earlier.port == later.port && binds_overlap(&earlier.bind, &later.bind)
+            earlier.enabled
+                && later.enabled
+                && earlier.port == later.port
+                && binds_overlap(&earlier.bind, &later.bind)
         });
         if let Some(earlier) = clash {
             error(
@@ -502,7 +564,6 @@ pub fn resolve(
     }
 
     let policy = resolve_policy(profile.policy.clone().unwrap_or_default());
-    drop(error);
     if !errors.is_empty() {
         errors.sort();
         errors.dedup();
@@ -518,7 +579,10 @@ pub fn resolve(
             memory_limit_bytes: memory_limit.bytes(),
             maxmemory,
             maxmemory_bytes: maxmemory.bytes(),
-            maxmemory_policy: r.maxmemory_policy.unwrap_or(MaxmemoryPolicy::AllkeysLru).as_str(),
+            maxmemory_policy: r
+                .maxmemory_policy
+                .unwrap_or(MaxmemoryPolicy::AllkeysLru)
+                .as_str(),
             appendonly: r.appendonly.unwrap_or(true),
             appendfsync: r.appendfsync.unwrap_or(Appendfsync::Everysec),
             auth,
@@ -558,6 +622,16 @@ pub fn resolve(
         policy,
     })
 }
+
+/// An alert's key, its settings, its threshold (key, default, exclusive minimum, exclusive
+/// maximum) if it has one, its default `for` and its default severity.
+type CatalogueEntry = (
+    &'static str,
+    AlertParts,
+    Option<(&'static str, f64, f64, Option<f64>)>,
+    &'static str,
+    Severity,
+);
 
 fn last_key(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)

@@ -131,9 +131,18 @@ mod tests {
     fn locates_keys_in_headers_and_inline_tables() {
         let text = "[stack]\nname = \"x\"\n\n[redis]\npassword = { file = \"p\" }\n";
         let source = Source::parse("stack.toml", text).unwrap();
-        assert_eq!(source.locate("stack.name").unwrap().to_string(), "stack.toml:2:1");
-        assert_eq!(source.locate("redis.password.file").unwrap().to_string(), "stack.toml:5:14");
-        assert_eq!(source.locate_nearest("redis.port").to_string(), "stack.toml:4:2");
+        assert_eq!(
+            source.locate("stack.name").unwrap().to_string(),
+            "stack.toml:2:1"
+        );
+        assert_eq!(
+            source.locate("redis.password.file").unwrap().to_string(),
+            "stack.toml:5:14"
+        );
+        assert_eq!(
+            source.locate_nearest("redis.port").to_string(),
+            "stack.toml:4:2"
+        );
         assert!(source.locate("redis.port").is_none());
     }
 }

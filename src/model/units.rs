@@ -28,9 +28,14 @@ impl Size {
 
     /// The size in Prometheus' unit grammar, whose `GB` means 2^30 bytes.
     pub fn prometheus(self) -> String {
-        let units = [("TB", 1u64 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+        let units = [
+            ("TB", 1u64 << 40),
+            ("GB", 1 << 30),
+            ("MB", 1 << 20),
+            ("KB", 1 << 10),
+        ];
         for (unit, factor) in units {
-            if self.0 >= factor && self.0 % factor == 0 {
+            if self.0 >= factor && self.0.is_multiple_of(factor) {
                 return format!("{}{unit}", self.0 / factor);
             }
         }
@@ -67,7 +72,9 @@ impl std::str::FromStr for Size {
             Some(unit) => format!(
                 "invalid size `{text}`: sizes use IEC units only; did you mean `{number}{unit}`?"
             ),
-            None => format!("invalid size `{text}`: use one of the IEC units B, KiB, MiB, GiB, TiB"),
+            None => {
+                format!("invalid size `{text}`: use one of the IEC units B, KiB, MiB, GiB, TiB")
+            }
         })
     }
 }
@@ -75,7 +82,7 @@ impl std::str::FromStr for Size {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (unit, factor) in IEC_UNITS {
-            if self.0 >= factor && self.0 % factor == 0 {
+            if self.0 >= factor && self.0.is_multiple_of(factor) {
                 return write!(f, "{}{unit}", self.0 / factor);
             }
         }
@@ -360,7 +367,9 @@ mod tests {
         assert_eq!(ms("250ms"), Ok(250));
         assert_eq!(ms("1m500ms"), Ok(60_500));
         assert_eq!(ms("0"), Ok(0));
-        for bad in ["1.5h", "", "30", "5 m", "30m1h", "1mm", "1s1s", "-1s", "1hour"] {
+        for bad in [
+            "1.5h", "", "30", "5 m", "30m1h", "1mm", "1s1s", "-1s", "1hour",
+        ] {
             assert!(ms(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!("90m".parse::<Duration>().unwrap().to_string(), "1h30m");

@@ -281,7 +281,11 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
 }
 
 fn runbook(stack: &Stack, alert: &str) -> String {
-    format!("{}#{}", stack.runbook_base_url.trim_end_matches('#'), alert.to_lowercase())
+    format!(
+        "{}#{}",
+        stack.runbook_base_url.trim_end_matches('#'),
+        alert.to_lowercase()
+    )
 }
 
 /// The enabled alerts' rules, in catalogue order.
@@ -322,8 +326,14 @@ pub fn rule_tests(stack: &Stack) -> Vec<RuleTest> {
                 ("job", job.to_string()),
             ]),
             exp_annotations: BTreeMap::from([
-                ("summary", rule.summary.replace("{{ $labels.instance }}", instance)),
-                ("description", rule.description.replace("{{ $labels.instance }}", instance)),
+                (
+                    "summary",
+                    rule.summary.replace("{{ $labels.instance }}", instance),
+                ),
+                (
+                    "description",
+                    rule.description.replace("{{ $labels.instance }}", instance),
+                ),
                 ("runbook", rule.runbook.clone()),
             ]),
         };
@@ -344,7 +354,10 @@ pub fn rule_tests(stack: &Stack) -> Vec<RuleTest> {
             );
         }
         tests.push(RuleTest {
-            name: format!("{} fires past its threshold and its for ({})", e.alert, settings.r#for),
+            name: format!(
+                "{} fires past its threshold and its for ({})",
+                e.alert, settings.r#for
+            ),
             interval: "1m",
             input_series: (e.series)(Level::Bad, samples),
             alert_rule_test: checks,
@@ -390,19 +403,106 @@ pub struct Grid {
     pub h: u32,
 }
 
+/// Title, panel type, unit, description, and (query, legend) pairs.
+type PanelSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// The Redis dashboard: every metric an operator of a write buffer looks at.
 pub fn panels() -> Vec<Panel> {
-    let specs: [(&str, &str, &str, &str, &[(&str, &str)]); 10] = [
-        ("Redis up", "stat", "none", "1 when redis_exporter reaches Redis.", &[("redis_up", "{{instance}}")]),
-        ("Connected clients", "stat", "none", "Clients connected now.", &[("redis_connected_clients", "{{instance}}")]),
-        ("Total keys", "stat", "none", "Keys across all databases.", &[("sum by (instance) (redis_db_keys)", "{{instance}}")]),
-        ("Memory fragmentation", "stat", "none", "RSS divided by used memory; far above 1 wastes memory.", &[("redis_mem_fragmentation_ratio", "{{instance}}")]),
-        ("Commands per second", "timeseries", "ops", "Commands processed per second.", &[("sum by (instance) (rate(redis_commands_processed_total[$__rate_interval]))", "{{instance}}")]),
-        ("Memory used vs maxmemory", "timeseries", "bytes", "Used memory against the maxmemory limit.", &[("redis_memory_used_bytes", "used {{instance}}"), ("redis_memory_max_bytes", "maxmemory {{instance}}")]),
-        ("Command latency", "timeseries", "ms", "Average command latency.", &[("sum by (instance) (rate(redis_commands_duration_seconds_total[$__rate_interval])) / sum by (instance) (rate(redis_commands_processed_total[$__rate_interval])) * 1000", "{{instance}}")]),
-        ("Error replies per second", "timeseries", "ops", "Error replies sent to clients per second.", &[("sum by (instance) (rate(redis_total_error_replies[$__rate_interval]))", "{{instance}}")]),
-        ("Evicted keys per second", "timeseries", "ops", "Keys evicted to stay under maxmemory.", &[("sum by (instance) (rate(redis_evicted_keys_total[$__rate_interval]))", "{{instance}}")]),
-        ("Rejected connections per second", "timeseries", "ops", "Connections refused, usually at maxclients.", &[("sum by (instance) (rate(redis_rejected_connections_total[$__rate_interval]))", "{{instance}}")]),
+    let specs: [PanelSpec; 10] = [
+        (
+            "Redis up",
+            "stat",
+            "none",
+            "1 when redis_exporter reaches Redis.",
+            &[("redis_up", "{{instance}}")],
+        ),
+        (
+            "Connected clients",
+            "stat",
+            "none",
+            "Clients connected now.",
+            &[("redis_connected_clients", "{{instance}}")],
+        ),
+        (
+            "Total keys",
+            "stat",
+            "none",
+            "Keys across all databases.",
+            &[("sum by (instance) (redis_db_keys)", "{{instance}}")],
+        ),
+        (
+            "Memory fragmentation",
+            "stat",
+            "none",
+            "RSS divided by used memory; far above 1 wastes memory.",
+            &[("redis_mem_fragmentation_ratio", "{{instance}}")],
+        ),
+        (
+            "Commands per second",
+            "timeseries",
+            "ops",
+            "Commands processed per second.",
+            &[(
+                "sum by (instance) (rate(redis_commands_processed_total[$__rate_interval]))",
+                "{{instance}}",
+            )],
+        ),
+        (
+            "Memory used vs maxmemory",
+            "timeseries",
+            "bytes",
+            "Used memory against the maxmemory limit.",
+            &[
+                ("redis_memory_used_bytes", "used {{instance}}"),
+                ("redis_memory_max_bytes", "maxmemory {{instance}}"),
+            ],
+        ),
+        (
+            "Command latency",
+            "timeseries",
+            "ms",
+            "Average command latency.",
+            &[(
+                "sum by (instance) (rate(redis_commands_duration_seconds_total[$__rate_interval])) / sum by (instance) (rate(redis_commands_processed_total[$__rate_interval])) * 1000",
+                "{{instance}}",
+            )],
+        ),
+        (
+            "Error replies per second",
+            "timeseries",
+            "ops",
+            "Error replies sent to clients per second.",
+            &[(
+                "sum by (instance) (rate(redis_total_error_replies[$__rate_interval]))",
+                "{{instance}}",
+            )],
+        ),
+        (
+            "Evicted keys per second",
+            "timeseries",
+            "ops",
+            "Keys evicted to stay under maxmemory.",
+            &[(
+                "sum by (instance) (rate(redis_evicted_keys_total[$__rate_interval]))",
+                "{{instance}}",
+            )],
+        ),
+        (
+            "Rejected connections per second",
+            "timeseries",
+            "ops",
+            "Connections refused, usually at maxclients.",
+            &[(
+                "sum by (instance) (rate(redis_rejected_connections_total[$__rate_interval]))",
+                "{{instance}}",
+            )],
+        ),
     ];
     let mut stats = 0;
     let mut graphs = 0;
@@ -412,10 +512,20 @@ pub fn panels() -> Vec<Panel> {
         .map(|(i, (title, kind, unit, description, queries))| {
             let grid = if *kind == "stat" {
                 stats += 1;
-                Grid { x: (stats - 1) * 6, y: 0, w: 6, h: 4 }
+                Grid {
+                    x: (stats - 1) * 6,
+                    y: 0,
+                    w: 6,
+                    h: 4,
+                }
             } else {
                 graphs += 1;
-                Grid { x: ((graphs - 1) % 2) * 12, y: 4 + ((graphs - 1) / 2) * 8, w: 12, h: 8 }
+                Grid {
+                    x: ((graphs - 1) % 2) * 12,
+                    y: 4 + ((graphs - 1) / 2) * 8,
+                    w: 12,
+                    h: 8,
+                }
             };
             Panel {
                 id: i as u32 + 1,

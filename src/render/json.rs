@@ -31,7 +31,9 @@ impl<'de> Deserialize<'de> for Strict {
             }
 
             fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
-                Ok(Strict(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+                Ok(Strict(
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+                ))
             }
 
             fn visit_str<E>(self, v: &str) -> Result<Strict, E> {

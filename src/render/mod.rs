@@ -72,7 +72,10 @@ impl Renderer {
                 let text = std::fs::read_to_string(&own).map_err(Error::io(&own))?;
                 (own.display().to_string(), text)
             } else {
-                (format!("<built-in>/templates/{}", spec.path), spec.template.to_string())
+                (
+                    format!("<built-in>/templates/{}", spec.path),
+                    spec.template.to_string(),
+                )
             };
             tera.add_raw_template(spec.path, &text)
                 .map_err(|e| Error::Message(format!("template {origin}: {e}")))?;
@@ -96,7 +99,12 @@ impl Renderer {
                 stack.profile
             ),
         );
-        let enabled = |service: &str| stack.services().iter().any(|s| s.name == service && s.enabled);
+        let enabled = |service: &str| {
+            stack
+                .services()
+                .iter()
+                .any(|s| s.name == service && s.enabled)
+        };
         let mut tree = Tree::new();
         for spec in FILES.iter().filter(|spec| enabled(spec.service)) {
             let text = self.tera.render(spec.path, &context).map_err(|e| {
@@ -107,7 +115,8 @@ impl Renderer {
         validate::tree(&tree).map_err(|(path, message)| {
             Error::Message(format!(
                 "generated/{}/{path} is not valid (rendered from {}): {message}",
-                stack.profile, self.origins[path.as_str()]
+                stack.profile,
+                self.origins[path.as_str()]
             ))
         })?;
         Ok(tree)

@@ -98,7 +98,8 @@ mod tests {
 
     #[test]
     fn bad_promql_and_duplicate_keys_are_caught() {
-        let rules = "groups:\n  - name: r\n    rules:\n      - alert: A\n        expr: 'rate(x[5m] > 1'\n";
+        let rules =
+            "groups:\n  - name: r\n    rules:\n      - alert: A\n        expr: 'rate(x[5m] > 1'\n";
         let err = file("prometheus/rules/redis-alerts.yml", rules).unwrap_err();
         assert!(err.contains("does not parse"), "{err}");
         assert!(file("prometheus/prometheus.yml", "a: 1\na: 2\n").is_err());

@@ -1,0 +1,233 @@
+//! Bad `stack.toml` files: each exits 2 with its message at `stack.toml:line:col`, never echoes
+//! a secret, and leaves `generated/` exactly as it was (bytes and modification times).
+
+use crate::support::*;
+
+const BASE: &str = "[stack]\nname = \"t\"\n";
+
+/// (what is wrong, the stack.toml, the message expected, where).
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "unknown top-level table",
+        "[stack]\nname = \"t\"\n[redsi]\nport = 1\n",
+        "unknown field `redsi`, expected one of `stack`, `redis`",
+        "stack.toml:3:2",
+    ),
+    (
+        "unknown key in [stack]",
+        "[stack]\nname = \"t\"\nprofle = \"dev\"\n",
+        "unknown field `profle`",
+        "stack.toml:3:1",
+    ),
+    (
+        "unknown key in [redis]",
+        "[stack]\nname = \"t\"\n[redis]\nmaxmem = \"1GiB\"\n",
+        "unknown field `maxmem`, expected one of `image`",
+        "stack.toml:4:1",
+    ),
+    (
+        "unknown key in [alertmanager.slack]",
+        "[stack]\nname = \"t\"\n[alertmanager.slack]\nchanel = \"#x\"\n",
+        "unknown field `chanel`",
+        "stack.toml:4:1",
+    ),
+    (
+        "unknown key in an alert",
+        "[stack]\nname = \"t\"\n[alerts.redis_down]\nthreshold_ms = 5\n",
+        "unknown field `threshold_ms`, expected one of `enabled`, `for`, `severity`",
+        "stack.toml:4:1",
+    ),
+    (
+        "unknown alert",
+        "[stack]\nname = \"t\"\n[alerts.redis_dwn]\nfor = \"1m\"\n",
+        "unknown field `redis_dwn`",
+        "stack.toml:3:9",
+    ),
+    (
+        "unknown key in a secret",
+        "[stack]\nname = \"t\"\n[redis]\npassword = { path = \"p\" }\n",
+        "unknown key `path` in a secret",
+        "stack.toml:4:12",
+    ),
+    (
+        "port as a string",
+        "[stack]\nname = \"t\"\n[redis]\nport = \"6379\"\n",
+        "invalid type: string \"6379\", expected u16",
+        "stack.toml:4:8",
+    ),
+    (
+        "port out of range",
+        "[stack]\nname = \"t\"\n[prometheus]\nport = 70000\n",
+        "expected u16",
+        "stack.toml:4:8",
+    ),
+    (
+        "boolean as a string",
+        "[stack]\nname = \"t\"\n[redis]\nappendonly = \"yes\"\n",
+        "invalid type: string \"yes\", expected a boolean",
+        "stack.toml:4:14",
+    ),
+    (
+        "non-IEC size",
+        "[stack]\nname = \"t\"\n[redis]\nmemory_limit = \"2gb\"\n",
+        "did you mean `2GiB`?",
+        "stack.toml:4:16",
+    ),
+    (
+        "fractional duration",
+        "[stack]\nname = \"t\"\n[prometheus]\nretention_time = \"1.5h\"\n",
+        "invalid duration `1.5h`",
+        "stack.toml:4:18",
+    ),
+    (
+        "zero retention",
+        "[stack]\nname = \"t\"\n[prometheus]\nretention_time = \"0\"\n",
+        "`retention_time` must be above zero",
+        "stack.toml:4:1",
+    ),
+    (
+        "maxmemory not below memory_limit",
+        "[stack]\nname = \"t\"\n[redis]\nmemory_limit = \"1GiB\"\nmaxmemory = \"1GiB\"\n",
+        "`maxmemory` (1GiB) must be below `memory_limit` (1GiB)",
+        "stack.toml:5:1",
+    ),
+    (
+        "two services on one host port",
+        "[stack]\nname = \"t\"\n[redis_exporter]\nbind = \"0.0.0.0\"\nport = 6379\n",
+        "host port 6379 is already published by `redis`",
+        "stack.toml:5:1",
+    ),
+    (
+        "threshold above 100 %",
+        "[stack]\nname = \"t\"\n[alerts.memory_pressure]\nthreshold_percent = 120\n",
+        "`threshold_percent` must be between 0 and 100, exclusive, not 120",
+        "stack.toml:4:1",
+    ),
+    (
+        "negative latency threshold",
+        "[stack]\nname = \"t\"\n[alerts.high_latency]\nthreshold_ms = -5\n",
+        "`threshold_ms` must be above 0, not -5",
+        "stack.toml:4:1",
+    ),
+    (
+        "literal webhook URL",
+        "[stack]\nname = \"t\"\n[alertmanager.slack]\nwebhook_url = \"https://hooks.slack.com/services/T0/B0/CANARY-WEBHOOK\"\n",
+        "a literal string is not allowed here (value not shown)",
+        "stack.toml:4:15",
+    ),
+    (
+        "literal Redis password",
+        "[stack]\nname = \"t\"\n[redis]\npassword = \"CANARY-PASSWORD\"\n",
+        "a literal string is not allowed here (value not shown)",
+        "stack.toml:4:12",
+    ),
+    (
+        "numeric Grafana password",
+        "[stack]\nname = \"t\"\n[grafana]\nadmin_password = 424242\n",
+        "a literal number is not allowed here (value not shown)",
+        "stack.toml:4:18",
+    ),
+    (
+        "unknown maxmemory policy",
+        "[stack]\nname = \"t\"\n[redis]\nmaxmemory_policy = \"lru\"\n",
+        "unknown variant `lru`, expected one of `allkeys-lru`",
+        "stack.toml:4:20",
+    ),
+    (
+        "unknown severity",
+        "[stack]\nname = \"t\"\n[alerts.redis_down]\nseverity = \"page\"\n",
+        "unknown variant `page`, expected one of `critical`, `warning`, `info`",
+        "stack.toml:4:12",
+    ),
+    (
+        "bind that is not an address",
+        "[stack]\nname = \"t\"\n[grafana]\nbind = \"localhost\"\n",
+        "`bind` must be an IP address",
+        "stack.toml:4:1",
+    ),
+    (
+        "missing project name",
+        "[stack]\nprofile = \"dev\"\n",
+        "missing key `stack.name`",
+        "stack.toml:1:2",
+    ),
+    (
+        "invalid project name",
+        "[stack]\nname = \"Blue Sky\"\n",
+        "invalid project name `Blue Sky`",
+        "stack.toml:2:1",
+    ),
+    (
+        "TOML syntax error",
+        "[stack]\nname = \"t\"\n[redis\nport = 1\n",
+        "unclosed table, expected `]`",
+        "stack.toml:3:7",
+    ),
+    (
+        "duplicate key",
+        "[stack]\nname = \"t\"\n[redis]\nport = 1\nport = 2\n",
+        "duplicate key",
+        "stack.toml:5:1",
+    ),
+    (
+        "scrape timeout above the interval",
+        "[stack]\nname = \"t\"\n[prometheus]\nscrape_timeout = \"20s\"\n",
+        "`scrape_timeout` (20s) must not be above the scrape interval of `prometheus` (15s)",
+        "stack.toml:4:1",
+    ),
+    (
+        "absolute secret path",
+        "[stack]\nname = \"t\"\n[redis]\npassword = { file = \"/etc/redis-secret\" }\n",
+        "secret files are relative to the folder of stack.toml",
+        "stack.toml:4:14",
+    ),
+    (
+        "unknown default profile",
+        "[stack]\nname = \"t\"\nprofile = \"staging\"\n",
+        "unknown profile `staging`",
+        "stack.toml:3:1",
+    ),
+];
+
+#[test]
+fn every_bad_input_exits_2_at_its_place_and_changes_nothing() {
+    assert!(CASES.len() >= 20);
+    let mut failures = Vec::new();
+    for (what, stack, message, place) in CASES {
+        let dir = project(BASE);
+        // A project with generated files from a good stack.toml, then the bad edit.
+        assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
+        let before = snapshot(dir.path());
+        std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
+        let before_edit = snapshot(&dir.path().join("generated"));
+
+        let (code, stdout, stderr) = run(stackgen(dir.path()).arg("render"));
+        let expected_line = format!("error: {place}: ");
+        let found = stderr
+            .lines()
+            .any(|l| l.starts_with(&expected_line) && l.contains(message));
+        if code != 2 || !found {
+            failures.push(format!(
+                "{what}: exit {code}, expected `{place}: …{message}…`, got:\n{stderr}"
+            ));
+        }
+        if stderr.contains("CANARY") || stdout.contains("CANARY") {
+            failures.push(format!("{what}: a secret value was echoed:\n{stderr}"));
+        }
+        if snapshot(&dir.path().join("generated")) != before_edit {
+            failures.push(format!("{what}: generated/ changed"));
+        }
+        assert_eq!(
+            before.len(),
+            snapshot(dir.path()).len(),
+            "{what}: files appeared"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
+}

@@ -1,0 +1,98 @@
+//! Golden trees: the repository's own `generated/` and the cases under `tests/fixtures/`.
+//! `STACKGEN_BLESS=1 cargo test` rewrites the fixtures; a mismatch shows a unified diff.
+
+use std::path::Path;
+
+use crate::support::*;
+
+#[test]
+fn committed_example_output_is_current() {
+    let (code, _, stderr) = run(stackgen(Path::new(ROOT)).args(["render", "--check"]));
+    assert_eq!(
+        code, 0,
+        "generated/ is stale: run `cargo run -- render`\n{stderr}"
+    );
+}
+
+fn check_case(case: &str) {
+    let fixture = Path::new(ROOT).join("tests/fixtures").join(case);
+    let stack = std::fs::read_to_string(fixture.join("stack.toml")).unwrap();
+    let dir = project(&stack);
+    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
+    assert_eq!(code, 0, "{stderr}");
+    let actual = texts(&dir.path().join("generated"));
+    let expected_dir = fixture.join("generated");
+    if std::env::var_os("STACKGEN_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&expected_dir);
+        for (path, text) in &actual {
+            let target = expected_dir.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        return;
+    }
+    let expected = texts(&expected_dir);
+    let names =
+        |m: &std::collections::BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&expected),
+        names(&actual),
+        "{case}: the set of generated files differs"
+    );
+    for (path, text) in &expected {
+        assert!(
+            &actual[path] == text,
+            "{case}: generated/{path} differs from the golden file (bless with STACKGEN_BLESS=1):\n{}",
+            diff(text, &actual[path])
+        );
+    }
+}
+
+/// Only `[stack] name`: every default, no secrets, so no auth plumbing.
+#[test]
+fn golden_minimal() {
+    check_case("minimal");
+}
+
+/// `noeviction`, Grafana off, no Slack, some alerts off, thresholds changed.
+#[test]
+fn golden_noeviction() {
+    check_case("noeviction");
+}
+
+#[test]
+fn rendering_is_deterministic_across_runs_and_working_directories() {
+    let first = project(&example_stack());
+    assert_eq!(run(stackgen(first.path()).arg("render")).0, 0);
+    let before = snapshot(&first.path().join("generated"));
+    // A second run in place changes no byte and no modification time.
+    let (code, _, stderr) = run(stackgen(first.path()).arg("render"));
+    assert_eq!(code, 0);
+    assert!(stderr.contains("up to date"), "{stderr}");
+    assert_eq!(before, snapshot(&first.path().join("generated")));
+
+    // From another working directory, through -f: the same bytes.
+    let outer = tempfile::tempdir().unwrap();
+    let inner = outer.path().join("deep/project");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::write(inner.join("stack.toml"), example_stack()).unwrap();
+    let (code, _, stderr) =
+        run(stackgen(outer.path()).args(["render", "-f", "deep/project/stack.toml"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        texts(&first.path().join("generated")),
+        texts(&inner.join("generated"))
+    );
+
+    // No absolute path of either project leaks into the output.
+    for (path, text) in texts(&inner.join("generated")) {
+        assert!(
+            !text.contains(outer.path().to_str().unwrap()),
+            "{path} holds an absolute path"
+        );
+        assert!(
+            !text.contains(first.path().to_str().unwrap()),
+            "{path} holds an absolute path"
+        );
+    }
+}

@@ -62,8 +62,38 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Show, as a unified diff, what `render` would change under generated/.
+    Diff {
+        /// Print per-file counts only.
+        #[arg(long)]
+        stat: bool,
+        /// Exit 0 even when there are differences (for reports).
+        #[arg(long)]
+        exit_zero: bool,
+    },
+    /// Check the stack of one profile: schema, semantics, policy, secrets, generated output.
+    Lint {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Missing secrets and a missing promtool or amtool are errors.
+        #[arg(long)]
+        strict: bool,
+        /// Print what a rule checks and why, e.g. `--explain SG003`.
+        #[arg(long, value_name = "CODE")]
+        explain: Option<String>,
+    },
     /// Print the JSON Schema (draft-07) of stack.toml.
     Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
 }
 
 impl Cli {
@@ -86,6 +116,18 @@ impl Cli {
         let command = match self.command {
             Cmd::Init { dir } => Command::Init { dir },
             Cmd::Render { check } => Command::Render { check },
+            Cmd::Diff { stat, exit_zero } => Command::Diff { stat, exit_zero },
+            Cmd::Lint {
+                format,
+                deny_warnings,
+                strict,
+                explain,
+            } => Command::Lint {
+                json: format == Format::Json,
+                deny_warnings,
+                strict,
+                explain,
+            },
             Cmd::Schema => Command::Schema,
         };
         (options, command)

@@ -16,6 +16,13 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A generated file failed validation (a template override is usually at fault).
+    #[error("{file} is not valid (rendered from {template}): {message}")]
+    Generated {
+        file: String,
+        template: String,
+        message: String,
+    },
     /// Anything else that stops the command from running.
     #[error("{0}")]
     Message(String),

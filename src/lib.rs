@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod lint;
 pub mod model;
 pub mod output;
 pub mod render;
@@ -28,8 +29,22 @@ pub struct Options {
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Init { dir: PathBuf },
-    Render { check: bool },
+    Init {
+        dir: PathBuf,
+    },
+    Render {
+        check: bool,
+    },
+    Diff {
+        stat: bool,
+        exit_zero: bool,
+    },
+    Lint {
+        json: bool,
+        deny_warnings: bool,
+        strict: bool,
+        explain: Option<String>,
+    },
     Schema,
 }
 
@@ -56,6 +71,27 @@ pub fn run(options: &Options, command: &Command, printer: &mut Printer<'_>) -> R
     match command {
         Command::Init { dir } => commands::init::run(dir, printer),
         Command::Render { check } => commands::render::run(options, *check, printer),
+        Command::Diff { stat, exit_zero } => {
+            let diff = commands::diff::DiffOptions {
+                stat: *stat,
+                exit_zero: *exit_zero,
+            };
+            commands::diff::run(options, &diff, printer)
+        }
+        Command::Lint {
+            json,
+            deny_warnings,
+            strict,
+            explain,
+        } => {
+            let args = commands::lint::LintArgs {
+                json: *json,
+                deny_warnings: *deny_warnings,
+                strict: *strict,
+                explain: explain.clone(),
+            };
+            commands::lint::run(options, &args, printer)
+        }
         Command::Schema => commands::schema::run(printer),
     }
 }

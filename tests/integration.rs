@@ -8,8 +8,12 @@ mod support;
 mod bad_input;
 #[path = "integration/cli.rs"]
 mod cli;
+#[path = "integration/diff.rs"]
+mod diff;
 #[path = "integration/golden.rs"]
 mod golden;
+#[path = "integration/lint.rs"]
+mod lint;
 #[path = "integration/real_tools.rs"]
 mod real_tools;
 #[path = "integration/secrets.rs"]

@@ -1,6 +1,8 @@
 //! One module per command: glue between the options and the library's pipeline.
 
+pub mod diff;
 pub mod init;
+pub mod lint;
 pub mod render;
 pub mod schema;
 

@@ -99,6 +99,7 @@ impl Project {
         Err(match key {
             Some(key) => Diagnostic {
                 location: self.source.locate_nearest(key),
+                code: "SG011",
                 message,
             }
             .into(),
@@ -106,13 +107,22 @@ impl Project {
         })
     }
 
-    pub fn resolve(&self, profile: &str) -> Result<Stack> {
-        let overlay = &self.profiles[profile];
-        let sources = Sources {
+    /// The documents a profile's stack is resolved from, to locate its keys.
+    pub fn sources(&self, profile: &str) -> Sources<'_> {
+        Sources {
             stack: &self.source,
-            profile: &overlay.source,
-        };
-        Ok(resolve(&self.file, profile, &overlay.file, &sources)?)
+            profile: &self.profiles[profile].source,
+        }
+    }
+
+    pub fn resolve(&self, profile: &str) -> Result<Stack> {
+        let overlay = &self.profiles[profile].file;
+        Ok(resolve(
+            &self.file,
+            profile,
+            overlay,
+            &self.sources(profile),
+        )?)
     }
 }
 

@@ -186,9 +186,10 @@ pub fn resolve(
 ) -> Result<Stack, Vec<Diagnostic>> {
     let raw = stack_file.clone().combine(profile.overlay());
     let mut errors = Vec::new();
-    let mut error = |path: &str, message: String| {
+    let mut error = |code: &'static str, path: &str, message: String| {
         errors.push(Diagnostic {
             location: sources.locate(path),
+            code,
             message,
         });
     };
@@ -197,6 +198,7 @@ pub fn resolve(
     let name = meta.name.unwrap_or_default();
     if name.is_empty() {
         error(
+            "SG011",
             "stack",
             "missing key `stack.name`: the project name is required".into(),
         );
@@ -206,6 +208,7 @@ pub fn resolve(
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     {
         error(
+            "SG011",
             "stack.name",
             format!(
                 "invalid project name `{name}`: use lower-case letters, digits, `-` and `_`, \
@@ -224,6 +227,7 @@ pub fn resolve(
         let image = image.unwrap_or_else(|| defaults.0.to_string());
         if image.trim().is_empty() {
             error(
+                "SG011",
                 &format!("{table}.image"),
                 "`image` must not be empty".into(),
             );
@@ -231,6 +235,7 @@ pub fn resolve(
         let bind = bind.unwrap_or_else(|| "127.0.0.1".to_string());
         if bind.parse::<IpAddr>().is_err() {
             error(
+                "SG011",
                 &format!("{table}.bind"),
                 format!(
                     "`bind` must be an IP address such as `127.0.0.1` or `0.0.0.0`, not `{bind}`"
@@ -240,6 +245,7 @@ pub fn resolve(
         let port = port.unwrap_or(defaults.1);
         if port == 0 {
             error(
+                "SG011",
                 &format!("{table}.port"),
                 "`port` must be between 1 and 65535".into(),
             );
@@ -310,6 +316,7 @@ pub fn resolve(
     let maxmemory = r.maxmemory.unwrap_or(size("1536MiB"));
     if maxmemory >= memory_limit {
         error(
+            "SG002",
             "redis.maxmemory",
             format!(
                 "`maxmemory` ({maxmemory}) must be below `memory_limit` ({memory_limit}): Redis \
@@ -318,13 +325,21 @@ pub fn resolve(
         );
     }
     if maxmemory.bytes() == 0 {
-        error("redis.maxmemory", "`maxmemory` must be above zero".into());
+        error(
+            "SG011",
+            "redis.maxmemory",
+            "`maxmemory` must be above zero".into(),
+        );
     }
 
     let mut positive = |path: &str, value: Option<Duration>, default: &str| {
         let value = value.unwrap_or(duration(default));
         if value.millis() == 0 {
-            error(path, format!("`{}` must be above zero", last_key(path)));
+            error(
+                "SG010",
+                path,
+                format!("`{}` must be above zero", last_key(path)),
+            );
         }
         value
     };
@@ -344,6 +359,7 @@ pub fn resolve(
         && size.bytes() == 0
     {
         error(
+            "SG010",
             "prometheus.retention_size",
             "`retention_size` must be above zero".into(),
         );
@@ -355,6 +371,7 @@ pub fn resolve(
     ] {
         if scrape_timeout > interval {
             error(
+                "SG004",
                 "prometheus.scrape_timeout",
                 format!(
                     "`scrape_timeout` ({scrape_timeout}) must not be above the scrape interval of `{job}` ({interval})"
@@ -370,6 +387,7 @@ pub fn resolve(
             && (path.starts_with('/') || path.starts_with('\\'))
         {
             error(
+                "SG202",
                 &format!("{key}.file"),
                 "secret files are relative to the folder of stack.toml; an absolute path would \
                  end up in the generated files"
@@ -382,6 +400,7 @@ pub fn resolve(
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             error(
+                "SG011",
                 &format!("{key}.env"),
                 format!("`{variable}` is not an environment variable name"),
             );
@@ -421,6 +440,7 @@ pub fn resolve(
     let admin_user = g.admin_user.unwrap_or_else(|| "admin".into());
     if admin_user.trim().is_empty() {
         error(
+            "SG011",
             "grafana.admin_user",
             "`admin_user` must not be empty".into(),
         );
@@ -430,6 +450,7 @@ pub fn resolve(
         .unwrap_or_else(|| "#redis-alerts".into());
     if channel.trim().is_empty() {
         error(
+            "SG011",
             "alertmanager.slack.channel",
             "`channel` must not be empty".into(),
         );
@@ -520,6 +541,7 @@ pub fn resolve(
                     None => format!("above {min}"),
                 };
                 error(
+                    "SG008",
                     &format!("alerts.{key}.{name}"),
                     format!("`{name}` must be {range}, not {value}"),
                 );
@@ -554,6 +576,7 @@ pub fn resolve(
         });
         if let Some(earlier) = clash {
             error(
+                "SG007",
                 &format!("{}.port", later.table),
                 format!(
                     "host port {} is already published by `{}`; two services cannot share one host port",

@@ -27,6 +27,8 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
     pub location: Location,
+    /// The rule it breaks, as `stackgen lint --explain` knows it.
+    pub code: &'static str,
     pub message: String,
 }
 
@@ -72,6 +74,7 @@ impl Source {
         let message = error.message().trim_end().replace('\n', " ");
         Diagnostic {
             location: self.at(offset),
+            code: "SG001",
             message,
         }
     }

@@ -103,7 +103,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
     let exporter = EXPORTER;
     match settings.key {
         "redis_down" => Entry {
-            alert: "RedisDown",
+            alert: alert_name(settings.key),
             expr: "redis_up == 0".into(),
             summary: "Redis is down on {{ $labels.instance }}",
             description: "redis_exporter at {{ $labels.instance }} cannot reach Redis (redis_up == 0).".into(),
@@ -115,7 +115,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (0, 0),
         },
         "exporter_down" => Entry {
-            alert: "RedisExporterDown",
+            alert: alert_name(settings.key),
             expr: format!("up{{job=\"{}\"}} == 0", exporter.0),
             summary: "Prometheus cannot scrape redis_exporter at {{ $labels.instance }}",
             description: "The scrape of {{ $labels.instance }} fails: Redis is not being monitored.".into(),
@@ -127,7 +127,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (0, 0),
         },
         "alertmanager_down" => Entry {
-            alert: "AlertmanagerDown",
+            alert: alert_name(settings.key),
             expr: format!("up{{job=\"{}\"}} == 0", ALERTMANAGER.0),
             summary: "Prometheus cannot reach Alertmanager at {{ $labels.instance }}",
             description: "Alertmanager at {{ $labels.instance }} does not answer: no alert notification can be sent.".into(),
@@ -139,7 +139,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (0, 0),
         },
         "high_latency" => Entry {
-            alert: "RedisHighLatency",
+            alert: alert_name(settings.key),
             expr: format!(
                 "{by} (rate(redis_commands_duration_seconds_total[5m])) / {by} (rate(redis_commands_processed_total[5m])) * 1000 > {t}"
             ),
@@ -160,7 +160,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (MINUTE, 5 * MINUTE),
         },
         "low_throughput" => Entry {
-            alert: "RedisLowThroughput",
+            alert: alert_name(settings.key),
             expr: format!(
                 "{by} (rate(redis_commands_processed_total[5m])) < {t} \
                  and on (instance, job) max_over_time({by} (rate(redis_commands_processed_total[5m]))[1h:1m]) >= {t} \
@@ -196,7 +196,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
         "memory_pressure" => {
             let max = stack.redis.maxmemory_bytes as f64;
             Entry {
-                alert: "RedisMemoryPressure",
+                alert: alert_name(settings.key),
                 expr: format!(
                     "redis_memory_used_bytes / redis_memory_max_bytes * 100 > {t} and on (instance, job) redis_memory_max_bytes > 0"
                 ),
@@ -224,7 +224,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             };
             let selector = if extra.is_empty() { metric.to_string() } else { format!("{metric}{{err=\"OOM\"}}") };
             Entry {
-                alert: "RedisBufferOverflow",
+                alert: alert_name(settings.key),
                 expr: format!("{by} (increase({selector}[5m])) > 0"),
                 summary: "Redis on {{ $labels.instance }} is full",
                 description: format!("Redis on {{{{ $labels.instance }}}} {what}: buffered writes are being lost."),
@@ -237,7 +237,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             }
         }
         "rejected_connections" => Entry {
-            alert: "RedisRejectedConnections",
+            alert: alert_name(settings.key),
             expr: format!("{by} (increase(redis_rejected_connections_total[5m])) > 0"),
             summary: "Redis on {{ $labels.instance }} rejects connections",
             description: "Redis on {{ $labels.instance }} refused client connections (maxclients reached).".into(),
@@ -249,7 +249,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (MINUTE, 5 * MINUTE),
         },
         "high_error_rate" => Entry {
-            alert: "RedisHighErrorRate",
+            alert: alert_name(settings.key),
             expr: format!("{by} (rate(redis_total_error_replies[5m])) > {t}"),
             summary: "Redis on {{ $labels.instance }} answers with many errors",
             description: format!("Redis on {{{{ $labels.instance }}}} sends more than {t} error replies per second."),
@@ -261,7 +261,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             onset: (MINUTE, 5 * MINUTE),
         },
         "persistence_failing" => Entry {
-            alert: "RedisPersistenceFailing",
+            alert: alert_name(settings.key),
             expr: "redis_rdb_last_bgsave_status == 0 or redis_aof_last_write_status == 0 or redis_aof_last_bgrewrite_status == 0".into(),
             summary: "Redis on {{ $labels.instance }} cannot persist data",
             description: "The last RDB save or AOF write on {{ $labels.instance }} failed: data written now may be lost on restart.".into(),
@@ -276,6 +276,23 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             }),
             onset: (0, 0),
         },
+        other => unreachable!("alert `{other}` is not in the catalogue"),
+    }
+}
+
+/// The alert name of a key under `[alerts]`.
+pub fn alert_name(key: &str) -> &'static str {
+    match key {
+        "redis_down" => "RedisDown",
+        "exporter_down" => "RedisExporterDown",
+        "alertmanager_down" => "AlertmanagerDown",
+        "high_latency" => "RedisHighLatency",
+        "low_throughput" => "RedisLowThroughput",
+        "memory_pressure" => "RedisMemoryPressure",
+        "buffer_overflow" => "RedisBufferOverflow",
+        "rejected_connections" => "RedisRejectedConnections",
+        "high_error_rate" => "RedisHighErrorRate",
+        "persistence_failing" => "RedisPersistenceFailing",
         other => unreachable!("alert `{other}` is not in the catalogue"),
     }
 }

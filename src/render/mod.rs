@@ -112,12 +112,10 @@ impl Renderer {
             })?;
             tree.insert(spec.path.to_string(), normalize(&text));
         }
-        validate::tree(&tree).map_err(|(path, message)| {
-            Error::Message(format!(
-                "generated/{}/{path} is not valid (rendered from {}): {message}",
-                stack.profile,
-                self.origins[path.as_str()]
-            ))
+        validate::tree(&tree).map_err(|(path, message)| Error::Generated {
+            file: format!("generated/{}/{path}", stack.profile),
+            template: self.origins[path.as_str()].clone(),
+            message,
         })?;
         Ok(tree)
     }

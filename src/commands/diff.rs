@@ -1,0 +1,127 @@
+//! `stackgen diff`: what `render` would change, as a git-style unified diff on stdout (apply
+//! it with `git apply` from the project folder) and a one-line summary on stderr.
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::error::{Error, Outcome, Result};
+use crate::output::{self, Change};
+use crate::{Options, Printer};
+
+pub struct DiffOptions {
+    pub stat: bool,
+    pub exit_zero: bool,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+pub fn run(options: &Options, diff: &DiffOptions, printer: &mut Printer<'_>) -> Result<Outcome> {
+    let (project, trees) = super::render_trees(options)?;
+    let changes = output::changes(&project.dir, &trees)?;
+    let mut text = String::new();
+    for change in &changes {
+        if diff.stat {
+            text.push_str(&stat_line(change));
+        } else {
+            text.push_str(&unified(change, printer.color));
+        }
+    }
+    printer
+        .out
+        .write_all(text.as_bytes())
+        .map_err(Error::io("<stdout>"))?;
+    if changes.is_empty() {
+        printer.note("No differences.")?;
+        return Ok(Outcome::Clean);
+    }
+    printer.note(&format!(
+        "{} would change.",
+        super::render::count(changes.len())
+    ))?;
+    Ok(if diff.exit_zero {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
+fn texts(change: &Change) -> (String, String) {
+    let old = change
+        .old
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned();
+    (old, change.new.clone().unwrap_or_default())
+}
+
+fn stat_line(change: &Change) -> String {
+    let (old, new) = texts(change);
+    let diff = TextDiff::from_lines(&old, &new);
+    let (mut added, mut removed) = (0, 0);
+    for op in diff.iter_all_changes() {
+        match op.tag() {
+            ChangeTag::Insert => added += 1,
+            ChangeTag::Delete => removed += 1,
+            ChangeTag::Equal => {}
+        }
+    }
+    format!(
+        " {} | {} {}{}\n",
+        change.path,
+        added + removed,
+        "+".repeat(added.min(40)),
+        "-".repeat(removed.min(40))
+    )
+}
+
+/// One file's diff, with the headers `git apply` needs to create or delete it.
+fn unified(change: &Change, color: bool) -> String {
+    let (old, new) = texts(change);
+    let path = &change.path;
+    let mut out = format!("diff --git a/{path} b/{path}\n");
+    let (from, to) = match (&change.old, &change.new) {
+        (None, _) => {
+            out.push_str("new file mode 100644\n");
+            ("/dev/null".to_string(), format!("b/{path}"))
+        }
+        (_, None) => {
+            out.push_str("deleted file mode 100644\n");
+            (format!("a/{path}"), "/dev/null".to_string())
+        }
+        _ => (format!("a/{path}"), format!("b/{path}")),
+    };
+    let body = TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&from, &to)
+        .to_string();
+    out.push_str(&body);
+    if !color {
+        return out;
+    }
+    out.lines()
+        .map(|line| {
+            let style = match line.as_bytes().first() {
+                _ if line.starts_with("diff ")
+                    || line.starts_with("--- ")
+                    || line.starts_with("+++ ") =>
+                {
+                    BOLD
+                }
+                Some(b'+') => GREEN,
+                Some(b'-') => RED,
+                Some(b'@') => CYAN,
+                _ => "",
+            };
+            if style.is_empty() {
+                format!("{line}\n")
+            } else {
+                format!("{style}{line}{RESET}\n")
+            }
+        })
+        .collect()
+}

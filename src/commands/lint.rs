@@ -1,0 +1,104 @@
+//! `stackgen lint`: findings of one profile, sorted by place, as text or JSON.
+
+use crate::error::{Error, Outcome, Result};
+use crate::lint::{self, Finding, LintOptions, Severity, rules};
+use crate::model::Project;
+use crate::{Options, Printer};
+
+pub struct LintArgs {
+    pub json: bool,
+    pub deny_warnings: bool,
+    pub strict: bool,
+    pub explain: Option<String>,
+}
+
+pub fn run(options: &Options, args: &LintArgs, printer: &mut Printer<'_>) -> Result<Outcome> {
+    if let Some(code) = &args.explain {
+        let rule = rules::find(code).ok_or_else(|| {
+            Error::Message(format!(
+                "no rule `{code}`; the rules are SG001 to {}",
+                rules::RULES.last().map_or("", |r| r.code)
+            ))
+        })?;
+        let text = format!("{}: {}\n\n{}\n", rule.code, rule.title, rule.explanation);
+        printer
+            .out
+            .write_all(text.as_bytes())
+            .map_err(Error::io("<stdout>"))?;
+        return Ok(Outcome::Clean);
+    }
+    let project = match Project::load(&options.file) {
+        Ok(project) => project,
+        // A file that does not even load is the first thing lint reports.
+        Err(Error::Input(diagnostics)) => {
+            return report(&findings_of(diagnostics), args, printer, None);
+        }
+        Err(other) => return Err(other),
+    };
+    let profile = project.active_profile(options.profile.as_deref())?;
+    let findings = lint::lint(
+        &project,
+        &profile,
+        &LintOptions {
+            strict: args.strict,
+        },
+    )?;
+    report(&findings, args, printer, Some(&profile))
+}
+
+fn findings_of(diagnostics: Vec<crate::model::Diagnostic>) -> Vec<Finding> {
+    diagnostics.into_iter().map(lint::from_diagnostic).collect()
+}
+
+fn report(
+    findings: &[Finding],
+    args: &LintArgs,
+    printer: &mut Printer<'_>,
+    profile: Option<&str>,
+) -> Result<Outcome> {
+    let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(findings).expect("findings serialize");
+        json.push('\n');
+        json
+    } else {
+        findings.iter().map(|f| human(f, printer.color)).collect()
+    };
+    printer
+        .out
+        .write_all(text.as_bytes())
+        .map_err(Error::io("<stdout>"))?;
+    let profile = profile
+        .map(|p| format!("profile {p}: "))
+        .unwrap_or_default();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    printer.note(&format!(
+        "{profile}{}, {}.",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    ))?;
+    let fails = errors > 0 || (args.deny_warnings && warnings > 0);
+    Ok(if fails {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn human(finding: &Finding, color: bool) -> String {
+    let (name, style) = match finding.severity {
+        Severity::Error => ("error", "\x1b[1;31m"),
+        Severity::Warning => ("warning", "\x1b[1;33m"),
+        Severity::Note => ("note", "\x1b[1;36m"),
+    };
+    let label = if color {
+        format!("{style}{name}[{}]\x1b[0m", finding.code)
+    } else {
+        format!("{name}[{}]", finding.code)
+    };
+    format!(
+        "{}: {label}: {}\n    hint: {}\n",
+        finding.location, finding.message, finding.hint
+    )
+}

@@ -1,0 +1,462 @@
+//! `stackgen lint`: one case per rule that triggers it, a clean project that triggers none,
+//! the prod/dev policy split, JSON output, and no secret value in any finding.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/XXXXXXXX";
+
+/// The example project with every secret in place and private.
+fn clean_project(stack: &str) -> tempfile::TempDir {
+    let dir = project(stack);
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    write_secret(
+        dir.path(),
+        "secrets/redis_password.txt",
+        "s3cret-redis",
+        0o600,
+    );
+    write_secret(
+        dir.path(),
+        "secrets/grafana_admin_password.txt",
+        "s3cret-grafana",
+        0o600,
+    );
+    dir
+}
+
+fn write_secret(dir: &Path, path: &str, value: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, value).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Runs `lint --format json` and returns (exit code, findings, stderr).
+fn lint(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let (code, stdout, stderr) = run(stackgen(dir)
+        .args(["lint", "--format", "json"])
+        .args(args)
+        .env("SLACK_WEBHOOK_URL", WEBHOOK));
+    let findings: Vec<Value> =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    (code, findings, stderr)
+}
+
+fn codes(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["severity"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_shipped_example_passes_for_dev_and_prod() {
+    // As shipped, in a fresh clone: secrets are not there yet, which only warns.
+    for profile in ["dev", "prod"] {
+        let (code, stdout, stderr) = run(stackgen(Path::new(ROOT)).args(["lint", "-p", profile]));
+        assert_eq!(code, 0, "{profile}:\n{stdout}{stderr}");
+        assert!(!stdout.contains("error["), "{stdout}");
+    }
+    // With its secrets in place, no finding at all in prod; dev only warns of its public binds.
+    let dir = clean_project(&example_stack());
+    let (code, findings, stderr) = lint(dir.path(), &["-p", "prod", "--strict", "--deny-warnings"]);
+    assert_eq!((code, codes(&findings)), (0, vec![]), "{stderr}");
+    let (code, findings, stderr) = lint(dir.path(), &["-p", "dev", "--strict"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(codes(&findings), ["SG101:warning"; 4]);
+}
+
+/// (code, severity, what to change in the example, profile, extra arguments).
+type Case = (
+    &'static str,
+    &'static str,
+    fn(&Path) -> String,
+    &'static str,
+    &'static [&'static str],
+);
+
+fn edit(from: &'static str, to: &'static str) -> impl Fn(&Path) -> String {
+    move |_| {
+        let stack = example_stack();
+        assert!(
+            stack.contains(from),
+            "the example no longer contains {from:?}"
+        );
+        stack.replacen(from, to, 1)
+    }
+}
+
+macro_rules! case {
+    ($code:literal, $severity:literal, $from:literal => $to:literal, $profile:literal $(, $arg:literal)*) => {
+        ($code, $severity, |dir: &Path| { let _ = dir; edit($from, $to)(dir) }, $profile, &[$($arg),*])
+    };
+}
+
+const CASES: &[Case] = &[
+    case!("SG001", "error", "[redis]\n" => "[redis]\nmaxmem = 1\n", "prod"),
+    case!("SG002", "error", "maxmemory = \"1536MiB\"" => "maxmemory = \"2GiB\"", "prod"),
+    case!("SG003", "warning", "maxmemory = \"1536MiB\"" => "maxmemory = \"1900MiB\"", "prod"),
+    case!("SG004", "error", "evaluation_interval = \"15s\"" => "evaluation_interval = \"15s\"\nscrape_timeout = \"12s\"", "prod"),
+    case!("SG005", "warning", "evaluation_interval = \"15s\"" => "evaluation_interval = \"5s\"", "prod"),
+    case!("SG005", "warning", "for = \"1m\"" => "for = \"5s\"", "prod"),
+    case!("SG006", "error", "scrape_interval = \"10s\"" => "scrape_interval = \"2m\"", "prod"),
+    case!("SG007", "error", "port = 9121" => "port = 9090", "prod"),
+    case!("SG008", "error", "threshold_percent = 90" => "threshold_percent = 100", "prod"),
+    case!("SG010", "error", "retention_time = \"200h\"" => "retention_time = \"0\"", "prod"),
+    case!("SG011", "error", "bind = \"127.0.0.1\"" => "bind = \"localhost\"", "dev"),
+    case!("SG101", "warning", "port = 9121" => "port = 9121\n# dev keeps 0.0.0.0", "dev"),
+    case!("SG102", "error", "password = { file = \"secrets/redis_password.txt\" }" => "", "prod"),
+    case!("SG102", "warning", "password = { file = \"secrets/redis_password.txt\" }" => "", "dev"),
+    case!("SG103", "error", "admin_password = { file = \"secrets/grafana_admin_password.txt\" }" => "", "prod"),
+    case!("SG104", "error", "admin_user = \"admin\"" => "admin_user = \"admin\"\nallow_sign_up = true", "prod"),
+    case!("SG104", "error", "admin_user = \"admin\"" => "admin_user = \"admin\"\nanonymous_access = true", "prod"),
+    case!("SG105", "error", "image = \"redis:7.2\"" => "image = \"redis\"", "prod"),
+    case!("SG105", "error", "image = \"prom/prometheus:v2.53.0\"" => "image = \"prom/prometheus:latest\"", "prod"),
+    case!("SG106", "error", "webhook_url = { env = \"SLACK_WEBHOOK_URL\" }" => "", "prod"),
+    case!("SG107", "error", "retention_size = \"10GiB\"" => "", "prod"),
+    case!("SG201", "warning", "secrets/redis_password.txt" => "secrets/nope.txt", "prod"),
+    case!("SG201", "error", "secrets/redis_password.txt" => "secrets/nope.txt", "prod", "--strict"),
+    case!("SG201", "warning", "{ env = \"SLACK_WEBHOOK_URL\" }" => "{ env = \"STACKGEN_UNSET_VARIABLE\" }", "prod"),
+    case!("SG202", "error", "secrets/redis_password.txt" => "../outside.txt", "prod"),
+    case!("SG202", "error", "secrets/redis_password.txt" => "secrets", "prod"),
+];
+
+#[test]
+fn every_rule_triggers_at_its_place() {
+    let mut failures = Vec::new();
+    for (code, severity, make, profile, args) in CASES {
+        let dir = clean_project(&example_stack());
+        let stack = make(dir.path());
+        std::fs::write(dir.path().join("stack.toml"), &stack).unwrap();
+        let mut all = vec!["-p", profile];
+        all.extend(args.iter());
+        let (exit, findings, stderr) = lint(dir.path(), &all);
+        let hit = findings
+            .iter()
+            .find(|f| f["code"] == *code && f["severity"] == *severity);
+        let expected_exit = if *severity == "error" { 1 } else { 0 };
+        match hit {
+            Some(f)
+                if exit == expected_exit
+                    && f["file"] == "stack.toml"
+                    && f["line"].as_u64().unwrap() > 1 => {}
+            _ => failures.push(format!(
+                "{code} ({severity}, {profile} {args:?}): exit {exit}, found {:?}\n{stderr}",
+                codes(&findings)
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn secret_file_rules() {
+    // SG202: empty; SG203: readable by others in prod only; SG204: Grafana password `admin`.
+    let dir = clean_project(&example_stack());
+    write_secret(dir.path(), "secrets/redis_password.txt", "\n", 0o600);
+    write_secret(
+        dir.path(),
+        "secrets/grafana_admin_password.txt",
+        "admin\n",
+        0o644,
+    );
+    let (code, findings, _) = lint(dir.path(), &["-p", "prod"]);
+    assert_eq!(code, 1);
+    let found = codes(&findings);
+    for expected in ["SG202:error", "SG203:error", "SG204:error"] {
+        assert!(
+            found.contains(&expected.to_string()),
+            "{expected} not in {found:?}"
+        );
+    }
+    let (_, findings, _) = lint(dir.path(), &["-p", "dev"]);
+    let found = codes(&findings);
+    for expected in ["SG202:error", "SG203:warning", "SG204:warning"] {
+        assert!(
+            found.contains(&expected.to_string()),
+            "dev: {expected} not in {found:?}"
+        );
+    }
+    write_secret(
+        dir.path(),
+        "secrets/grafana_admin_password.txt",
+        "not-admin\n",
+        0o600,
+    );
+    let (_, findings, _) = lint(dir.path(), &["-p", "prod"]);
+    let found = codes(&findings);
+    assert!(
+        !found
+            .iter()
+            .any(|c| c.starts_with("SG203") || c.starts_with("SG204")),
+        "{found:?}"
+    );
+
+    // SG205: a webhook that is not a Slack one only warns.
+    let dir = clean_project(&example_stack());
+    let (code, stdout, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "prod", "--format", "json"])
+        .env("SLACK_WEBHOOK_URL", "http://example.com/hook"));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("SG205"), "{stdout}");
+}
+
+/// Template overrides are where generated-output checks earn their keep.
+#[test]
+fn generated_output_rules() {
+    let overrides: [(&str, &str, &str, &str); 5] = [
+        (
+            "SG301",
+            "prometheus/prometheus.yml",
+            "global:\n  a: 1\n  a: 2\n",
+            "",
+        ),
+        (
+            "SG302",
+            "prometheus/prometheus.yml",
+            "global:\n  scrape_interval: 1m\n  scrape_timeout: 2m\n",
+            "",
+        ),
+        ("SG304", "prometheus/rules/redis-alerts.yml", "", ""),
+        (
+            "SG305",
+            "alertmanager/alertmanager.yml",
+            "route:\n  receiver: nobody\nreceivers:\n  - name: somebody\n",
+            "",
+        ),
+        (
+            "SG009",
+            "prometheus/rules/redis-alerts.yml",
+            "",
+            "maxmemory_policy = \"noeviction\"",
+        ),
+    ];
+    for (code, path, text, policy) in overrides {
+        let stack = if policy.is_empty() {
+            example_stack()
+        } else {
+            example_stack().replace("maxmemory_policy = \"allkeys-lru\"", policy)
+        };
+        let dir = clean_project(&stack);
+        let target = dir.path().join("templates").join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let text = if text.is_empty() {
+            // The built-in rules, with the latency threshold or the overflow metric changed.
+            let built_in =
+                std::fs::read_to_string(Path::new(ROOT).join("templates").join(path)).unwrap();
+            let rules = built_in.replace("{{ rule.expr | yaml }}", "{{ rule.expr | replace(from=\"* 1000 > \", to=\"* 1000 > 1\") | replace(from=\"redis_errors_total{err=\\\"OOM\\\"}\", to=\"redis_evicted_keys_total\") | yaml }}");
+            assert_ne!(rules, built_in);
+            rules
+        } else {
+            text.to_string()
+        };
+        std::fs::write(&target, text).unwrap();
+        let (exit, findings, stderr) = lint(dir.path(), &["-p", "prod"]);
+        let found = codes(&findings);
+        assert_eq!(exit, 1, "{code}: {found:?} {stderr}");
+        assert!(
+            found.contains(&format!("{code}:error")),
+            "{code} not in {found:?}"
+        );
+        if code != "SG009" {
+            let finding = findings.iter().find(|f| f["code"] == code).unwrap();
+            assert!(
+                finding["file"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("generated/prod/"),
+                "{finding}"
+            );
+        }
+        if code == "SG304" {
+            let finding = findings.iter().find(|f| f["code"] == code).unwrap();
+            assert!(
+                finding["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("RedisHighLatency is configured at stack.toml:"),
+                "{finding}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_missing_checker_is_a_note_or_with_strict_an_error() {
+    let dir = clean_project(&example_stack());
+    // A PATH without promtool and amtool.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "prod", "--format", "json"])
+        .env("PATH", empty.path())
+        .env("SLACK_WEBHOOK_URL", WEBHOOK));
+    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(codes(&findings), ["SG306:note", "SG306:note"]);
+    let (code, stdout, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "prod", "--strict", "--format", "json"])
+        .env("PATH", empty.path())
+        .env("SLACK_WEBHOOK_URL", WEBHOOK));
+    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 1);
+    assert_eq!(codes(&findings), ["SG306:error", "SG306:error"]);
+}
+
+/// Done-when 3 and 4 of the issue: an unsafe stack fails prod, passes dev with warnings, and
+/// the JSON output carries the same findings as the text.
+#[test]
+fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
+    let stack = "[stack]\nname = \"unsafe\"\n\n[redis]\nbind = \"0.0.0.0\"\npassword = { file = \"secrets/redis_password.txt\" }\n\n[prometheus]\nimage = \"prom/prometheus\"\nbind = \"0.0.0.0\"\n\n[grafana]\nbind = \"0.0.0.0\"\nadmin_user = \"admin\"\n";
+    let dir = project(stack);
+    write_secret(dir.path(), "secrets/redis_password.txt", "pw", 0o600);
+    // The project's own profiles: policy only, so its binds stay as written.
+    let built_in =
+        |name: &str| std::fs::read_to_string(Path::new(ROOT).join("profiles").join(name)).unwrap();
+    let policy_only = |text: String| text[text.find("\n[policy]").unwrap()..].to_string();
+    write_secret(
+        dir.path(),
+        "profiles/prod.toml",
+        &policy_only(built_in("prod.toml")),
+        0o644,
+    );
+    write_secret(
+        dir.path(),
+        "profiles/dev.toml",
+        &policy_only(built_in("dev.toml")),
+        0o644,
+    );
+
+    let (code, text, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "prod"])
+        .env_remove("SLACK_WEBHOOK_URL"));
+    assert_eq!(code, 1, "{text}");
+    for expected in [
+        "stack.toml:5:1: error[SG101]: redis publishes port 6379 on 0.0.0.0",
+        "stack.toml:9:1: error[SG105]: image `prom/prometheus` of prometheus is not pinned",
+        "stack.toml:10:1: error[SG101]: prometheus publishes port 9090 on 0.0.0.0",
+        "stack.toml:12:2: error[SG103]: Grafana's admin `admin` keeps the default password `admin`",
+        "stack.toml:13:1: error[SG101]: grafana publishes port 3000 on 0.0.0.0",
+        "stack.toml:8:2: error[SG107]: retention is bounded by time only",
+        "stack.toml:1:1: error[SG106]: no Slack webhook",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Sorted by place.
+    let places: Vec<(u64, u64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("stack.toml:"))
+        .map(|l| {
+            let mut parts = l.split(':');
+            (
+                parts.next().unwrap().parse().unwrap(),
+                parts.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] <= w[1]), "{places:?}");
+
+    let (code, stdout, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "prod", "--format", "json"])
+        .env_remove("SLACK_WEBHOOK_URL"));
+    assert_eq!(code, 1);
+    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let from_json: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}:{}: {}[{}]: {}",
+                f["file"].as_str().unwrap(),
+                f["line"],
+                f["column"],
+                f["severity"].as_str().unwrap(),
+                f["code"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let from_text: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("    hint:"))
+        .collect();
+    assert_eq!(from_json, from_text);
+
+    let (code, text, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "dev"])
+        .env_remove("SLACK_WEBHOOK_URL"));
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("warning[SG101]")
+            && text.contains("warning[SG105]")
+            && text.contains("warning[SG103]"),
+        "{text}"
+    );
+    assert!(!text.contains("error["), "{text}");
+    let (code, _, _) = run(stackgen(dir.path())
+        .args(["lint", "-p", "dev", "--deny-warnings"])
+        .env_remove("SLACK_WEBHOOK_URL"));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn explain_describes_a_rule() {
+    let (code, stdout, _) = run(stackgen(Path::new(ROOT)).args(["lint", "--explain", "SG003"]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("SG003: maxmemory is above 80 % of memory_limit"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(stackgen(Path::new(ROOT)).args(["lint", "--explain", "SG999"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no rule `SG999`"), "{stderr}");
+}
+
+#[test]
+fn no_finding_shows_a_secret_value() {
+    let dir = project(&example_stack());
+    write_secret(
+        dir.path(),
+        "secrets/redis_password.txt",
+        "CANARY-redis-1",
+        0o644,
+    );
+    write_secret(
+        dir.path(),
+        "secrets/grafana_admin_password.txt",
+        "CANARY-grafana-2",
+        0o644,
+    );
+    let webhook = "http://CANARY-webhook-3.example.com/";
+    let mut output = String::new();
+    for format in ["human", "json"] {
+        for profile in ["dev", "prod"] {
+            let (_, stdout, stderr) = run(stackgen(dir.path())
+                .args(["lint", "-p", profile, "--format", format, "--strict"])
+                .env("SLACK_WEBHOOK_URL", webhook));
+            output.push_str(&stdout);
+            output.push_str(&stderr);
+        }
+    }
+    assert!(
+        output.contains("SG205") && output.contains("SG203"),
+        "the canaries were looked at: {output}"
+    );
+    assert!(
+        !output.contains("CANARY"),
+        "a secret value was shown:\n{output}"
+    );
+    let (_, stdout, stderr) = run(stackgen(dir.path())
+        .arg("diff")
+        .env("SLACK_WEBHOOK_URL", webhook));
+    assert!(!stdout.contains("CANARY") && !stderr.contains("CANARY"));
+}

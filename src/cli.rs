@@ -88,6 +88,27 @@ enum Cmd {
     },
     /// Print the JSON Schema (draft-07) of stack.toml.
     Schema,
+    /// Render, then run the stack on the Docker engine and wait until every service is healthy.
+    Up {
+        /// How long to wait for the services to become healthy.
+        #[arg(long, default_value = "120s")]
+        timeout: String,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove the stack's containers and network; data volumes stay unless --volumes.
+    Down {
+        /// Remove the stack's volumes too, and with them Redis' data.
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Each service's state, health and a real probe.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +150,11 @@ impl Cli {
                 explain,
             },
             Cmd::Schema => Command::Schema,
+            Cmd::Up { timeout, dry_run } => Command::Up { timeout, dry_run },
+            Cmd::Down { volumes } => Command::Down { volumes },
+            Cmd::Status { format } => Command::Status {
+                json: format == Format::Json,
+            },
         };
         (options, command)
     }

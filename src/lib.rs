@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod docker;
 pub mod error;
 pub mod lint;
 pub mod model;
@@ -46,6 +47,16 @@ pub enum Command {
         explain: Option<String>,
     },
     Schema,
+    Up {
+        timeout: String,
+        dry_run: bool,
+    },
+    Down {
+        volumes: bool,
+    },
+    Status {
+        json: bool,
+    },
 }
 
 /// Where a command writes: results to `out`, summaries and progress to `err`.
@@ -93,5 +104,8 @@ pub fn run(options: &Options, command: &Command, printer: &mut Printer<'_>) -> R
             commands::lint::run(options, &args, printer)
         }
         Command::Schema => commands::schema::run(printer),
+        Command::Up { timeout, dry_run } => commands::up::run(options, timeout, *dry_run, printer),
+        Command::Down { volumes } => commands::down::run(options, *volumes, printer),
+        Command::Status { json } => commands::status::run(options, *json, printer),
     }
 }

@@ -10,6 +10,8 @@ mod bad_input;
 mod cli;
 #[path = "integration/diff.rs"]
 mod diff;
+#[path = "integration/e2e.rs"]
+mod e2e;
 #[path = "integration/golden.rs"]
 mod golden;
 #[path = "integration/lint.rs"]

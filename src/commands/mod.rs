@@ -1,10 +1,14 @@
 //! One module per command: glue between the options and the library's pipeline.
 
 pub mod diff;
+pub mod down;
 pub mod init;
 pub mod lint;
 pub mod render;
 pub mod schema;
+pub mod stack;
+pub mod status;
+pub mod up;
 
 use std::collections::BTreeMap;
 

@@ -27,6 +27,8 @@ pub struct Service {
     pub port: u16,
     /// The port the service listens on inside its container.
     pub container_port: u16,
+    /// The compose short syntax of the published port: `127.0.0.1:6379:6379`, `[::1]:6379:6379`.
+    pub publish: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -250,11 +252,17 @@ pub fn resolve(
                 "`port` must be between 1 and 65535".into(),
             );
         }
+        let host = if bind.contains(':') {
+            format!("[{bind}]")
+        } else {
+            bind.clone()
+        };
         Service {
             name,
             table,
             enabled: enabled.unwrap_or(true),
             image,
+            publish: format!("{host}:{port}:{}", defaults.1),
             bind,
             port,
             container_port: defaults.1,

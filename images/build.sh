@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for the official images the stackgen stack uses
+# (redis, oliver006/redis_exporter, prom/prometheus, prom/alertmanager) from
+# Debian 12 packages, so end-to-end tests can run without a container registry.
+# Only Debian's package mirror is needed (for the base); the per-service
+# Dockerfiles in images/<service>/ build offline on top of it.
+#   images/build.sh              build what is missing (base is reused)
+#   REBUILD_BASE=1 images/build.sh   redo the debootstrap too
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BASE=stackgen-test/base:bookworm
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+PKGS=redis-server,redis-tools,prometheus,prometheus-alertmanager,prometheus-redis-exporter,gosu,wget,ca-certificates,passwd
+
+if [[ ${REBUILD_BASE:-} == 1 ]] || ! docker image inspect "$BASE" >/dev/null 2>&1; then
+  command -v debootstrap >/dev/null ||
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap; }
+  rootfs=$(mktemp -d /tmp/stackgen-rootfs.XXXXXX)
+  trap 'rm -rf --one-file-system "$rootfs"' EXIT
+  start=$SECONDS
+  # While configuring packages debootstrap puts an "exit 101" policy-rc.d and a
+  # no-op start-stop-daemon into the chroot, so no service (redis, prometheus...)
+  # is started; the check below makes sure nothing is left running in it.
+  debootstrap --variant=minbase --include="$PKGS" bookworm "$rootfs" "$MIRROR"
+  for p in /proc/[0-9]*; do
+    if [[ $(readlink "$p/root" 2>/dev/null) == "$rootfs" ]]; then
+      echo "process $(basename "$p") still running in the chroot" >&2; exit 1
+    fi
+  done
+  # Keep the image small (moment-timezone/data: 212 MB the web UI does not use);
+  # Docker provides hostname/hosts/resolv.conf itself.
+  find "$rootfs"/var/log -type f -delete
+  rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/usr/share/{doc,man,info,locale,lintian} "$rootfs"/tmp/* \
+    "$rootfs"/usr/share/javascript/moment-timezone/data \
+    "$rootfs"/etc/{hostname,resolv.conf}
+  tar -C "$rootfs" --numeric-owner -c . | docker import \
+    -c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    -c "CMD [\"bash\"]" - "$BASE"
+  echo "base image built in $((SECONDS - start)) s"
+fi
+
+start=$SECONDS
+for svc in redis:7.0 redis-exporter:1.45 prometheus:2.42 alertmanager:0.25; do
+  docker build -q -t "stackgen-test/$svc" "${svc%%:*}"
+done
+echo "service images built in $((SECONDS - start)) s"
+docker image ls 'stackgen-test/*'

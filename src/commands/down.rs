@@ -1,0 +1,46 @@
+//! `stackgen down [--volumes]`: remove the project's containers and network, found by label.
+//! Volumes, and with them Redis' data, stay unless `--volumes`.
+
+use super::stack::Running;
+use crate::docker::{self, Engine};
+use crate::error::{Outcome, Result};
+use crate::{Options, Printer};
+
+pub fn run(options: &Options, volumes: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
+    let running = Running::load(options, false)?;
+    let engine = Engine::connect()?;
+    let report = engine.block_on(docker::down(&engine.docker, &running.stack.name, volumes))?;
+    // The runtime copies of secrets go with the containers that read them.
+    let runtime = running.project.dir.join(".stackgen");
+    if let Ok(entries) = std::fs::read_dir(&runtime) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_dir_all(entry.path().join("secrets"));
+        }
+    }
+    let mut summary = format!(
+        "Removed {} container{} and {} network{} of {}.",
+        report.containers.len(),
+        if report.containers.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        report.networks.len(),
+        if report.networks.len() == 1 { "" } else { "s" },
+        running.stack.name
+    );
+    if !report.volumes_removed.is_empty() {
+        summary.push_str(&format!(
+            " Removed volumes: {}.",
+            report.volumes_removed.join(", ")
+        ));
+    }
+    if !report.volumes_kept.is_empty() {
+        summary.push_str(&format!(
+            " Kept volumes (data): {} — `down --volumes` removes them.",
+            report.volumes_kept.join(", ")
+        ));
+    }
+    printer.note(&summary)?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,81 @@
+//! What `up`, `down` and `status` share: the project, its active profile's stack, and the
+//! container specification read from that profile's `compose.yaml`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::docker::compose::StackSpec;
+use crate::error::{Error, Result};
+use crate::model::{Project, Stack};
+use crate::render::{Renderer, Tree};
+use crate::{Options, output};
+
+pub struct Running {
+    pub project: Project,
+    pub profile: String,
+    pub stack: Stack,
+    pub tree: Tree,
+    pub spec: StackSpec,
+    pub runtime_dir: PathBuf,
+    pub tree_dir: PathBuf,
+}
+
+impl Running {
+    /// Loads and renders the active profile; with `write`, as `render` does, into `generated/`.
+    pub fn load(options: &Options, write: bool) -> Result<Self> {
+        let project = Project::load(&options.file)?;
+        let profile = project.active_profile(options.profile.as_deref())?;
+        let stack = project.resolve(&profile)?;
+        let tree = Renderer::new(&project.templates_dir())?.render(&stack)?;
+        if write {
+            let trees = BTreeMap::from([(profile.clone(), tree.clone())]);
+            let changes = output::changes(&project.dir, &trees)?;
+            output::apply(&project.dir, &changes)?;
+        }
+        let dir = std::path::absolute(&project.dir).map_err(Error::io(&project.dir))?;
+        let tree_dir = dir.join("generated").join(&profile);
+        let spec = StackSpec::from_compose(&tree["compose.yaml"], &tree_dir)?;
+        let runtime_dir = dir.join(".stackgen").join(&profile);
+        Ok(Self {
+            project,
+            profile,
+            stack,
+            tree,
+            spec,
+            runtime_dir,
+            tree_dir,
+        })
+    }
+
+    /// `table.key at file:line:col` for error messages.
+    pub fn key(&self, path: &str) -> String {
+        format!(
+            "`{path}` at {}",
+            self.project.sources(&self.profile).locate(path)
+        )
+    }
+
+    pub fn context(&self) -> crate::docker::Context<'_> {
+        let services = self.stack.services();
+        let by_service = |key: &str| -> BTreeMap<String, String> {
+            services
+                .iter()
+                .map(|s| (s.name.to_string(), self.key(&format!("{}.{key}", s.table))))
+                .collect()
+        };
+        crate::docker::Context {
+            image_keys: by_service("image"),
+            port_keys: by_service("port"),
+            secret_keys: self
+                .stack
+                .secrets
+                .iter()
+                .map(|(name, s)| (name.clone(), self.key(s.key)))
+                .collect(),
+            runtime_dir: &self.runtime_dir,
+            tree: &self.tree,
+            tree_dir: &self.tree_dir,
+            profile: &self.profile,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `stackgen up`: render, then converge the engine to the stack and wait until it is healthy.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use super::stack::Running;
+use crate::docker::{self, Engine, UpOptions};
+use crate::error::{Error, Outcome, Result};
+use crate::{Options, Printer};
+
+pub fn run(
+    options: &Options,
+    timeout: &str,
+    dry_run: bool,
+    printer: &mut Printer<'_>,
+) -> Result<Outcome> {
+    let timeout: crate::model::units::Duration = timeout
+        .parse()
+        .map_err(|e| Error::Message(format!("--timeout: {e}")))?;
+    let running = Running::load(options, !dry_run)?;
+    let engine = Engine::connect()?;
+    let up = UpOptions {
+        timeout: Duration::from_millis(timeout.millis()),
+        dry_run,
+        progress: std::io::stderr().is_terminal() && !options.quiet,
+    };
+    let report = engine.block_on(docker::up(
+        &engine.docker,
+        &running.spec,
+        &running.context(),
+        &up,
+    ))?;
+    let name = format!("{} ({})", running.stack.name, running.profile);
+    if dry_run {
+        printer
+            .out
+            .write_all(report.plan.to_string().as_bytes())
+            .map_err(Error::io("<stdout>"))?;
+        printer.note(&format!("Dry run for {name}: nothing was changed."))?;
+        return Ok(Outcome::Clean);
+    }
+    for line in &report.lines {
+        printer.note(line)?;
+    }
+    if let Some(why) = report.unhealthy {
+        writeln!(printer.err, "error: {why}").map_err(Error::io("<stderr>"))?;
+        return Ok(Outcome::Found);
+    }
+    let count = running.spec.containers.len();
+    if report.plan.is_noop() {
+        printer.note(&format!(
+            "{name} is up to date: nothing to change, {count} services healthy."
+        ))?;
+    } else {
+        printer.note(&format!("{name} is up: {count} services healthy."))?;
+    }
+    Ok(Outcome::Clean)
+}

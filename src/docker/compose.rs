@@ -1,0 +1,384 @@
+//! The part of the compose format stackgen generates, read back from `compose.yaml` and turned
+//! into container specifications for the engine. `up` runs what the compose file says (template
+//! overrides included), so `docker compose` and `stackgen up` start the same stack. A key
+//! outside this subset is an error that says so, never silently dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeFile {
+    pub name: String,
+    pub services: BTreeMap<String, ComposeService>,
+    #[serde(default)]
+    pub volumes: BTreeMap<String, Option<ComposeVolume>>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, ComposeSecret>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeService {
+    pub image: String,
+    pub container_name: Option<String>,
+    pub restart: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ports: Vec<String>,
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    pub mem_limit: Option<i64>,
+    pub user: Option<String>,
+    pub healthcheck: Option<ComposeHealth>,
+    #[serde(default)]
+    pub depends_on: BTreeMap<String, DependsOn>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeHealth {
+    pub test: Vec<String>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<i64>,
+    pub start_period: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependsOn {
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeVolume {
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeSecret {
+    pub file: Option<String>,
+    pub environment: Option<String>,
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Port {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+}
+
+/// A healthcheck, durations in nanoseconds as the engine wants them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Health {
+    pub test: Vec<String>,
+    pub interval: i64,
+    pub timeout: i64,
+    pub retries: i64,
+    pub start_period: i64,
+}
+
+/// A named volume: its engine name (`<project>_<name>`), driver and options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub driver: String,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Where a secret's value comes from, for the runtime copy `up` mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// One container as the engine should run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub service: String,
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub ports: Vec<Port>,
+    /// `host:container[:ro]` binds of generated config files.
+    pub config_binds: Vec<(PathBuf, String, bool)>,
+    /// Secrets by name, mounted read-only at `/run/secrets/<name>`.
+    pub secrets: Vec<String>,
+    /// (engine volume name, target, read-only).
+    pub volumes: Vec<(String, String, bool)>,
+    pub memory: Option<i64>,
+    pub user: Option<String>,
+    pub health: Option<Health>,
+    pub depends_on: Vec<(String, Condition)>,
+    pub restart: bool,
+}
+
+/// The whole stack as the engine should run it.
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub project: String,
+    pub network: String,
+    pub containers: Vec<ContainerSpec>,
+    pub volumes: Vec<VolumeSpec>,
+    pub secrets: BTreeMap<String, SecretSource>,
+}
+
+/// Compose interpolation: `$$` is a literal `$`; stackgen does not substitute variables.
+fn unescape(text: &str, what: &str) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            if chars.peek() == Some(&'$') {
+                chars.next();
+            } else {
+                return Err(Error::Message(format!(
+                    "{what}: variable interpolation (`$…`) is not supported by `stackgen up`; write `$$` for a literal `$`"
+                )));
+            }
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Compose durations (`5s`, `1m30s`) in nanoseconds.
+fn nanos(text: &Option<String>, default: &str) -> Result<i64> {
+    let text = text.as_deref().unwrap_or(default);
+    let duration: crate::model::units::Duration = text
+        .parse()
+        .map_err(|e| Error::Message(format!("healthcheck: {e}")))?;
+    Ok(duration.millis() as i64 * 1_000_000)
+}
+
+fn parse_port(text: &str, service: &str) -> Result<Port> {
+    let bad = || {
+        Error::Message(format!(
+            "service {service}: port `{text}` is not `IP:HOST_PORT:CONTAINER_PORT`"
+        ))
+    };
+    let (ip, rest) = if let Some(inner) = text.strip_prefix('[') {
+        let (ip, rest) = inner.split_once("]:").ok_or_else(bad)?;
+        (ip.to_string(), rest)
+    } else {
+        let (ip, rest) = text.split_once(':').ok_or_else(bad)?;
+        (ip.to_string(), rest)
+    };
+    let (host, container) = rest.split_once(':').ok_or_else(bad)?;
+    Ok(Port {
+        host_ip: ip,
+        host_port: host.parse().map_err(|_| bad())?,
+        container_port: container
+            .trim_end_matches("/tcp")
+            .parse()
+            .map_err(|_| bad())?,
+    })
+}
+
+impl StackSpec {
+    /// Reads `compose.yaml` of `tree_dir` (a `generated/<profile>/` folder); relative paths
+    /// in it are relative to that folder, as for `docker compose`.
+    pub fn from_compose(text: &str, tree_dir: &Path) -> Result<Self> {
+        let file: ComposeFile = crate::yaml::from_str(text)
+            .map_err(|e| Error::Message(format!("compose.yaml: {e} (stackgen up reads the subset of compose that stackgen generates)")))?;
+        let project = file.name.clone();
+        let mut volumes = Vec::new();
+        for (name, volume) in &file.volumes {
+            let volume = volume.as_ref();
+            volumes.push(VolumeSpec {
+                name: format!("{project}_{name}"),
+                driver: volume
+                    .and_then(|v| v.driver.clone())
+                    .unwrap_or_else(|| "local".into()),
+                driver_opts: volume.map(|v| v.driver_opts.clone()).unwrap_or_default(),
+                labels: volume.map(|v| v.labels.clone()).unwrap_or_default(),
+            });
+        }
+        let mut secrets = BTreeMap::new();
+        for (name, secret) in &file.secrets {
+            let source = match (&secret.file, &secret.environment) {
+                (Some(path), None) => SecretSource::File(tree_dir.join(path)),
+                (None, Some(variable)) => SecretSource::Env(variable.clone()),
+                _ => {
+                    return Err(Error::Message(format!(
+                        "secret {name}: give exactly one of `file` or `environment`"
+                    )));
+                }
+            };
+            secrets.insert(name.clone(), source);
+        }
+        let mut containers = Vec::new();
+        for (service, s) in &file.services {
+            let what = format!("service {service}");
+            let list = |items: &Option<Vec<String>>| -> Result<Option<Vec<String>>> {
+                items
+                    .as_ref()
+                    .map(|v| v.iter().map(|i| unescape(i, &what)).collect())
+                    .transpose()
+            };
+            let mut config_binds = Vec::new();
+            let mut named = Vec::new();
+            for entry in &s.volumes {
+                let parts: Vec<&str> = entry.split(':').collect();
+                let (source, target, ro) = match parts.as_slice() {
+                    [source, target] => (*source, *target, false),
+                    [source, target, "ro"] => (*source, *target, true),
+                    [source, target, "rw"] => (*source, *target, false),
+                    _ => {
+                        return Err(Error::Message(format!(
+                            "{what}: volume `{entry}` is not `SOURCE:TARGET[:ro]`"
+                        )));
+                    }
+                };
+                if source.starts_with("./") || source.starts_with("../") {
+                    config_binds.push((tree_dir.join(source), target.to_string(), ro));
+                } else if file.volumes.contains_key(source) {
+                    named.push((format!("{project}_{source}"), target.to_string(), ro));
+                } else {
+                    return Err(Error::Message(format!(
+                        "{what}: volume `{source}` is neither a relative path nor a declared volume"
+                    )));
+                }
+            }
+            for secret in &s.secrets {
+                if !secrets.contains_key(secret) {
+                    return Err(Error::Message(format!(
+                        "{what}: secret `{secret}` is not declared"
+                    )));
+                }
+            }
+            let health = match &s.healthcheck {
+                None => None,
+                Some(h) => Some(Health {
+                    test: h
+                        .test
+                        .iter()
+                        .map(|t| unescape(t, &what))
+                        .collect::<Result<_>>()?,
+                    interval: nanos(&h.interval, "30s")?,
+                    timeout: nanos(&h.timeout, "30s")?,
+                    retries: h.retries.unwrap_or(3),
+                    start_period: nanos(&h.start_period, "0s")?,
+                }),
+            };
+            containers.push(ContainerSpec {
+                service: service.clone(),
+                name: s
+                    .container_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{project}-{service}")),
+                image: s.image.clone(),
+                entrypoint: list(&s.entrypoint)?,
+                cmd: list(&s.command)?,
+                env: s
+                    .environment
+                    .iter()
+                    .map(|(k, v)| Ok(format!("{k}={}", unescape(v, &what)?)))
+                    .collect::<Result<_>>()?,
+                labels: s.labels.clone(),
+                ports: s
+                    .ports
+                    .iter()
+                    .map(|p| parse_port(p, service))
+                    .collect::<Result<_>>()?,
+                config_binds,
+                secrets: s.secrets.clone(),
+                volumes: named,
+                memory: s.mem_limit,
+                user: s.user.clone(),
+                health,
+                depends_on: s
+                    .depends_on
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.condition))
+                    .collect(),
+                restart: s.restart.as_deref() != Some("no"),
+            });
+        }
+        Ok(Self {
+            network: format!("{project}_default"),
+            project,
+            containers,
+            volumes,
+            secrets,
+        })
+    }
+
+    /// Services in an order where every dependency comes first, grouped in waves that can
+    /// start together.
+    pub fn waves(&self) -> Result<Vec<Vec<&ContainerSpec>>> {
+        let mut done: Vec<&str> = Vec::new();
+        let mut waves = Vec::new();
+        while done.len() < self.containers.len() {
+            let wave: Vec<&ContainerSpec> = self
+                .containers
+                .iter()
+                .filter(|c| !done.contains(&c.service.as_str()))
+                .filter(|c| c.depends_on.iter().all(|(d, _)| done.contains(&d.as_str())))
+                .collect();
+            if wave.is_empty() {
+                return Err(Error::Message(
+                    "compose.yaml: depends_on has a cycle or names a missing service".into(),
+                ));
+            }
+            done.extend(wave.iter().map(|c| c.service.as_str()));
+            waves.push(wave);
+        }
+        Ok(waves)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_escapes() {
+        assert_eq!(
+            parse_port("[::1]:9090:9090", "p").unwrap(),
+            Port {
+                host_ip: "::1".into(),
+                host_port: 9090,
+                container_port: 9090
+            }
+        );
+        assert_eq!(
+            parse_port("127.0.0.1:6379:6379", "r").unwrap().host_port,
+            6379
+        );
+        assert!(parse_port("6379", "r").is_err());
+        assert_eq!(unescape("a=$$(cat x)", "t").unwrap(), "a=$(cat x)");
+        assert!(unescape("${HOME}", "t").is_err());
+    }
+}

@@ -1,0 +1,880 @@
+//! The Docker layer: `up` (observe → plan → execute), `down` and `status`, through the
+//! engine's API (bollard). It runs what `generated/<profile>/compose.yaml` says; secrets reach
+//! containers as read-only files copied into a private runtime folder, never as argv or
+//! environment text. Nothing here renders or parses `stack.toml`.
+
+pub mod compose;
+pub mod plan;
+pub mod probe;
+pub mod status;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::errors::Error as DockerError;
+use bollard::models::{
+    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions,
+    StopContainerOptionsBuilder,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::error::{Error, Result};
+use crate::render::Tree;
+use compose::{ContainerSpec, SecretSource, StackSpec};
+use plan::{Action, Desired, Observed, Plan};
+
+/// The oldest engine API this layer is written against.
+const MIN_API: (u32, u32) = (1, 41);
+
+/// A connected engine and the runtime its calls run on.
+pub struct Engine {
+    pub docker: Docker,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn no_engine(detail: impl std::fmt::Display) -> Error {
+    Error::Message(format!(
+        "no Docker engine answers ({detail}); start dockerd, or point DOCKER_HOST at one (e.g. unix:///var/run/docker.sock)"
+    ))
+}
+
+fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
+    move |e| match e {
+        DockerError::DockerResponseServerError {
+            status_code,
+            message,
+        } => Error::Message(format!(
+            "{what}: the engine answered {status_code}: {}",
+            message.trim()
+        )),
+        other => Error::Message(format!("{what}: {other}")),
+    }
+}
+
+fn is_not_found(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+impl Engine {
+    /// Connects through `DOCKER_HOST` or the default socket and checks the API version.
+    pub fn connect() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
+        let docker = Docker::connect_with_defaults().map_err(no_engine)?;
+        let version = runtime
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), docker.version()).await
+            })
+            .map_err(|_| no_engine("no answer within 5s"))?
+            .map_err(no_engine)?;
+        let api = version.api_version.unwrap_or_default();
+        let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
+        if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
+            return Err(Error::Message(format!(
+                "the Docker engine speaks API {api}; stackgen needs {}.{} or newer (Docker 20.10+)",
+                MIN_API.0, MIN_API.1
+            )));
+        }
+        Ok(Self { docker, runtime })
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+/// How `up` should behave.
+pub struct UpOptions {
+    pub timeout: Duration,
+    pub dry_run: bool,
+    pub progress: bool,
+}
+
+/// What `up` reports back to the command.
+pub struct UpReport {
+    pub plan: Plan,
+    pub lines: Vec<String>,
+    /// Set when a service did not become healthy in time: its health output and logs.
+    pub unhealthy: Option<String>,
+}
+
+/// Facts about the stack that the engine layer needs from `stack.toml`.
+pub struct Context<'a> {
+    /// Service → where its image is set (`redis.image at stack.toml:10:1`), for pull errors.
+    pub image_keys: BTreeMap<String, String>,
+    /// Service → where its port is set, for port conflicts.
+    pub port_keys: BTreeMap<String, String>,
+    /// Secret name → where it is declared.
+    pub secret_keys: BTreeMap<String, String>,
+    /// `<project>/.stackgen/<profile>`: private runtime files (secrets, applied state).
+    pub runtime_dir: &'a Path,
+    /// The rendered tree of the profile and the folder it is written to.
+    pub tree: &'a Tree,
+    pub tree_dir: &'a Path,
+    pub profile: &'a str,
+}
+
+fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
+    HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
+}
+
+/// The uid a container runs as, from `user` (`nobody`, `472`, `59000:59000`); root when empty.
+fn uid_of(user: &str) -> Option<u32> {
+    let name = user.split(':').next().unwrap_or_default();
+    match name {
+        "" | "root" => Some(0),
+        "nobody" => Some(65534),
+        other => other.parse().ok(),
+    }
+}
+
+fn read_secret(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
+    match source {
+        SecretSource::File(path) => {
+            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))
+        }
+        SecretSource::Env(variable) => std::env::var(variable)
+            .map(String::into_bytes)
+            .map_err(|_| format!("environment variable `{variable}` is not set")),
+    }
+}
+
+/// Secret values for probes, by secret name; `None` when not available.
+pub fn secret_value(spec: &StackSpec, name: &str) -> Option<String> {
+    let bytes = read_secret(spec.secrets.get(name)?).ok()?;
+    Some(
+        String::from_utf8_lossy(&bytes)
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+    )
+}
+
+/// Fingerprint of every generated file a container mounts, from the rendered tree.
+fn config_hash(spec: &ContainerSpec, tree: &Tree, tree_dir: &Path) -> String {
+    let mut bytes = Vec::new();
+    for (source, target, _) in &spec.config_binds {
+        let relative = source.strip_prefix(tree_dir).unwrap_or(source);
+        let relative: String = relative
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        for (path, text) in tree {
+            if *path == relative || path.starts_with(&format!("{relative}/")) {
+                bytes.extend_from_slice(target.as_bytes());
+                bytes.extend_from_slice(path.as_bytes());
+                bytes.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    plan::fingerprint(&bytes)
+}
+
+fn state_path(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("applied.json")
+}
+
+fn read_applied(runtime_dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(state_path(runtime_dir))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !path.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(Error::io(path))?;
+    }
+    Ok(())
+}
+
+/// Writes a secret's runtime copy in place (a bind mount follows the inode), readable only by
+/// the container's user.
+fn write_secret_copy(path: &Path, value: &[u8], uid: Option<u32>) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io(path))?;
+    file.write_all(value).map_err(Error::io(path))?;
+    let mode = match uid.map(|uid| std::os::unix::fs::chown(path, Some(uid), None)) {
+        Some(Ok(())) => 0o400,
+        // Not root, or an unknown user: readable in the container, still inside a 0700 folder.
+        _ => 0o444,
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(path))
+}
+
+async fn image_id(docker: &Docker, image: &str) -> Result<Option<(String, String)>> {
+    match docker.inspect_image(image).await {
+        Ok(found) => {
+            let user = found.config.and_then(|c| c.user).unwrap_or_default();
+            Ok(Some((found.id.unwrap_or_default(), user)))
+        }
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(engine_error(image)(e)),
+    }
+}
+
+async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
+    let (name, tag) = match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    };
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(name)
+        .tag(tag)
+        .build();
+    let mut stream = docker.create_image(Some(options), None, None);
+    while let Some(item) = stream.next().await {
+        item.map_err(|e| match e {
+            DockerError::DockerResponseServerError { message, .. } => message,
+            other => other.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+fn container_body(
+    spec: &ContainerSpec,
+    desired: &Desired,
+    network: &str,
+    secret_dir: &Path,
+) -> ContainerCreateBody {
+    const SECOND: i64 = 1_000_000_000;
+    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    labels.insert(plan::SPEC_HASH_LABEL.into(), desired.spec_hash.clone());
+    labels.insert(plan::CONFIG_HASH_LABEL.into(), desired.config_hash.clone());
+    let mut mounts: Vec<Mount> = spec
+        .config_binds
+        .iter()
+        .map(|(source, target, ro)| Mount {
+            typ: Some(MountType::BIND),
+            source: Some(source.display().to_string()),
+            target: Some(target.clone()),
+            read_only: Some(*ro),
+            ..Default::default()
+        })
+        .collect();
+    mounts.extend(spec.secrets.iter().map(|name| Mount {
+        typ: Some(MountType::BIND),
+        source: Some(secret_dir.join(name).display().to_string()),
+        target: Some(format!("/run/secrets/{name}")),
+        read_only: Some(true),
+        ..Default::default()
+    }));
+    mounts.extend(spec.volumes.iter().map(|(volume, target, ro)| Mount {
+        typ: Some(MountType::VOLUME),
+        source: Some(volume.clone()),
+        target: Some(target.clone()),
+        read_only: Some(*ro),
+        ..Default::default()
+    }));
+    let mut port_bindings = HashMap::new();
+    for port in &spec.ports {
+        port_bindings
+            .entry(format!("{}/tcp", port.container_port))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(port.host_ip.clone()),
+                host_port: Some(port.host_port.to_string()),
+            });
+    }
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: spec.entrypoint.clone(),
+        cmd: spec.cmd.clone(),
+        env: Some(spec.env.clone()),
+        labels: Some(labels),
+        user: spec.user.clone(),
+        exposed_ports: Some(port_bindings.keys().cloned().collect()),
+        healthcheck: spec.health.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: Some(h.interval),
+            timeout: Some(h.timeout),
+            retries: Some(h.retries),
+            start_period: Some(h.start_period.max(SECOND / 10)),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            mounts: Some(mounts),
+            memory: spec.memory,
+            restart_policy: Some(RestartPolicy {
+                name: Some(if spec.restart {
+                    RestartPolicyNameEnum::UNLESS_STOPPED
+                } else {
+                    RestartPolicyNameEnum::NO
+                }),
+                maximum_retry_count: None,
+            }),
+            network_mode: Some(network.to_string()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.to_string(),
+                EndpointSettings {
+                    aliases: Some(vec![spec.service.clone()]),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The containers of a project as the engine reports them.
+async fn observe(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
+    let filter = project_filter(project);
+    let list = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filter)
+                .build(),
+        ))
+        .await
+        .map_err(engine_error("list containers"))?;
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let labels = c.labels.unwrap_or_default();
+            let label = |key: &str| labels.get(key).cloned().unwrap_or_default();
+            Observed {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .unwrap_or_default()
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                service: label(plan::SERVICE_LABEL),
+                running: c.state.is_some_and(|s| s.to_string() == "running"),
+                spec_hash: label(plan::SPEC_HASH_LABEL),
+                config_hash: label(plan::CONFIG_HASH_LABEL),
+            }
+        })
+        .collect())
+}
+
+/// The project's networks by name → id.
+async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
+    let filter = project_filter(project);
+    let list = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .map_err(engine_error("list networks"))?;
+    Ok(list
+        .into_iter()
+        .map(|n| (n.name.unwrap_or_default(), n.id.unwrap_or_default()))
+        .collect())
+}
+
+async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
+    let filter = project_filter(project);
+    let list = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .map_err(engine_error("list volumes"))?;
+    Ok(list
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect())
+}
+
+async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
+    // A graceful stop first: Redis flushes its append-only file on SIGTERM.
+    let stop = docker
+        .stop_container(name, Some(StopContainerOptionsBuilder::new().t(10).build()))
+        .await;
+    if let Err(e) = stop
+        && !is_not_found(&e)
+    {
+        return Err(engine_error(name)(e));
+    }
+    match docker
+        .remove_container(
+            name,
+            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+        )
+        .await
+    {
+        Err(e) if !is_not_found(&e) => Err(engine_error(name)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A service's state, health and the engine's last health-check output.
+pub struct Seen {
+    pub exists: bool,
+    pub status: String,
+    pub running: bool,
+    pub health: Option<String>,
+    pub health_output: String,
+    pub exit_code: i64,
+}
+
+pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
+    match docker
+        .inspect_container(name, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(c) => {
+            let state = c.state.unwrap_or_default();
+            let health = state.health.clone();
+            Ok(Seen {
+                exists: true,
+                status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+                running: state.status == Some(ContainerStateStatusEnum::RUNNING),
+                health: health
+                    .as_ref()
+                    .and_then(|h| h.status)
+                    .filter(|s| *s != HealthStatusEnum::EMPTY && *s != HealthStatusEnum::NONE)
+                    .map(|s| s.to_string()),
+                health_output: health
+                    .and_then(|h| h.log)
+                    .and_then(|log| log.last().and_then(|r| r.output.clone()))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+                exit_code: state.exit_code.unwrap_or_default(),
+            })
+        }
+        Err(e) if is_not_found(&e) => Ok(Seen {
+            exists: false,
+            status: "missing".into(),
+            running: false,
+            health: None,
+            health_output: String::new(),
+            exit_code: 0,
+        }),
+        Err(e) => Err(engine_error(name)(e)),
+    }
+}
+
+pub async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    match docker
+        .logs(name, Some(options))
+        .try_collect::<Vec<_>>()
+        .await
+    {
+        Ok(chunks) => chunks.iter().map(ToString::to_string).collect(),
+        Err(e) => format!("(no logs: {e})"),
+    }
+}
+
+/// Waits until a container is healthy (or, without a healthcheck, running and answering on
+/// its first published port from outside). On failure: what went wrong, the health-check
+/// output and the last 20 log lines.
+async fn wait_ready(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    deadline: Instant,
+) -> std::result::Result<Duration, String> {
+    let started = Instant::now();
+    loop {
+        let seen = inspect(docker, &spec.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ready = match (&spec.health, seen.running) {
+            // Crashed: gone, or being restarted by its restart policy.
+            (_, false) if matches!(seen.status.as_str(), "exited" | "dead" | "restarting") => {
+                let logs = logs_tail(docker, &spec.name, 20).await;
+                return Err(format!(
+                    "{} exited with code {}\nlast 20 log lines:\n{logs}",
+                    spec.service, seen.exit_code
+                ));
+            }
+            (_, false) => false,
+            (Some(_), true) => seen.health.as_deref() == Some("healthy"),
+            (None, true) => match spec.ports.first() {
+                None => true,
+                Some(port) => probe::get(probe::reach(&port.host_ip), port.host_port, "/metrics")
+                    .is_ok_and(|(status, _)| status == 200),
+            },
+        };
+        if ready {
+            return Ok(started.elapsed());
+        }
+        if Instant::now() >= deadline {
+            let logs = logs_tail(docker, &spec.name, 20).await;
+            let check = if seen.health_output.is_empty() {
+                "(none)".to_string()
+            } else {
+                seen.health_output.clone()
+            };
+            return Err(format!(
+                "{} is not healthy in time (state {}, health {})\nhealth-check output: {check}\nlast 20 log lines:\n{logs}",
+                spec.service,
+                seen.status,
+                seen.health.as_deref().unwrap_or("none"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Converges the engine to the stack: observe, plan, then (unless a dry run) execute.
+pub async fn up(
+    docker: &Docker,
+    spec: &StackSpec,
+    context: &Context<'_>,
+    options: &UpOptions,
+) -> Result<UpReport> {
+    // Images first: a missing one is pulled, and a failed pull stops everything before any change.
+    let mut images = BTreeMap::new();
+    for container in &spec.containers {
+        let found = match image_id(docker, &container.image).await? {
+            Some(found) => found,
+            None if options.dry_run => ("(to pull)".into(), String::new()),
+            None => {
+                pull(docker, &container.image).await.map_err(|e| {
+                    let key = context
+                        .image_keys
+                        .get(&container.service)
+                        .cloned()
+                        .unwrap_or_default();
+                    Error::Message(format!(
+                        "cannot pull image `{}` (set by {key}): {e}",
+                        container.image
+                    ))
+                })?;
+                image_id(docker, &container.image).await?.ok_or_else(|| {
+                    Error::Message(format!(
+                        "image `{}` is still missing after a pull",
+                        container.image
+                    ))
+                })?
+            }
+        };
+        images.insert(container.service.clone(), found);
+    }
+
+    let mut desired = Vec::new();
+    for container in &spec.containers {
+        let mut labelled = container.clone();
+        labelled
+            .labels
+            .insert("io.stackgen.profile".into(), context.profile.to_string());
+        let image = &images[&container.service].0;
+        let spec_hash =
+            plan::fingerprint(format!("{labelled:?}|{image}|{}", spec.network).as_bytes());
+        let config_hash = config_hash(container, context.tree, context.tree_dir);
+        desired.push(Desired {
+            spec: labelled,
+            spec_hash,
+            config_hash,
+        });
+    }
+
+    let observed = observe(docker, &spec.project).await?;
+    let networks = networks(docker, &spec.project).await?;
+    let existing_volumes = volumes(docker, &spec.project).await?;
+    let applied = read_applied(context.runtime_dir);
+    let wanted_volumes: Vec<String> = spec.volumes.iter().map(|v| v.name.clone()).collect();
+    let plan = plan::plan(
+        &desired,
+        &observed,
+        &applied,
+        (&spec.network, networks.contains_key(&spec.network)),
+        (&wanted_volumes, &existing_volumes),
+    );
+    let mut report = UpReport {
+        plan: plan.clone(),
+        lines: Vec::new(),
+        unhealthy: None,
+    };
+    if options.dry_run {
+        return Ok(report);
+    }
+
+    // Host ports of new containers must be free before anything is created.
+    for want in &desired {
+        if plan
+            .step(&want.spec.service)
+            .is_some_and(|s| s.action == Action::Create)
+        {
+            for port in &want.spec.ports {
+                if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
+                    let key = context
+                        .port_keys
+                        .get(&want.spec.service)
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(Error::Message(format!(
+                        "host port {}:{} for {} is already in use (set by {key})",
+                        port.host_ip, port.host_port, want.spec.service
+                    )));
+                }
+            }
+        }
+    }
+
+    // Secrets: private copies, readable by the container's user only.
+    for want in &desired {
+        if want.spec.secrets.is_empty() {
+            continue;
+        }
+        let dir = context.runtime_dir.join("secrets").join(&want.spec.service);
+        private_dir(&dir)?;
+        let user = want
+            .spec
+            .user
+            .clone()
+            .unwrap_or_else(|| images[&want.spec.service].1.clone());
+        for name in &want.spec.secrets {
+            let value = read_secret(&spec.secrets[name]).map_err(|why| {
+                let key = context.secret_keys.get(name).cloned().unwrap_or_default();
+                Error::Message(format!("secret `{name}` ({key}): {why}"))
+            })?;
+            write_secret_copy(&dir.join(name), &value, uid_of(&user))?;
+        }
+    }
+
+    if let Some(network) = &plan.create_network {
+        let labels = HashMap::from([(plan::PROJECT_LABEL.to_string(), spec.project.clone())]);
+        docker
+            .create_network(NetworkCreateRequest {
+                name: network.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map_err(engine_error(network))?;
+        report.lines.push(format!("network {network}: created"));
+    }
+    for volume in spec
+        .volumes
+        .iter()
+        .filter(|v| plan.create_volumes.contains(&v.name))
+    {
+        let mut labels: HashMap<String, String> = volume.labels.clone().into_iter().collect();
+        labels.insert(plan::PROJECT_LABEL.into(), spec.project.clone());
+        docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(volume.name.clone()),
+                driver: Some(volume.driver.clone()),
+                driver_opts: Some(volume.driver_opts.clone().into_iter().collect()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map_err(engine_error(&volume.name))?;
+        report
+            .lines
+            .push(format!("volume {}: created", volume.name));
+    }
+
+    // Containers that go, or are replaced.
+    let leaving: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Remove | Action::Recreate))
+        .collect();
+    futures_util::future::try_join_all(
+        leaving
+            .iter()
+            .map(|s| remove_container(docker, &s.container)),
+    )
+    .await?;
+    for step in plan.steps.iter().filter(|s| s.action == Action::Remove) {
+        report
+            .lines
+            .push(format!("{}: removed ({})", step.service, step.why));
+    }
+
+    // Then wave by wave, in dependency order: act, and wait until ready.
+    let deadline = Instant::now() + options.timeout;
+    let mut applied = applied;
+    let by_service: BTreeMap<&str, &Desired> = desired
+        .iter()
+        .map(|d| (d.spec.service.as_str(), d))
+        .collect();
+    for wave in spec.waves()? {
+        let acts = wave.iter().map(|c| async {
+            let want = by_service[c.service.as_str()];
+            let step = plan.step(&c.service).expect("every service is planned");
+            let name = &want.spec.name;
+            match step.action {
+                Action::Create | Action::Recreate => {
+                    let secret_dir = context.runtime_dir.join("secrets").join(&c.service);
+                    let body = container_body(&want.spec, want, &spec.network, &secret_dir);
+                    docker
+                        .create_container(
+                            Some(CreateContainerOptionsBuilder::new().name(name).build()),
+                            body,
+                        )
+                        .await
+                        .map_err(engine_error(name))?;
+                    docker
+                        .start_container(name, None::<StartContainerOptions>)
+                        .await
+                        .map_err(engine_error(name))?;
+                }
+                Action::Start => docker
+                    .start_container(name, None::<StartContainerOptions>)
+                    .await
+                    .map_err(engine_error(name))?,
+                Action::Restart => docker
+                    .restart_container(
+                        name,
+                        Some(RestartContainerOptionsBuilder::new().t(10).build()),
+                    )
+                    .await
+                    .map_err(engine_error(name))?,
+                Action::Reload => docker
+                    .kill_container(
+                        name,
+                        Some(KillContainerOptionsBuilder::new().signal("SIGHUP").build()),
+                    )
+                    .await
+                    .map_err(engine_error(name))?,
+                Action::Keep | Action::Remove => {}
+            }
+            Ok::<_, Error>(step)
+        });
+        for step in futures_util::future::try_join_all(acts).await? {
+            if step.action != Action::Keep {
+                let verb = match step.action {
+                    Action::Create => "created",
+                    Action::Recreate => "recreated",
+                    Action::Start => "started",
+                    Action::Restart => "restarted",
+                    Action::Reload => "reloaded",
+                    _ => "",
+                };
+                report
+                    .lines
+                    .push(format!("{}: {verb} ({})", step.service, step.why));
+            }
+        }
+        let waits = wave
+            .iter()
+            .map(|c| async move { (c.service.clone(), wait_ready(docker, c, deadline).await) });
+        for (service, result) in futures_util::future::join_all(waits).await {
+            match result {
+                Ok(took) if options.progress => report
+                    .lines
+                    .push(format!("{service}: ready ({:.1}s)", took.as_secs_f64())),
+                Ok(_) => {}
+                Err(why) => {
+                    report.unhealthy = Some(why);
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    // Remember what each restarted or reloaded container now runs with.
+    let now = observe(docker, &spec.project).await?;
+    applied.retain(|id, _| now.iter().any(|o| &o.id == id));
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Restart | Action::Reload))
+    {
+        if let Some(container) = now.iter().find(|o| o.name == step.container) {
+            applied.insert(
+                container.id.clone(),
+                by_service[step.service.as_str()].config_hash.clone(),
+            );
+        }
+    }
+    private_dir(context.runtime_dir)?;
+    let state = state_path(context.runtime_dir);
+    let text = serde_json::to_string_pretty(&applied).expect("a map serializes");
+    std::fs::write(&state, text).map_err(Error::io(&state))?;
+    Ok(report)
+}
+
+/// What `down` removed and kept.
+pub struct DownReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes_removed: Vec<String>,
+    pub volumes_kept: Vec<String>,
+}
+
+/// Removes the project's containers and network, found by label; volumes only when asked.
+pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Result<DownReport> {
+    let containers = observe(docker, project).await?;
+    futures_util::future::try_join_all(containers.iter().map(|c| remove_container(docker, &c.id)))
+        .await?;
+    let networks = networks(docker, project).await?;
+    for (name, id) in &networks {
+        if let Err(e) = docker.remove_network(id).await
+            && !is_not_found(&e)
+        {
+            return Err(engine_error(name)(e));
+        }
+    }
+    let volumes: Vec<String> = volumes(docker, project).await?.into_iter().collect();
+    if remove_volumes {
+        for volume in &volumes {
+            if let Err(e) = docker
+                .remove_volume(
+                    volume,
+                    Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
+                )
+                .await
+                && !is_not_found(&e)
+            {
+                return Err(engine_error(volume)(e));
+            }
+        }
+    }
+    let mut names: Vec<String> = containers.into_iter().map(|c| c.name).collect();
+    names.sort();
+    Ok(DownReport {
+        containers: names,
+        networks: networks.into_keys().collect(),
+        volumes_removed: if remove_volumes {
+            volumes.clone()
+        } else {
+            Vec::new()
+        },
+        volumes_kept: if remove_volumes { Vec::new() } else { volumes },
+    })
+}

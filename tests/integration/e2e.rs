@@ -1,0 +1,542 @@
+//! End to end, on a real Docker engine with real containers: the stand-in images that
+//! `images/build.sh` builds from Debian's packages (Grafana is disabled: it has none). A test
+//! that finds no engine prints why and skips; with STACKGEN_REQUIRE_DOCKER=1 it fails.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const IMAGES: [&str; 4] = [
+    "stackgen-test/redis:7.0",
+    "stackgen-test/redis-exporter:1.45",
+    "stackgen-test/prometheus:2.42",
+    "stackgen-test/alertmanager:0.25",
+];
+const PASSWORD: &str = "e2e pa$$ \"w0rd\" \\ 'x'";
+
+/// Whether the engine and the stand-in images are there; panics when they must be.
+fn docker_ready() -> bool {
+    let engine = Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let images = engine
+        && IMAGES.iter().all(|image| {
+            Command::new("docker")
+                .args(["image", "inspect", image])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let why = if !engine {
+        "no Docker engine answers (`docker info` fails)"
+    } else if !images {
+        "the stand-in images are missing (run images/build.sh)"
+    } else {
+        return true;
+    };
+    if std::env::var("STACKGEN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        panic!("STACKGEN_REQUIRE_DOCKER=1 but {why}");
+    }
+    eprintln!("skipping an end-to-end test: {why}");
+    false
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A project on the engine, taken down with its volumes when the test ends, however it ends.
+struct Stack {
+    dir: tempfile::TempDir,
+    name: String,
+    ports: [u16; 4],
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = stackgen(self.dir.path())
+            .args(["down", "--volumes", "-p", "prod"])
+            .output();
+    }
+}
+
+impl Stack {
+    fn new(test: &str, alerts: &str) -> Self {
+        let name = format!("sge2e-{test}-{}", std::process::id());
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let [redis, exporter, prometheus, alertmanager] = ports;
+        let stack = format!(
+            r##"[stack]
+name = "{name}"
+
+[redis]
+image = "{}"
+port = {redis}
+password = {{ file = "secrets/redis_password.txt" }}
+
+[redis_exporter]
+image = "{}"
+bind = "0.0.0.0"
+port = {exporter}
+scrape_interval = "5s"
+
+[prometheus]
+image = "{}"
+bind = "0.0.0.0"
+port = {prometheus}
+scrape_interval = "5s"
+scrape_timeout = "5s"
+evaluation_interval = "5s"
+retention_size = "1GiB"
+
+[alertmanager]
+image = "{}"
+bind = "0.0.0.0"
+port = {alertmanager}
+group_wait = "5s"
+group_interval = "10s"
+repeat_interval = "1h"
+
+[alertmanager.slack]
+webhook_url = {{ file = "secrets/slack_webhook_url" }}
+channel = "#e2e"
+
+[grafana]
+enabled = false
+{alerts}"##,
+            IMAGES[0], IMAGES[1], IMAGES[2], IMAGES[3]
+        );
+        let dir = project(&stack);
+        std::fs::create_dir(dir.path().join("secrets")).unwrap();
+        std::fs::write(
+            dir.path().join("secrets/redis_password.txt"),
+            format!("{PASSWORD}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("secrets/slack_webhook_url"),
+            "http://webhook:8080/services/E2E/HOOK\n",
+        )
+        .unwrap();
+        Self { dir, name, ports }
+    }
+
+    fn stackgen(&self, args: &[&str]) -> (i32, String, String) {
+        run(stackgen(self.dir.path()).args(args).args(["-p", "prod"]))
+    }
+
+    fn up(&self) -> String {
+        let (code, stdout, stderr) = self.stackgen(&["up"]);
+        assert_eq!(code, 0, "up failed:\n{stdout}{stderr}");
+        stderr
+    }
+
+    fn container_ids(&self) -> Vec<String> {
+        let filter = format!("label=io.stackgen.project={}", self.name);
+        let mut ids: Vec<String> = docker(&["ps", "-a", "-q", "--no-trunc", "--filter", &filter])
+            .lines()
+            .map(String::from)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn redis_cli(&self, password: Option<&str>, args: &[&str]) -> String {
+        let mut cmd = Command::new(tool("redis-cli"));
+        cmd.args(["-p", &self.ports[0].to_string()])
+            .args(args)
+            .env_remove("REDISCLI_AUTH");
+        if let Some(password) = password {
+            cmd.env("REDISCLI_AUTH", password);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout)
+            .trim()
+            .to_string()
+    }
+
+    fn prometheus(&self, path: &str) -> Value {
+        let body = http_get(self.ports[2], path)
+            .unwrap_or_else(|| panic!("Prometheus does not answer {path}"));
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Tests 1–5, 9 and 10 of the issue, on one stack in the prod profile.
+#[test]
+fn up_status_idempotence_reload_data_and_down() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("life", "");
+
+    // 1. From nothing to healthy, and status agrees.
+    let out = stack.up();
+    assert!(out.contains("is up: 4 services healthy"), "{out}");
+    // Prometheus reports its targets up once it has scraped them.
+    let mut last = String::new();
+    let healthy = eventually(30, || {
+        let (code, stdout, stderr) = stack.stackgen(&["status", "--format", "json"]);
+        last = format!("{stdout}{stderr}");
+        code == 0
+    });
+    assert!(healthy, "status does not exit 0:\n{last}");
+    let (_, stdout, _) = stack.stackgen(&["status", "--format", "json"]);
+    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");
+    let (code, table, _) = stack.stackgen(&["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("PING: NOAUTH without the password, PONG with it"),
+        "{table}"
+    );
+    assert!(
+        table.contains("redis_up 1") && table.contains("rules loaded"),
+        "{table}"
+    );
+
+    // 9. The prod profile publishes every port on 127.0.0.1 only (stack.toml says 0.0.0.0).
+    for id in stack.container_ids() {
+        let bindings: Value = serde_json::from_str(&docker(&[
+            "inspect",
+            "--format",
+            "{{json .HostConfig.PortBindings}}",
+            &id,
+        ]))
+        .unwrap();
+        for (port, hosts) in bindings.as_object().unwrap() {
+            for host in hosts.as_array().unwrap() {
+                assert_eq!(host["HostIp"], "127.0.0.1", "{port} of {id}");
+            }
+        }
+    }
+
+    // 2. Redis wants the password; no secret in any container's environment, command or labels.
+    assert!(stack.redis_cli(None, &["ping"]).starts_with("NOAUTH"));
+    assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");
+    for id in stack.container_ids() {
+        let config = docker(&["inspect", "--format", "{{json .Config}}", &id]);
+        assert!(
+            !config.contains("w0rd"),
+            "the Redis password is in the config of {id}"
+        );
+        assert!(
+            !config.contains("services/E2E/HOOK"),
+            "the webhook URL is in the config of {id}"
+        );
+    }
+
+    // 4. A second up changes nothing.
+    let ids = stack.container_ids();
+    let out = stack.up();
+    assert!(out.contains("is up to date: nothing to change"), "{out}");
+    assert_eq!(stack.container_ids(), ids);
+
+    // 5. A threshold change reloads Prometheus only, and its rules show the new threshold.
+    let started = |id: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", id]);
+    let starts: Vec<String> = ids.iter().map(|id| started(id)).collect();
+    let path = stack.dir.path().join("stack.toml");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + "\n[alerts.memory_pressure]\nthreshold_percent = 75\n";
+    std::fs::write(&path, text).unwrap();
+    let out = stack.up();
+    let changed: Vec<&str> = out.lines().filter(|l| !l.contains(" is up")).collect();
+    assert_eq!(
+        changed,
+        ["prometheus: reloaded (its config files changed)"],
+        "{out}"
+    );
+    assert_eq!(stack.container_ids(), ids);
+    assert_eq!(
+        ids.iter().map(|id| started(id)).collect::<Vec<_>>(),
+        starts,
+        "a container restarted"
+    );
+    let reloaded = eventually(20, || {
+        let rules = stack.prometheus("/api/v1/rules");
+        rules
+            .to_string()
+            .contains("redis_memory_max_bytes * 100 > 75")
+    });
+    assert!(
+        reloaded,
+        "Prometheus' rules API does not show the new threshold"
+    );
+
+    // 3. Data survives down and up (AOF on a named volume).
+    let loaded = stack.redis_cli(
+        Some(PASSWORD),
+        &[
+            "eval",
+            "for i=1,10000 do redis.call('set','key:'..i,i) end return 1",
+            "0",
+        ],
+    );
+    assert_eq!(loaded, "1");
+    let (code, _, stderr) = stack.stackgen(&["down"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Kept volumes"), "{stderr}");
+    assert!(stack.container_ids().is_empty());
+    stack.up();
+    assert_eq!(stack.redis_cli(Some(PASSWORD), &["dbsize"]), "10000");
+    assert_eq!(
+        stack.redis_cli(Some(PASSWORD), &["get", "key:9999"]),
+        "9999"
+    );
+
+    // A service disabled in stack.toml is removed.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n");
+    std::fs::write(&path, text).unwrap();
+    let out = stack.up();
+    assert!(
+        out.contains("alertmanager: removed (no longer in the stack)"),
+        "{out}"
+    );
+    assert_eq!(stack.container_ids().len(), 3);
+
+    // 10. down --volumes leaves nothing with the project's label; twice is fine.
+    for _ in 0..2 {
+        let (code, _, stderr) = stack.stackgen(&["down", "--volumes"]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let label = format!("label=io.stackgen.project={}", stack.name);
+    assert_eq!(docker(&["ps", "-a", "-q", "--filter", &label]), "");
+    assert_eq!(docker(&["network", "ls", "-q", "--filter", &label]), "");
+    assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
+}
+
+/// Tests 6, 7 and 8 of the issue: an idle stack fires nothing, every dashboard query returns
+/// data, and RedisDown reaches a Slack webhook receiver, then resolves.
+#[test]
+fn alerts_reach_slack_and_the_dashboard_has_data() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("alerts", "\n[alerts.redis_down]\nfor = \"10s\"\n");
+    stack.up();
+    // The webhook receiver: a container of the project, on its network, that logs each POST.
+    let server = r#"use IO::Socket::INET; $|=1; my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 10, ReuseAddr => 1) or die "listen: $!"; while (my $c = $s->accept) { my $len = 0; while (defined(my $l = <$c>)) { $len = $1 if $l =~ /^Content-Length:\s*(\d+)/i; last if $l =~ /^\r?\n$/ } my $body = ""; read($c, $body, $len) if $len; print "$body\n"; print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"; close $c }"#;
+    let webhook = format!("{}-webhook", stack.name);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &webhook,
+        "--network",
+        &format!("{}_default", stack.name),
+        "--network-alias",
+        "webhook",
+        "--label",
+        &format!("io.stackgen.project={}", stack.name),
+        "stackgen-test/base:bookworm",
+        "perl",
+        "-e",
+        server,
+    ]);
+    let received = || docker(&["logs", &webhook]);
+
+    // 6. Idle and healthy for two minutes: no alert fires, nothing is sent.
+    let idle_until = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < idle_until {
+        let alerts = stack.prometheus("/api/v1/alerts");
+        let firing: Vec<&Value> = alerts["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["state"] == "firing")
+            .collect();
+        assert!(firing.is_empty(), "an idle stack fires: {firing:?}");
+        std::thread::sleep(Duration::from_secs(10));
+    }
+    assert_eq!(
+        received().trim(),
+        "",
+        "the webhook got messages from an idle stack"
+    );
+
+    // 8. Every panel query of the dashboard, rendered with Grafana on, returns data.
+    let with_grafana = project(
+        &std::fs::read_to_string(stack.dir.path().join("stack.toml"))
+            .unwrap()
+            .replace("[grafana]\nenabled = false", "[grafana]\nenabled = true"),
+    );
+    assert_eq!(
+        run(stackgen(with_grafana.path()).args(["render", "-p", "prod"])).0,
+        0
+    );
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            with_grafana
+                .path()
+                .join("generated/prod/grafana/dashboards/redis.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "1m");
+            let answer =
+                stack.prometheus(&format!("/api/v1/query?query={}", percent_encode(&expr)));
+            let result = answer["data"]["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                !result.is_empty(),
+                "panel {} query {expr:?} returns no data: {answer}",
+                panel["title"]
+            );
+            queries += 1;
+        }
+    }
+    assert!(queries >= 10);
+
+    // 7. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
+    docker(&["stop", &format!("{}-redis", stack.name)]);
+    let fired = eventually(120, || {
+        received().contains("[FIRING:1] RedisDown on redis-exporter:9121")
+    });
+    assert!(
+        fired,
+        "no RedisDown message reached the webhook:\n{}",
+        received()
+    );
+    let message: Value = serde_json::from_str(
+        received()
+            .lines()
+            .find(|l| l.contains("RedisDown"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(message["channel"], "#e2e");
+    docker(&["start", &format!("{}-redis", stack.name)]);
+    let resolved = eventually(120, || {
+        received().contains("[RESOLVED] RedisDown on redis-exporter:9121")
+    });
+    assert!(
+        resolved,
+        "no resolved message reached the webhook:\n{}",
+        received()
+    );
+}
+
+#[test]
+fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("refuse", "");
+    let path = stack.dir.path().join("stack.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+
+    std::fs::write(
+        &path,
+        good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
+    )
+    .unwrap();
+    let (code, _, stderr) = stack.stackgen(&["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:"), "{stderr}");
+    assert!(stack.container_ids().is_empty());
+
+    std::fs::write(&path, &good).unwrap();
+    let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
+    let (code, _, stderr) = stack.stackgen(&["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:", stack.ports[0])), "{stderr}");
+    assert!(stack.container_ids().is_empty());
+    drop(busy);
+
+    std::fs::remove_file(stack.dir.path().join("secrets/slack_webhook_url")).unwrap();
+    let (code, _, stderr) = stack.stackgen(&["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:"
+        ),
+        "{stderr}"
+    );
+    assert!(stack.container_ids().is_empty());
+
+    // --dry-run prints the plan and creates nothing.
+    std::fs::write(
+        stack.dir.path().join("secrets/slack_webhook_url"),
+        "http://webhook:8080/x\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = stack.stackgen(&["up", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("redis (") && stdout.contains("): create (new)"),
+        "{stdout}"
+    );
+    assert!(stack.container_ids().is_empty());
+}
+
+#[test]
+fn an_unhealthy_service_exits_1_with_its_logs() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("sick", "");
+    let templates = stack.dir.path().join("templates/redis");
+    std::fs::create_dir_all(&templates).unwrap();
+    let conf = std::fs::read_to_string(Path::new(ROOT).join("templates/redis/redis.conf")).unwrap();
+    std::fs::write(
+        templates.join("redis.conf"),
+        conf + "no-such-directive yes\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = stack.stackgen(&["up", "--timeout", "60s"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error: redis exited with code 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("last 20 log lines:") && stderr.contains("no-such-directive"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_engine_exits_2_with_a_hint() {
+    let dir = project("[stack]\nname = \"noengine\"\n");
+    let (code, _, stderr) = run(stackgen(dir.path())
+        .arg("status")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no Docker engine answers") && stderr.contains("DOCKER_HOST"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

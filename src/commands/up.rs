@@ -22,7 +22,8 @@ pub fn run(
     let up = UpOptions {
         timeout: Duration::from_millis(timeout.millis()),
         dry_run,
-        progress: std::io::stderr().is_terminal() && !options.quiet,
+        progress: (std::io::stderr().is_terminal() && !options.quiet)
+            .then(|| Box::new(|line: &str| eprintln!("  {line}")) as docker::Progress),
     };
     let report = engine.block_on(docker::up(
         &engine.docker,

@@ -364,6 +364,74 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_the_generated_example() {
+        let text = include_str!("../../generated/prod/compose.yaml");
+        let spec = StackSpec::from_compose(text, Path::new("/p/generated/prod")).unwrap();
+        assert_eq!(
+            (spec.project.as_str(), spec.network.as_str()),
+            ("bluesky", "bluesky_default")
+        );
+        let waves: Vec<Vec<&str>> = spec
+            .waves()
+            .unwrap()
+            .iter()
+            .map(|w| w.iter().map(|c| c.service.as_str()).collect())
+            .collect();
+        assert_eq!(
+            waves,
+            [
+                vec!["alertmanager", "redis"],
+                vec!["redis-exporter"],
+                vec!["prometheus"],
+                vec!["grafana"]
+            ]
+        );
+        let redis = spec
+            .containers
+            .iter()
+            .find(|c| c.service == "redis")
+            .unwrap();
+        assert_eq!(redis.name, "bluesky-redis");
+        assert_eq!(
+            redis.ports,
+            [Port {
+                host_ip: "127.0.0.1".into(),
+                host_port: 6379,
+                container_port: 6379
+            }]
+        );
+        assert_eq!(redis.memory, Some(2 << 30));
+        assert!(redis.cmd.as_ref().unwrap()[2].contains("pw=$(cat /run/secrets/redis_password)"));
+        assert_eq!(redis.secrets, ["redis_password"]);
+        assert!(
+            redis
+                .volumes
+                .contains(&("bluesky_redis-data".into(), "/data".into(), false))
+        );
+        assert!(redis.config_binds.contains(&(
+            PathBuf::from("/p/generated/prod/./redis/redis.conf"),
+            "/usr/local/etc/redis/redis.conf".into(),
+            true
+        )));
+        assert_eq!(
+            spec.secrets["redis_password"],
+            SecretSource::File("/p/generated/prod/../../secrets/redis_password.txt".into())
+        );
+        assert_eq!(
+            spec.secrets["slack_webhook_url"],
+            SecretSource::Env("SLACK_WEBHOOK_URL".into())
+        );
+        let auth = spec
+            .volumes
+            .iter()
+            .find(|v| v.name == "bluesky_redis-exporter-auth")
+            .unwrap();
+        assert_eq!(auth.driver_opts["type"], "tmpfs");
+        let health = redis.health.as_ref().unwrap();
+        assert_eq!((health.interval, health.retries), (5_000_000_000, 10));
+    }
+
+    #[test]
     fn ports_and_escapes() {
         assert_eq!(
             parse_port("[::1]:9090:9090", "p").unwrap(),

@@ -105,7 +105,19 @@ impl Engine {
 pub struct UpOptions {
     pub timeout: Duration,
     pub dry_run: bool,
-    pub progress: bool,
+    /// Live progress (pulling, starting, waiting), for a terminal; `None` keeps quiet.
+    pub progress: Option<Progress>,
+}
+
+/// Shows one line of live progress.
+pub type Progress = Box<dyn Fn(&str)>;
+
+impl UpOptions {
+    fn progress(&self, line: &str) {
+        if let Some(show) = &self.progress {
+            show(line);
+        }
+    }
 }
 
 /// What `up` reports back to the command.
@@ -569,6 +581,7 @@ pub async fn up(
             Some(found) => found,
             None if options.dry_run => ("(to pull)".into(), String::new()),
             None => {
+                options.progress(&format!("pulling {}…", container.image));
                 pull(docker, &container.image).await.map_err(|e| {
                     let key = context
                         .image_keys
@@ -790,15 +803,17 @@ pub async fn up(
                     .push(format!("{}: {verb} ({})", step.service, step.why));
             }
         }
+        let names: Vec<&str> = wave.iter().map(|c| c.service.as_str()).collect();
+        options.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
         let waits = wave
             .iter()
             .map(|c| async move { (c.service.clone(), wait_ready(docker, c, deadline).await) });
         for (service, result) in futures_util::future::join_all(waits).await {
             match result {
-                Ok(took) if options.progress => report
-                    .lines
-                    .push(format!("{service}: ready ({:.1}s)", took.as_secs_f64())),
-                Ok(_) => {}
+                Ok(took) => options.progress(&format!(
+                    "{service}: healthy after {:.1}s",
+                    took.as_secs_f64()
+                )),
                 Err(why) => {
                     report.unhealthy = Some(why);
                     return Ok(report);

@@ -7,8 +7,11 @@ use crate::error::{Error, Outcome, Result};
 use crate::model::project::BUILTIN_PROFILES;
 
 const STARTER: &str = include_str!("../../stack.toml");
-const GITIGNORE: &str =
-    "# Secret values stay out of git; stackgen only ever references them.\nsecrets/\n";
+const GITIGNORE: &str = "# Secret values stay out of git; stackgen only ever references them.
+secrets/
+# The private runtime copies of the secrets that `stackgen up` mounts.
+.stackgen/
+";
 
 /// A project name from the folder name, in the characters compose allows.
 fn project_name(dir: &Path) -> String {

@@ -124,10 +124,10 @@ fn init_writes_a_project_that_renders_and_never_overwrites() {
     }
     let stack = std::fs::read_to_string(target.join("stack.toml")).unwrap();
     assert!(stack.contains("name = \"my-stack\""), "{stack}");
+    let gitignore = std::fs::read_to_string(target.join(".gitignore")).unwrap();
     assert!(
-        std::fs::read_to_string(target.join(".gitignore"))
-            .unwrap()
-            .contains("secrets/")
+        gitignore.contains("\nsecrets/\n") && gitignore.contains("\n.stackgen/\n"),
+        "{gitignore}"
     );
     let (code, _, stderr) = run(stackgen(&target).arg("render"));
     assert_eq!(code, 0, "{stderr}");

@@ -34,7 +34,7 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true)]
     quiet: bool,
-    /// Print more about what is done.
+    /// Print more about what is done (files left unchanged, the plan of `up`).
     #[arg(short, long, global = true)]
     verbose: bool,
     #[command(subcommand)]

@@ -28,6 +28,16 @@ pub fn run(options: &Options, check: bool, printer: &mut Printer<'_>) -> Result<
         });
     }
     output::apply(&project.dir, &changes)?;
+    if options.verbose {
+        for (profile, tree) in &trees {
+            for path in tree.keys() {
+                let path = format!("generated/{profile}/{path}");
+                if !changes.iter().any(|c| c.path == path) {
+                    printer.note(&format!("unchanged {path}"))?;
+                }
+            }
+        }
+    }
     if changes.is_empty() {
         printer.note("generated/ is up to date.")?;
     } else {

@@ -40,6 +40,9 @@ pub fn run(
         printer.note(&format!("Dry run for {name}: nothing was changed."))?;
         return Ok(Outcome::Clean);
     }
+    if options.verbose {
+        printer.note(&format!("plan:\n{}", report.plan.to_string().trim_end()))?;
+    }
     for line in &report.lines {
         printer.note(line)?;
     }

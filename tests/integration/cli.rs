@@ -264,3 +264,17 @@ fn a_missing_stack_file_exits_2() {
     assert!(stderr.contains("stack.toml: not found"), "{stderr}");
     assert!(stderr.contains("stackgen init"), "{stderr}");
 }
+
+#[test]
+fn quiet_and_verbose() {
+    let dir = project(&example_stack());
+    let (code, stdout, stderr) = run(stackgen(dir.path()).args(["render", "-q"]));
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "-v"]));
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("unchanged generated/prod/redis/redis.conf"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("generated/ is up to date."), "{stderr}");
+}

@@ -43,7 +43,6 @@ pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
     let mut files: Vec<(PathBuf, String)> = vec![
         (dir.join("stack.toml"), stack),
         (dir.join("stack.schema.json"), super::schema::text()),
-        (dir.join(".gitignore"), GITIGNORE.to_string()),
     ];
     for (profile, text) in BUILTIN_PROFILES {
         files.push((
@@ -68,6 +67,42 @@ pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
         }
         std::fs::write(path, text).map_err(Error::io(path))?;
         printer.note(&format!("created {}", path.display()))?;
+    }
+    // An existing .gitignore (init in a repository) gets the missing entries appended.
+    let gitignore = dir.join(".gitignore");
+    match std::fs::read_to_string(&gitignore) {
+        Ok(mut text) => {
+            let missing: Vec<&str> = ["secrets/", ".stackgen/"]
+                .into_iter()
+                .filter(|entry| {
+                    !text
+                        .lines()
+                        .any(|l| l.trim() == *entry || l.trim() == format!("/{entry}"))
+                })
+                .collect();
+            if !missing.is_empty() {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(
+                    "# stackgen: secret values and their runtime copies stay out of git.\n",
+                );
+                for entry in &missing {
+                    text.push_str(entry);
+                    text.push('\n');
+                }
+                std::fs::write(&gitignore, text).map_err(Error::io(&gitignore))?;
+                printer.note(&format!(
+                    "added {} to {}",
+                    missing.join(" and "),
+                    gitignore.display()
+                ))?;
+            }
+        }
+        Err(_) => {
+            std::fs::write(&gitignore, GITIGNORE).map_err(Error::io(&gitignore))?;
+            printer.note(&format!("created {}", gitignore.display()))?;
+        }
     }
     printer.note(&format!(
         "Next: put the Redis password in {}, then run `stackgen render`.",

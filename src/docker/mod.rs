@@ -224,15 +224,19 @@ fn private_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes a secret's runtime copy in place (a bind mount follows the inode), readable only by
-/// the container's user.
+/// Writes a secret's runtime copy, readable only by the container's user. The old copy is
+/// removed first (it may belong to that user now); the container is restarted or created
+/// afterwards, which mounts the new file.
 fn write_secret_copy(path: &Path, value: &[u8], uid: Option<u32>) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
+        _ => {}
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(Error::io(path))?;
@@ -604,6 +608,30 @@ pub async fn up(
         images.insert(container.service.clone(), found);
     }
 
+    // Secret values, read now so that a missing one stops everything before any change, and
+    // compared with the runtime copies the containers mount.
+    let mut secret_values: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for name in spec.containers.iter().flat_map(|c| &c.secrets) {
+        let value = read_secret(&spec.secrets[name]).map_err(|why| {
+            let key = context.secret_keys.get(name).cloned().unwrap_or_default();
+            Error::Message(format!("secret `{name}` ({key}): {why}"))
+        })?;
+        secret_values.insert(name, value);
+    }
+    let secret_dir = |service: &str| context.runtime_dir.join("secrets").join(service);
+    let stale_secrets = |c: &ContainerSpec| -> Vec<String> {
+        c.secrets
+            .iter()
+            .filter(|name| {
+                std::fs::read(secret_dir(&c.service).join(name))
+                    .ok()
+                    .as_deref()
+                    != Some(&secret_values[name.as_str()][..])
+            })
+            .cloned()
+            .collect()
+    };
+
     let mut desired = Vec::new();
     for container in &spec.containers {
         let mut labelled = container.clone();
@@ -618,6 +646,7 @@ pub async fn up(
             spec: labelled,
             spec_hash,
             config_hash,
+            secrets_changed: !stale_secrets(container).is_empty(),
         });
     }
 
@@ -664,24 +693,25 @@ pub async fn up(
         }
     }
 
-    // Secrets: private copies, readable by the container's user only.
+    // Secrets: private copies, readable by the container's user only, rewritten when stale.
     for want in &desired {
-        if want.spec.secrets.is_empty() {
+        let stale = stale_secrets(&want.spec);
+        if stale.is_empty() {
             continue;
         }
-        let dir = context.runtime_dir.join("secrets").join(&want.spec.service);
+        let dir = secret_dir(&want.spec.service);
         private_dir(&dir)?;
         let user = want
             .spec
             .user
             .clone()
             .unwrap_or_else(|| images[&want.spec.service].1.clone());
-        for name in &want.spec.secrets {
-            let value = read_secret(&spec.secrets[name]).map_err(|why| {
-                let key = context.secret_keys.get(name).cloned().unwrap_or_default();
-                Error::Message(format!("secret `{name}` ({key}): {why}"))
-            })?;
-            write_secret_copy(&dir.join(name), &value, uid_of(&user))?;
+        for name in &stale {
+            write_secret_copy(
+                &dir.join(name),
+                &secret_values[name.as_str()],
+                uid_of(&user),
+            )?;
         }
     }
 
@@ -828,7 +858,7 @@ pub async fn up(
     for step in plan
         .steps
         .iter()
-        .filter(|s| matches!(s.action, Action::Restart | Action::Reload))
+        .filter(|s| matches!(s.action, Action::Restart | Action::Reload | Action::Start))
     {
         if let Some(container) = now.iter().find(|o| o.name == step.container) {
             applied.insert(

@@ -20,6 +20,8 @@ pub struct Desired {
     pub spec: ContainerSpec,
     pub spec_hash: String,
     pub config_hash: String,
+    /// A secret it mounts has a new value (or lost its runtime copy): only a restart shows it.
+    pub secrets_changed: bool,
 }
 
 /// A container of the project as the engine reports it.
@@ -109,11 +111,12 @@ pub fn plan(
                     .labels
                     .get(RELOAD_LABEL)
                     .is_some_and(|s| s == "SIGHUP");
-                match (have.running, config_changed, reloads) {
-                    (false, _, _) => (Action::Start, "stopped"),
-                    (true, false, _) => (Action::Keep, "up to date"),
-                    (true, true, true) => (Action::Reload, "its config files changed"),
-                    (true, true, false) => (Action::Restart, "its config files changed"),
+                match (have.running, want.secrets_changed, config_changed, reloads) {
+                    (false, ..) => (Action::Start, "stopped"),
+                    (true, true, ..) => (Action::Restart, "a secret it reads changed"),
+                    (true, false, false, _) => (Action::Keep, "up to date"),
+                    (true, false, true, true) => (Action::Reload, "its config files changed"),
+                    (true, false, true, false) => (Action::Restart, "its config files changed"),
                 }
             }
             _ => (Action::Recreate, "several containers have its name"),
@@ -203,6 +206,7 @@ mod tests {
             spec: spec(service, reload),
             spec_hash: spec_hash.into(),
             config_hash: config_hash.into(),
+            secrets_changed: false,
         }
     }
 
@@ -281,6 +285,21 @@ mod tests {
             (&["v".to_string()], &volumes),
         );
         assert!(plan.is_noop(), "{plan}");
+    }
+
+    #[test]
+    fn a_changed_secret_restarts_even_a_reloadable_service() {
+        let mut want = desired("alertmanager", true, "s", "c");
+        want.secrets_changed = true;
+        let have = [observed("alertmanager", true, "s", "c")];
+        let plan = plan(
+            &[want],
+            &have,
+            &BTreeMap::new(),
+            ("n", true),
+            (&[], &BTreeSet::new()),
+        );
+        assert_eq!(actions(&plan), [("alertmanager".into(), Action::Restart)]);
     }
 
     #[test]

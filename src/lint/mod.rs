@@ -181,7 +181,7 @@ impl Lint<'_> {
                 );
             }
             let exporter = stack.redis_exporter.scrape_interval;
-            for alert in stack.alerts.iter().filter(|a| a.enabled) {
+            for alert in crate::render::catalogue::active(stack) {
                 let interval = if alert.key == "alertmanager_down" {
                     p.scrape_interval
                 } else {
@@ -469,7 +469,7 @@ impl Lint<'_> {
         }
         // Point at the alert's table in stack.toml when the tool names an alert.
         let mut message = output;
-        for alert in stack.alerts.iter().filter(|a| a.enabled) {
+        for alert in crate::render::catalogue::active(stack) {
             let name = crate::render::catalogue::alert_name(alert.key);
             if message.contains(name) {
                 let location = self.sources.locate(&format!("alerts.{}", alert.key));

@@ -50,6 +50,8 @@ pub struct Exporter {
     #[serde(flatten)]
     pub service: Service,
     pub scrape_interval: Duration,
+    /// The global scrape timeout, capped by this job's interval.
+    pub scrape_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,6 +170,13 @@ impl Sources<'_> {
         self.profile
             .locate(path)
             .unwrap_or_else(|| self.stack.locate_nearest(path))
+    }
+
+    /// The first of these keys that either document sets, else the first: where an error
+    /// about their combination is best shown.
+    pub fn first_set<'p>(&self, paths: &[&'p str]) -> &'p str {
+        let set = |p: &&&str| self.profile.locate(p).is_some() || self.stack.locate(p).is_some();
+        paths.iter().find(set).unwrap_or(&paths[0])
     }
 }
 
@@ -325,7 +334,7 @@ pub fn resolve(
     if maxmemory >= memory_limit {
         error(
             "SG002",
-            "redis.maxmemory",
+            sources.first_set(&["redis.maxmemory", "redis.memory_limit"]),
             format!(
                 "`maxmemory` ({maxmemory}) must be below `memory_limit` ({memory_limit}): Redis \
                  needs headroom for forks and buffers"
@@ -373,55 +382,64 @@ pub fn resolve(
         );
     }
     // Prometheus refuses a timeout above the interval of any job that inherits it.
-    for (job, interval) in [
-        ("prometheus", scrape_interval),
-        ("redis_exporter", exporter_interval),
-    ] {
-        if scrape_timeout > interval {
-            error(
-                "SG004",
-                "prometheus.scrape_timeout",
-                format!(
-                    "`scrape_timeout` ({scrape_timeout}) must not be above the scrape interval of `{job}` ({interval})"
-                ),
-            );
-        }
+    // The exporter's job gets its own timeout, capped by its interval; the global one must
+    // fit the global interval.
+    if scrape_timeout > scrape_interval {
+        error(
+            "SG004",
+            sources.first_set(&["prometheus.scrape_timeout", "prometheus.scrape_interval"]),
+            format!(
+                "`scrape_timeout` ({scrape_timeout}) must not be above `scrape_interval` ({scrape_interval})"
+            ),
+        );
     }
 
     let mut secrets = BTreeMap::new();
-    let mut add_secret = |key: &'static str, name: &str, secret: Option<Secret>| {
-        let secret = secret?;
-        if let Secret::File(path) = &secret
-            && (path.starts_with('/') || path.starts_with('\\'))
-        {
-            error(
+    let mut add_secret =
+        |key: &'static str, name: &str, secret: Option<Secret>| {
+            let secret = secret?;
+            // Neither message shows the text: a value pasted where its reference belongs is a
+            // secret.
+            match &secret {
+            Secret::File(path) if path.contains("://") || path.chars().any(char::is_whitespace) => {
+                error(
+                    "SG202",
+                    &format!("{key}.file"),
+                    "`file` does not look like a path (value not shown): put the secret in a \
+                     file and name that file here"
+                        .into(),
+                )
+            }
+            Secret::File(path) if path.starts_with('/') || path.starts_with('\\') => error(
                 "SG202",
                 &format!("{key}.file"),
                 "secret files are relative to the folder of stack.toml; an absolute path would \
                  end up in the generated files"
                     .into(),
-            );
+            ),
+            Secret::Env(variable)
+                if variable.starts_with(|c: char| c.is_ascii_digit())
+                    || !variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                error(
+                    "SG011",
+                    &format!("{key}.env"),
+                    "`env` must name an environment variable: letters, digits and `_` (value \
+                     not shown)"
+                        .into(),
+                )
+            }
+            _ => {}
         }
-        if let Secret::Env(variable) = &secret
-            && !variable
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            error(
-                "SG011",
-                &format!("{key}.env"),
-                format!("`{variable}` is not an environment variable name"),
+            secrets.insert(
+                name.to_string(),
+                SecretUse {
+                    key,
+                    source: secret,
+                },
             );
-        }
-        secrets.insert(
-            name.to_string(),
-            SecretUse {
-                key,
-                source: secret,
-            },
-        );
-        Some(())
-    };
+            Some(())
+        };
     let auth = add_secret("redis.password", "redis_password", r.password).is_some();
     let slack_table = a.slack.unwrap_or_default();
     let webhook = if alertmanager_service.enabled {
@@ -583,9 +601,13 @@ pub fn resolve(
                 && binds_overlap(&earlier.bind, &later.bind)
         });
         if let Some(earlier) = clash {
+            let (later_key, earlier_key) = (
+                format!("{}.port", later.table),
+                format!("{}.port", earlier.table),
+            );
             error(
                 "SG007",
-                &format!("{}.port", later.table),
+                sources.first_set(&[&later_key, &earlier_key]),
                 format!(
                     "host port {} is already published by `{}`; two services cannot share one host port",
                     later.port, earlier.table
@@ -621,6 +643,7 @@ pub fn resolve(
         redis_exporter: Exporter {
             service: exporter_service,
             scrape_interval: exporter_interval,
+            scrape_timeout: scrape_timeout.min(exporter_interval),
         },
         prometheus: Prometheus {
             service: prometheus_service,

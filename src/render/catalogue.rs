@@ -70,9 +70,9 @@ struct Entry {
     target: (&'static str, &'static str),
     /// The input series of the scenario at each level, for a given number of samples.
     series: Box<dyn Fn(Level, u64) -> Vec<Series>>,
-    /// When the condition starts to hold in the bad scenario: no earlier than the first and
-    /// no later than the second, given the 1m sample spacing and rate windows.
-    onset: (u64, u64),
+    /// The first evaluation (every 1m) at which the condition holds in the bad scenario,
+    /// given how rate() extrapolates over its 5m window from series that start at zero.
+    onset: u64,
 }
 
 const MINUTE: u64 = 60_000;
@@ -92,7 +92,8 @@ fn counter(per_minute: f64, samples: u64) -> String {
 
 /// Numbers as PromQL and promtool read them, without float noise.
 pub fn number(value: f64) -> String {
-    let rounded = (value * 1e6).round() / 1e6;
+    // Nine decimals hide float noise (66.00000000000001) without moving any threshold.
+    let rounded = (value * 1e9).round() / 1e9;
     format!("{rounded}")
 }
 
@@ -112,7 +113,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                 let up = if level == Level::Bad { 0 } else { 1 };
                 vec![Series { series: labelled("redis_up", "", exporter), values: constant(up, n) }]
             }),
-            onset: (0, 0),
+            onset: 0,
         },
         "exporter_down" => Entry {
             alert: alert_name(settings.key),
@@ -124,7 +125,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                 let up = if level == Level::Bad { 0 } else { 1 };
                 vec![Series { series: labelled("up", "", exporter), values: constant(up, n) }]
             }),
-            onset: (0, 0),
+            onset: 0,
         },
         "alertmanager_down" => Entry {
             alert: alert_name(settings.key),
@@ -136,7 +137,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                 let up = if level == Level::Bad { 0 } else { 1 };
                 vec![Series { series: labelled("up", "", ALERTMANAGER), values: constant(up, n) }]
             }),
-            onset: (0, 0),
+            onset: 0,
         },
         "high_latency" => Entry {
             alert: alert_name(settings.key),
@@ -147,8 +148,9 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             description: format!("The average command latency on {{{{ $labels.instance }}}} is above {t} ms."),
             target: exporter,
             series: Box::new(move |level, n| {
-                // 100 commands a second, each taking 1.5× or 0.5× the threshold.
-                let latency_ms = if level == Level::Bad { threshold * 1.5 } else { threshold * 0.5 };
+                // 100 commands a second, each taking 1.1× or 0.9× the threshold: the ratio of
+                // two rates is exact from the second sample on.
+                let latency_ms = if level == Level::Bad { threshold * 1.1 } else { threshold * 0.9 };
                 vec![
                     Series { series: labelled("redis_commands_processed_total", "", exporter), values: counter(6000.0, n) },
                     Series {
@@ -157,7 +159,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                     },
                 ]
             }),
-            onset: (MINUTE, 5 * MINUTE),
+            onset: MINUTE,
         },
         "low_throughput" => Entry {
             alert: alert_name(settings.key),
@@ -172,7 +174,9 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             ),
             target: exporter,
             series: Box::new(move |level, n| {
-                // Busy at twice the threshold for 30 minutes, then (bad) a quarter of it.
+                // Busy at twice the threshold for 30 minutes, then (bad) a quarter of it, or
+                // (safe) busy just above the threshold throughout. The 5m rate falls below the
+                // threshold at 33m: 165/300 of the busy rate, extrapolated by 5/4.
                 let busy = 120.0 * threshold;
                 let processed = if level == Level::Bad {
                     let drop_at = 30.0 * busy;
@@ -184,14 +188,14 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                         n - 32
                     )
                 } else {
-                    counter(busy, n)
+                    counter(66.0 * threshold, n)
                 };
                 vec![
                     Series { series: labelled("redis_commands_processed_total", "", exporter), values: processed },
                     Series { series: labelled("redis_up", "", exporter), values: constant(1, n) },
                 ]
             }),
-            onset: (32 * MINUTE, 35 * MINUTE),
+            onset: 33 * MINUTE,
         },
         "memory_pressure" => {
             let max = stack.redis.maxmemory_bytes as f64;
@@ -207,13 +211,17 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                 ),
                 target: exporter,
                 series: Box::new(move |level, n| {
-                    let percent = if level == Level::Bad { (threshold + 100.0) / 2.0 } else { threshold / 2.0 };
+                    let percent = if level == Level::Bad {
+                        (threshold + 1.0).min((threshold + 100.0) / 2.0)
+                    } else {
+                        (threshold - 1.0).max(threshold / 2.0)
+                    };
                     vec![
                         Series { series: labelled("redis_memory_used_bytes", "", exporter), values: constant(number((max * percent / 100.0).round()), n) },
                         Series { series: labelled("redis_memory_max_bytes", "", exporter), values: constant(number(max), n) },
                     ]
                 }),
-                onset: (0, 0),
+                onset: 0,
             }
         }
         "buffer_overflow" => {
@@ -233,7 +241,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                     let per_minute = if level == Level::Bad { 10.0 } else { 0.0 };
                     vec![Series { series: labelled(metric, extra, exporter), values: counter(per_minute, n) }]
                 }),
-                onset: (MINUTE, 5 * MINUTE),
+                onset: MINUTE,
             }
         }
         "rejected_connections" => Entry {
@@ -246,7 +254,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                 let per_minute = if level == Level::Bad { 5.0 } else { 0.0 };
                 vec![Series { series: labelled("redis_rejected_connections_total", "", exporter), values: counter(per_minute, n) }]
             }),
-            onset: (MINUTE, 5 * MINUTE),
+            onset: MINUTE,
         },
         "high_error_rate" => Entry {
             alert: alert_name(settings.key),
@@ -255,10 +263,12 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
             description: format!("Redis on {{{{ $labels.instance }}}} sends more than {t} error replies per second."),
             target: exporter,
             series: Box::new(move |level, n| {
-                let per_second = if level == Level::Bad { threshold * 2.0 } else { threshold * 0.5 };
+                // 1.5× the threshold from zero: the 5m rate is 1.5·t/5 of it at minute t, above
+                // the threshold from 4m on; 0.9× never is.
+                let per_second = if level == Level::Bad { threshold * 1.5 } else { threshold * 0.9 };
                 vec![Series { series: labelled("redis_total_error_replies", "", exporter), values: counter(60.0 * per_second, n) }]
             }),
-            onset: (MINUTE, 5 * MINUTE),
+            onset: 4 * MINUTE,
         },
         "persistence_failing" => Entry {
             alert: alert_name(settings.key),
@@ -274,7 +284,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> Entry {
                     Series { series: labelled("redis_aof_last_bgrewrite_status", "", exporter), values: constant(1, n) },
                 ]
             }),
-            onset: (0, 0),
+            onset: 0,
         },
         other => unreachable!("alert `{other}` is not in the catalogue"),
     }
@@ -305,12 +315,22 @@ fn runbook(stack: &Stack, alert: &str) -> String {
     )
 }
 
-/// The enabled alerts' rules, in catalogue order.
+/// The alerts that can fire in this stack: enabled, and with the service that feeds them
+/// (AlertmanagerDown needs Alertmanager; every other alert needs the exporter).
+pub fn active(stack: &Stack) -> impl Iterator<Item = &AlertSettings> {
+    stack.alerts.iter().filter(|a| {
+        let source = if a.key == "alertmanager_down" {
+            &stack.alertmanager.service
+        } else {
+            &stack.redis_exporter.service
+        };
+        a.enabled && source.enabled
+    })
+}
+
+/// The active alerts' rules, in catalogue order.
 pub fn rules(stack: &Stack) -> Vec<Rule> {
-    stack
-        .alerts
-        .iter()
-        .filter(|a| a.enabled)
+    active(stack)
         .map(|settings| {
             let e = entry(stack, settings);
             Rule {
@@ -330,10 +350,11 @@ pub fn rules(stack: &Stack) -> Vec<Rule> {
 /// passed and not before, and one short of its threshold that never fires.
 pub fn rule_tests(stack: &Stack) -> Vec<RuleTest> {
     let mut tests = Vec::new();
-    for (settings, rule) in stack.alerts.iter().filter(|a| a.enabled).zip(rules(stack)) {
+    for (settings, rule) in active(stack).zip(rules(stack)) {
         let e = entry(stack, settings);
-        let hold = settings.r#for.millis();
-        let fire_at = e.onset.1 + hold + MINUTE;
+        // Rules are evaluated every minute: the alert fires at the first evaluation at least
+        // `for` after the onset, and is still pending one minute earlier.
+        let fire_at = (e.onset + settings.r#for.millis()).div_ceil(MINUTE) * MINUTE;
         let samples = fire_at / MINUTE + 2;
         let (job, instance) = e.target;
         let expected = Expected {
@@ -359,12 +380,12 @@ pub fn rule_tests(stack: &Stack) -> Vec<RuleTest> {
             alertname: e.alert,
             exp_alerts: vec![expected],
         }];
-        // Short of `for`: the condition may already hold, but not for long enough.
-        if hold >= MINUTE && e.onset.0 + hold >= MINUTE {
+        // A minute short of that: the condition may already hold, but not for long enough.
+        if fire_at >= MINUTE {
             checks.insert(
                 0,
                 Check {
-                    eval_time: Duration::from_millis(e.onset.0 + hold - MINUTE),
+                    eval_time: Duration::from_millis(fire_at - MINUTE),
                     alertname: e.alert,
                     exp_alerts: vec![],
                 },

@@ -58,6 +58,11 @@ fn quote(value: Value, _: Kwargs, _: &State) -> tera::TeraResult<String> {
     serde_json::to_string(&value).map_err(|e| tera::Error::message(e.to_string()))
 }
 
+/// Quotes a value for compose.yaml, where `$` starts a variable unless doubled.
+fn quote_compose(value: Value, kwargs: Kwargs, state: &State) -> tera::TeraResult<String> {
+    quote(value, kwargs, state).map(|text| text.replace('$', "$$"))
+}
+
 impl Renderer {
     /// The built-in templates, each replaced by `<templates_dir>/<path>` where that exists.
     pub fn new(templates_dir: &Path) -> Result<Self> {
@@ -65,6 +70,7 @@ impl Renderer {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", quote);
         tera.register_filter("yaml", quote);
+        tera.register_filter("compose", quote_compose);
         let mut origins = BTreeMap::new();
         for spec in FILES {
             let own = templates_dir.join(spec.path);

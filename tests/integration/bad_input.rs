@@ -172,7 +172,19 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "scrape timeout above the interval",
         "[stack]\nname = \"t\"\n[prometheus]\nscrape_timeout = \"20s\"\n",
-        "`scrape_timeout` (20s) must not be above the scrape interval of `prometheus` (15s)",
+        "`scrape_timeout` (20s) must not be above `scrape_interval` (15s)",
+        "stack.toml:4:1",
+    ),
+    (
+        "two services on one port, set in the first",
+        "[stack]\nname = \"t\"\n[redis]\nport = 9090\n",
+        "host port 9090 is already published by `redis`",
+        "stack.toml:4:1",
+    ),
+    (
+        "memory_limit not above the default maxmemory",
+        "[stack]\nname = \"t\"\n[redis]\nmemory_limit = \"1GiB\"\n",
+        "`maxmemory` (1536MiB) must be below `memory_limit` (1GiB)",
         "stack.toml:4:1",
     ),
     (
@@ -180,6 +192,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "[stack]\nname = \"t\"\n[redis]\npassword = { file = \"/etc/redis-secret\" }\n",
         "secret files are relative to the folder of stack.toml",
         "stack.toml:4:14",
+    ),
+    (
+        "webhook URL pasted as a file",
+        "[stack]\nname = \"t\"\n[alertmanager.slack]\nwebhook_url = { file = \"https://hooks.slack.com/services/CANARY\" }\n",
+        "`file` does not look like a path (value not shown)",
+        "stack.toml:4:17",
+    ),
+    (
+        "webhook URL pasted as a variable",
+        "[stack]\nname = \"t\"\n[alertmanager.slack]\nwebhook_url = { env = \"https://hooks.slack.com/services/CANARY\" }\n",
+        "`env` must name an environment variable",
+        "stack.toml:4:17",
     ),
     (
         "unknown default profile",

@@ -278,3 +278,18 @@ fn quiet_and_verbose() {
     );
     assert!(stderr.contains("generated/ is up to date."), "{stderr}");
 }
+
+#[test]
+fn init_in_a_repository_appends_to_its_gitignore() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "/target\nsecrets/").unwrap();
+    let (code, _, stderr) = run(stackgen(dir.path()).arg("init"));
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert_eq!(text.matches("secrets/").count(), 1, "{text}");
+    assert!(
+        text.starts_with("/target\nsecrets/\n") && text.ends_with("\n.stackgen/\n"),
+        "{text}"
+    );
+    assert!(dir.path().join("stack.toml").is_file());
+}

@@ -317,6 +317,52 @@ fn up_status_idempotence_reload_data_and_down() {
     );
     assert_eq!(stack.container_ids().len(), 3);
 
+    // A prometheus.yml change reaches the running Prometheus through its reload.
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "scrape_interval = \"5s\"\nscrape_timeout",
+        "scrape_interval = \"6s\"\nscrape_timeout",
+    );
+    assert!(text.contains("scrape_interval = \"6s\""));
+    std::fs::write(&path, text).unwrap();
+    let out = stack.up();
+    assert!(
+        out.contains("prometheus: reloaded (its config files changed)"),
+        "{out}"
+    );
+    let applied = eventually(20, || {
+        stack
+            .prometheus("/api/v1/status/config")
+            .to_string()
+            .contains("scrape_interval: 6s")
+    });
+    assert!(applied, "Prometheus still runs its old prometheus.yml");
+
+    // A new Redis password restarts Redis and the exporter, and both use it.
+    let new_password = "another secret";
+    std::fs::write(
+        stack.dir.path().join("secrets/redis_password.txt"),
+        new_password,
+    )
+    .unwrap();
+    let out = stack.up();
+    assert!(
+        out.contains("redis: restarted (a secret it reads changed)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("redis-exporter: restarted (a secret it reads changed)"),
+        "{out}"
+    );
+    assert_eq!(stack.redis_cli(Some(new_password), &["ping"]), "PONG");
+    assert!(
+        stack
+            .redis_cli(Some(PASSWORD), &["ping"])
+            .starts_with("NOAUTH")
+    );
+    let healthy = eventually(30, || stack.stackgen(&["status"]).0 == 0);
+    assert!(healthy, "{}", stack.stackgen(&["status"]).1);
+    assert!(stack.up().contains("nothing to change"));
+
     // 10. down --volumes leaves nothing with the project's label; twice is fine.
     for _ in 0..2 {
         let (code, _, stderr) = stack.stackgen(&["down", "--volumes"]);

@@ -107,7 +107,7 @@ const CASES: &[Case] = &[
     case!("SG001", "error", "[redis]\n" => "[redis]\nmaxmem = 1\n", "prod"),
     case!("SG002", "error", "maxmemory = \"1536MiB\"" => "maxmemory = \"2GiB\"", "prod"),
     case!("SG003", "warning", "maxmemory = \"1536MiB\"" => "maxmemory = \"1900MiB\"", "prod"),
-    case!("SG004", "error", "evaluation_interval = \"15s\"" => "evaluation_interval = \"15s\"\nscrape_timeout = \"12s\"", "prod"),
+    case!("SG004", "error", "evaluation_interval = \"15s\"" => "evaluation_interval = \"15s\"\nscrape_timeout = \"20s\"", "prod"),
     case!("SG005", "warning", "evaluation_interval = \"15s\"" => "evaluation_interval = \"5s\"", "prod"),
     case!("SG005", "warning", "for = \"1m\"" => "for = \"5s\"", "prod"),
     case!("SG006", "error", "scrape_interval = \"10s\"" => "scrape_interval = \"2m\"", "prod"),

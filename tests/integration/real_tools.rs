@@ -63,10 +63,34 @@ fn the_rule_tests_fail_when_a_threshold_or_for_drifts() {
     let rules_dir = dir.path().join("generated/dev/prometheus/rules");
     let rules_path = rules_dir.join("redis-alerts.yml");
     let original = std::fs::read_to_string(&rules_path).unwrap();
+    // Each threshold a little up and a little down, each kind of `for` a minute either way.
     let drifts = [
-        ("* 1000 > 10\"", "* 1000 > 20\""),
-        ("* 100 > 90 and", "* 100 > 99 and"),
-        ("[5m])) < 1000 and", "[5m])) < 100 and"),
+        ("* 1000 > 10\"", "* 1000 > 11.5\""),
+        ("* 1000 > 10\"", "* 1000 > 8.5\""),
+        ("* 100 > 90 and", "* 100 > 92 and"),
+        ("* 100 > 90 and", "* 100 > 88 and"),
+        ("[5m])) < 1000 and", "[5m])) < 1500 and"),
+        ("[5m])) < 1000 and", "[5m])) < 600 and"),
+        (
+            "redis_total_error_replies[5m])) > 1\"",
+            "redis_total_error_replies[5m])) > 1.25\"",
+        ),
+        (
+            "redis_total_error_replies[5m])) > 1\"",
+            "redis_total_error_replies[5m])) > 0.8\"",
+        ),
+        (
+            "* 1000 > 10\"\n        for: \"5m\"",
+            "* 1000 > 10\"\n        for: \"6m\"",
+        ),
+        (
+            "* 1000 > 10\"\n        for: \"5m\"",
+            "* 1000 > 10\"\n        for: \"4m\"",
+        ),
+        (
+            "redis_up == 1\"\n        for: \"10m\"",
+            "redis_up == 1\"\n        for: \"9m\"",
+        ),
         (
             "redis_up == 0\"\n        for: \"1m\"",
             "redis_up == 0\"\n        for: \"3m\"",

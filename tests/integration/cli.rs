@@ -298,11 +298,28 @@ fn init_in_a_repository_appends_to_its_gitignore() {
 fn a_dollar_sign_reaches_compose_escaped() {
     let stack = example_stack().replace("admin_user = \"admin\"", "admin_user = \"ops$admin\"");
     let dir = project(&stack);
-    assert_eq!(run(stackgen(dir.path()).args(["render", "-p", "prod"])).0, 0);
+    assert_eq!(
+        run(stackgen(dir.path()).args(["render", "-p", "prod"])).0,
+        0
+    );
     let compose = std::fs::read_to_string(dir.path().join("generated/prod/compose.yaml")).unwrap();
-    assert!(compose.contains("GF_SECURITY_ADMIN_USER: \"ops$$admin\""), "{compose}");
+    assert!(
+        compose.contains("GF_SECURITY_ADMIN_USER: \"ops$$admin\""),
+        "{compose}"
+    );
     // What `docker compose` and `stackgen up` read back is the name as written.
-    let spec = stackgen::docker::compose::StackSpec::from_compose(&compose, Path::new("/x")).unwrap();
-    let grafana = spec.containers.iter().find(|c| c.service == "grafana").unwrap();
-    assert!(grafana.env.contains(&"GF_SECURITY_ADMIN_USER=ops$admin".to_string()), "{:?}", grafana.env);
+    let spec =
+        stackgen::docker::compose::StackSpec::from_compose(&compose, Path::new("/x")).unwrap();
+    let grafana = spec
+        .containers
+        .iter()
+        .find(|c| c.service == "grafana")
+        .unwrap();
+    assert!(
+        grafana
+            .env
+            .contains(&"GF_SECURITY_ADMIN_USER=ops$admin".to_string()),
+        "{:?}",
+        grafana.env
+    );
 }

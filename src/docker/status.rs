@@ -192,3 +192,134 @@ pub async fn status(
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Grafana has no image on this machine, so its probe is checked against a small stand-in
+    //! of Grafana's HTTP API on loopback: the real client, requests and auth, a fake server.
+
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::docker::compose::{Port, SecretSource};
+    use crate::model::Source;
+    use crate::model::raw::{ProfileFile, StackFile};
+    use crate::model::resolve::{Sources, resolve};
+
+    /// Serves `requests` connections: 200 with `body` for a known path and the right auth.
+    fn fake_grafana(requests: usize, auth: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    request.push_str(&line);
+                }
+                let authorized = request.contains(&format!("Authorization: Basic {auth}\r\n"));
+                let (status, body) = match request.split_whitespace().nth(1).unwrap_or_default() {
+                    "/api/health" => (200, r#"{"database":"ok","version":"11.1.0"}"#),
+                    "/api/datasources/uid/stackgen-prometheus" if authorized => {
+                        (200, r#"{"uid":"stackgen-prometheus"}"#)
+                    }
+                    "/api/dashboards/uid/stackgen-redis" if authorized => {
+                        (200, r#"{"dashboard":{"uid":"stackgen-redis"}}"#)
+                    }
+                    _ if !authorized => (401, r#"{"message":"Unauthorized"}"#),
+                    _ => (404, r#"{"message":"Not found"}"#),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.0 {status} X\r\nContent-Type: application/json\r\n\r\n{body}"
+                );
+            }
+        });
+        port
+    }
+
+    fn grafana_stack(password_file: &str) -> (Stack, StackSpec, ContainerSpec) {
+        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\nadmin_password = { file = \"secrets/pw\" }\n";
+        let source = Source::parse("stack.toml", text).unwrap();
+        let profile = Source::parse("profile.toml", "").unwrap();
+        let file: StackFile = source.deserialize().unwrap();
+        let overlay: ProfileFile = profile.deserialize().unwrap();
+        let stack = resolve(
+            &file,
+            "dev",
+            &overlay,
+            &Sources {
+                stack: &source,
+                profile: &profile,
+            },
+        )
+        .unwrap();
+        let spec = StackSpec {
+            project: "t".into(),
+            network: "t_default".into(),
+            containers: vec![],
+            volumes: vec![],
+            secrets: BTreeMap::from([(
+                "grafana_admin_password".to_string(),
+                SecretSource::File(password_file.into()),
+            )]),
+        };
+        let container = ContainerSpec {
+            service: "grafana".into(),
+            name: "t-grafana".into(),
+            image: "grafana/grafana:11.1.0".into(),
+            entrypoint: None,
+            cmd: None,
+            env: vec![],
+            labels: BTreeMap::new(),
+            ports: vec![],
+            config_binds: vec![],
+            secrets: vec!["grafana_admin_password".into()],
+            volumes: vec![],
+            memory: None,
+            user: None,
+            health: None,
+            depends_on: vec![],
+            restart: true,
+        };
+        (stack, spec, container)
+    }
+
+    #[test]
+    fn the_grafana_probe_logs_in_and_finds_the_datasource_and_dashboard() {
+        let dir = std::env::temp_dir().join(format!("stackgen-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let password = dir.join("pw");
+        std::fs::write(&password, "s3cret\n").unwrap();
+        let (stack, spec, mut container) = grafana_stack(password.to_str().unwrap());
+
+        // "ops:s3cret" in base64: the user of stack.toml, the password from its secret.
+        let port = fake_grafana(3, "b3BzOnMzY3JldA==");
+        container.ports = vec![Port {
+            host_ip: "127.0.0.1".into(),
+            host_port: port,
+            container_port: 3000,
+        }];
+        let detail = probe_service(&container, &spec, &stack).unwrap();
+        assert_eq!(detail, "healthy, datasource and dashboard provisioned");
+
+        // A server that wants other credentials fails the probe, naming what failed.
+        let port = fake_grafana(2, "b3RoZXI6b3RoZXI=");
+        container.ports[0].host_port = port;
+        let error = probe_service(&container, &spec, &stack).unwrap_err();
+        assert!(
+            error.contains("/api/datasources/uid/stackgen-prometheus answered 401"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

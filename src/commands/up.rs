@@ -25,12 +25,21 @@ pub fn run(
         progress: (std::io::stderr().is_terminal() && !options.quiet)
             .then(|| Box::new(|line: &str| eprintln!("  {line}")) as docker::Progress),
     };
-    let report = engine.block_on(docker::up(
+    let mut report = docker::UpReport::default();
+    let result = engine.block_on(docker::up(
         &engine.docker,
         &running.spec,
         &running.context(),
         &up,
-    ))?;
+        &mut report,
+    ));
+    // What was done before an error is shown before it.
+    if result.is_err() {
+        for line in &report.lines {
+            printer.note(line)?;
+        }
+    }
+    result?;
     let name = format!("{} ({})", running.stack.name, running.profile);
     if dry_run {
         printer

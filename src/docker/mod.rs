@@ -31,7 +31,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use crate::error::{Error, Result};
 use crate::render::Tree;
 use compose::{ContainerSpec, SecretSource, StackSpec};
-use plan::{Action, Desired, Observed, Plan};
+use plan::{Action, Applied, Desired, Observed, Plan};
 
 /// The oldest engine API this layer is written against.
 const MIN_API: (u32, u32) = (1, 41);
@@ -120,11 +120,14 @@ impl UpOptions {
     }
 }
 
-/// What `up` reports back to the command.
+/// What `up` did, filled in as it goes, so that the command can show it even when `up` stops
+/// with an error half-way.
+#[derive(Default)]
 pub struct UpReport {
     pub plan: Plan,
     pub lines: Vec<String>,
-    /// Set when a service did not become healthy in time: its health output and logs.
+    /// Set when a service did not become healthy in time, or refused a reload: what happened,
+    /// its health output and logs.
     pub unhealthy: Option<String>,
 }
 
@@ -158,25 +161,60 @@ fn uid_of(user: &str) -> Option<u32> {
     }
 }
 
+/// A secret's value: one line, without its line ending. A line break inside it would split
+/// it where Redis reads its password, so it is refused (without showing it).
 fn read_secret(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
-    match source {
+    let mut value = match source {
         SecretSource::File(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))
+            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))?
         }
         SecretSource::Env(variable) => std::env::var(variable)
             .map(String::into_bytes)
-            .map_err(|_| format!("environment variable `{variable}` is not set")),
+            .map_err(|_| format!("environment variable `{variable}` is not set"))?,
+    };
+    while value.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        value.pop();
     }
+    if value.contains(&b'\n') || value.contains(&b'\r') {
+        return Err("it holds a line break; a secret is one line (value not shown)".into());
+    }
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    Ok(value)
+}
+
+/// Replaces every known secret value in text that came from a container (logs, health-check
+/// output) before it is shown.
+fn redact(text: &str, secrets: &[Vec<u8>]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        let secret = String::from_utf8_lossy(secret);
+        if !secret.is_empty() {
+            text = text.replace(secret.as_ref(), "[secret]");
+        }
+    }
+    text
 }
 
 /// Secret values for probes, by secret name; `None` when not available.
 pub fn secret_value(spec: &StackSpec, name: &str) -> Option<String> {
     let bytes = read_secret(spec.secrets.get(name)?).ok()?;
-    Some(
-        String::from_utf8_lossy(&bytes)
-            .trim_end_matches(['\n', '\r'])
-            .to_string(),
-    )
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Fingerprint of the identity (device, inode) of the host paths a container bind-mounts.
+fn mounts_hash(spec: &ContainerSpec) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let ids: Vec<String> = spec
+        .config_binds
+        .iter()
+        .map(|(source, _, _)| {
+            std::fs::metadata(source)
+                .map_or_else(|_| "missing".into(), |m| format!("{}:{}", m.dev(), m.ino()))
+        })
+        .collect();
+    plan::fingerprint(ids.join(",").as_bytes())
 }
 
 /// Fingerprint of every generated file a container mounts, from the rendered tree.
@@ -205,11 +243,27 @@ fn state_path(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("applied.json")
 }
 
-fn read_applied(runtime_dir: &Path) -> BTreeMap<String, String> {
+fn read_applied(runtime_dir: &Path) -> BTreeMap<String, Applied> {
     std::fs::read_to_string(state_path(runtime_dir))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default()
+}
+
+fn write_applied(runtime_dir: &Path, applied: &BTreeMap<String, Applied>) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    private_dir(runtime_dir)?;
+    let path = state_path(runtime_dir);
+    let text = serde_json::to_string_pretty(applied).expect("a map serializes");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(Error::io(&path))?;
+    file.write_all(text.as_bytes()).map_err(Error::io(&path))
 }
 
 fn private_dir(path: &Path) -> Result<()> {
@@ -288,7 +342,7 @@ fn container_body(
     const SECOND: i64 = 1_000_000_000;
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.insert(plan::SPEC_HASH_LABEL.into(), desired.spec_hash.clone());
-    labels.insert(plan::CONFIG_HASH_LABEL.into(), desired.config_hash.clone());
+    labels.insert(plan::CONFIG_HASH_LABEL.into(), desired.now.config.clone());
     let mut mounts: Vec<Mount> = spec
         .config_binds
         .iter()
@@ -395,9 +449,15 @@ async fn observe(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
                     .map(|n| n.trim_start_matches('/').to_string())
                     .unwrap_or_default(),
                 service: label(plan::SERVICE_LABEL),
-                running: c.state.is_some_and(|s| s.to_string() == "running"),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                 spec_hash: label(plan::SPEC_HASH_LABEL),
                 config_hash: label(plan::CONFIG_HASH_LABEL),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|p| p.public_port)
+                    .collect(),
             }
         })
         .collect())
@@ -527,6 +587,7 @@ async fn wait_ready(
     docker: &Docker,
     spec: &ContainerSpec,
     deadline: Instant,
+    secrets: &[Vec<u8>],
 ) -> std::result::Result<Duration, String> {
     let started = Instant::now();
     loop {
@@ -536,7 +597,7 @@ async fn wait_ready(
         let ready = match (&spec.health, seen.running) {
             // Crashed: gone, or being restarted by its restart policy.
             (_, false) if matches!(seen.status.as_str(), "exited" | "dead" | "restarting") => {
-                let logs = logs_tail(docker, &spec.name, 20).await;
+                let logs = redact(&logs_tail(docker, &spec.name, 20).await, secrets);
                 return Err(format!(
                     "{} exited with code {}\nlast 20 log lines:\n{logs}",
                     spec.service, seen.exit_code
@@ -546,19 +607,22 @@ async fn wait_ready(
             (Some(_), true) => seen.health.as_deref() == Some("healthy"),
             (None, true) => match spec.ports.first() {
                 None => true,
+                // An exporter is ready when it serves metrics and does not report its target down.
                 Some(port) => probe::get(probe::reach(&port.host_ip), port.host_port, "/metrics")
-                    .is_ok_and(|(status, _)| status == 200),
+                    .is_ok_and(|(status, body)| {
+                        status == 200 && !body.lines().any(|l| l == "redis_up 0")
+                    }),
             },
         };
         if ready {
             return Ok(started.elapsed());
         }
         if Instant::now() >= deadline {
-            let logs = logs_tail(docker, &spec.name, 20).await;
+            let logs = redact(&logs_tail(docker, &spec.name, 20).await, secrets);
             let check = if seen.health_output.is_empty() {
                 "(none)".to_string()
             } else {
-                seen.health_output.clone()
+                redact(&seen.health_output, secrets)
             };
             return Err(format!(
                 "{} is not healthy in time (state {}, health {})\nhealth-check output: {check}\nlast 20 log lines:\n{logs}",
@@ -571,13 +635,15 @@ async fn wait_ready(
     }
 }
 
-/// Converges the engine to the stack: observe, plan, then (unless a dry run) execute.
+/// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
+/// did is in `report` even when it stops with an error.
 pub async fn up(
     docker: &Docker,
     spec: &StackSpec,
     context: &Context<'_>,
     options: &UpOptions,
-) -> Result<UpReport> {
+    report: &mut UpReport,
+) -> Result<()> {
     // Images first: a missing one is pulled, and a failed pull stops everything before any change.
     let mut images = BTreeMap::new();
     for container in &spec.containers {
@@ -608,8 +674,7 @@ pub async fn up(
         images.insert(container.service.clone(), found);
     }
 
-    // Secret values, read now so that a missing one stops everything before any change, and
-    // compared with the runtime copies the containers mount.
+    // Secret values, read now so that a missing one stops everything before any change.
     let mut secret_values: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for name in spec.containers.iter().flat_map(|c| &c.secrets) {
         let value = read_secret(&spec.secrets[name]).map_err(|why| {
@@ -618,6 +683,7 @@ pub async fn up(
         })?;
         secret_values.insert(name, value);
     }
+    let all_secrets: Vec<Vec<u8>> = secret_values.values().cloned().collect();
     let secret_dir = |service: &str| context.runtime_dir.join("secrets").join(service);
     let stale_secrets = |c: &ContainerSpec| -> Vec<String> {
         c.secrets
@@ -641,19 +707,29 @@ pub async fn up(
         let image = &images[&container.service].0;
         let spec_hash =
             plan::fingerprint(format!("{labelled:?}|{image}|{}", spec.network).as_bytes());
-        let config_hash = config_hash(container, context.tree, context.tree_dir);
+        let mut secrets = Vec::new();
+        for name in &container.secrets {
+            secrets.extend_from_slice(name.as_bytes());
+            secrets.push(0);
+            secrets.extend_from_slice(&secret_values[name.as_str()]);
+            secrets.push(0);
+        }
         desired.push(Desired {
             spec: labelled,
             spec_hash,
-            config_hash,
-            secrets_changed: !stale_secrets(container).is_empty(),
+            now: Applied {
+                config: config_hash(container, context.tree, context.tree_dir),
+                secrets: plan::fingerprint(&secrets),
+                mounts: mounts_hash(container),
+            },
+            secrets_stale: !stale_secrets(container).is_empty(),
         });
     }
 
     let observed = observe(docker, &spec.project).await?;
     let networks = networks(docker, &spec.project).await?;
     let existing_volumes = volumes(docker, &spec.project).await?;
-    let applied = read_applied(context.runtime_dir);
+    let mut applied = read_applied(context.runtime_dir);
     let wanted_volumes: Vec<String> = spec.volumes.iter().map(|v| v.name.clone()).collect();
     let plan = plan::plan(
         &desired,
@@ -662,22 +738,26 @@ pub async fn up(
         (&spec.network, networks.contains_key(&spec.network)),
         (&wanted_volumes, &existing_volumes),
     );
-    let mut report = UpReport {
-        plan: plan.clone(),
-        lines: Vec::new(),
-        unhealthy: None,
-    };
+    report.plan = plan.clone();
     if options.dry_run {
-        return Ok(report);
+        return Ok(());
     }
 
-    // Host ports of new containers must be free before anything is created.
+    // Host ports of new and replaced containers must be free before anything changes; a port
+    // the project publishes now is freed when its container is replaced.
+    let ours: Vec<u16> = observed
+        .iter()
+        .flat_map(|o| o.ports.iter().copied())
+        .collect();
     for want in &desired {
-        if plan
-            .step(&want.spec.service)
-            .is_some_and(|s| s.action == Action::Create)
-        {
-            for port in &want.spec.ports {
+        let step = plan.step(&want.spec.service);
+        if step.is_some_and(|s| matches!(s.action, Action::Create | Action::Recreate)) {
+            for port in want
+                .spec
+                .ports
+                .iter()
+                .filter(|p| !ours.contains(&p.host_port))
+            {
                 if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
                     let key = context
                         .port_keys
@@ -750,7 +830,7 @@ pub async fn up(
             .push(format!("volume {}: created", volume.name));
     }
 
-    // Containers that go, or are replaced.
+    // Containers that go, or are replaced; a service that goes takes its secret copies along.
     let leaving: Vec<_> = plan
         .steps
         .iter()
@@ -763,14 +843,15 @@ pub async fn up(
     )
     .await?;
     for step in plan.steps.iter().filter(|s| s.action == Action::Remove) {
+        let _ = std::fs::remove_dir_all(secret_dir(&step.service));
         report
             .lines
             .push(format!("{}: removed ({})", step.service, step.why));
     }
 
-    // Then wave by wave, in dependency order: act, and wait until ready.
+    // Then wave by wave, in dependency order: act, wait until ready, remember what each
+    // container now runs with.
     let deadline = Instant::now() + options.timeout;
-    let mut applied = applied;
     let by_service: BTreeMap<&str, &Desired> = desired
         .iter()
         .map(|d| (d.spec.service.as_str(), d))
@@ -780,10 +861,10 @@ pub async fn up(
             let want = by_service[c.service.as_str()];
             let step = plan.step(&c.service).expect("every service is planned");
             let name = &want.spec.name;
-            match step.action {
+            let refused = match step.action {
                 Action::Create | Action::Recreate => {
-                    let secret_dir = context.runtime_dir.join("secrets").join(&c.service);
-                    let body = container_body(&want.spec, want, &spec.network, &secret_dir);
+                    let body =
+                        container_body(&want.spec, want, &spec.network, &secret_dir(&c.service));
                     docker
                         .create_container(
                             Some(CreateContainerOptionsBuilder::new().name(name).build()),
@@ -795,49 +876,62 @@ pub async fn up(
                         .start_container(name, None::<StartContainerOptions>)
                         .await
                         .map_err(engine_error(name))?;
+                    None
                 }
-                Action::Start => docker
-                    .start_container(name, None::<StartContainerOptions>)
-                    .await
-                    .map_err(engine_error(name))?,
-                Action::Restart => docker
-                    .restart_container(
-                        name,
-                        Some(RestartContainerOptionsBuilder::new().t(10).build()),
-                    )
-                    .await
-                    .map_err(engine_error(name))?,
-                Action::Reload => docker
-                    .kill_container(
-                        name,
-                        Some(KillContainerOptionsBuilder::new().signal("SIGHUP").build()),
-                    )
-                    .await
-                    .map_err(engine_error(name))?,
-                Action::Keep | Action::Remove => {}
-            }
-            Ok::<_, Error>(step)
+                Action::Start => {
+                    docker
+                        .start_container(name, None::<StartContainerOptions>)
+                        .await
+                        .map_err(engine_error(name))?;
+                    None
+                }
+                Action::Restart => {
+                    docker
+                        .restart_container(
+                            name,
+                            Some(RestartContainerOptionsBuilder::new().t(10).build()),
+                        )
+                        .await
+                        .map_err(engine_error(name))?;
+                    None
+                }
+                Action::Reload => reload(docker, &want.spec).await?,
+                Action::Keep | Action::Remove => None,
+            };
+            Ok::<_, Error>((step, refused))
         });
-        for step in futures_util::future::try_join_all(acts).await? {
-            if step.action != Action::Keep {
-                let verb = match step.action {
-                    Action::Create => "created",
-                    Action::Recreate => "recreated",
-                    Action::Start => "started",
-                    Action::Restart => "restarted",
-                    Action::Reload => "reloaded",
-                    _ => "",
-                };
-                report
-                    .lines
-                    .push(format!("{}: {verb} ({})", step.service, step.why));
+        for (step, refused) in futures_util::future::try_join_all(acts).await? {
+            if let Some(why) = refused {
+                report.unhealthy = Some(format!(
+                    "{}: the reload was refused, so it keeps running its previous configuration: {}",
+                    step.service,
+                    redact(&why, &all_secrets)
+                ));
+                return write_applied(context.runtime_dir, &applied);
             }
+            let verb = match step.action {
+                Action::Create => "created",
+                Action::Recreate => "recreated",
+                Action::Start => "started",
+                Action::Restart => "restarted",
+                Action::Reload => "reloaded",
+                Action::Keep | Action::Remove => continue,
+            };
+            report
+                .lines
+                .push(format!("{}: {verb} ({})", step.service, step.why));
         }
         let names: Vec<&str> = wave.iter().map(|c| c.service.as_str()).collect();
         options.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
-        let waits = wave
-            .iter()
-            .map(|c| async move { (c.service.clone(), wait_ready(docker, c, deadline).await) });
+        let waits = wave.iter().map(|c| {
+            let secrets = &all_secrets;
+            async move {
+                (
+                    c.service.clone(),
+                    wait_ready(docker, c, deadline, secrets).await,
+                )
+            }
+        });
         for (service, result) in futures_util::future::join_all(waits).await {
             match result {
                 Ok(took) => options.progress(&format!(
@@ -845,33 +939,49 @@ pub async fn up(
                     took.as_secs_f64()
                 )),
                 Err(why) => {
-                    report.unhealthy = Some(why);
-                    return Ok(report);
+                    report.unhealthy.get_or_insert(why);
                 }
             }
         }
-    }
-
-    // Remember what each restarted or reloaded container now runs with.
-    let now = observe(docker, &spec.project).await?;
-    applied.retain(|id, _| now.iter().any(|o| &o.id == id));
-    for step in plan
-        .steps
-        .iter()
-        .filter(|s| matches!(s.action, Action::Restart | Action::Reload | Action::Start))
-    {
-        if let Some(container) = now.iter().find(|o| o.name == step.container) {
-            applied.insert(
-                container.id.clone(),
-                by_service[step.service.as_str()].config_hash.clone(),
-            );
+        // What the containers of this wave run with now, kept even if a later wave fails.
+        let now = observe(docker, &spec.project).await?;
+        applied.retain(|id, _| now.iter().any(|o| &o.id == id));
+        for c in &wave {
+            if let Some(container) = now.iter().find(|o| o.name == c.name) {
+                applied.insert(
+                    container.id.clone(),
+                    by_service[c.service.as_str()].now.clone(),
+                );
+            }
+        }
+        write_applied(context.runtime_dir, &applied)?;
+        if report.unhealthy.is_some() {
+            return Ok(());
         }
     }
-    private_dir(context.runtime_dir)?;
-    let state = state_path(context.runtime_dir);
-    let text = serde_json::to_string_pretty(&applied).expect("a map serializes");
-    std::fs::write(&state, text).map_err(Error::io(&state))?;
-    Ok(report)
+    Ok(())
+}
+
+/// Reloads a service in place: `POST /-/reload` on its published port, which answers only once
+/// the new configuration is loaded, or refuses it. `Some(reason)` when refused.
+async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>> {
+    let Some(port) = spec.ports.first() else {
+        docker
+            .kill_container(
+                &spec.name,
+                Some(KillContainerOptionsBuilder::new().signal("SIGHUP").build()),
+            )
+            .await
+            .map_err(engine_error(&spec.name))?;
+        return Ok(None);
+    };
+    let host = probe::reach(&port.host_ip).to_string();
+    let answer = probe::http("POST", &host, port.host_port, "/-/reload", None);
+    Ok(match answer {
+        Ok((200, _)) => None,
+        Ok((status, body)) => Some(format!("HTTP {status}: {}", body.trim())),
+        Err(e) => Some(e.to_string()),
+    })
 }
 
 /// What `down` removed and kept.

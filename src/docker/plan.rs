@@ -1,10 +1,14 @@
 //! The plan of `up`, computed with no I/O from what should run and what runs: which
 //! containers to create, recreate, start, restart, reload, keep or remove. A container's
 //! `io.stackgen.spec-hash` label decides recreate-or-keep; a change of only the config files it
-//! mounts restarts it, or reloads it when it is labelled `io.stackgen.reload: SIGHUP`.
+//! mounts restarts it, or reloads it when it is labelled `io.stackgen.reload`; a changed secret
+//! restarts it. What a container last started or reloaded with is kept in [`Applied`], because
+//! its labels cannot change and must not hold anything derived from a secret.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use super::compose::ContainerSpec;
 
@@ -19,9 +23,24 @@ pub const RELOAD_LABEL: &str = "io.stackgen.reload";
 pub struct Desired {
     pub spec: ContainerSpec,
     pub spec_hash: String,
-    pub config_hash: String,
-    /// A secret it mounts has a new value (or lost its runtime copy): only a restart shows it.
-    pub secrets_changed: bool,
+    /// What it should run with now: config files, secret values, the folders it mounts.
+    pub now: Applied,
+    /// Its secrets' runtime copies differ from their sources (or are missing).
+    pub secrets_stale: bool,
+}
+
+/// What a running container was last started or reloaded with. Kept in the private runtime
+/// folder beside the secret copies themselves, never in a label.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Fingerprint of the generated files it mounts.
+    pub config: String,
+    /// Fingerprint of the values of the secrets it mounts.
+    pub secrets: String,
+    /// Fingerprint of the identity (device and inode) of the folders and files it mounts: a
+    /// bind mount keeps the old one when `generated/` is deleted and written anew, and then
+    /// only a restart sees the new files.
+    pub mounts: String,
 }
 
 /// A container of the project as the engine reports it.
@@ -30,9 +49,12 @@ pub struct Observed {
     pub id: String,
     pub name: String,
     pub service: String,
-    pub running: bool,
+    /// The engine's state: running, restarting, exited, created…
+    pub state: String,
     pub spec_hash: String,
     pub config_hash: String,
+    /// Host ports it publishes.
+    pub ports: Vec<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +96,12 @@ impl Plan {
     }
 }
 
-/// Compares what should run with what runs. `applied` holds, by container id, the config hash
-/// a container was last restarted or reloaded with, which its immutable label cannot record.
+/// Compares what should run with what runs; `applied` is what each container (by id) last
+/// started or reloaded with.
 pub fn plan(
     desired: &[Desired],
     observed: &[Observed],
-    applied: &BTreeMap<String, String>,
+    applied: &BTreeMap<String, Applied>,
     network: (&str, bool),
     volumes: (&[String], &BTreeSet<String>),
 ) -> Plan {
@@ -104,19 +126,24 @@ pub fn plan(
                 (Action::Recreate, "its definition changed")
             }
             [have] => {
-                let loaded = applied.get(&have.id).unwrap_or(&have.config_hash);
-                let config_changed = *loaded != want.config_hash;
-                let reloads = want
-                    .spec
-                    .labels
-                    .get(RELOAD_LABEL)
-                    .is_some_and(|s| s == "SIGHUP");
-                match (have.running, want.secrets_changed, config_changed, reloads) {
-                    (false, ..) => (Action::Start, "stopped"),
-                    (true, true, ..) => (Action::Restart, "a secret it reads changed"),
-                    (true, false, false, _) => (Action::Keep, "up to date"),
-                    (true, false, true, true) => (Action::Reload, "its config files changed"),
-                    (true, false, true, false) => (Action::Restart, "its config files changed"),
+                let before = applied.get(&have.id);
+                let config = before.map_or(&have.config_hash, |a| &a.config);
+                let config_changed = *config != want.now.config;
+                let secrets_changed =
+                    before.map_or(want.secrets_stale, |a| a.secrets != want.now.secrets);
+                let mounts_moved = before.is_some_and(|a| a.mounts != want.now.mounts);
+                let reloads = want.spec.labels.contains_key(RELOAD_LABEL);
+                match have.state.as_str() {
+                    "restarting" => (Action::Restart, "it keeps crashing"),
+                    "running" if secrets_changed => (Action::Restart, "a secret it reads changed"),
+                    "running" if config_changed && reloads && !mounts_moved => {
+                        (Action::Reload, "its config files changed")
+                    }
+                    "running" if config_changed || mounts_moved => {
+                        (Action::Restart, "its config files changed")
+                    }
+                    "running" => (Action::Keep, "up to date"),
+                    _ => (Action::Start, "stopped"),
                 }
             }
             _ => (Action::Recreate, "several containers have its name"),
@@ -179,7 +206,7 @@ mod tests {
     fn spec(service: &str, reload: bool) -> ContainerSpec {
         let mut labels = BTreeMap::new();
         if reload {
-            labels.insert(RELOAD_LABEL.to_string(), "SIGHUP".to_string());
+            labels.insert(RELOAD_LABEL.to_string(), "POST /-/reload".to_string());
         }
         ContainerSpec {
             service: service.into(),
@@ -201,23 +228,32 @@ mod tests {
         }
     }
 
-    fn desired(service: &str, reload: bool, spec_hash: &str, config_hash: &str) -> Desired {
-        Desired {
-            spec: spec(service, reload),
-            spec_hash: spec_hash.into(),
-            config_hash: config_hash.into(),
-            secrets_changed: false,
+    fn applied(config: &str) -> Applied {
+        Applied {
+            config: config.into(),
+            secrets: "sec".into(),
+            mounts: "m".into(),
         }
     }
 
-    fn observed(service: &str, running: bool, spec_hash: &str, config_hash: &str) -> Observed {
+    fn desired(service: &str, reload: bool, spec_hash: &str, config: &str) -> Desired {
+        Desired {
+            spec: spec(service, reload),
+            spec_hash: spec_hash.into(),
+            now: applied(config),
+            secrets_stale: false,
+        }
+    }
+
+    fn observed(service: &str, state: &str, spec_hash: &str, config_hash: &str) -> Observed {
         Observed {
             id: format!("id-{service}"),
             name: format!("p-{service}"),
             service: service.into(),
-            running,
+            state: state.into(),
             spec_hash: spec_hash.into(),
             config_hash: config_hash.into(),
+            ports: vec![],
         }
     }
 
@@ -226,6 +262,16 @@ mod tests {
             .iter()
             .map(|s| (s.service.clone(), s.action.clone()))
             .collect()
+    }
+
+    fn plan_of(want: &[Desired], have: &[Observed], state: &BTreeMap<String, Applied>) -> Plan {
+        plan(
+            want,
+            have,
+            state,
+            ("p_default", true),
+            (&[], &BTreeSet::new()),
+        )
     }
 
     #[test]
@@ -237,14 +283,16 @@ mod tests {
             desired("exporter", false, "s4-new", "c4"),
             desired("alertmanager", true, "s5", "c5"),
             desired("fresh", false, "s6", "c6"),
+            desired("looping", false, "s8", "c8"),
         ];
         let have = [
-            observed("redis", true, "s1", "c1"),
-            observed("prometheus", true, "s2", "c2"),
-            observed("grafana", true, "s3", "c3"),
-            observed("exporter", true, "s4", "c4"),
-            observed("alertmanager", false, "s5", "c5"),
-            observed("gone", true, "s7", "c7"),
+            observed("redis", "running", "s1", "c1"),
+            observed("prometheus", "running", "s2", "c2"),
+            observed("grafana", "running", "s3", "c3"),
+            observed("exporter", "running", "s4", "c4"),
+            observed("alertmanager", "exited", "s5", "c5"),
+            observed("gone", "running", "s7", "c7"),
+            observed("looping", "restarting", "s8", "c8"),
         ];
         let volumes = vec!["p_data".to_string()];
         let plan = plan(
@@ -263,6 +311,7 @@ mod tests {
                 ("exporter".into(), Action::Recreate),
                 ("alertmanager".into(), Action::Start),
                 ("fresh".into(), Action::Create),
+                ("looping".into(), Action::Restart),
                 ("gone".into(), Action::Remove),
             ]
         );
@@ -272,34 +321,40 @@ mod tests {
     }
 
     #[test]
-    fn a_reload_is_remembered_and_a_second_plan_keeps_everything() {
+    fn what_a_container_last_applied_decides_over_its_label() {
         let want = [desired("prometheus", true, "s", "new")];
-        let have = [observed("prometheus", true, "s", "old")];
-        let applied = BTreeMap::from([("id-prometheus".to_string(), "new".to_string())]);
-        let volumes = BTreeSet::from(["v".to_string()]);
-        let plan = plan(
-            &want,
-            &have,
-            &applied,
-            ("n", true),
-            (&["v".to_string()], &volumes),
+        let have = [observed("prometheus", "running", "s", "old")];
+        let state = BTreeMap::from([("id-prometheus".to_string(), applied("new"))]);
+        assert!(plan_of(&want, &have, &state).is_noop());
+
+        // A secret value other than the one it started with restarts it, even when its
+        // runtime copy is already current (an earlier `up` wrote it, then failed).
+        let mut changed = state.clone();
+        changed.get_mut("id-prometheus").unwrap().secrets = "old secret".into();
+        assert_eq!(
+            actions(&plan_of(&want, &have, &changed)),
+            [("prometheus".into(), Action::Restart)]
         );
-        assert!(plan.is_noop(), "{plan}");
+
+        // Config files that moved (generated/ deleted and written anew): a reload would read
+        // the old folder, so it restarts.
+        let mut moved = BTreeMap::from([("id-prometheus".to_string(), applied("old"))]);
+        moved.get_mut("id-prometheus").unwrap().mounts = "elsewhere".into();
+        assert_eq!(
+            actions(&plan_of(&want, &have, &moved)),
+            [("prometheus".into(), Action::Restart)]
+        );
     }
 
     #[test]
-    fn a_changed_secret_restarts_even_a_reloadable_service() {
+    fn stale_secret_copies_restart_a_container_with_no_record() {
         let mut want = desired("alertmanager", true, "s", "c");
-        want.secrets_changed = true;
-        let have = [observed("alertmanager", true, "s", "c")];
-        let plan = plan(
-            &[want],
-            &have,
-            &BTreeMap::new(),
-            ("n", true),
-            (&[], &BTreeSet::new()),
+        want.secrets_stale = true;
+        let have = [observed("alertmanager", "running", "s", "c")];
+        assert_eq!(
+            actions(&plan_of(&[want], &have, &BTreeMap::new())),
+            [("alertmanager".into(), Action::Restart)]
         );
-        assert_eq!(actions(&plan), [("alertmanager".into(), Action::Restart)]);
     }
 
     #[test]

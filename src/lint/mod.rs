@@ -396,6 +396,14 @@ impl Lint<'_> {
                     format!("secret `{name}` is empty"),
                     "put the secret's value in it",
                 );
+            } else if value.contains(['\n', '\r']) {
+                self.at(
+                    "SG202",
+                    Severity::Error,
+                    &key,
+                    format!("secret `{name}` holds a line break (value not shown)"),
+                    "a secret is one line; Redis would read the rest as configuration",
+                );
             } else if name == "grafana_admin_password"
                 && value == "admin"
                 && policy.forbid_default_credentials

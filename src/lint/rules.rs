@@ -105,7 +105,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         code: "SG202",
         title: "a secret file is not usable",
-        explanation: "A secret file must be a non-empty regular file inside the project folder, named by a relative path: anything else either fails at start-up or ends up in the generated files.",
+        explanation: "A secret file must be a non-empty regular file inside the project folder, named by a relative path, and a secret one line: anything else either fails at start-up or ends up in the generated files.",
     },
     Rule {
         code: "SG203",

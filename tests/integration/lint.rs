@@ -162,8 +162,28 @@ fn every_rule_triggers_at_its_place() {
 
 #[test]
 fn secret_file_rules() {
-    // SG202: empty; SG203: readable by others in prod only; SG204: Grafana password `admin`.
+    // SG202: a line break inside; empty; SG203: readable by others; SG204: Grafana `admin`.
     let dir = clean_project(&example_stack());
+    write_secret(
+        dir.path(),
+        "secrets/redis_password.txt",
+        "CANARY-first\nCANARY-second\n",
+        0o600,
+    );
+    let (code, findings, _) = lint(dir.path(), &["-p", "prod"]);
+    assert_eq!(code, 1);
+    let broken = findings
+        .iter()
+        .find(|f| f["code"] == "SG202")
+        .expect("SG202");
+    assert!(
+        broken["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds a line break"),
+        "{broken}"
+    );
+    assert!(!serde_json::to_string(&findings).unwrap().contains("CANARY"));
     write_secret(dir.path(), "secrets/redis_password.txt", "\n", 0o600);
     write_secret(
         dir.path(),

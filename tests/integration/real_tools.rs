@@ -349,13 +349,6 @@ fn local_redis_conf(conf: &Path, data: &Path) -> std::path::PathBuf {
     copy
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 #[test]
 fn compose_and_dashboard_follow_their_published_schemas() {
     let compose_schema = jsonschema::validator_for(&published_schema("compose-spec.json")).unwrap();

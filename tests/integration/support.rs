@@ -182,3 +182,11 @@ pub fn published_schema(name: &str) -> serde_json::Value {
     }
     serde_json::from_str(&own_text).unwrap()
 }
+
+/// Whether the tests run as root (CI does): ownership checks need it.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}

@@ -144,6 +144,30 @@ pub struct ContainerSpec {
     pub restart: bool,
 }
 
+impl ContainerSpec {
+    /// A container of `service` that runs `image` with nothing else set.
+    pub fn bare(service: &str, name: &str, image: &str) -> Self {
+        Self {
+            service: service.into(),
+            name: name.into(),
+            image: image.into(),
+            entrypoint: None,
+            cmd: None,
+            env: vec![],
+            labels: BTreeMap::new(),
+            ports: vec![],
+            config_binds: vec![],
+            secrets: vec![],
+            volumes: vec![],
+            memory: None,
+            user: None,
+            health: None,
+            depends_on: vec![],
+            restart: true,
+        }
+    }
+}
+
 /// The whole stack as the engine should run it.
 #[derive(Debug, Clone)]
 pub struct StackSpec {

@@ -204,28 +204,12 @@ mod tests {
     use crate::docker::compose::ContainerSpec;
 
     fn spec(service: &str, reload: bool) -> ContainerSpec {
-        let mut labels = BTreeMap::new();
+        let mut spec = ContainerSpec::bare(service, &format!("p-{service}"), "img:1");
         if reload {
-            labels.insert(RELOAD_LABEL.to_string(), "POST /-/reload".to_string());
+            spec.labels
+                .insert(RELOAD_LABEL.to_string(), "POST /-/reload".to_string());
         }
-        ContainerSpec {
-            service: service.into(),
-            name: format!("p-{service}"),
-            image: "img:1".into(),
-            entrypoint: None,
-            cmd: None,
-            env: vec![],
-            labels,
-            ports: vec![],
-            config_binds: vec![],
-            secrets: vec![],
-            volumes: vec![],
-            memory: None,
-            user: None,
-            health: None,
-            depends_on: vec![],
-            restart: true,
-        }
+        spec
     }
 
     fn applied(config: &str) -> Applied {

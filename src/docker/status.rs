@@ -272,24 +272,8 @@ mod tests {
                 SecretSource::File(password_file.into()),
             )]),
         };
-        let container = ContainerSpec {
-            service: "grafana".into(),
-            name: "t-grafana".into(),
-            image: "grafana/grafana:11.1.0".into(),
-            entrypoint: None,
-            cmd: None,
-            env: vec![],
-            labels: BTreeMap::new(),
-            ports: vec![],
-            config_binds: vec![],
-            secrets: vec!["grafana_admin_password".into()],
-            volumes: vec![],
-            memory: None,
-            user: None,
-            health: None,
-            depends_on: vec![],
-            restart: true,
-        };
+        let mut container = ContainerSpec::bare("grafana", "t-grafana", "grafana/grafana:11.1.0");
+        container.secrets = vec!["grafana_admin_password".into()];
         (stack, spec, container)
     }
 

@@ -68,6 +68,13 @@ pub struct Printer<'a> {
 }
 
 impl Printer<'_> {
+    /// A command's result on stdout: a diff, findings, a table, a schema.
+    pub fn print(&mut self, text: &str) -> Result<()> {
+        self.out
+            .write_all(text.as_bytes())
+            .map_err(Error::io("<stdout>"))
+    }
+
     /// A one-line summary on stderr, unless `--quiet`.
     pub fn note(&mut self, line: &str) -> Result<()> {
         if !self.quiet {
@@ -75,6 +82,11 @@ impl Printer<'_> {
         }
         Ok(())
     }
+}
+
+/// `1 file`, `2 files`.
+pub fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
 }
 
 /// Runs one command.

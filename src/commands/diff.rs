@@ -3,7 +3,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Outcome, Result};
 use crate::output::{self, Change};
 use crate::{Options, Printer};
 
@@ -29,17 +29,14 @@ pub fn run(options: &Options, diff: &DiffOptions, printer: &mut Printer<'_>) -> 
             text.push_str(&unified(change, printer.color));
         }
     }
-    printer
-        .out
-        .write_all(text.as_bytes())
-        .map_err(Error::io("<stdout>"))?;
+    printer.print(&text)?;
     if changes.is_empty() {
         printer.note("No differences.")?;
         return Ok(Outcome::Clean);
     }
     printer.note(&format!(
         "{} would change.",
-        super::render::count(changes.len())
+        crate::plural(changes.len(), "file")
     ))?;
     Ok(if diff.exit_zero {
         Outcome::Clean

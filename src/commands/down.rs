@@ -18,15 +18,9 @@ pub fn run(options: &Options, volumes: bool, printer: &mut Printer<'_>) -> Resul
         }
     }
     let mut summary = format!(
-        "Removed {} container{} and {} network{} of {}.",
-        report.containers.len(),
-        if report.containers.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        report.networks.len(),
-        if report.networks.len() == 1 { "" } else { "s" },
+        "Removed {} and {} of {}.",
+        crate::plural(report.containers.len(), "container"),
+        crate::plural(report.networks.len(), "network"),
         running.stack.name
     );
     if !report.volumes_removed.is_empty() {

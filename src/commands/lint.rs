@@ -21,10 +21,7 @@ pub fn run(options: &Options, args: &LintArgs, printer: &mut Printer<'_>) -> Res
             ))
         })?;
         let text = format!("{}: {}\n\n{}\n", rule.code, rule.title, rule.explanation);
-        printer
-            .out
-            .write_all(text.as_bytes())
-            .map_err(Error::io("<stdout>"))?;
+        printer.print(&text)?;
         return Ok(Outcome::Clean);
     }
     let project = match Project::load(&options.file) {
@@ -65,18 +62,14 @@ fn report(
     } else {
         findings.iter().map(|f| human(f, printer.color)).collect()
     };
-    printer
-        .out
-        .write_all(text.as_bytes())
-        .map_err(Error::io("<stdout>"))?;
+    printer.print(&text)?;
     let profile = profile
         .map(|p| format!("profile {p}: "))
         .unwrap_or_default();
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     printer.note(&format!(
         "{profile}{}, {}.",
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        crate::plural(errors, "error"),
+        crate::plural(warnings, "warning")
     ))?;
     let fails = errors > 0 || (args.deny_warnings && warnings > 0);
     Ok(if fails {

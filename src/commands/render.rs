@@ -22,7 +22,7 @@ pub fn run(options: &Options, check: bool, printer: &mut Printer<'_>) -> Result<
         } else {
             printer.note(&format!(
                 "{} would change; run `stackgen render`.",
-                count(changes.len())
+                crate::plural(changes.len(), "file")
             ))?;
             Outcome::Found
         });
@@ -49,15 +49,10 @@ pub fn run(options: &Options, check: bool, printer: &mut Printer<'_>) -> Result<
             };
             printer.note(&format!("{verb} {}", change.path))?;
         }
-        printer.note(&format!("{} changed.", count(changes.len())))?;
+        printer.note(&format!(
+            "{} changed.",
+            crate::plural(changes.len(), "file")
+        ))?;
     }
     Ok(Outcome::Clean)
-}
-
-pub fn count(files: usize) -> String {
-    if files == 1 {
-        "1 file".into()
-    } else {
-        format!("{files} files")
-    }
 }

@@ -4,7 +4,7 @@
 use schemars::generate::SchemaSettings;
 
 use crate::Printer;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Outcome, Result};
 use crate::model::raw::StackFile;
 
 /// The schema text, exactly as `stack.schema.json` holds it.
@@ -18,9 +18,6 @@ pub fn text() -> String {
 }
 
 pub fn run(printer: &mut Printer<'_>) -> Result<Outcome> {
-    printer
-        .out
-        .write_all(text().as_bytes())
-        .map_err(Error::io("<stdout>"))?;
+    printer.print(&text())?;
     Ok(Outcome::Clean)
 }

@@ -2,7 +2,7 @@
 
 use super::stack::Running;
 use crate::docker::{Engine, status};
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
 
 pub fn run(options: &Options, json: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
@@ -37,10 +37,7 @@ pub fn run(options: &Options, json: bool, printer: &mut Printer<'_>) -> Result<O
         }
         text
     };
-    printer
-        .out
-        .write_all(text.as_bytes())
-        .map_err(Error::io("<stdout>"))?;
+    printer.print(&text)?;
     let failing = rows.iter().filter(|r| !r.ok).count();
     if failing > 0 {
         printer.note(&format!("{failing} of {} services unhealthy.", rows.len()))?;

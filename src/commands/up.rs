@@ -42,10 +42,7 @@ pub fn run(
     result?;
     let name = format!("{} ({})", running.stack.name, running.profile);
     if dry_run {
-        printer
-            .out
-            .write_all(report.plan.to_string().as_bytes())
-            .map_err(Error::io("<stdout>"))?;
+        printer.print(&report.plan.to_string())?;
         printer.note(&format!("Dry run for {name}: nothing was changed."))?;
         return Ok(Outcome::Clean);
     }

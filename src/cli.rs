@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::commands::diff::DiffOptions;
+use crate::commands::lint::LintArgs;
 use crate::{Command, Options};
 
 #[derive(Debug, Parser)]
@@ -137,18 +139,18 @@ impl Cli {
         let command = match self.command {
             Cmd::Init { dir } => Command::Init { dir },
             Cmd::Render { check } => Command::Render { check },
-            Cmd::Diff { stat, exit_zero } => Command::Diff { stat, exit_zero },
+            Cmd::Diff { stat, exit_zero } => Command::Diff(DiffOptions { stat, exit_zero }),
             Cmd::Lint {
                 format,
                 deny_warnings,
                 strict,
                 explain,
-            } => Command::Lint {
+            } => Command::Lint(LintArgs {
                 json: format == Format::Json,
                 deny_warnings,
                 strict,
                 explain,
-            },
+            }),
             Cmd::Schema => Command::Schema,
             Cmd::Up { timeout, dry_run } => Command::Up { timeout, dry_run },
             Cmd::Down { volumes } => Command::Down { volumes },

@@ -30,33 +30,14 @@ pub struct Options {
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Init {
-        dir: PathBuf,
-    },
-    Render {
-        check: bool,
-    },
-    Diff {
-        stat: bool,
-        exit_zero: bool,
-    },
-    Lint {
-        json: bool,
-        deny_warnings: bool,
-        strict: bool,
-        explain: Option<String>,
-    },
+    Init { dir: PathBuf },
+    Render { check: bool },
+    Diff(commands::diff::DiffOptions),
+    Lint(commands::lint::LintArgs),
     Schema,
-    Up {
-        timeout: String,
-        dry_run: bool,
-    },
-    Down {
-        volumes: bool,
-    },
-    Status {
-        json: bool,
-    },
+    Up { timeout: String, dry_run: bool },
+    Down { volumes: bool },
+    Status { json: bool },
 }
 
 /// Where a command writes: results to `out`, summaries and progress to `err`.
@@ -94,27 +75,8 @@ pub fn run(options: &Options, command: &Command, printer: &mut Printer<'_>) -> R
     match command {
         Command::Init { dir } => commands::init::run(dir, printer),
         Command::Render { check } => commands::render::run(options, *check, printer),
-        Command::Diff { stat, exit_zero } => {
-            let diff = commands::diff::DiffOptions {
-                stat: *stat,
-                exit_zero: *exit_zero,
-            };
-            commands::diff::run(options, &diff, printer)
-        }
-        Command::Lint {
-            json,
-            deny_warnings,
-            strict,
-            explain,
-        } => {
-            let args = commands::lint::LintArgs {
-                json: *json,
-                deny_warnings: *deny_warnings,
-                strict: *strict,
-                explain: explain.clone(),
-            };
-            commands::lint::run(options, &args, printer)
-        }
+        Command::Diff(diff) => commands::diff::run(options, diff, printer),
+        Command::Lint(args) => commands::lint::run(options, args, printer),
         Command::Schema => commands::schema::run(printer),
         Command::Up { timeout, dry_run } => commands::up::run(options, timeout, *dry_run, printer),
         Command::Down { volumes } => commands::down::run(options, *volumes, printer),

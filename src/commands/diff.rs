@@ -7,6 +7,7 @@ use crate::error::{Outcome, Result};
 use crate::output::{self, Change};
 use crate::{Options, Printer};
 
+#[derive(Debug, Clone)]
 pub struct DiffOptions {
     pub stat: bool,
     pub exit_zero: bool,

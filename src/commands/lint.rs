@@ -5,6 +5,7 @@ use crate::lint::{self, Finding, LintOptions, Severity, rules};
 use crate::model::Project;
 use crate::{Options, Printer};
 
+#[derive(Debug, Clone)]
 pub struct LintArgs {
     pub json: bool,
     pub deny_warnings: bool,

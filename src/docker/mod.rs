@@ -518,7 +518,6 @@ async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
 
 /// A service's state, health and the engine's last health-check output.
 pub struct Seen {
-    pub exists: bool,
     pub status: String,
     pub running: bool,
     pub health: Option<String>,
@@ -535,7 +534,6 @@ pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
             let state = c.state.unwrap_or_default();
             let health = state.health.clone();
             Ok(Seen {
-                exists: true,
                 status: state.status.map(|s| s.to_string()).unwrap_or_default(),
                 running: state.status == Some(ContainerStateStatusEnum::RUNNING),
                 health: health
@@ -553,7 +551,6 @@ pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
             })
         }
         Err(e) if is_not_found(&e) => Ok(Seen {
-            exists: false,
             status: "missing".into(),
             running: false,
             health: None,
@@ -699,7 +696,10 @@ pub async fn up(
     };
 
     let mut desired = Vec::new();
+    // Service → the secrets whose runtime copies must be (re)written.
+    let mut stale_copies: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for container in &spec.containers {
+        let stale = stale_secrets(container);
         let mut labelled = container.clone();
         labelled
             .labels
@@ -722,8 +722,11 @@ pub async fn up(
                 secrets: plan::fingerprint(&secrets),
                 mounts: mounts_hash(container),
             },
-            secrets_stale: !stale_secrets(container).is_empty(),
+            secrets_stale: !stale.is_empty(),
         });
+        if !stale.is_empty() {
+            stale_copies.insert(&container.service, stale);
+        }
     }
 
     let observed = observe(docker, &spec.project).await?;
@@ -775,10 +778,9 @@ pub async fn up(
 
     // Secrets: private copies, readable by the container's user only, rewritten when stale.
     for want in &desired {
-        let stale = stale_secrets(&want.spec);
-        if stale.is_empty() {
+        let Some(stale) = stale_copies.get(want.spec.service.as_str()) else {
             continue;
-        }
+        };
         let dir = secret_dir(&want.spec.service);
         private_dir(&dir)?;
         let user = want
@@ -786,7 +788,7 @@ pub async fn up(
             .user
             .clone()
             .unwrap_or_else(|| images[&want.spec.service].1.clone());
-        for name in &stale {
+        for name in stale {
             write_secret_copy(
                 &dir.join(name),
                 &secret_values[name.as_str()],

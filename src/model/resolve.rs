@@ -152,10 +152,6 @@ impl Stack {
             &self.grafana.service,
         ]
     }
-
-    pub fn alert(&self, key: &str) -> Option<&AlertSettings> {
-        self.alerts.iter().find(|a| a.key == key && a.enabled)
-    }
 }
 
 /// The documents a stack is resolved from, for locating its keys.

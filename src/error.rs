@@ -1,5 +1,7 @@
 //! The library's one error type and the exit codes of `diff(1)`: 0 nothing to report,
-//! 1 found something, 2 could not run. Only `main` turns them into a process exit.
+//! 1 found something, 2 could not run. Only `main` turns them into a process exit. Each
+//! variant is a kind of failure a caller or a test can tell apart; its text is the message the
+//! user reads after `error: `.
 
 use std::path::PathBuf;
 
@@ -16,6 +18,25 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// There is no `stack.toml` where the command looked.
+    #[error("{}: not found (run `stackgen init` to start a project)", path.display())]
+    NoProject { path: PathBuf },
+    /// `--profile` names a profile the project does not have.
+    #[error("unknown profile `{name}`; the profiles are: {}", known.join(", "))]
+    UnknownProfile { name: String, known: Vec<String> },
+    /// A template does not compile or render.
+    #[error("template {origin}: {message}")]
+    Template { origin: String, message: String },
+    /// A file under `templates/` has no generated file of its path.
+    #[error(
+        "{}: replaces no generated file; a template override must have the path of one of: {}",
+        path.display(),
+        known.join(", ")
+    )]
+    StrayTemplate {
+        path: PathBuf,
+        known: Vec<&'static str>,
+    },
     /// A generated file failed validation (a template override is usually at fault).
     #[error("{file} is not valid (rendered from {template}): {message}")]
     Generated {
@@ -23,9 +44,51 @@ pub enum Error {
         template: String,
         message: String,
     },
-    /// Anything else that stops the command from running.
+    /// `init` would overwrite these files.
+    #[error("not overwriting existing files: {}", paths.join(", "))]
+    WouldOverwrite { paths: Vec<String> },
+    /// A command-line value is wrong.
+    #[error("{option}: {message}")]
+    Usage {
+        option: &'static str,
+        message: String,
+    },
+    /// No Docker engine answers.
+    #[error(
+        "no Docker engine answers ({detail}); start dockerd, or point DOCKER_HOST at one \
+         (e.g. unix:///var/run/docker.sock)"
+    )]
+    NoEngine { detail: String },
+    /// The engine is older than the API stackgen is written against.
+    #[error("the Docker engine speaks API {api}; stackgen needs {needed} or newer (Docker 20.10+)")]
+    EngineTooOld { api: String, needed: &'static str },
+    /// The engine refused or failed a request about `what`.
+    #[error("{what}: {message}")]
+    Engine { what: String, message: String },
+    /// `compose.yaml` uses something outside the subset `stackgen up` runs.
     #[error("{0}")]
-    Message(String),
+    Compose(String),
+    /// An image is missing and cannot be pulled.
+    #[error("cannot pull image `{image}` (set by {key}): {message}")]
+    Pull {
+        image: String,
+        key: String,
+        message: String,
+    },
+    /// A secret cannot be read, or its value is unusable; the value is never part of it.
+    #[error("secret `{name}` ({key}): {why}")]
+    Secret {
+        name: String,
+        key: String,
+        why: String,
+    },
+    /// A host port a new container needs is taken.
+    #[error("host port {address} for {service} is already in use (set by {key})")]
+    PortInUse {
+        address: String,
+        service: String,
+        key: String,
+    },
 }
 
 impl Error {

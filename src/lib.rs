@@ -9,13 +9,14 @@ pub mod error;
 pub mod lint;
 pub mod model;
 pub mod output;
+pub mod printer;
 pub mod render;
 pub mod yaml;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 pub use error::{EXIT_ERROR, Error, Outcome, Result};
+pub use printer::{Printer, Style, plural};
 
 /// Options every command shares.
 #[derive(Debug, Clone)]
@@ -40,38 +41,8 @@ pub enum Command {
     Status { json: bool },
 }
 
-/// Where a command writes: results to `out`, summaries and progress to `err`.
-pub struct Printer<'a> {
-    pub out: &'a mut dyn Write,
-    pub err: &'a mut dyn Write,
-    pub color: bool,
-    pub quiet: bool,
-}
-
-impl Printer<'_> {
-    /// A command's result on stdout: a diff, findings, a table, a schema.
-    pub fn print(&mut self, text: &str) -> Result<()> {
-        self.out
-            .write_all(text.as_bytes())
-            .map_err(Error::io("<stdout>"))
-    }
-
-    /// A one-line summary on stderr, unless `--quiet`.
-    pub fn note(&mut self, line: &str) -> Result<()> {
-        if !self.quiet {
-            writeln!(self.err, "{line}").map_err(Error::io("<stderr>"))?;
-        }
-        Ok(())
-    }
-}
-
-/// `1 file`, `2 files`.
-pub fn plural(count: usize, word: &str) -> String {
-    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
-}
-
 /// Runs one command.
-pub fn run(options: &Options, command: &Command, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Result<Outcome> {
     match command {
         Command::Init { dir } => commands::init::run(dir, printer),
         Command::Render { check } => commands::render::run(options, *check, printer),

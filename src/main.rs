@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,14 +9,16 @@ fn main() -> ExitCode {
     let (options, command) = Cli::parse().into_parts();
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let mut printer = Printer {
-        out: &mut stdout,
-        err: &mut stderr,
-        color: options.color,
-        quiet: options.quiet,
-    };
-    let result = stackgen::run(&options, &command, &mut printer);
-    let _ = stdout.flush();
+    let progress = std::io::stderr().is_terminal();
+    let printer = Printer::new(
+        &mut stdout,
+        &mut stderr,
+        options.color,
+        options.quiet,
+        progress,
+    );
+    let result = stackgen::run(&options, &command, &printer);
+    printer.flush();
     match result {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         // A closed pipe (`stackgen diff | head`) is not a failure.
@@ -25,15 +27,15 @@ fn main() -> ExitCode {
         }
         Err(Error::Input(diagnostics)) => {
             for diagnostic in diagnostics {
-                let _ = writeln!(stderr, "error: {diagnostic}");
+                let _ = printer.error(&diagnostic.to_string());
             }
             ExitCode::from(EXIT_ERROR)
         }
         Err(error) => {
-            let _ = writeln!(stderr, "error: {error}");
+            let _ = printer.error(&error.to_string());
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                let _ = writeln!(stderr, "caused by: {cause}");
+                let _ = printer.caused_by(&cause.to_string());
                 source = cause.source();
             }
             ExitCode::from(EXIT_ERROR)

@@ -5,7 +5,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::error::{Outcome, Result};
 use crate::output::{self, Change};
-use crate::{Options, Printer};
+use crate::{Options, Printer, Style};
 
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
@@ -13,13 +13,7 @@ pub struct DiffOptions {
     pub exit_zero: bool,
 }
 
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const CYAN: &str = "\x1b[36m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
-pub fn run(options: &Options, diff: &DiffOptions, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();
@@ -27,7 +21,7 @@ pub fn run(options: &Options, diff: &DiffOptions, printer: &mut Printer<'_>) -> 
         if diff.stat {
             text.push_str(&stat_line(change));
         } else {
-            text.push_str(&unified(change, printer.color));
+            text.push_str(&unified(change, printer));
         }
     }
     printer.print(&text)?;
@@ -77,7 +71,7 @@ fn stat_line(change: &Change) -> String {
 }
 
 /// One file's diff, with the headers `git apply` needs to create or delete it.
-fn unified(change: &Change, color: bool) -> String {
+fn unified(change: &Change, printer: &Printer<'_>) -> String {
     let (old, new) = texts(change);
     let path = &change.path;
     let mut out = format!("diff --git a/{path} b/{path}\n");
@@ -98,7 +92,7 @@ fn unified(change: &Change, color: bool) -> String {
         .header(&from, &to)
         .to_string();
     out.push_str(&body);
-    if !color {
+    if !printer.color() {
         return out;
     }
     out.lines()
@@ -108,17 +102,16 @@ fn unified(change: &Change, color: bool) -> String {
                     || line.starts_with("--- ")
                     || line.starts_with("+++ ") =>
                 {
-                    BOLD
+                    Some(Style::Header)
                 }
-                Some(b'+') => GREEN,
-                Some(b'-') => RED,
-                Some(b'@') => CYAN,
-                _ => "",
+                Some(b'+') => Some(Style::Added),
+                Some(b'-') => Some(Style::Removed),
+                Some(b'@') => Some(Style::Hunk),
+                _ => None,
             };
-            if style.is_empty() {
-                format!("{line}\n")
-            } else {
-                format!("{style}{line}{RESET}\n")
+            match style {
+                Some(style) => format!("{}\n", printer.paint(style, line)),
+                None => format!("{line}\n"),
             }
         })
         .collect()

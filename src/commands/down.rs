@@ -6,7 +6,7 @@ use crate::docker::{self, Engine};
 use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
 
-pub fn run(options: &Options, volumes: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;
     let engine = Engine::connect()?;
     let report = engine.block_on(docker::down(&engine.docker, &running.stack.name, volumes))?;

@@ -37,7 +37,7 @@ fn project_name(dir: &Path) -> String {
     }
 }
 
-pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(dir: &Path, printer: &Printer<'_>) -> Result<Outcome> {
     let name = project_name(dir);
     let stack = STARTER.replace("name = \"bluesky\"", &format!("name = {name:?}"));
     let mut files: Vec<(PathBuf, String)> = vec![
@@ -56,10 +56,7 @@ pub fn run(dir: &Path, printer: &mut Printer<'_>) -> Result<Outcome> {
         .map(|(path, _)| path.display().to_string())
         .collect();
     if !existing.is_empty() {
-        return Err(Error::Message(format!(
-            "not overwriting existing files: {}",
-            existing.join(", ")
-        )));
+        return Err(Error::WouldOverwrite { paths: existing });
     }
     for (path, text) in &files {
         if let Some(parent) = path.parent() {

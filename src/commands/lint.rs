@@ -3,7 +3,7 @@
 use crate::error::{Error, Outcome, Result};
 use crate::lint::{self, Finding, LintOptions, Severity, rules};
 use crate::model::Project;
-use crate::{Options, Printer};
+use crate::{Options, Printer, Style};
 
 #[derive(Debug, Clone)]
 pub struct LintArgs {
@@ -13,13 +13,14 @@ pub struct LintArgs {
     pub explain: Option<String>,
 }
 
-pub fn run(options: &Options, args: &LintArgs, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<Outcome> {
     if let Some(code) = &args.explain {
-        let rule = rules::find(code).ok_or_else(|| {
-            Error::Message(format!(
+        let rule = rules::find(code).ok_or_else(|| Error::Usage {
+            option: "--explain",
+            message: format!(
                 "no rule `{code}`; the rules are SG001 to {}",
                 rules::RULES.last().map_or("", |r| r.code)
-            ))
+            ),
         })?;
         let text = format!("{}: {}\n\n{}\n", rule.code, rule.title, rule.explanation);
         printer.print(&text)?;
@@ -51,7 +52,7 @@ fn findings_of(diagnostics: Vec<crate::model::Diagnostic>) -> Vec<Finding> {
 fn report(
     findings: &[Finding],
     args: &LintArgs,
-    printer: &mut Printer<'_>,
+    printer: &Printer<'_>,
     profile: Option<&str>,
 ) -> Result<Outcome> {
     let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
@@ -61,7 +62,7 @@ fn report(
         json.push('\n');
         json
     } else {
-        findings.iter().map(|f| human(f, printer.color)).collect()
+        findings.iter().map(|f| human(f, printer)).collect()
     };
     printer.print(&text)?;
     let profile = profile
@@ -80,17 +81,13 @@ fn report(
     })
 }
 
-fn human(finding: &Finding, color: bool) -> String {
+fn human(finding: &Finding, printer: &Printer<'_>) -> String {
     let (name, style) = match finding.severity {
-        Severity::Error => ("error", "\x1b[1;31m"),
-        Severity::Warning => ("warning", "\x1b[1;33m"),
-        Severity::Note => ("note", "\x1b[1;36m"),
+        Severity::Error => ("error", Style::Error),
+        Severity::Warning => ("warning", Style::Warning),
+        Severity::Note => ("note", Style::Note),
     };
-    let label = if color {
-        format!("{style}{name}[{}]\x1b[0m", finding.code)
-    } else {
-        format!("{name}[{}]", finding.code)
-    };
+    let label = printer.paint(style, &format!("{name}[{}]", finding.code));
     format!(
         "{}: {label}: {}\n    hint: {}\n",
         finding.location, finding.message, finding.hint

@@ -4,7 +4,7 @@ use crate::error::{Outcome, Result};
 use crate::output;
 use crate::{Options, Printer};
 
-pub fn run(options: &Options, check: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     if check {

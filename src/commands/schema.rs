@@ -17,7 +17,7 @@ pub fn text() -> String {
     text
 }
 
-pub fn run(printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(printer: &Printer<'_>) -> Result<Outcome> {
     printer.print(&text())?;
     Ok(Outcome::Clean)
 }

@@ -5,7 +5,7 @@ use crate::docker::{Engine, status};
 use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
 
-pub fn run(options: &Options, json: bool, printer: &mut Printer<'_>) -> Result<Outcome> {
+pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;
     let engine = Engine::connect()?;
     let rows = engine.block_on(status::status(

@@ -1,6 +1,5 @@
 //! `stackgen up`: render, then converge the engine to the stack and wait until it is healthy.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use super::stack::Running;
@@ -12,18 +11,18 @@ pub fn run(
     options: &Options,
     timeout: &str,
     dry_run: bool,
-    printer: &mut Printer<'_>,
+    printer: &Printer<'_>,
 ) -> Result<Outcome> {
-    let timeout: crate::model::units::Duration = timeout
-        .parse()
-        .map_err(|e| Error::Message(format!("--timeout: {e}")))?;
+    let timeout: crate::model::units::Duration =
+        timeout.parse().map_err(|message| Error::Usage {
+            option: "--timeout",
+            message,
+        })?;
     let running = Running::load(options, !dry_run)?;
     let engine = Engine::connect()?;
     let up = UpOptions {
         timeout: Duration::from_millis(timeout.millis()),
         dry_run,
-        progress: (std::io::stderr().is_terminal() && !options.quiet)
-            .then(|| Box::new(|line: &str| eprintln!("  {line}")) as docker::Progress),
     };
     let mut report = docker::UpReport::default();
     let result = engine.block_on(docker::up(
@@ -31,6 +30,7 @@ pub fn run(
         &running.spec,
         &running.context(),
         &up,
+        printer,
         &mut report,
     ));
     // What was done before an error is shown before it.
@@ -53,7 +53,7 @@ pub fn run(
         printer.note(line)?;
     }
     if let Some(why) = report.unhealthy {
-        writeln!(printer.err, "error: {why}").map_err(Error::io("<stderr>"))?;
+        printer.error(&why)?;
         return Ok(Outcome::Found);
     }
     let count = running.spec.containers.len();

@@ -187,7 +187,7 @@ fn unescape(text: &str, what: &str) -> Result<String> {
             if chars.peek() == Some(&'$') {
                 chars.next();
             } else {
-                return Err(Error::Message(format!(
+                return Err(Error::Compose(format!(
                     "{what}: variable interpolation (`$…`) is not supported by `stackgen up`; write `$$` for a literal `$`"
                 )));
             }
@@ -202,13 +202,13 @@ fn nanos(text: &Option<String>, default: &str) -> Result<i64> {
     let text = text.as_deref().unwrap_or(default);
     let duration: crate::model::units::Duration = text
         .parse()
-        .map_err(|e| Error::Message(format!("healthcheck: {e}")))?;
+        .map_err(|e| Error::Compose(format!("healthcheck: {e}")))?;
     Ok(duration.millis() as i64 * 1_000_000)
 }
 
 fn parse_port(text: &str, service: &str) -> Result<Port> {
     let bad = || {
-        Error::Message(format!(
+        Error::Compose(format!(
             "service {service}: port `{text}` is not `IP:HOST_PORT:CONTAINER_PORT`"
         ))
     };
@@ -235,7 +235,7 @@ impl StackSpec {
     /// in it are relative to that folder, as for `docker compose`.
     pub fn from_compose(text: &str, tree_dir: &Path) -> Result<Self> {
         let file: ComposeFile = crate::yaml::from_str(text)
-            .map_err(|e| Error::Message(format!("compose.yaml: {e} (stackgen up reads the subset of compose that stackgen generates)")))?;
+            .map_err(|e| Error::Compose(format!("compose.yaml: {e} (stackgen up reads the subset of compose that stackgen generates)")))?;
         let project = file.name.clone();
         let mut volumes = Vec::new();
         for (name, volume) in &file.volumes {
@@ -255,7 +255,7 @@ impl StackSpec {
                 (Some(path), None) => SecretSource::File(tree_dir.join(path)),
                 (None, Some(variable)) => SecretSource::Env(variable.clone()),
                 _ => {
-                    return Err(Error::Message(format!(
+                    return Err(Error::Compose(format!(
                         "secret {name}: give exactly one of `file` or `environment`"
                     )));
                 }
@@ -280,7 +280,7 @@ impl StackSpec {
                     [source, target, "ro"] => (*source, *target, true),
                     [source, target, "rw"] => (*source, *target, false),
                     _ => {
-                        return Err(Error::Message(format!(
+                        return Err(Error::Compose(format!(
                             "{what}: volume `{entry}` is not `SOURCE:TARGET[:ro]`"
                         )));
                     }
@@ -290,14 +290,14 @@ impl StackSpec {
                 } else if file.volumes.contains_key(source) {
                     named.push((format!("{project}_{source}"), target.to_string(), ro));
                 } else {
-                    return Err(Error::Message(format!(
+                    return Err(Error::Compose(format!(
                         "{what}: volume `{source}` is neither a relative path nor a declared volume"
                     )));
                 }
             }
             for secret in &s.secrets {
                 if !secrets.contains_key(secret) {
-                    return Err(Error::Message(format!(
+                    return Err(Error::Compose(format!(
                         "{what}: secret `{secret}` is not declared"
                     )));
                 }
@@ -372,7 +372,7 @@ impl StackSpec {
                 .filter(|c| c.depends_on.iter().all(|(d, _)| done.contains(&d.as_str())))
                 .collect();
             if wave.is_empty() {
-                return Err(Error::Message(
+                return Err(Error::Compose(
                     "compose.yaml: depends_on has a cycle or names a missing service".into(),
                 ));
             }

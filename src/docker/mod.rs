@@ -28,6 +28,7 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
+use crate::Printer;
 use crate::error::{Error, Result};
 use crate::render::Tree;
 use compose::{ContainerSpec, SecretSource, StackSpec};
@@ -35,6 +36,7 @@ use plan::{Action, Applied, Desired, Observed, Plan};
 
 /// The oldest engine API this layer is written against.
 const MIN_API: (u32, u32) = (1, 41);
+const MIN_API_TEXT: &str = "1.41";
 
 /// A connected engine and the runtime its calls run on.
 pub struct Engine {
@@ -43,9 +45,9 @@ pub struct Engine {
 }
 
 fn no_engine(detail: impl std::fmt::Display) -> Error {
-    Error::Message(format!(
-        "no Docker engine answers ({detail}); start dockerd, or point DOCKER_HOST at one (e.g. unix:///var/run/docker.sock)"
-    ))
+    Error::NoEngine {
+        detail: detail.to_string(),
+    }
 }
 
 fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
@@ -53,11 +55,14 @@ fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
         DockerError::DockerResponseServerError {
             status_code,
             message,
-        } => Error::Message(format!(
-            "{what}: the engine answered {status_code}: {}",
-            message.trim()
-        )),
-        other => Error::Message(format!("{what}: {other}")),
+        } => Error::Engine {
+            what: what.to_string(),
+            message: format!("the engine answered {status_code}: {}", message.trim()),
+        },
+        other => Error::Engine {
+            what: what.to_string(),
+            message: other.to_string(),
+        },
     }
 }
 
@@ -77,7 +82,7 @@ impl Engine {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
+            .map_err(Error::io("<async runtime>"))?;
         let docker = Docker::connect_with_defaults().map_err(no_engine)?;
         let version = runtime
             .block_on(async {
@@ -88,10 +93,10 @@ impl Engine {
         let api = version.api_version.unwrap_or_default();
         let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
         if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
-            return Err(Error::Message(format!(
-                "the Docker engine speaks API {api}; stackgen needs {}.{} or newer (Docker 20.10+)",
-                MIN_API.0, MIN_API.1
-            )));
+            return Err(Error::EngineTooOld {
+                api,
+                needed: MIN_API_TEXT,
+            });
         }
         Ok(Self { docker, runtime })
     }
@@ -105,19 +110,6 @@ impl Engine {
 pub struct UpOptions {
     pub timeout: Duration,
     pub dry_run: bool,
-    /// Live progress (pulling, starting, waiting), for a terminal; `None` keeps quiet.
-    pub progress: Option<Progress>,
-}
-
-/// Shows one line of live progress.
-pub type Progress = Box<dyn Fn(&str)>;
-
-impl UpOptions {
-    fn progress(&self, line: &str) {
-        if let Some(show) = &self.progress {
-            show(line);
-        }
-    }
 }
 
 /// What `up` did, filled in as it goes, so that the command can show it even when `up` stops
@@ -639,6 +631,7 @@ pub async fn up(
     spec: &StackSpec,
     context: &Context<'_>,
     options: &UpOptions,
+    printer: &Printer<'_>,
     report: &mut UpReport,
 ) -> Result<()> {
     // Images first: a missing one is pulled, and a failed pull stops everything before any change.
@@ -648,24 +641,30 @@ pub async fn up(
             Some(found) => found,
             None if options.dry_run => ("(to pull)".into(), String::new()),
             None => {
-                options.progress(&format!("pulling {}…", container.image));
+                printer.progress(&format!("pulling {}…", container.image));
                 pull(docker, &container.image).await.map_err(|e| {
                     let key = context
                         .image_keys
                         .get(&container.service)
                         .cloned()
                         .unwrap_or_default();
-                    Error::Message(format!(
-                        "cannot pull image `{}` (set by {key}): {e}",
-                        container.image
-                    ))
+                    Error::Pull {
+                        image: container.image.clone(),
+                        key,
+                        message: e,
+                    }
                 })?;
-                image_id(docker, &container.image).await?.ok_or_else(|| {
-                    Error::Message(format!(
-                        "image `{}` is still missing after a pull",
-                        container.image
-                    ))
-                })?
+                image_id(docker, &container.image)
+                    .await?
+                    .ok_or_else(|| Error::Pull {
+                        image: container.image.clone(),
+                        key: context
+                            .image_keys
+                            .get(&container.service)
+                            .cloned()
+                            .unwrap_or_default(),
+                        message: "the image is still missing after the pull".into(),
+                    })?
             }
         };
         images.insert(container.service.clone(), found);
@@ -676,7 +675,11 @@ pub async fn up(
     for name in spec.containers.iter().flat_map(|c| &c.secrets) {
         let value = read_secret(&spec.secrets[name]).map_err(|why| {
             let key = context.secret_keys.get(name).cloned().unwrap_or_default();
-            Error::Message(format!("secret `{name}` ({key}): {why}"))
+            Error::Secret {
+                name: name.clone(),
+                key,
+                why,
+            }
         })?;
         secret_values.insert(name, value);
     }
@@ -767,10 +770,11 @@ pub async fn up(
                         .get(&want.spec.service)
                         .cloned()
                         .unwrap_or_default();
-                    return Err(Error::Message(format!(
-                        "host port {}:{} for {} is already in use (set by {key})",
-                        port.host_ip, port.host_port, want.spec.service
-                    )));
+                    return Err(Error::PortInUse {
+                        address: format!("{}:{}", port.host_ip, port.host_port),
+                        service: want.spec.service.clone(),
+                        key,
+                    });
                 }
             }
         }
@@ -924,7 +928,7 @@ pub async fn up(
                 .push(format!("{}: {verb} ({})", step.service, step.why));
         }
         let names: Vec<&str> = wave.iter().map(|c| c.service.as_str()).collect();
-        options.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
+        printer.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
         let waits = wave.iter().map(|c| {
             let secrets = &all_secrets;
             async move {
@@ -936,7 +940,7 @@ pub async fn up(
         });
         for (service, result) in futures_util::future::join_all(waits).await {
             match result {
-                Ok(took) => options.progress(&format!(
+                Ok(took) => printer.progress(&format!(
                     "{service}: healthy after {:.1}s",
                     took.as_secs_f64()
                 )),

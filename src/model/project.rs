@@ -33,10 +33,9 @@ impl Project {
     pub fn load(stack_path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(stack_path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
-                Error::Message(format!(
-                    "{}: not found (run `stackgen init` to start a project)",
-                    stack_path.display()
-                ))
+                Error::NoProject {
+                    path: stack_path.to_path_buf(),
+                }
             } else {
                 Error::io(stack_path)(source)
             }
@@ -57,10 +56,6 @@ impl Project {
         };
         project.active_profile(None)?;
         Ok(project)
-    }
-
-    pub fn generated_dir(&self) -> PathBuf {
-        self.dir.join("generated")
     }
 
     pub fn templates_dir(&self) -> PathBuf {
@@ -94,16 +89,18 @@ impl Project {
         if self.profiles.contains_key(name) {
             return Ok(());
         }
-        let known = self.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
-        let message = format!("unknown profile `{name}`; the profiles are: {known}");
+        let unknown = Error::UnknownProfile {
+            name: name.to_string(),
+            known: self.profiles.keys().cloned().collect(),
+        };
         Err(match key {
             Some(key) => Diagnostic {
                 location: self.source.locate_nearest(key),
                 code: "SG011",
-                message,
+                message: unknown.to_string(),
             }
             .into(),
-            None => Error::Message(message),
+            None => unknown,
         })
     }
 

@@ -84,7 +84,10 @@ impl Renderer {
                 )
             };
             tera.add_raw_template(spec.path, &text)
-                .map_err(|e| Error::Message(format!("template {origin}: {e}")))?;
+                .map_err(|e| Error::Template {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
             origins.insert(spec.path, origin);
         }
         check_strays(templates_dir)?;
@@ -113,9 +116,13 @@ impl Renderer {
         };
         let mut tree = Tree::new();
         for spec in FILES.iter().filter(|spec| enabled(spec.service)) {
-            let text = self.tera.render(spec.path, &context).map_err(|e| {
-                Error::Message(format!("template {}: {e}", self.origins[spec.path]))
-            })?;
+            let text = self
+                .tera
+                .render(spec.path, &context)
+                .map_err(|e| Error::Template {
+                    origin: self.origins[spec.path].clone(),
+                    message: e.to_string(),
+                })?;
             tree.insert(spec.path.to_string(), normalize(&text));
         }
         validate::tree(&tree).map_err(|(path, message)| Error::Generated {
@@ -157,12 +164,10 @@ fn check_strays(templates_dir: &Path) -> Result<()> {
             let relative = path.strip_prefix(templates_dir).unwrap_or(&path);
             let relative = relative.to_string_lossy().replace('\\', "/");
             if !FILES.iter().any(|spec| spec.path == relative) {
-                let known: Vec<_> = FILES.iter().map(|s| s.path).collect();
-                return Err(Error::Message(format!(
-                    "{}: replaces no generated file; a template override must have the path of one of: {}",
-                    path.display(),
-                    known.join(", ")
-                )));
+                return Err(Error::StrayTemplate {
+                    path,
+                    known: FILES.iter().map(|s| s.path).collect(),
+                });
             }
         }
     }

@@ -1,0 +1,161 @@
+//! All user-facing output: results on stdout, summaries, progress and errors on stderr, and
+//! colour in one place. Commands and the Docker layer write through a [`Printer`] and never
+//! to the process' streams or with escape codes of their own.
+
+use std::cell::RefCell;
+use std::io::Write;
+
+use crate::error::{Error, Result};
+
+/// What a piece of text is, for colouring it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A file header in a diff.
+    Header,
+    Added,
+    Removed,
+    /// A hunk's `@@` line.
+    Hunk,
+    Error,
+    Warning,
+    Note,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Header => "\x1b[1m",
+            Self::Added => "\x1b[32m",
+            Self::Removed => "\x1b[31m",
+            Self::Hunk => "\x1b[36m",
+            Self::Error => "\x1b[1;31m",
+            Self::Warning => "\x1b[1;33m",
+            Self::Note => "\x1b[1;36m",
+        }
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+
+/// Where a command writes. Its methods take `&self`, so that progress can be shown from
+/// several tasks of one command at once.
+pub struct Printer<'a> {
+    out: RefCell<&'a mut dyn Write>,
+    err: RefCell<&'a mut dyn Write>,
+    color: bool,
+    quiet: bool,
+    progress: bool,
+}
+
+impl<'a> Printer<'a> {
+    /// `color`: paint output; `quiet`: only errors and results; `progress`: show live
+    /// progress (a terminal that is not quiet).
+    pub fn new(
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+        color: bool,
+        quiet: bool,
+        progress: bool,
+    ) -> Self {
+        Self {
+            out: RefCell::new(out),
+            err: RefCell::new(err),
+            color,
+            quiet,
+            progress: progress && !quiet,
+        }
+    }
+
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// `text` in `style` when colour is on.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{RESET}", style.code())
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A command's result on stdout: a diff, findings, a table, a schema.
+    pub fn print(&self, text: &str) -> Result<()> {
+        self.out
+            .borrow_mut()
+            .write_all(text.as_bytes())
+            .map_err(Error::io("<stdout>"))
+    }
+
+    /// A one-line summary on stderr, unless `--quiet`.
+    pub fn note(&self, line: &str) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.line(line)
+    }
+
+    /// An error line on stderr, shown even with `--quiet`.
+    pub fn error(&self, message: &str) -> Result<()> {
+        let label = self.paint(Style::Error, "error");
+        self.line(&format!("{label}: {message}"))
+    }
+
+    /// One cause of an error, under it; shown even with `--quiet`.
+    pub fn caused_by(&self, cause: &str) -> Result<()> {
+        self.line(&format!("caused by: {cause}"))
+    }
+
+    /// A line of live progress on stderr, only when progress is on.
+    pub fn progress(&self, line: &str) {
+        if self.progress {
+            let _ = self.line(&format!("  {line}"));
+        }
+    }
+
+    pub fn flush(&self) {
+        let _ = self.out.borrow_mut().flush();
+        let _ = self.err.borrow_mut().flush();
+    }
+
+    fn line(&self, line: &str) -> Result<()> {
+        writeln!(self.err.borrow_mut(), "{line}").map_err(Error::io("<stderr>"))
+    }
+}
+
+/// `1 file`, `2 files`.
+pub fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_quiet_and_progress_are_decided_here() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let printer = Printer::new(&mut out, &mut err, false, true, true);
+            printer.note("summary").unwrap();
+            printer.progress("waiting");
+            printer.error("broken").unwrap();
+            printer.print("result\n").unwrap();
+            assert_eq!(printer.paint(Style::Added, "+x"), "+x");
+        }
+        assert_eq!(String::from_utf8(err).unwrap(), "error: broken\n");
+        assert_eq!(String::from_utf8(out).unwrap(), "result\n");
+
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let printer = Printer::new(&mut out, &mut err, true, false, true);
+            printer.progress("waiting");
+            assert_eq!(printer.paint(Style::Added, "+x"), "\x1b[32m+x\x1b[0m");
+        }
+        assert_eq!(String::from_utf8(err).unwrap(), "  waiting\n");
+    }
+}

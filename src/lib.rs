@@ -2,8 +2,10 @@
 //! `model` (parse, overlay, resolve) → `render` (pure, validated) → `output` (write, check,
 //! diff). `commands` glue these to the command line; `main.rs` only maps results to exit codes.
 
+pub mod alerts;
 pub mod cli;
 pub mod commands;
+pub mod diagnostic;
 pub mod docker;
 pub mod error;
 pub mod lint;

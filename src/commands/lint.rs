@@ -1,7 +1,8 @@
 //! `stackgen lint`: findings of one profile, sorted by place, as text or JSON.
 
+use crate::diagnostic::{Code, Severity};
 use crate::error::{Error, Outcome, Result};
-use crate::lint::{self, Finding, LintOptions, Severity, rules};
+use crate::lint::{self, Finding, LintOptions};
 use crate::model::Project;
 use crate::{Options, Printer, Style};
 
@@ -15,14 +16,14 @@ pub struct LintArgs {
 
 pub fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<Outcome> {
     if let Some(code) = &args.explain {
-        let rule = rules::find(code).ok_or_else(|| Error::Usage {
+        let code = Code::parse(code).ok_or_else(|| Error::Usage {
             option: "--explain",
             message: format!(
                 "no rule `{code}`; the rules are SG001 to {}",
-                rules::RULES.last().map_or("", |r| r.code)
+                Code::ALL.last().map_or("", |c| c.as_str())
             ),
         })?;
-        let text = format!("{}: {}\n\n{}\n", rule.code, rule.title, rule.explanation);
+        let text = format!("{code}: {}\n\n{}\n", code.title(), code.explanation());
         printer.print(&text)?;
         return Ok(Outcome::Clean);
     }
@@ -30,7 +31,7 @@ pub fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<
         Ok(project) => project,
         // A file that does not even load is the first thing lint reports.
         Err(Error::Input(diagnostics)) => {
-            return report(&findings_of(diagnostics), args, printer, None);
+            return report(&diagnostics, args, printer, None);
         }
         Err(other) => return Err(other),
     };
@@ -43,10 +44,6 @@ pub fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<
         },
     )?;
     report(&findings, args, printer, Some(&profile))
-}
-
-fn findings_of(diagnostics: Vec<crate::model::Diagnostic>) -> Vec<Finding> {
-    diagnostics.into_iter().map(lint::from_diagnostic).collect()
 }
 
 fn report(

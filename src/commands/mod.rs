@@ -14,18 +14,19 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::model::Project;
-use crate::render::{Renderer, Tree};
+use crate::render::Tree;
 
 /// Loads the project and renders the profiles asked for, all in memory and validated.
 pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<String, Tree>)> {
     let project = Project::load(&options.file)?;
-    let renderer = Renderer::new(&project.templates_dir())?;
+    // Templates first: a broken override stops every profile alike.
+    project.renderer()?;
     let mut trees = BTreeMap::new();
     let mut errors = Vec::new();
     for profile in project.select_profiles(options.profile.as_deref())? {
-        match project.resolve(&profile) {
-            Ok(stack) => {
-                trees.insert(profile, renderer.render(&stack)?);
+        match project.render(&profile) {
+            Ok(rendered) => {
+                trees.insert(profile, rendered.tree);
             }
             Err(crate::Error::Input(found)) => errors.extend(found),
             Err(other) => return Err(other),

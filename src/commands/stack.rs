@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::docker::compose::StackSpec;
 use crate::error::{Error, Result};
 use crate::model::{Project, Stack};
-use crate::render::{Renderer, Tree};
+use crate::render::{Rendered, Tree};
 use crate::{Options, output};
 
 pub struct Running {
@@ -25,8 +25,7 @@ impl Running {
     pub fn load(options: &Options, write: bool) -> Result<Self> {
         let project = Project::load(&options.file)?;
         let profile = project.active_profile(options.profile.as_deref())?;
-        let stack = project.resolve(&profile)?;
-        let tree = Renderer::new(&project.templates_dir())?.render(&stack)?;
+        let Rendered { stack, tree } = project.render(&profile)?;
         if write {
             let trees = BTreeMap::from([(profile.clone(), tree.clone())]);
             let changes = output::changes(&project.dir, &trees)?;

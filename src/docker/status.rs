@@ -205,8 +205,9 @@ mod tests {
     use super::*;
     use crate::docker::compose::{Port, SecretSource};
     use crate::model::Source;
+    use crate::model::Sources;
     use crate::model::raw::{ProfileFile, StackFile};
-    use crate::model::resolve::{Sources, resolve};
+    use crate::model::resolve::resolve;
 
     /// Serves `requests` connections: 200 with `body` for a known path and the right auth.
     fn fake_grafana(requests: usize, auth: &'static str) -> u16 {
@@ -256,7 +257,7 @@ mod tests {
             &file,
             "dev",
             &overlay,
-            &Sources {
+            Sources {
                 stack: &source,
                 profile: &profile,
             },

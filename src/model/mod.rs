@@ -1,13 +1,18 @@
 //! The typed configuration pipeline: raw documents (`raw`) → profile overlay merged by
-//! `Combine` → a resolved [`Stack`] (`resolve`). `project` finds the files on disk. Nothing
-//! here renders or talks to Docker.
+//! `Combine` → a resolved [`Stack`] (`resolve`, into the types of `stack`), its errors gathered
+//! by a `Collector` at the keys that cause them. `project` finds the files on disk and is the
+//! one entry point from a profile's name to its rendered files. Nothing here talks to Docker.
 
+pub mod collect;
 pub mod project;
 pub mod raw;
 pub mod resolve;
 pub mod source;
+pub mod stack;
 pub mod units;
 
+pub use crate::diagnostic::{Diagnostic, Location};
+pub use collect::{Collector, Sources};
 pub use project::Project;
-pub use resolve::Stack;
-pub use source::{Diagnostic, Location, Source};
+pub use source::Source;
+pub use stack::Stack;

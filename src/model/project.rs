@@ -4,10 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::cell::OnceCell;
+
+use super::collect::Sources;
 use super::raw::{ProfileFile, StackFile};
-use super::resolve::{Sources, Stack, resolve};
-use super::source::{Diagnostic, Source};
+use super::resolve::resolve;
+use super::source::Source;
+use super::stack::Stack;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
+use crate::render::{Rendered, Renderer};
 
 /// The profiles compiled into the binary, used when a project has no `profiles/` folder.
 pub const BUILTIN_PROFILES: [(&str, &str); 2] = [
@@ -27,6 +33,8 @@ pub struct Project {
     pub source: Source,
     pub file: StackFile,
     pub profiles: BTreeMap<String, Profile>,
+    /// The templates, built-in or overridden, compiled on first use.
+    renderer: OnceCell<Renderer>,
 }
 
 impl Project {
@@ -53,6 +61,7 @@ impl Project {
             source,
             file,
             profiles,
+            renderer: OnceCell::new(),
         };
         project.active_profile(None)?;
         Ok(project)
@@ -94,11 +103,11 @@ impl Project {
             known: self.profiles.keys().cloned().collect(),
         };
         Err(match key {
-            Some(key) => Diagnostic {
-                location: self.source.locate_nearest(key),
-                code: "SG011",
-                message: unknown.to_string(),
-            }
+            Some(key) => Diagnostic::error(
+                self.source.locate_nearest(key),
+                Code::InvalidValue,
+                unknown.to_string(),
+            )
             .into(),
             None => unknown,
         })
@@ -118,8 +127,25 @@ impl Project {
             &self.file,
             profile,
             overlay,
-            &self.sources(profile),
+            self.sources(profile),
         )?)
+    }
+
+    /// The project's templates: the built-in ones, each replaced by `templates/<same path>`.
+    pub fn renderer(&self) -> Result<&Renderer> {
+        if let Some(renderer) = self.renderer.get() {
+            return Ok(renderer);
+        }
+        let renderer = Renderer::new(&self.templates_dir())?;
+        Ok(self.renderer.get_or_init(|| renderer))
+    }
+
+    /// The one way from a profile to its files: resolve its stack, then render and validate
+    /// every file, in memory.
+    pub fn render(&self, profile: &str) -> Result<Rendered> {
+        let stack = self.resolve(profile)?;
+        let tree = self.renderer()?.render(&stack)?;
+        Ok(Rendered { stack, tree })
     }
 }
 

@@ -48,9 +48,20 @@ leaf_combine!(
 
 /// Declares a table: every field optional, unknown keys rejected, merged field by field.
 macro_rules! table {
-    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }
+    ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+        #[derive(
+            Debug,
+            Clone,
+            Default,
+            PartialEq,
+            ::serde::Deserialize,
+            ::serde::Serialize,
+            ::schemars::JsonSchema,
+        )]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $(
@@ -60,13 +71,17 @@ macro_rules! table {
             )*
         }
 
-        impl Combine for $name {
+        impl $crate::model::raw::Combine for $name {
             fn combine(self, overlay: Self) -> Self {
-                Self { $($field: self.$field.combine(overlay.$field),)* }
+                Self {
+                    $($field: $crate::model::raw::Combine::combine(self.$field, overlay.$field),)*
+                }
             }
         }
     };
 }
+
+pub(crate) use table;
 
 /// The tables shared by `stack.toml` and the profile overlays.
 macro_rules! document {
@@ -87,7 +102,7 @@ macro_rules! document {
                 /// Grafana with a provisioned Prometheus datasource and Redis dashboard.
                 grafana: GrafanaTable,
                 /// The alert catalogue: one table per alert.
-                alerts: AlertsTable,
+                alerts: crate::alerts::AlertsTable,
                 $($extra)*
             }
         }
@@ -252,138 +267,6 @@ table! {
         anonymous_access: bool,
     }
 }
-
-table! {
-    /// The alert catalogue.
-    pub struct AlertsTable {
-        /// Base URL of the runbooks; each alert links to `<base>#<alertname in lower case>`.
-        runbook_base_url: String,
-        /// RedisDown: the exporter reports Redis unreachable.
-        redis_down: Alert,
-        /// RedisExporterDown: Prometheus cannot scrape the exporter.
-        exporter_down: Alert,
-        /// RedisHighLatency: average command latency above `threshold_ms`.
-        high_latency: LatencyAlert,
-        /// RedisLowThroughput: commands per second fell below `threshold_ops_per_sec` after
-        /// having reached it within the last hour.
-        low_throughput: ThroughputAlert,
-        /// RedisMemoryPressure: used memory above `threshold_percent` of `maxmemory`.
-        memory_pressure: MemoryAlert,
-        /// RedisBufferOverflow: keys evicted, or writes rejected at `maxmemory`.
-        buffer_overflow: Alert,
-        /// RedisRejectedConnections: connections refused.
-        rejected_connections: Alert,
-        /// RedisHighErrorRate: error replies per second above `threshold_per_sec`.
-        high_error_rate: ErrorRateAlert,
-        /// RedisPersistenceFailing: the last AOF or RDB write failed.
-        persistence_failing: Alert,
-        /// AlertmanagerDown: Prometheus cannot reach Alertmanager.
-        alertmanager_down: Alert,
-    }
-}
-
-table! {
-    /// An alert without a threshold.
-    pub struct Alert {
-        /// Evaluate this alert.
-        enabled: bool,
-        /// How long the condition must hold before the alert fires.
-        r#for: Duration,
-        /// The `severity` label, which routes the notification.
-        severity: Severity,
-    }
-}
-
-table! {
-    /// RedisHighLatency.
-    pub struct LatencyAlert {
-        /// Evaluate this alert.
-        enabled: bool,
-        /// How long the condition must hold before the alert fires.
-        r#for: Duration,
-        /// The `severity` label, which routes the notification.
-        severity: Severity,
-        /// Average command latency, in milliseconds, above which the alert fires.
-        threshold_ms: f64,
-    }
-}
-
-table! {
-    /// RedisLowThroughput.
-    pub struct ThroughputAlert {
-        /// Evaluate this alert.
-        enabled: bool,
-        /// How long the condition must hold before the alert fires.
-        r#for: Duration,
-        /// The `severity` label, which routes the notification.
-        severity: Severity,
-        /// Commands per second below which the alert fires.
-        threshold_ops_per_sec: f64,
-    }
-}
-
-table! {
-    /// RedisMemoryPressure.
-    pub struct MemoryAlert {
-        /// Evaluate this alert.
-        enabled: bool,
-        /// How long the condition must hold before the alert fires.
-        r#for: Duration,
-        /// The `severity` label, which routes the notification.
-        severity: Severity,
-        /// Used memory, in percent of `maxmemory`, above which the alert fires.
-        threshold_percent: f64,
-    }
-}
-
-table! {
-    /// RedisHighErrorRate.
-    pub struct ErrorRateAlert {
-        /// Evaluate this alert.
-        enabled: bool,
-        /// How long the condition must hold before the alert fires.
-        r#for: Duration,
-        /// The `severity` label, which routes the notification.
-        severity: Severity,
-        /// Error replies per second above which the alert fires.
-        threshold_per_sec: f64,
-    }
-}
-
-/// What every alert table has in common, and its threshold if it has one.
-#[derive(Debug, Clone, Default)]
-pub struct AlertParts {
-    pub enabled: Option<bool>,
-    pub r#for: Option<Duration>,
-    pub severity: Option<Severity>,
-    pub threshold: Option<f64>,
-}
-
-macro_rules! alert_parts {
-    ($($ty:ty => $threshold:tt),* $(,)?) => {$(
-        impl From<Option<$ty>> for AlertParts {
-            fn from(table: Option<$ty>) -> Self {
-                let table = table.unwrap_or_default();
-                Self {
-                    enabled: table.enabled,
-                    r#for: table.r#for,
-                    severity: table.severity,
-                    threshold: alert_parts!(@threshold table $threshold),
-                }
-            }
-        }
-    )*};
-    (@threshold $table:ident none) => { None };
-    (@threshold $table:ident $field:ident) => { $table.$field };
-}
-
-alert_parts!(
-    Alert => none,
-    LatencyAlert => threshold_ms,
-    ThroughputAlert => threshold_ops_per_sec,
-    MemoryAlert => threshold_percent,
-    ErrorRateAlert => threshold_per_sec,
-);
 
 table! {
     /// The policy `stackgen lint` enforces for a profile.

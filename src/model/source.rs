@@ -2,41 +2,12 @@
 //! that every error and finding can point at `file:line:col`. It owns no semantics.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 
-/// A place in a source file, 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Location {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// An error about the user's input, at a place.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Diagnostic {
-    pub location: Location,
-    /// The rule it breaks, as `stackgen lint --explain` knows it.
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
+use crate::diagnostic::{Code, Diagnostic, Location};
 
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -72,11 +43,7 @@ impl Source {
         // The message alone: toml's own rendering quotes the source line, which may hold a
         // secret the user typed by mistake.
         let message = error.message().trim_end().replace('\n', " ");
-        Diagnostic {
-            location: self.at(offset),
-            code: "SG001",
-            message,
-        }
+        Diagnostic::error(self.at(offset), Code::Schema, message)
     }
 
     /// The location of a byte offset.

@@ -22,6 +22,14 @@ const IEC_UNITS: [(&str, u64); 5] = [
 pub struct Size(u64);
 
 impl Size {
+    pub const fn mib(count: u64) -> Self {
+        Self(count << 20)
+    }
+
+    pub const fn gib(count: u64) -> Self {
+        Self(count << 30)
+    }
+
     pub fn bytes(self) -> u64 {
         self.0
     }
@@ -109,6 +117,18 @@ const DURATION_UNITS: [(&str, u64); 7] = [
 impl Duration {
     pub const fn from_millis(millis: u64) -> Self {
         Self { millis }
+    }
+
+    pub const fn from_secs(seconds: u64) -> Self {
+        Self::from_millis(seconds * 1_000)
+    }
+
+    pub const fn from_mins(minutes: u64) -> Self {
+        Self::from_secs(minutes * 60)
+    }
+
+    pub const fn from_hours(hours: u64) -> Self {
+        Self::from_mins(hours * 60)
     }
 
     pub fn millis(self) -> u64 {

@@ -3,8 +3,9 @@
 //! `templates/<same path>` replaces one of them. Everything rendered is validated (`validate`)
 //! before any caller may write it.
 
-pub mod catalogue;
+pub mod dashboard;
 mod json;
+pub mod rules;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use tera::{Context, Kwargs, State, Tera, Value};
 
+use crate::alerts::AlertKind;
 use crate::error::{Error, Result};
 use crate::model::Stack;
 
@@ -26,7 +28,11 @@ macro_rules! files {
     ($($path:literal => $service:literal,)*) => {
         /// Every file stackgen generates, by its path under `generated/<profile>/`.
         pub const FILES: &[FileSpec] = &[
-            $(FileSpec { path: $path, service: $service, template: include_str!(concat!("../../templates/", $path)) },)*
+            $(FileSpec {
+                path: $path,
+                service: $service,
+                template: include_str!(concat!("../../templates/", $path)),
+            },)*
         ];
     };
 }
@@ -46,6 +52,12 @@ files! {
 
 /// The rendered files of one profile: path under `generated/<profile>/` → contents.
 pub type Tree = BTreeMap<String, String>;
+
+/// A profile's resolved stack and its rendered, validated files.
+pub struct Rendered {
+    pub stack: Stack,
+    pub tree: Tree,
+}
 
 pub struct Renderer {
     tera: Tera,
@@ -98,9 +110,15 @@ impl Renderer {
     pub fn render(&self, stack: &Stack) -> Result<Tree> {
         let mut context = Context::new();
         context.insert("stack", stack);
-        context.insert("rules", &catalogue::rules(stack));
-        context.insert("rule_tests", &catalogue::rule_tests(stack));
-        context.insert("panels", &catalogue::panels());
+        context.insert("rules", &rules::rules(stack));
+        context.insert("rule_tests", &rules::rule_tests(stack));
+        context.insert("panels", &dashboard::panels());
+        // Alert names by key, for templates that refer to one (inhibition, routing).
+        let names: BTreeMap<&str, &str> = AlertKind::ALL
+            .iter()
+            .map(|kind| (kind.key(), kind.name()))
+            .collect();
+        context.insert("alert_names", &names);
         context.insert(
             "header",
             &format!(

@@ -1,0 +1,402 @@
+//! The alert catalogue, as data: for every alert its `[alerts]` key, its name, the service its
+//! metrics come from, its default `for` and severity, and its threshold (name, default, allowed
+//! range). The `stack.toml` tables and their schema, the resolved defaults, lint's checks and
+//! the README's table all come from here; `promql` holds each alert's expression and the
+//! scenarios of its generated rule tests. Adding an alert is one entry below plus its arm in
+//! `promql`, and the compiler points at every other place that must know.
+//!
+//! This is the only file that spells an alert's name.
+
+pub mod promql;
+
+use crate::model::raw::Severity;
+use crate::model::units::Duration;
+
+/// The service whose metrics an alert watches: its rules exist only when that service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// redis_exporter, scraped at `redis_exporter.scrape_interval`.
+    Exporter,
+    /// Alertmanager, scraped at `prometheus.scrape_interval`.
+    Alertmanager,
+}
+
+/// An alert's threshold: the key under its table, its default and the open range it must be
+/// in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    pub key: &'static str,
+    /// What the number counts, for people: `ms`, `ops/s`, `%`.
+    pub unit: &'static str,
+    pub default: f64,
+    /// The value must be above this.
+    pub above: f64,
+    /// And, when set, below this.
+    pub below: Option<f64>,
+}
+
+impl Threshold {
+    /// Why `value` is out of range, if it is.
+    pub fn check(&self, value: f64) -> Result<(), String> {
+        let in_range = value > self.above && self.below.is_none_or(|below| value < below);
+        if in_range && value.is_finite() {
+            return Ok(());
+        }
+        let range = match self.below {
+            Some(below) => format!("between {} and {below}, exclusive", self.above),
+            None => format!("above {}", self.above),
+        };
+        Err(format!("`{}` must be {range}, not {value}", self.key))
+    }
+}
+
+/// What every alert table has in common, and its threshold if it has one.
+#[derive(Debug, Clone, Default)]
+pub struct AlertParts {
+    pub enabled: Option<bool>,
+    pub r#for: Option<Duration>,
+    pub severity: Option<Severity>,
+    pub threshold: Option<f64>,
+}
+
+crate::model::raw::table! {
+    /// An alert without a threshold.
+    pub struct Alert {
+        /// Evaluate this alert.
+        enabled: bool,
+        /// How long the condition must hold before the alert fires.
+        r#for: Duration,
+        /// The `severity` label, which routes the notification.
+        severity: Severity,
+    }
+}
+
+impl From<Option<Alert>> for AlertParts {
+    fn from(table: Option<Alert>) -> Self {
+        let table = table.unwrap_or_default();
+        Self {
+            enabled: table.enabled,
+            r#for: table.r#for,
+            severity: table.severity,
+            threshold: None,
+        }
+    }
+}
+
+/// The table type of an alert: `Alert`, or its own table when it has a threshold.
+macro_rules! table_type {
+    () => {
+        Alert
+    };
+    ($table:ident) => {
+        $table
+    };
+}
+
+/// Declares the catalogue: the kinds, their data, and the `[alerts]` tables.
+macro_rules! catalogue {
+    ($(
+        $(#[doc = $doc:literal])*
+        $kind:ident = $name:literal {
+            key: $key:ident,
+            source: $source:ident,
+            for: $for:expr,
+            severity: $severity:ident,
+            $(threshold: $table:ident . $field:ident {
+                doc: $tdoc:literal,
+                unit: $unit:literal,
+                default: $default:expr,
+                above: $above:expr,
+                below: $below:expr,
+            },)?
+        }
+    )*) => {
+        /// One alert of the catalogue.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum AlertKind {
+            $($kind,)*
+        }
+
+        impl AlertKind {
+            /// Every alert, in the order of the rules file.
+            pub const ALL: &[AlertKind] = &[$(AlertKind::$kind,)*];
+
+            /// Its name: the `alertname` label.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(AlertKind::$kind => $name,)*
+                }
+            }
+
+            /// Its table's key under `[alerts]`.
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(AlertKind::$kind => stringify!($key),)*
+                }
+            }
+
+            pub fn source(self) -> Source {
+                match self {
+                    $(AlertKind::$kind => Source::$source,)*
+                }
+            }
+
+            pub fn default_for(self) -> Duration {
+                match self {
+                    $(AlertKind::$kind => $for,)*
+                }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self {
+                    $(AlertKind::$kind => Severity::$severity,)*
+                }
+            }
+
+            /// When it fires, in a line (its table's description).
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(AlertKind::$kind => concat!($($doc),*),)*
+                }
+            }
+
+            pub fn threshold(self) -> Option<Threshold> {
+                match self {
+                    $(AlertKind::$kind => None$(.or(Some(Threshold {
+                        key: stringify!($field),
+                        unit: $unit,
+                        default: $default,
+                        above: $above,
+                        below: $below,
+                    })))?,)*
+                }
+            }
+        }
+
+        $($(
+            crate::model::raw::table! {
+                #[doc = concat!($name, ".")]
+                pub struct $table {
+                    /// Evaluate this alert.
+                    enabled: bool,
+                    /// How long the condition must hold before the alert fires.
+                    r#for: Duration,
+                    /// The `severity` label, which routes the notification.
+                    severity: Severity,
+                    #[doc = $tdoc]
+                    $field: f64,
+                }
+            }
+
+            impl From<Option<$table>> for AlertParts {
+                fn from(table: Option<$table>) -> Self {
+                    let table = table.unwrap_or_default();
+                    Self {
+                        enabled: table.enabled,
+                        r#for: table.r#for,
+                        severity: table.severity,
+                        threshold: table.$field,
+                    }
+                }
+            }
+        )?)*
+
+        crate::model::raw::table! {
+            /// The alert catalogue.
+            pub struct AlertsTable {
+                #[doc = "Base URL of the runbooks; each alert links to \
+                         `<base>#<alertname in lower case>`."]
+                runbook_base_url: String,
+                $(
+                    $(#[doc = $doc])*
+                    $key: table_type!($($table)?),
+                )*
+            }
+        }
+
+        impl AlertsTable {
+            /// The settings `stack.toml` gives an alert.
+            pub fn parts(&self, kind: AlertKind) -> AlertParts {
+                match kind {
+                    $(AlertKind::$kind => self.$key.clone().into(),)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    /// RedisDown: the exporter reports Redis unreachable.
+    RedisDown = "RedisDown" {
+        key: redis_down,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisExporterDown: Prometheus cannot scrape the exporter.
+    ExporterDown = "RedisExporterDown" {
+        key: exporter_down,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Critical,
+    }
+    /// RedisHighLatency: average command latency above `threshold_ms`.
+    HighLatency = "RedisHighLatency" {
+        key: high_latency,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: LatencyAlert.threshold_ms {
+            doc: "Average command latency, in milliseconds, above which the alert fires.",
+            unit: "ms",
+            default: 10.0,
+            above: 0.0,
+            below: None,
+        },
+    }
+    /// RedisLowThroughput: commands per second fell below `threshold_ops_per_sec` after
+    /// having reached it within the last hour.
+    LowThroughput = "RedisLowThroughput" {
+        key: low_throughput,
+        source: Exporter,
+        for: Duration::from_mins(10),
+        severity: Warning,
+        threshold: ThroughputAlert.threshold_ops_per_sec {
+            doc: "Commands per second below which the alert fires.",
+            unit: "ops/s",
+            default: 1000.0,
+            above: 0.0,
+            below: None,
+        },
+    }
+    /// RedisMemoryPressure: used memory above `threshold_percent` of `maxmemory`.
+    MemoryPressure = "RedisMemoryPressure" {
+        key: memory_pressure,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: MemoryAlert.threshold_percent {
+            doc: "Used memory, in percent of `maxmemory`, above which the alert fires.",
+            unit: "%",
+            default: 90.0,
+            above: 0.0,
+            below: Some(100.0),
+        },
+    }
+    /// RedisBufferOverflow: keys evicted, or writes rejected at `maxmemory`.
+    BufferOverflow = "RedisBufferOverflow" {
+        key: buffer_overflow,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Critical,
+    }
+    /// RedisRejectedConnections: connections refused.
+    RejectedConnections = "RedisRejectedConnections" {
+        key: rejected_connections,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+    }
+    /// RedisHighErrorRate: error replies per second above `threshold_per_sec`.
+    HighErrorRate = "RedisHighErrorRate" {
+        key: high_error_rate,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: ErrorRateAlert.threshold_per_sec {
+            doc: "Error replies per second above which the alert fires.",
+            unit: "/s",
+            default: 1.0,
+            above: 0.0,
+            below: None,
+        },
+    }
+    /// RedisPersistenceFailing: the last AOF or RDB write failed.
+    PersistenceFailing = "RedisPersistenceFailing" {
+        key: persistence_failing,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// AlertmanagerDown: Prometheus cannot reach Alertmanager.
+    AlertmanagerDown = "AlertmanagerDown" {
+        key: alertmanager_down,
+        source: Alertmanager,
+        for: Duration::from_mins(2),
+        severity: Critical,
+    }
+}
+
+impl serde::Serialize for AlertKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+/// The catalogue as the README's Markdown table: key, alert, when it fires, defaults.
+pub fn markdown_table() -> String {
+    let mut text = String::from(
+        "| key | alert | fires when | default `for` | severity | threshold (default) |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for kind in AlertKind::ALL {
+        let when = kind.summary().split_once(": ").map_or("", |(_, when)| when);
+        let threshold = kind.threshold().map_or("—".to_string(), |t| {
+            format!("`{}` ({} {})", t.key, t.default, t.unit)
+        });
+        let severity = format!("{:?}", kind.default_severity()).to_lowercase();
+        text.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {severity} | {threshold} |\n",
+            kind.key(),
+            kind.name(),
+            when.trim_end_matches('.').replace("\n", " "),
+            kind.default_for(),
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_names_are_unique() {
+        let mut keys: Vec<_> = AlertKind::ALL.iter().map(|k| k.key()).collect();
+        let mut names: Vec<_> = AlertKind::ALL.iter().map(|k| k.name()).collect();
+        keys.sort();
+        keys.dedup();
+        names.sort();
+        names.dedup();
+        assert_eq!(keys.len(), AlertKind::ALL.len());
+        assert_eq!(names.len(), AlertKind::ALL.len());
+    }
+
+    #[test]
+    fn thresholds_check_their_range() {
+        let memory = AlertKind::MemoryPressure.threshold().unwrap();
+        assert_eq!(memory.key, "threshold_percent");
+        assert!(memory.check(90.0).is_ok());
+        assert_eq!(
+            memory.check(100.0).unwrap_err(),
+            "`threshold_percent` must be between 0 and 100, exclusive, not 100"
+        );
+        let latency = AlertKind::HighLatency.threshold().unwrap();
+        assert_eq!(
+            latency.check(0.0).unwrap_err(),
+            "`threshold_ms` must be above 0, not 0"
+        );
+        assert!(latency.check(f64::INFINITY).is_err());
+        assert_eq!(AlertKind::RedisDown.threshold(), None);
+    }
+
+    #[test]
+    fn the_readme_lists_the_catalogue() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's alert table differs from the catalogue; it should read:\n{table}"
+        );
+    }
+}

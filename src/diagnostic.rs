@@ -1,0 +1,237 @@
+//! What a finding about the user's input is: its place, its code, its severity, its message
+//! and a hint. The codes are the contract `stackgen lint --explain` documents: one enum, each
+//! variant with its stable `SGnnn` text, a title and an explanation. The model reports its
+//! errors with these types and lint adds its own findings to them, through one [`Collector`].
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Declares the codes: variant, stable text, title, explanation.
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $title:literal, $explanation:literal;)*) => {
+        /// A rule's code. Ordered as the rules are numbered.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            /// The stable text: `SG001`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// What the rule refuses, in a line.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $title,)*
+                }
+            }
+
+            /// What the rule checks and why.
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $explanation,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    Schema = "SG001",
+        "a file does not follow the schema of stack.toml or of a profile",
+        "A TOML syntax error, an unknown key, a value of the wrong type, a size without an IEC unit, a duration outside Prometheus' grammar, or a secret written as a literal. stackgen refuses to guess: a typo in a key would otherwise silently fall back to a default.";
+    MaxmemoryNotBelowLimit = "SG002",
+        "maxmemory is not below memory_limit",
+        "Redis' maxmemory counts only the dataset. Forks for AOF rewrites and RDB saves, client buffers and fragmentation come on top; at or above the container's memory limit the kernel kills Redis instead of Redis evicting or refusing writes.";
+    MaxmemoryCrowdsLimit = "SG003",
+        "maxmemory is above 80 % of memory_limit",
+        "A fork for persistence can briefly need as much memory again as the pages written meanwhile, and client output buffers grow under load. Leaving 20 % of the container's limit free keeps the kernel's OOM killer away.";
+    ScrapeTimeoutAboveInterval = "SG004",
+        "scrape_timeout is above a scrape interval",
+        "Prometheus refuses a configuration whose scrape timeout is longer than a job's scrape interval.";
+    ShorterThanScrape = "SG005",
+        "an interval or `for` is shorter than the scrape interval",
+        "Evaluating rules more often than samples arrive, or asking a condition to hold for less than one scrape, only re-reads the same sample: the alert behaves as if `for` were one scrape interval.";
+    RateWindowTooShort = "SG006",
+        "a rate window holds fewer than 4 scrapes",
+        "rate() and increase() need at least two samples in their window and are only steady with four or more. The alert rules use 5m windows, so the exporter's scrape interval must be at most 75s.";
+    PortClash = "SG007",
+        "two services publish the same host port",
+        "Only one socket can listen on a host address and port; the second container would fail to start.";
+    ThresholdOutOfDomain = "SG008",
+        "a threshold is outside its domain",
+        "Latency, throughput and error-rate thresholds must be above zero; a memory threshold is a percentage strictly between 0 and 100.";
+    EvictionAlertUnderNoeviction = "SG009",
+        "the overflow alert watches evictions under noeviction",
+        "With maxmemory-policy noeviction Redis never evicts: it rejects writes with OOM errors. An alert on evicted keys can then never fire; it must watch OOM error replies. The built-in rules follow the policy; this catches a template override that does not.";
+    NotAboveZero = "SG010",
+        "a duration or size must be above zero",
+        "A zero retention, interval or size either disables what it bounds or is refused by the tool that reads it.";
+    InvalidValue = "SG011",
+        "an invalid value",
+        "A project name compose cannot use, a bind that is not an IP address, port 0, an empty image or user name, an environment variable name that cannot exist, or an unknown profile.";
+    PublicBind = "SG101",
+        "a service publishes on every interface",
+        "A bind of 0.0.0.0 or :: publishes the port on every network the host is on, firewall permitting. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
+    NoRedisAuth = "SG102",
+        "Redis has no password",
+        "Without `redis.password` anyone who reaches the port can read, change and delete the buffer, and run CONFIG.";
+    DefaultCredentials = "SG103",
+        "Grafana keeps its default credentials",
+        "Without `grafana.admin_password` Grafana starts with admin/admin, the first thing anyone tries.";
+    GrafanaOpenAccess = "SG104",
+        "Grafana lets visitors in",
+        "Sign-up lets anyone create an account; anonymous access shows dashboards without one.";
+    UnpinnedImage = "SG105",
+        "an image is not pinned",
+        "An image without a tag, or with `:latest`, changes under you: two `up`s of the same stack.toml can run different software. Pin a version tag or a digest.";
+    NoSlackWebhook = "SG106",
+        "no Slack webhook",
+        "Without `alertmanager.slack.webhook_url` alerts fire into Alertmanager and no one is told.";
+    NoRetentionSize = "SG107",
+        "retention is not bounded by size",
+        "A time-only retention lets a burst of series fill the disk. Set `prometheus.retention_size` as well.";
+    SecretMissing = "SG201",
+        "a secret is not there yet",
+        "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";
+    SecretUnusable = "SG202",
+        "a secret file is not usable",
+        "A secret file must be a non-empty regular file inside the project folder, named by a relative path, and a secret one line: anything else either fails at start-up or ends up in the generated files.";
+    SecretReadableByOthers = "SG203",
+        "a secret file is readable by others",
+        "A secret file that group or others can read is a secret shared with every account on the host.";
+    GrafanaPasswordAdmin = "SG204",
+        "the Grafana admin password is `admin`",
+        "`admin` is Grafana's default password and the first one anyone tries.";
+    WebhookNotSlack = "SG205",
+        "the webhook does not look like a Slack webhook",
+        "Slack incoming webhooks are https://hooks.slack.com/… URLs. Anything else is probably a paste error, and plain http would send alerts in clear text.";
+    GeneratedInvalid = "SG301",
+        "a generated file is invalid",
+        "A generated file does not parse back, breaks its format's schema, or holds a PromQL expression that does not parse. Usually a template override is at fault.";
+    PromtoolConfig = "SG302",
+        "promtool check config fails",
+        "Prometheus would refuse to start with the generated prometheus.yml.";
+    PromtoolRules = "SG303",
+        "promtool check rules fails",
+        "Prometheus would refuse the generated alert rules.";
+    PromtoolTests = "SG304",
+        "promtool test rules fails",
+        "An alert does not fire past its threshold and `for`, or fires short of them, in the generated unit tests.";
+    AmtoolConfig = "SG305",
+        "amtool check-config fails",
+        "Alertmanager would refuse to start with the generated alertmanager.yml.";
+    CheckerMissing = "SG306",
+        "a checking tool is missing",
+        "promtool or amtool is not on PATH, so the generated files were not checked by them. Install Debian's prometheus and prometheus-alertmanager packages; `--strict` makes their absence an error.";
+}
+
+impl Code {
+    /// The code of a text such as `SG003` or `sg003`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// The hint of a finding that has none of its own: the rule's title and where to read more.
+    pub fn default_hint(self) -> String {
+        format!(
+            "{}; see `stackgen lint --explain {}`",
+            self.title(),
+            self.as_str()
+        )
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// A place in a source file, 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A finding about the user's input, at a place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    #[serde(flatten)]
+    pub location: Location,
+    /// The rule it breaks, as `stackgen lint --explain` knows it.
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Diagnostic {
+    /// An error with its rule's default hint.
+    pub fn error(location: Location, code: Code, message: String) -> Self {
+        Self {
+            location,
+            code,
+            severity: Severity::Error,
+            message,
+            hint: code.default_hint(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_ordered_and_parse_back() {
+        let texts: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let mut sorted = texts.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(texts, sorted, "codes must be unique and in order");
+        for code in Code::ALL {
+            assert_eq!(Code::parse(&code.as_str().to_lowercase()), Some(*code));
+        }
+        assert_eq!(Code::parse("SG999"), None);
+    }
+}

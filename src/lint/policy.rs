@@ -1,0 +1,201 @@
+//! Semantic and policy checks of a resolved stack: settings that resolve but are risky
+//! (warnings), and what the profile's `[policy]` forbids (at its level).
+
+use super::{is_pinned, level};
+use crate::alerts::Source;
+use crate::diagnostic::{Code, Severity};
+use crate::model::units::Duration;
+use crate::model::{Collector, Stack};
+use crate::render::rules;
+
+/// Settings that resolve but work against the stack.
+pub fn semantic(c: &mut Collector<'_>, stack: &Stack) {
+    let redis = &stack.redis;
+    if redis.maxmemory_bytes * 5 > redis.memory_limit_bytes * 4 {
+        c.at(
+            Code::MaxmemoryCrowdsLimit,
+            Severity::Warning,
+            "redis.maxmemory",
+            format!(
+                "`maxmemory` ({}) is above 80 % of `memory_limit` ({})",
+                redis.maxmemory, redis.memory_limit
+            ),
+            "leave a fifth of the container's memory for forks, client buffers and \
+             fragmentation",
+        );
+    }
+    if stack.prometheus.service.enabled {
+        intervals(c, stack);
+    }
+}
+
+/// Rule evaluation, `for`s and rate windows against the scrape intervals.
+fn intervals(c: &mut Collector<'_>, stack: &Stack) {
+    let p = &stack.prometheus;
+    if p.evaluation_interval < p.scrape_interval {
+        c.at(
+            Code::ShorterThanScrape,
+            Severity::Warning,
+            "prometheus.evaluation_interval",
+            format!(
+                "`evaluation_interval` ({}) is shorter than `scrape_interval` ({})",
+                p.evaluation_interval, p.scrape_interval
+            ),
+            "evaluate rules at most as often as samples arrive",
+        );
+    }
+    let exporter = stack.redis_exporter.scrape_interval;
+    for alert in rules::active(stack) {
+        let interval = match alert.kind.source() {
+            Source::Alertmanager => p.scrape_interval,
+            Source::Exporter => exporter,
+        };
+        if alert.r#for.millis() > 0 && alert.r#for < interval {
+            c.at(
+                Code::ShorterThanScrape,
+                Severity::Warning,
+                &format!("alerts.{}.for", alert.kind.key()),
+                format!(
+                    "`for` ({}) is shorter than the scrape interval ({interval}) of the metric \
+                     it watches",
+                    alert.r#for
+                ),
+                "use `0s` to fire at once, or at least one scrape interval",
+            );
+        }
+    }
+    let window = Duration::from_mins(5);
+    if exporter.millis() * 4 > window.millis() {
+        c.at(
+            Code::RateWindowTooShort,
+            Severity::Error,
+            "redis_exporter.scrape_interval",
+            format!(
+                "the alert rules' {window} rate windows hold fewer than 4 scrapes at a \
+                 {exporter} scrape interval"
+            ),
+            "scrape the exporter every 75s or more often",
+        );
+    }
+}
+
+/// What the profile's `[policy]` forbids.
+pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
+    services(c, stack);
+    let policy = &stack.policy;
+    let severity = level(policy.level);
+    if policy.require_redis_auth && !stack.redis.auth {
+        c.at(
+            Code::NoRedisAuth,
+            severity,
+            "redis.password",
+            "Redis has no password".into(),
+            "set `redis.password = { file = \"secrets/redis_password.txt\" }`",
+        );
+    }
+    if stack.grafana.service.enabled {
+        grafana(c, stack);
+    }
+    if policy.require_slack_webhook
+        && stack.alertmanager.service.enabled
+        && stack.alertmanager.slack.is_none()
+    {
+        c.at(
+            Code::NoSlackWebhook,
+            severity,
+            "alertmanager.slack.webhook_url",
+            "no Slack webhook: alerts reach no one".into(),
+            "set `alertmanager.slack.webhook_url = { env = \"SLACK_WEBHOOK_URL\" }`",
+        );
+    }
+    if policy.require_retention_size
+        && stack.prometheus.service.enabled
+        && stack.prometheus.retention_size.is_none()
+    {
+        c.at(
+            Code::NoRetentionSize,
+            severity,
+            "prometheus.retention_size",
+            "retention is bounded by time only".into(),
+            "set `prometheus.retention_size`, e.g. \"10GiB\"",
+        );
+    }
+}
+
+/// Binds and images of every enabled service.
+fn services(c: &mut Collector<'_>, stack: &Stack) {
+    let policy = &stack.policy;
+    let severity = level(policy.level);
+    let profile = &stack.profile;
+    for service in stack.services().into_iter().filter(|s| s.enabled) {
+        let wildcard = service
+            .bind
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified());
+        if wildcard && !policy.allow_public_binds {
+            c.at(
+                Code::PublicBind,
+                severity,
+                &format!("{}.bind", service.table),
+                format!(
+                    "{} publishes port {} on {} (every interface)",
+                    service.name, service.port, service.bind
+                ),
+                &format!(
+                    "bind to 127.0.0.1 and reach it through a proxy or tunnel, or allow it in \
+                     profile {profile}'s [policy]"
+                ),
+            );
+        }
+        if policy.require_pinned_images && !is_pinned(&service.image) {
+            c.at(
+                Code::UnpinnedImage,
+                severity,
+                &format!("{}.image", service.table),
+                format!(
+                    "image `{}` of {} is not pinned to a version",
+                    service.image, service.name
+                ),
+                "name a version tag (`redis:7.2.4`) or a digest (`redis@sha256:…`)",
+            );
+        }
+    }
+}
+
+fn grafana(c: &mut Collector<'_>, stack: &Stack) {
+    let policy = &stack.policy;
+    let severity = level(policy.level);
+    let grafana = &stack.grafana;
+    if policy.forbid_default_credentials && !grafana.admin_password {
+        c.at(
+            Code::DefaultCredentials,
+            severity,
+            "grafana.admin_password",
+            format!(
+                "Grafana's admin `{}` keeps the default password `admin`",
+                grafana.admin_user
+            ),
+            "set `grafana.admin_password = { file = \"secrets/grafana_admin_password.txt\" }`",
+        );
+    }
+    if !policy.forbid_grafana_open_access {
+        return;
+    }
+    let open = [
+        (grafana.allow_sign_up, "grafana.allow_sign_up", "sign-up"),
+        (
+            grafana.anonymous_access,
+            "grafana.anonymous_access",
+            "anonymous access",
+        ),
+    ];
+    for (_, key, what) in open.into_iter().filter(|(on, _, _)| *on) {
+        c.at(
+            Code::GrafanaOpenAccess,
+            severity,
+            key,
+            format!("Grafana {what} is on"),
+            "turn it off; add users as the admin",
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! The resolved stack of one profile: every default filled in, every cross-field rule
+//! checked, no `Option` left but those the contract has. Templates and the Docker layer only
+//! ever see these types; `resolve` builds them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::raw::{Appendfsync, PolicyLevel, Severity};
+use super::units::{Duration, Secret, Size};
+use crate::alerts::AlertKind;
+
+/// The names of the secrets under `/run/secrets/`.
+pub const REDIS_PASSWORD: &str = "redis_password";
+pub const SLACK_WEBHOOK_URL: &str = "slack_webhook_url";
+pub const GRAFANA_ADMIN_PASSWORD: &str = "grafana_admin_password";
+
+/// A service's container and how it is published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    /// Service name in the compose file and in container names.
+    pub name: &'static str,
+    /// The `stack.toml` table that configures it.
+    pub table: &'static str,
+    pub enabled: bool,
+    pub image: String,
+    pub bind: String,
+    pub port: u16,
+    /// The port the service listens on inside its container.
+    pub container_port: u16,
+    /// The compose short syntax of the published port: `127.0.0.1:6379:6379`, `[::1]:6379:6379`.
+    pub publish: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Redis {
+    #[serde(flatten)]
+    pub service: Service,
+    pub memory_limit: Size,
+    pub memory_limit_bytes: u64,
+    pub maxmemory: Size,
+    pub maxmemory_bytes: u64,
+    pub maxmemory_policy: &'static str,
+    pub appendonly: bool,
+    pub appendfsync: Appendfsync,
+    pub auth: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exporter {
+    #[serde(flatten)]
+    pub service: Service,
+    pub scrape_interval: Duration,
+    /// The global scrape timeout, capped by this job's interval.
+    pub scrape_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prometheus {
+    #[serde(flatten)]
+    pub service: Service,
+    pub retention_time: Duration,
+    /// In Prometheus' unit spelling (`10GB`), when set.
+    pub retention_size: Option<String>,
+    pub scrape_interval: Duration,
+    pub scrape_timeout: Duration,
+    pub evaluation_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alertmanager {
+    #[serde(flatten)]
+    pub service: Service,
+    pub group_wait: Duration,
+    pub group_interval: Duration,
+    pub repeat_interval: Duration,
+    pub slack: Option<Slack>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slack {
+    pub channel: String,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grafana {
+    #[serde(flatten)]
+    pub service: Service,
+    pub admin_user: String,
+    pub admin_password: bool,
+    pub allow_sign_up: bool,
+    pub anonymous_access: bool,
+}
+
+/// One alert's settings; its rule text comes from the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertSettings {
+    pub kind: AlertKind,
+    pub enabled: bool,
+    pub r#for: Duration,
+    pub severity: Severity,
+    pub threshold: Option<f64>,
+}
+
+/// A secret the stack reads, by its name under `/run/secrets/`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretUse {
+    /// The `stack.toml` key that declares it.
+    pub key: &'static str,
+    pub source: Secret,
+}
+
+/// What `stackgen lint` enforces for the profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    pub level: PolicyLevel,
+    pub allow_public_binds: bool,
+    pub require_redis_auth: bool,
+    pub forbid_default_credentials: bool,
+    pub forbid_grafana_open_access: bool,
+    pub require_pinned_images: bool,
+    pub require_slack_webhook: bool,
+    pub require_retention_size: bool,
+    pub require_private_secret_files: bool,
+}
+
+/// The fully resolved stack of one profile: no `Option` left but those the contract has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stack {
+    pub name: String,
+    pub profile: String,
+    pub redis: Redis,
+    pub redis_exporter: Exporter,
+    pub prometheus: Prometheus,
+    pub alertmanager: Alertmanager,
+    pub grafana: Grafana,
+    pub runbook_base_url: String,
+    pub alerts: Vec<AlertSettings>,
+    /// Secret name → where its value comes from.
+    pub secrets: BTreeMap<String, SecretUse>,
+    pub policy: Policy,
+}
+
+impl Stack {
+    pub fn services(&self) -> [&Service; 5] {
+        [
+            &self.redis.service,
+            &self.redis_exporter.service,
+            &self.prometheus.service,
+            &self.alertmanager.service,
+            &self.grafana.service,
+        ]
+    }
+}

@@ -1,0 +1,221 @@
+//! The Redis dashboard's panels: every metric an operator of a write buffer looks at, laid
+//! out on Grafana's grid. The dashboard template lays these out; it does not invent them.
+
+use serde::Serialize;
+
+/// A dashboard panel and its queries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Panel {
+    pub id: u32,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub kind: &'static str,
+    pub unit: &'static str,
+    pub targets: Vec<Target>,
+    pub grid: Grid,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub ref_id: String,
+    pub expr: &'static str,
+    pub legend: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grid {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+/// A panel as the table below declares it.
+struct PanelSpec {
+    title: &'static str,
+    kind: Kind,
+    unit: &'static str,
+    description: &'static str,
+    queries: &'static [Query],
+}
+
+struct Query {
+    expr: &'static str,
+    legend: &'static str,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A single number, in the top row.
+    Stat,
+    /// A graph, two to a row below.
+    Timeseries,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Stat => "stat",
+            Self::Timeseries => "timeseries",
+        }
+    }
+}
+
+/// The Redis dashboard: every metric an operator of a write buffer looks at.
+const PANELS: &[PanelSpec] = &[
+    PanelSpec {
+        title: "Redis up",
+        kind: Kind::Stat,
+        unit: "none",
+        description: "1 when redis_exporter reaches Redis.",
+        queries: &[Query {
+            expr: "redis_up",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Connected clients",
+        kind: Kind::Stat,
+        unit: "none",
+        description: "Clients connected now.",
+        queries: &[Query {
+            expr: "redis_connected_clients",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Total keys",
+        kind: Kind::Stat,
+        unit: "none",
+        description: "Keys across all databases.",
+        queries: &[Query {
+            expr: "sum by (instance) (redis_db_keys)",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Memory fragmentation",
+        kind: Kind::Stat,
+        unit: "none",
+        description: "RSS divided by used memory; far above 1 wastes memory.",
+        queries: &[Query {
+            expr: "redis_mem_fragmentation_ratio",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Commands per second",
+        kind: Kind::Timeseries,
+        unit: "ops",
+        description: "Commands processed per second.",
+        queries: &[Query {
+            expr: "sum by (instance) (rate(redis_commands_processed_total[$__rate_interval]))",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Memory used vs maxmemory",
+        kind: Kind::Timeseries,
+        unit: "bytes",
+        description: "Used memory against the maxmemory limit.",
+        queries: &[
+            Query {
+                expr: "redis_memory_used_bytes",
+                legend: "used {{instance}}",
+            },
+            Query {
+                expr: "redis_memory_max_bytes",
+                legend: "maxmemory {{instance}}",
+            },
+        ],
+    },
+    PanelSpec {
+        title: "Command latency",
+        kind: Kind::Timeseries,
+        unit: "ms",
+        description: "Average command latency.",
+        queries: &[Query {
+            expr: "sum by (instance) \
+                       (rate(redis_commands_duration_seconds_total[$__rate_interval])) \
+                       / sum by (instance) \
+                       (rate(redis_commands_processed_total[$__rate_interval])) * 1000",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Error replies per second",
+        kind: Kind::Timeseries,
+        unit: "ops",
+        description: "Error replies sent to clients per second.",
+        queries: &[Query {
+            expr: "sum by (instance) (rate(redis_total_error_replies[$__rate_interval]))",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Evicted keys per second",
+        kind: Kind::Timeseries,
+        unit: "ops",
+        description: "Keys evicted to stay under maxmemory.",
+        queries: &[Query {
+            expr: "sum by (instance) (rate(redis_evicted_keys_total[$__rate_interval]))",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Rejected connections per second",
+        kind: Kind::Timeseries,
+        unit: "ops",
+        description: "Connections refused, usually at maxclients.",
+        queries: &[Query {
+            expr: "sum by (instance) (rate(redis_rejected_connections_total[$__rate_interval]))",
+            legend: "{{instance}}",
+        }],
+    },
+];
+
+/// The dashboard's panels, placed: stats in a row of four, graphs two to a row below.
+pub fn panels() -> Vec<Panel> {
+    let (mut stats, mut graphs) = (0, 0);
+    PANELS
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let grid = if spec.kind == Kind::Stat {
+                stats += 1;
+                Grid {
+                    x: (stats - 1) * 6,
+                    y: 0,
+                    w: 6,
+                    h: 4,
+                }
+            } else {
+                graphs += 1;
+                Grid {
+                    x: ((graphs - 1) % 2) * 12,
+                    y: 4 + ((graphs - 1) / 2) * 8,
+                    w: 12,
+                    h: 8,
+                }
+            };
+            Panel {
+                id: i as u32 + 1,
+                title: spec.title,
+                description: spec.description,
+                kind: spec.kind.as_str(),
+                unit: spec.unit,
+                targets: spec
+                    .queries
+                    .iter()
+                    .enumerate()
+                    .map(|(j, query)| Target {
+                        ref_id: char::from(b'A' + j as u8).to_string(),
+                        expr: query.expr,
+                        legend: query.legend,
+                    })
+                    .collect(),
+                grid,
+            }
+        })
+        .collect()
+}

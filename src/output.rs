@@ -19,6 +19,27 @@ pub struct Change {
     pub new: Option<String>,
 }
 
+/// What a change does to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Render produces a file that is not on disk.
+    Created,
+    /// The file on disk differs from what render produces.
+    Updated,
+    /// A file on disk that render no longer produces.
+    Removed,
+}
+
+impl Change {
+    pub fn kind(&self) -> ChangeKind {
+        match (&self.old, &self.new) {
+            (None, _) => ChangeKind::Created,
+            (_, None) => ChangeKind::Removed,
+            _ => ChangeKind::Updated,
+        }
+    }
+}
+
 /// Every difference between the rendered trees and `generated/`, sorted by path.
 pub fn changes(project_dir: &Path, trees: &BTreeMap<String, Tree>) -> Result<Vec<Change>> {
     let mut changes = Vec::new();

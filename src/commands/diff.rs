@@ -4,7 +4,7 @@
 use similar::{ChangeTag, TextDiff};
 
 use crate::error::{Outcome, Result};
-use crate::output::{self, Change};
+use crate::output::{self, Change, ChangeKind};
 use crate::{Options, Printer, Style};
 
 #[derive(Debug, Clone)]
@@ -75,16 +75,16 @@ fn unified(change: &Change, printer: &Printer<'_>) -> String {
     let (old, new) = texts(change);
     let path = &change.path;
     let mut out = format!("diff --git a/{path} b/{path}\n");
-    let (from, to) = match (&change.old, &change.new) {
-        (None, _) => {
+    let (from, to) = match change.kind() {
+        ChangeKind::Created => {
             out.push_str("new file mode 100644\n");
             ("/dev/null".to_string(), format!("b/{path}"))
         }
-        (_, None) => {
+        ChangeKind::Removed => {
             out.push_str("deleted file mode 100644\n");
             (format!("a/{path}"), "/dev/null".to_string())
         }
-        _ => (format!("a/{path}"), format!("b/{path}")),
+        ChangeKind::Updated => (format!("a/{path}"), format!("b/{path}")),
     };
     let body = TextDiff::from_lines(&old, &new)
         .unified_diff()

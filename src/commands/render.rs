@@ -1,7 +1,7 @@
 //! `stackgen render [--check]`.
 
 use crate::error::{Outcome, Result};
-use crate::output;
+use crate::output::{self, ChangeKind};
 use crate::{Options, Printer};
 
 pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outcome> {
@@ -9,10 +9,10 @@ pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outc
     let changes = output::changes(&project.dir, &trees)?;
     if check {
         for change in &changes {
-            let what = match (&change.old, &change.new) {
-                (None, _) => "missing",
-                (_, None) => "no longer generated",
-                _ => "out of date",
+            let what = match change.kind() {
+                ChangeKind::Created => "missing",
+                ChangeKind::Removed => "no longer generated",
+                ChangeKind::Updated => "out of date",
             };
             printer.note(&format!("{}: {what}", change.path))?;
         }
@@ -42,10 +42,10 @@ pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outc
         printer.note("generated/ is up to date.")?;
     } else {
         for change in &changes {
-            let verb = match (&change.old, &change.new) {
-                (None, _) => "created",
-                (_, None) => "removed",
-                _ => "updated",
+            let verb = match change.kind() {
+                ChangeKind::Created => "created",
+                ChangeKind::Removed => "removed",
+                ChangeKind::Updated => "updated",
             };
             printer.note(&format!("{verb} {}", change.path))?;
         }

@@ -157,9 +157,10 @@ table! {
         bind: String,
         /// Published host port.
         port: u16,
-        /// Container memory limit.
+        /// Container memory limit (default `2GiB`, or a third above `maxmemory` when only that
+        /// is set).
         memory_limit: Size,
-        /// Redis `maxmemory`; must be below `memory_limit`.
+        /// Redis `maxmemory`; must be below `memory_limit` (default: 75 % of it).
         maxmemory: Size,
         /// What Redis does at `maxmemory`.
         maxmemory_policy: MaxmemoryPolicy,
@@ -205,9 +206,10 @@ table! {
         retention_size: Size,
         /// Default scrape interval.
         scrape_interval: Duration,
-        /// Default scrape timeout; not above any scrape interval.
+        /// Default scrape timeout; not above any scrape interval (default `10s`, or the scrape
+        /// interval when that is shorter).
         scrape_timeout: Duration,
-        /// How often alert rules are evaluated.
+        /// How often alert rules are evaluated (default: the scrape interval).
         evaluation_interval: Duration,
     }
 }

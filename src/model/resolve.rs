@@ -60,12 +60,14 @@ pub const GRAFANA: ServiceDefaults = ServiceDefaults {
 /// The bind of a published port when `stack.toml` gives none.
 pub const DEFAULT_BIND: &str = "127.0.0.1";
 pub const DEFAULT_MEMORY_LIMIT: Size = Size::gib(2);
-pub const DEFAULT_MAXMEMORY: Size = Size::mib(1536);
+/// `maxmemory` is this share of `memory_limit` when only one of them is set: room for forks,
+/// client buffers and fragmentation, and clear of lint's 80 % warning.
+pub const MAXMEMORY_PERCENT_OF_LIMIT: u64 = 75;
 pub const DEFAULT_EXPORTER_SCRAPE_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_RETENTION_TIME: Duration = Duration::from_hours(200);
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+/// Prometheus' own default; a shorter scrape interval caps it, as Prometheus does.
 pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
 pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_mins(5);
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_hours(4);
@@ -214,8 +216,7 @@ fn positive(
 
 fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, SecretUse>) -> Redis {
     let service = service(c, &REDIS, Some(true), r.image, r.bind, r.port);
-    let memory_limit = r.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
-    let maxmemory = r.maxmemory.unwrap_or(DEFAULT_MAXMEMORY);
+    let (memory_limit, maxmemory) = memory(r.memory_limit, r.maxmemory);
     if maxmemory >= memory_limit {
         let key = c
             .sources
@@ -253,6 +254,24 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
     }
 }
 
+/// The container limit and `maxmemory`: each follows the other when only one is set.
+fn memory(limit: Option<Size>, maxmemory: Option<Size>) -> (Size, Size) {
+    const MIB: u128 = 1 << 20;
+    let percent = u128::from(MAXMEMORY_PERCENT_OF_LIMIT);
+    // Whole MiB, down for maxmemory and up for the limit, so that both stay readable.
+    let bytes = |value: u128| Size::from_bytes(u64::try_from(value).unwrap_or(u64::MAX));
+    let share = |limit: Size| bytes(u128::from(limit.bytes()) * percent / 100 / MIB * MIB);
+    match (limit, maxmemory) {
+        (Some(limit), Some(maxmemory)) => (limit, maxmemory),
+        (Some(limit), None) => (limit, share(limit)),
+        (None, Some(maxmemory)) => {
+            let limit = (u128::from(maxmemory.bytes()) * 100).div_ceil(percent);
+            (bytes(limit.div_ceil(MIB) * MIB), maxmemory)
+        }
+        (None, None) => (DEFAULT_MEMORY_LIMIT, share(DEFAULT_MEMORY_LIMIT)),
+    }
+}
+
 fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
     let service = service(c, &PROMETHEUS, p.enabled, p.image, p.bind, p.port);
     let retention_time = positive(
@@ -271,13 +290,14 @@ fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
         c,
         "prometheus.scrape_timeout",
         p.scrape_timeout,
-        DEFAULT_SCRAPE_TIMEOUT,
+        DEFAULT_SCRAPE_TIMEOUT.min(scrape_interval),
     );
+    // Rules are evaluated as often as samples arrive unless asked otherwise.
     let evaluation_interval = positive(
         c,
         "prometheus.evaluation_interval",
         p.evaluation_interval,
-        DEFAULT_EVALUATION_INTERVAL,
+        scrape_interval,
     );
     if p.retention_size.is_some_and(|size| size.bytes() == 0) {
         c.error(
@@ -529,5 +549,79 @@ fn policy(p: PolicyTable) -> Policy {
         require_slack_webhook: p.require_slack_webhook.unwrap_or(false),
         require_retention_size: p.require_retention_size.unwrap_or(false),
         require_private_secret_files: p.require_private_secret_files.unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Defaults that depend on another key follow it: a complete, valid input never fails
+    //! because of a default, and an explicit contradiction still does.
+
+    use super::*;
+    use crate::model::Source;
+
+    fn resolve_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
+        let source = Source::parse("stack.toml", format!("[stack]\nname = \"t\"\n{text}")).unwrap();
+        let profile = Source::parse("profile.toml", "").unwrap();
+        let sources = Sources {
+            stack: &source,
+            profile: &profile,
+        };
+        let file: StackFile = source.deserialize().unwrap();
+        resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        match resolve_text(text) {
+            Ok(_) => vec![],
+            Err(found) => found.iter().map(|d| d.code.as_str()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_scrape_timeout_follows_a_short_scrape_interval() {
+        let stack = resolve_text("[prometheus]\nscrape_interval = \"5s\"\n").unwrap();
+        assert_eq!(stack.prometheus.scrape_timeout.to_string(), "5s");
+        assert_eq!(stack.redis_exporter.scrape_timeout.to_string(), "5s");
+        let stack = resolve_text("[prometheus]\nscrape_interval = \"1m\"\n").unwrap();
+        assert_eq!(stack.prometheus.scrape_timeout.to_string(), "10s");
+        // Said explicitly, a timeout above the interval is still an error.
+        let bad = "[prometheus]\nscrape_interval = \"5s\"\nscrape_timeout = \"10s\"\n";
+        assert_eq!(codes(bad), ["SG004"]);
+    }
+
+    #[test]
+    fn the_evaluation_interval_follows_the_scrape_interval() {
+        let stack = resolve_text("[prometheus]\nscrape_interval = \"30s\"\n").unwrap();
+        assert_eq!(stack.prometheus.evaluation_interval.to_string(), "30s");
+        let stack = resolve_text("").unwrap();
+        assert_eq!(stack.prometheus.evaluation_interval.to_string(), "15s");
+        let set = "[prometheus]\nscrape_interval = \"30s\"\nevaluation_interval = \"1m\"\n";
+        assert_eq!(
+            resolve_text(set)
+                .unwrap()
+                .prometheus
+                .evaluation_interval
+                .to_string(),
+            "1m"
+        );
+    }
+
+    #[test]
+    fn maxmemory_and_the_memory_limit_follow_each_other() {
+        let memory = |text: &str| {
+            let redis = resolve_text(text).unwrap().redis;
+            (redis.memory_limit.to_string(), redis.maxmemory.to_string())
+        };
+        assert_eq!(memory(""), ("2GiB".into(), "1536MiB".into()));
+        let limit = "[redis]\nmemory_limit = \"1GiB\"\n";
+        assert_eq!(memory(limit), ("1GiB".into(), "768MiB".into()));
+        let max = "[redis]\nmaxmemory = \"3GiB\"\n";
+        assert_eq!(memory(max), ("4GiB".into(), "3GiB".into()));
+        let odd = "[redis]\nmemory_limit = \"1000MiB\"\n";
+        assert_eq!(memory(odd), ("1000MiB".into(), "750MiB".into()));
+        // Both given and contradictory: still an error.
+        let both = "[redis]\nmemory_limit = \"1GiB\"\nmaxmemory = \"1GiB\"\n";
+        assert_eq!(codes(both), ["SG002"]);
     }
 }

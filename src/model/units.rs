@@ -22,6 +22,10 @@ const IEC_UNITS: [(&str, u64); 5] = [
 pub struct Size(u64);
 
 impl Size {
+    pub const fn from_bytes(bytes: u64) -> Self {
+        Self(bytes)
+    }
+
     pub const fn mib(count: u64) -> Self {
         Self(count << 20)
     }

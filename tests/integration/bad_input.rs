@@ -182,12 +182,6 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "stack.toml:4:1",
     ),
     (
-        "memory_limit not above the default maxmemory",
-        "[stack]\nname = \"t\"\n[redis]\nmemory_limit = \"1GiB\"\n",
-        "`maxmemory` (1536MiB) must be below `memory_limit` (1GiB)",
-        "stack.toml:4:1",
-    ),
-    (
         "absolute secret path",
         "[stack]\nname = \"t\"\n[redis]\npassword = { file = \"/etc/redis-secret\" }\n",
         "secret files are relative to the folder of stack.toml",

@@ -201,8 +201,8 @@ fn mounts_hash(spec: &ContainerSpec) -> String {
     let ids: Vec<String> = spec
         .config_binds
         .iter()
-        .map(|(source, _, _)| {
-            std::fs::metadata(source)
+        .map(|bind| {
+            std::fs::metadata(&bind.source)
                 .map_or_else(|_| "missing".into(), |m| format!("{}:{}", m.dev(), m.ino()))
         })
         .collect();
@@ -212,7 +212,8 @@ fn mounts_hash(spec: &ContainerSpec) -> String {
 /// Fingerprint of every generated file a container mounts, from the rendered tree.
 fn config_hash(spec: &ContainerSpec, tree: &Tree, tree_dir: &Path) -> String {
     let mut bytes = Vec::new();
-    for (source, target, _) in &spec.config_binds {
+    for bind in &spec.config_binds {
+        let (source, target) = (&bind.source, &bind.target);
         let relative = source.strip_prefix(tree_dir).unwrap_or(source);
         let relative: String = relative
             .components()
@@ -338,11 +339,11 @@ fn container_body(
     let mut mounts: Vec<Mount> = spec
         .config_binds
         .iter()
-        .map(|(source, target, ro)| Mount {
+        .map(|bind| Mount {
             typ: Some(MountType::BIND),
-            source: Some(source.display().to_string()),
-            target: Some(target.clone()),
-            read_only: Some(*ro),
+            source: Some(bind.source.display().to_string()),
+            target: Some(bind.target.clone()),
+            read_only: Some(bind.read_only),
             ..Default::default()
         })
         .collect();
@@ -353,11 +354,11 @@ fn container_body(
         read_only: Some(true),
         ..Default::default()
     }));
-    mounts.extend(spec.volumes.iter().map(|(volume, target, ro)| Mount {
+    mounts.extend(spec.volumes.iter().map(|mount| Mount {
         typ: Some(MountType::VOLUME),
-        source: Some(volume.clone()),
-        target: Some(target.clone()),
-        read_only: Some(*ro),
+        source: Some(mount.volume.clone()),
+        target: Some(mount.target.clone()),
+        read_only: Some(mount.read_only),
         ..Default::default()
     }));
     let mut port_bindings = HashMap::new();

@@ -4,6 +4,7 @@
 //! environment text. Nothing here renders or parses `stack.toml`.
 
 pub mod compose;
+pub mod engine;
 pub mod plan;
 pub mod probe;
 pub mod status;
@@ -13,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::errors::Error as DockerError;
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig,
@@ -31,80 +31,11 @@ use futures_util::{StreamExt, TryStreamExt};
 use crate::Printer;
 use crate::error::{Error, Result};
 use crate::render::Tree;
+pub use engine::Engine;
+use engine::{engine_error, engine_message, is_not_found};
+
 use compose::{ContainerSpec, SecretSource, StackSpec};
 use plan::{Action, Applied, Desired, Observed, Plan};
-
-/// The oldest engine API this layer is written against.
-const MIN_API: (u32, u32) = (1, 41);
-const MIN_API_TEXT: &str = "1.41";
-
-/// A connected engine and the runtime its calls run on.
-pub struct Engine {
-    pub docker: Docker,
-    runtime: tokio::runtime::Runtime,
-}
-
-fn no_engine(detail: impl std::fmt::Display) -> Error {
-    Error::NoEngine {
-        detail: detail.to_string(),
-    }
-}
-
-fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
-    move |e| match e {
-        DockerError::DockerResponseServerError {
-            status_code,
-            message,
-        } => Error::Engine {
-            what: what.to_string(),
-            message: format!("the engine answered {status_code}: {}", message.trim()),
-        },
-        other => Error::Engine {
-            what: what.to_string(),
-            message: other.to_string(),
-        },
-    }
-}
-
-fn is_not_found(e: &DockerError) -> bool {
-    matches!(
-        e,
-        DockerError::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
-}
-
-impl Engine {
-    /// Connects through `DOCKER_HOST` or the default socket and checks the API version.
-    pub fn connect() -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::io("<async runtime>"))?;
-        let docker = Docker::connect_with_defaults().map_err(no_engine)?;
-        let version = runtime
-            .block_on(async {
-                tokio::time::timeout(Duration::from_secs(5), docker.version()).await
-            })
-            .map_err(|_| no_engine("no answer within 5s"))?
-            .map_err(no_engine)?;
-        let api = version.api_version.unwrap_or_default();
-        let parsed: Vec<u32> = api.split('.').filter_map(|p| p.parse().ok()).collect();
-        if parsed.len() < 2 || (parsed[0], parsed[1]) < MIN_API {
-            return Err(Error::EngineTooOld {
-                api,
-                needed: MIN_API_TEXT,
-            });
-        }
-        Ok(Self { docker, runtime })
-    }
-
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
-    }
-}
 
 /// How `up` should behave.
 pub struct UpOptions {
@@ -318,10 +249,7 @@ async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
         .build();
     let mut stream = docker.create_image(Some(options), None, None);
     while let Some(item) = stream.next().await {
-        item.map_err(|e| match e {
-            DockerError::DockerResponseServerError { message, .. } => message,
-            other => other.to_string(),
-        })?;
+        item.map_err(engine_message)?;
     }
     Ok(())
 }

@@ -11,12 +11,7 @@ pub fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Ou
     let engine = Engine::connect()?;
     let report = engine.block_on(docker::down(&engine.docker, &running.stack.name, volumes))?;
     // The runtime copies of secrets go with the containers that read them.
-    let runtime = running.project.dir.join(".stackgen");
-    if let Ok(entries) = std::fs::read_dir(&runtime) {
-        for entry in entries.flatten() {
-            let _ = std::fs::remove_dir_all(entry.path().join("secrets"));
-        }
-    }
+    docker::secrets::remove_all(&running.project.dir.join(".stackgen"));
     let mut summary = format!(
         "Removed {} and {} of {}.",
         crate::plural(report.containers.len(), "container"),

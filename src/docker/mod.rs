@@ -7,6 +7,7 @@ pub mod compose;
 pub mod engine;
 pub mod plan;
 pub mod probe;
+pub mod secrets;
 pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -34,8 +35,9 @@ use crate::render::Tree;
 pub use engine::Engine;
 use engine::{engine_error, engine_message, is_not_found};
 
-use compose::{ContainerSpec, SecretSource, StackSpec};
+use compose::{ContainerSpec, StackSpec};
 use plan::{Action, Applied, Desired, Observed, Plan};
+use secrets::{Copies, Secrets, private_dir};
 
 /// How `up` should behave.
 pub struct UpOptions {
@@ -72,58 +74,6 @@ pub struct Context<'a> {
 
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
-}
-
-/// The uid a container runs as, from `user` (`nobody`, `472`, `59000:59000`); root when empty.
-fn uid_of(user: &str) -> Option<u32> {
-    let name = user.split(':').next().unwrap_or_default();
-    match name {
-        "" | "root" => Some(0),
-        "nobody" => Some(65534),
-        other => other.parse().ok(),
-    }
-}
-
-/// A secret's value: one line, without its line ending. A line break inside it would split
-/// it where Redis reads its password, so it is refused (without showing it).
-fn read_secret(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
-    let mut value = match source {
-        SecretSource::File(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))?
-        }
-        SecretSource::Env(variable) => std::env::var(variable)
-            .map(String::into_bytes)
-            .map_err(|_| format!("environment variable `{variable}` is not set"))?,
-    };
-    while value.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        value.pop();
-    }
-    if value.contains(&b'\n') || value.contains(&b'\r') {
-        return Err("it holds a line break; a secret is one line (value not shown)".into());
-    }
-    if value.is_empty() {
-        return Err("it is empty".into());
-    }
-    Ok(value)
-}
-
-/// Replaces every known secret value in text that came from a container (logs, health-check
-/// output) before it is shown.
-fn redact(text: &str, secrets: &[Vec<u8>]) -> String {
-    let mut text = text.to_string();
-    for secret in secrets {
-        let secret = String::from_utf8_lossy(secret);
-        if !secret.is_empty() {
-            text = text.replace(secret.as_ref(), "[secret]");
-        }
-    }
-    text
-}
-
-/// Secret values for probes, by secret name; `None` when not available.
-pub fn secret_value(spec: &StackSpec, name: &str) -> Option<String> {
-    let bytes = read_secret(spec.secrets.get(name)?).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Fingerprint of the identity (device, inode) of the host paths a container bind-mounts.
@@ -188,43 +138,6 @@ fn write_applied(runtime_dir: &Path, applied: &BTreeMap<String, Applied>) -> Res
         .open(&path)
         .map_err(Error::io(&path))?;
     file.write_all(text.as_bytes()).map_err(Error::io(&path))
-}
-
-fn private_dir(path: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !path.is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .map_err(Error::io(path))?;
-    }
-    Ok(())
-}
-
-/// Writes a secret's runtime copy, readable only by the container's user. The old copy is
-/// removed first (it may belong to that user now); the container is restarted or created
-/// afterwards, which mounts the new file.
-fn write_secret_copy(path: &Path, value: &[u8], uid: Option<u32>) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
-        _ => {}
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(Error::io(path))?;
-    file.write_all(value).map_err(Error::io(path))?;
-    let mode = match uid.map(|uid| std::os::unix::fs::chown(path, Some(uid), None)) {
-        Some(Ok(())) => 0o400,
-        // Not root, or an unknown user: readable in the container, still inside a 0700 folder.
-        _ => 0o444,
-    };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(path))
 }
 
 async fn image_id(docker: &Docker, image: &str) -> Result<Option<(String, String)>> {
@@ -505,7 +418,7 @@ async fn wait_ready(
     docker: &Docker,
     spec: &ContainerSpec,
     deadline: Instant,
-    secrets: &[Vec<u8>],
+    secrets: &Secrets,
 ) -> std::result::Result<Duration, String> {
     let started = Instant::now();
     loop {
@@ -515,7 +428,7 @@ async fn wait_ready(
         let ready = match (&spec.health, seen.running) {
             // Crashed: gone, or being restarted by its restart policy.
             (_, false) if matches!(seen.status.as_str(), "exited" | "dead" | "restarting") => {
-                let logs = redact(&logs_tail(docker, &spec.name, 20).await, secrets);
+                let logs = secrets.redact(&logs_tail(docker, &spec.name, 20).await);
                 return Err(format!(
                     "{} exited with code {}\nlast 20 log lines:\n{logs}",
                     spec.service, seen.exit_code
@@ -536,11 +449,11 @@ async fn wait_ready(
             return Ok(started.elapsed());
         }
         if Instant::now() >= deadline {
-            let logs = redact(&logs_tail(docker, &spec.name, 20).await, secrets);
+            let logs = secrets.redact(&logs_tail(docker, &spec.name, 20).await);
             let check = if seen.health_output.is_empty() {
                 "(none)".to_string()
             } else {
-                redact(&seen.health_output, secrets)
+                secrets.redact(&seen.health_output)
             };
             return Err(format!(
                 "{} is not healthy in time (state {}, health {})\nhealth-check output: {check}\nlast 20 log lines:\n{logs}",
@@ -600,38 +513,13 @@ pub async fn up(
     }
 
     // Secret values, read now so that a missing one stops everything before any change.
-    let mut secret_values: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
-    for name in spec.containers.iter().flat_map(|c| &c.secrets) {
-        let value = read_secret(&spec.secrets[name]).map_err(|why| {
-            let key = context.secret_keys.get(name).cloned().unwrap_or_default();
-            Error::Secret {
-                name: name.clone(),
-                key,
-                why,
-            }
-        })?;
-        secret_values.insert(name, value);
-    }
-    let all_secrets: Vec<Vec<u8>> = secret_values.values().cloned().collect();
-    let secret_dir = |service: &str| context.runtime_dir.join("secrets").join(service);
-    let stale_secrets = |c: &ContainerSpec| -> Vec<String> {
-        c.secrets
-            .iter()
-            .filter(|name| {
-                std::fs::read(secret_dir(&c.service).join(name))
-                    .ok()
-                    .as_deref()
-                    != Some(&secret_values[name.as_str()][..])
-            })
-            .cloned()
-            .collect()
-    };
-
+    let secret_values = Secrets::read(spec, &context.secret_keys)?;
+    let copies = Copies::new(context.runtime_dir);
     let mut desired = Vec::new();
     // Service → the secrets whose runtime copies must be (re)written.
     let mut stale_copies: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for container in &spec.containers {
-        let stale = stale_secrets(container);
+        let stale = copies.stale(container, &secret_values);
         let mut labelled = container.clone();
         labelled
             .labels
@@ -643,7 +531,7 @@ pub async fn up(
         for name in &container.secrets {
             secrets.extend_from_slice(name.as_bytes());
             secrets.push(0);
-            secrets.extend_from_slice(&secret_values[name.as_str()]);
+            secrets.extend_from_slice(secret_values.get(name));
             secrets.push(0);
         }
         desired.push(Desired {
@@ -714,20 +602,12 @@ pub async fn up(
         let Some(stale) = stale_copies.get(want.spec.service.as_str()) else {
             continue;
         };
-        let dir = secret_dir(&want.spec.service);
-        private_dir(&dir)?;
         let user = want
             .spec
             .user
             .clone()
             .unwrap_or_else(|| images[&want.spec.service].1.clone());
-        for name in stale {
-            write_secret_copy(
-                &dir.join(name),
-                &secret_values[name.as_str()],
-                uid_of(&user),
-            )?;
-        }
+        copies.write(&want.spec.service, stale, &secret_values, &user)?;
     }
 
     if let Some(network) = &plan.create_network {
@@ -778,7 +658,7 @@ pub async fn up(
     )
     .await?;
     for step in plan.steps.iter().filter(|s| s.action == Action::Remove) {
-        let _ = std::fs::remove_dir_all(secret_dir(&step.service));
+        copies.remove(&step.service);
         report
             .lines
             .push(format!("{}: removed ({})", step.service, step.why));
@@ -799,7 +679,7 @@ pub async fn up(
             let refused = match step.action {
                 Action::Create | Action::Recreate => {
                     let body =
-                        container_body(&want.spec, want, &spec.network, &secret_dir(&c.service));
+                        container_body(&want.spec, want, &spec.network, &copies.dir(&c.service));
                     docker
                         .create_container(
                             Some(CreateContainerOptionsBuilder::new().name(name).build()),
@@ -840,7 +720,7 @@ pub async fn up(
                 report.unhealthy = Some(format!(
                     "{}: the reload was refused, so it keeps running its previous configuration: {}",
                     step.service,
-                    redact(&why, &all_secrets)
+                    secret_values.redact(&why)
                 ));
                 return write_applied(context.runtime_dir, &applied);
             }
@@ -859,7 +739,7 @@ pub async fn up(
         let names: Vec<&str> = wave.iter().map(|c| c.service.as_str()).collect();
         printer.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
         let waits = wave.iter().map(|c| {
-            let secrets = &all_secrets;
+            let secrets = &secret_values;
             async move {
                 (
                     c.service.clone(),

@@ -52,7 +52,7 @@ fn probe_service(
             let password = stack
                 .redis
                 .auth
-                .then(|| super::secret_value(stack_spec, "redis_password"))
+                .then(|| super::secrets::value(stack_spec, "redis_password"))
                 .flatten();
             if stack.redis.auth && password.is_none() {
                 return Err("the Redis password secret cannot be read".into());
@@ -144,7 +144,7 @@ fn probe_service(
                 return Err(format!("/api/health: {health}"));
             }
             let password = if stack.grafana.admin_password {
-                super::secret_value(stack_spec, "grafana_admin_password")
+                super::secrets::value(stack_spec, "grafana_admin_password")
                     .ok_or("the Grafana admin password secret cannot be read")?
             } else {
                 "admin".to_string()

@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod engine;
+pub mod fingerprints;
 pub mod plan;
 pub mod probe;
 pub mod secrets;
@@ -74,43 +75,6 @@ pub struct Context<'a> {
 
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
-}
-
-/// Fingerprint of the identity (device, inode) of the host paths a container bind-mounts.
-fn mounts_hash(spec: &ContainerSpec) -> String {
-    use std::os::unix::fs::MetadataExt;
-    let ids: Vec<String> = spec
-        .config_binds
-        .iter()
-        .map(|bind| {
-            std::fs::metadata(&bind.source)
-                .map_or_else(|_| "missing".into(), |m| format!("{}:{}", m.dev(), m.ino()))
-        })
-        .collect();
-    plan::fingerprint(ids.join(",").as_bytes())
-}
-
-/// Fingerprint of every generated file a container mounts, from the rendered tree.
-fn config_hash(spec: &ContainerSpec, tree: &Tree, tree_dir: &Path) -> String {
-    let mut bytes = Vec::new();
-    for bind in &spec.config_binds {
-        let (source, target) = (&bind.source, &bind.target);
-        let relative = source.strip_prefix(tree_dir).unwrap_or(source);
-        let relative: String = relative
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
-        for (path, text) in tree {
-            if *path == relative || path.starts_with(&format!("{relative}/")) {
-                bytes.extend_from_slice(target.as_bytes());
-                bytes.extend_from_slice(path.as_bytes());
-                bytes.extend_from_slice(text.as_bytes());
-            }
-        }
-    }
-    plan::fingerprint(&bytes)
 }
 
 fn state_path(runtime_dir: &Path) -> PathBuf {
@@ -525,22 +489,19 @@ pub async fn up(
             .labels
             .insert("io.stackgen.profile".into(), context.profile.to_string());
         let image = &images[&container.service].0;
-        let spec_hash =
-            plan::fingerprint(format!("{labelled:?}|{image}|{}", spec.network).as_bytes());
-        let mut secrets = Vec::new();
-        for name in &container.secrets {
-            secrets.extend_from_slice(name.as_bytes());
-            secrets.push(0);
-            secrets.extend_from_slice(secret_values.get(name));
-            secrets.push(0);
-        }
+        let spec_hash = fingerprints::spec(&labelled, image, &spec.network);
         desired.push(Desired {
             spec: labelled,
             spec_hash,
             now: Applied {
-                config: config_hash(container, context.tree, context.tree_dir),
-                secrets: plan::fingerprint(&secrets),
-                mounts: mounts_hash(container),
+                config: fingerprints::config(container, context.tree, context.tree_dir),
+                secrets: fingerprints::secrets(
+                    container
+                        .secrets
+                        .iter()
+                        .map(|name| (name.as_str(), secret_values.get(name))),
+                ),
+                mounts: fingerprints::mounts(container),
             },
             secrets_stale: !stale.is_empty(),
         });

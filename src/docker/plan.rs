@@ -188,16 +188,6 @@ impl fmt::Display for Plan {
     }
 }
 
-/// FNV-1a, 64 bits: a stable fingerprint across runs and Rust versions.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,11 +329,5 @@ mod tests {
             actions(&plan_of(&[want], &have, &BTreeMap::new())),
             [("alertmanager".into(), Action::Restart)]
         );
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        assert_eq!(fingerprint(b""), "cbf29ce484222325");
-        assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
     }
 }

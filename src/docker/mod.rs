@@ -3,6 +3,7 @@
 //! containers as read-only files copied into a private runtime folder, never as argv or
 //! environment text. Nothing here renders or parses `stack.toml`.
 
+pub mod applied;
 pub mod compose;
 pub mod engine;
 pub mod fingerprints;
@@ -12,7 +13,7 @@ pub mod secrets;
 pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -36,9 +37,10 @@ use crate::render::Tree;
 pub use engine::Engine;
 use engine::{engine_error, engine_message, is_not_found};
 
+use applied::Applied;
 use compose::{ContainerSpec, StackSpec};
-use plan::{Action, Applied, Desired, Observed, Plan};
-use secrets::{Copies, Secrets, private_dir};
+use plan::{Action, Desired, Observed, Plan};
+use secrets::{Copies, Secrets};
 
 /// How `up` should behave.
 pub struct UpOptions {
@@ -75,33 +77,6 @@ pub struct Context<'a> {
 
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
-}
-
-fn state_path(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join("applied.json")
-}
-
-fn read_applied(runtime_dir: &Path) -> BTreeMap<String, Applied> {
-    std::fs::read_to_string(state_path(runtime_dir))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
-}
-
-fn write_applied(runtime_dir: &Path, applied: &BTreeMap<String, Applied>) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    private_dir(runtime_dir)?;
-    let path = state_path(runtime_dir);
-    let text = serde_json::to_string_pretty(applied).expect("a map serializes");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(Error::io(&path))?;
-    file.write_all(text.as_bytes()).map_err(Error::io(&path))
 }
 
 async fn image_id(docker: &Docker, image: &str) -> Result<Option<(String, String)>> {
@@ -513,7 +488,7 @@ pub async fn up(
     let observed = observe(docker, &spec.project).await?;
     let networks = networks(docker, &spec.project).await?;
     let existing_volumes = volumes(docker, &spec.project).await?;
-    let mut applied = read_applied(context.runtime_dir);
+    let mut applied = applied::read(context.runtime_dir);
     let wanted_volumes: Vec<String> = spec.volumes.iter().map(|v| v.name.clone()).collect();
     let plan = plan::plan(
         &desired,
@@ -683,7 +658,7 @@ pub async fn up(
                     step.service,
                     secret_values.redact(&why)
                 ));
-                return write_applied(context.runtime_dir, &applied);
+                return applied::write(context.runtime_dir, &applied);
             }
             let verb = match step.action {
                 Action::Create => "created",
@@ -721,16 +696,10 @@ pub async fn up(
         }
         // What the containers of this wave run with now, kept even if a later wave fails.
         let now = observe(docker, &spec.project).await?;
-        applied.retain(|id, _| now.iter().any(|o| &o.id == id));
-        for c in &wave {
-            if let Some(container) = now.iter().find(|o| o.name == c.name) {
-                applied.insert(
-                    container.id.clone(),
-                    by_service[c.service.as_str()].now.clone(),
-                );
-            }
-        }
-        write_applied(context.runtime_dir, &applied)?;
+        applied::record(&mut applied, &now, &wave, |service| {
+            by_service[service].now.clone()
+        });
+        applied::write(context.runtime_dir, &applied)?;
         if report.unhealthy.is_some() {
             return Ok(());
         }

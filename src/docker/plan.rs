@@ -8,8 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
+use super::applied::Applied;
 use super::compose::ContainerSpec;
 
 pub const PROJECT_LABEL: &str = "io.stackgen.project";
@@ -27,20 +26,6 @@ pub struct Desired {
     pub now: Applied,
     /// Its secrets' runtime copies differ from their sources (or are missing).
     pub secrets_stale: bool,
-}
-
-/// What a running container was last started or reloaded with. Kept in the private runtime
-/// folder beside the secret copies themselves, never in a label.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
-    /// Fingerprint of the generated files it mounts.
-    pub config: String,
-    /// Fingerprint of the values of the secrets it mounts.
-    pub secrets: String,
-    /// Fingerprint of the identity (device and inode) of the folders and files it mounts: a
-    /// bind mount keeps the old one when `generated/` is deleted and written anew, and then
-    /// only a restart sees the new files.
-    pub mounts: String,
 }
 
 /// A container of the project as the engine reports it.

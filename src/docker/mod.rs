@@ -7,29 +7,28 @@ pub mod applied;
 pub mod compose;
 pub mod engine;
 pub mod fingerprints;
+pub mod observe;
 pub mod plan;
 pub mod probe;
 pub mod secrets;
 pub mod status;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
-    HealthStatusEnum, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
-    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder,
 };
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use crate::Printer;
 use crate::error::{Error, Result};
@@ -39,7 +38,8 @@ use engine::{engine_error, engine_message, is_not_found};
 
 use applied::Applied;
 use compose::{ContainerSpec, StackSpec};
-use plan::{Action, Desired, Observed, Plan};
+use observe::{Existing, inspect, logs_tail};
+use plan::{Action, Desired, Plan};
 use secrets::{Copies, Secrets};
 
 /// How `up` should behave.
@@ -73,10 +73,6 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     pub tree_dir: &'a Path,
     pub profile: &'a str,
-}
-
-fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
-    HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
 }
 
 async fn image_id(docker: &Docker, image: &str) -> Result<Option<(String, String)>> {
@@ -196,77 +192,6 @@ fn container_body(
     }
 }
 
-/// The containers of a project as the engine reports them.
-async fn observe(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
-    let filter = project_filter(project);
-    let list = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filter)
-                .build(),
-        ))
-        .await
-        .map_err(engine_error("list containers"))?;
-    Ok(list
-        .into_iter()
-        .map(|c| {
-            let labels = c.labels.unwrap_or_default();
-            let label = |key: &str| labels.get(key).cloned().unwrap_or_default();
-            Observed {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .unwrap_or_default()
-                    .first()
-                    .map(|n| n.trim_start_matches('/').to_string())
-                    .unwrap_or_default(),
-                service: label(plan::SERVICE_LABEL),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                spec_hash: label(plan::SPEC_HASH_LABEL),
-                config_hash: label(plan::CONFIG_HASH_LABEL),
-                ports: c
-                    .ports
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|p| p.public_port)
-                    .collect(),
-            }
-        })
-        .collect())
-}
-
-/// The project's networks by name → id.
-async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
-    let filter = project_filter(project);
-    let list = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filter).build(),
-        ))
-        .await
-        .map_err(engine_error("list networks"))?;
-    Ok(list
-        .into_iter()
-        .map(|n| (n.name.unwrap_or_default(), n.id.unwrap_or_default()))
-        .collect())
-}
-
-async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
-    let filter = project_filter(project);
-    let list = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::new().filters(&filter).build(),
-        ))
-        .await
-        .map_err(engine_error("list volumes"))?;
-    Ok(list
-        .volumes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| v.name)
-        .collect())
-}
-
 async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
     // A graceful stop first: Redis flushes its append-only file on SIGTERM.
     let stop = docker
@@ -286,67 +211,6 @@ async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
     {
         Err(e) if !is_not_found(&e) => Err(engine_error(name)(e)),
         _ => Ok(()),
-    }
-}
-
-/// A service's state, health and the engine's last health-check output.
-pub struct Seen {
-    pub status: String,
-    pub running: bool,
-    pub health: Option<String>,
-    pub health_output: String,
-    pub exit_code: i64,
-}
-
-pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
-    match docker
-        .inspect_container(name, None::<InspectContainerOptions>)
-        .await
-    {
-        Ok(c) => {
-            let state = c.state.unwrap_or_default();
-            let health = state.health.clone();
-            Ok(Seen {
-                status: state.status.map(|s| s.to_string()).unwrap_or_default(),
-                running: state.status == Some(ContainerStateStatusEnum::RUNNING),
-                health: health
-                    .as_ref()
-                    .and_then(|h| h.status)
-                    .filter(|s| *s != HealthStatusEnum::EMPTY && *s != HealthStatusEnum::NONE)
-                    .map(|s| s.to_string()),
-                health_output: health
-                    .and_then(|h| h.log)
-                    .and_then(|log| log.last().and_then(|r| r.output.clone()))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-                exit_code: state.exit_code.unwrap_or_default(),
-            })
-        }
-        Err(e) if is_not_found(&e) => Ok(Seen {
-            status: "missing".into(),
-            running: false,
-            health: None,
-            health_output: String::new(),
-            exit_code: 0,
-        }),
-        Err(e) => Err(engine_error(name)(e)),
-    }
-}
-
-pub async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
-    let options = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .tail(&lines.to_string())
-        .build();
-    match docker
-        .logs(name, Some(options))
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(chunks) => chunks.iter().map(ToString::to_string).collect(),
-        Err(e) => format!("(no logs: {e})"),
     }
 }
 
@@ -485,17 +349,18 @@ pub async fn up(
         }
     }
 
-    let observed = observe(docker, &spec.project).await?;
-    let networks = networks(docker, &spec.project).await?;
-    let existing_volumes = volumes(docker, &spec.project).await?;
+    let existing = Existing::read(docker, &spec.project).await?;
+    let observed = &existing.containers;
+    let networks = &existing.networks;
+    let existing_volumes = &existing.volumes;
     let mut applied = applied::read(context.runtime_dir);
     let wanted_volumes: Vec<String> = spec.volumes.iter().map(|v| v.name.clone()).collect();
     let plan = plan::plan(
         &desired,
-        &observed,
+        observed,
         &applied,
         (&spec.network, networks.contains_key(&spec.network)),
-        (&wanted_volumes, &existing_volumes),
+        (&wanted_volumes, existing_volumes),
     );
     report.plan = plan.clone();
     if options.dry_run {
@@ -695,7 +560,7 @@ pub async fn up(
             }
         }
         // What the containers of this wave run with now, kept even if a later wave fails.
-        let now = observe(docker, &spec.project).await?;
+        let now = observe::containers(docker, &spec.project).await?;
         applied::record(&mut applied, &now, &wave, |service| {
             by_service[service].now.clone()
         });
@@ -739,10 +604,10 @@ pub struct DownReport {
 
 /// Removes the project's containers and network, found by label; volumes only when asked.
 pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Result<DownReport> {
-    let containers = observe(docker, project).await?;
+    let containers = observe::containers(docker, project).await?;
     futures_util::future::try_join_all(containers.iter().map(|c| remove_container(docker, &c.id)))
         .await?;
-    let networks = networks(docker, project).await?;
+    let networks = observe::networks(docker, project).await?;
     for (name, id) in &networks {
         if let Err(e) = docker.remove_network(id).await
             && !is_not_found(&e)
@@ -750,7 +615,10 @@ pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Resul
             return Err(engine_error(name)(e));
         }
     }
-    let volumes: Vec<String> = volumes(docker, project).await?.into_iter().collect();
+    let volumes: Vec<String> = observe::volumes(docker, project)
+        .await?
+        .into_iter()
+        .collect();
     if remove_volumes {
         for volume in &volumes {
             if let Err(e) = docker

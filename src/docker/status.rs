@@ -170,7 +170,7 @@ pub async fn status(
 ) -> Result<Vec<ServiceStatus>> {
     let mut rows = Vec::new();
     for container in &spec.containers {
-        let seen = super::inspect(docker, &container.name).await?;
+        let seen = super::observe::inspect(docker, &container.name).await?;
         let health = seen.health.clone().unwrap_or_else(|| "-".into());
         let healthy = seen.running && seen.health.as_deref().is_none_or(|h| h == "healthy");
         let (ok, probe) = if !seen.running {

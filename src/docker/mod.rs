@@ -5,6 +5,7 @@
 
 pub mod applied;
 pub mod compose;
+pub mod container;
 pub mod engine;
 pub mod fingerprints;
 pub mod observe;
@@ -18,11 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
-};
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
@@ -100,96 +97,6 @@ async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
         item.map_err(engine_message)?;
     }
     Ok(())
-}
-
-fn container_body(
-    spec: &ContainerSpec,
-    desired: &Desired,
-    network: &str,
-    secret_dir: &Path,
-) -> ContainerCreateBody {
-    const SECOND: i64 = 1_000_000_000;
-    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
-    labels.insert(plan::SPEC_HASH_LABEL.into(), desired.spec_hash.clone());
-    labels.insert(plan::CONFIG_HASH_LABEL.into(), desired.now.config.clone());
-    let mut mounts: Vec<Mount> = spec
-        .config_binds
-        .iter()
-        .map(|bind| Mount {
-            typ: Some(MountType::BIND),
-            source: Some(bind.source.display().to_string()),
-            target: Some(bind.target.clone()),
-            read_only: Some(bind.read_only),
-            ..Default::default()
-        })
-        .collect();
-    mounts.extend(spec.secrets.iter().map(|name| Mount {
-        typ: Some(MountType::BIND),
-        source: Some(secret_dir.join(name).display().to_string()),
-        target: Some(format!("/run/secrets/{name}")),
-        read_only: Some(true),
-        ..Default::default()
-    }));
-    mounts.extend(spec.volumes.iter().map(|mount| Mount {
-        typ: Some(MountType::VOLUME),
-        source: Some(mount.volume.clone()),
-        target: Some(mount.target.clone()),
-        read_only: Some(mount.read_only),
-        ..Default::default()
-    }));
-    let mut port_bindings = HashMap::new();
-    for port in &spec.ports {
-        port_bindings
-            .entry(format!("{}/tcp", port.container_port))
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(PortBinding {
-                host_ip: Some(port.host_ip.clone()),
-                host_port: Some(port.host_port.to_string()),
-            });
-    }
-    ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        entrypoint: spec.entrypoint.clone(),
-        cmd: spec.cmd.clone(),
-        env: Some(spec.env.clone()),
-        labels: Some(labels),
-        user: spec.user.clone(),
-        exposed_ports: Some(port_bindings.keys().cloned().collect()),
-        healthcheck: spec.health.as_ref().map(|h| HealthConfig {
-            test: Some(h.test.clone()),
-            interval: Some(h.interval),
-            timeout: Some(h.timeout),
-            retries: Some(h.retries),
-            start_period: Some(h.start_period.max(SECOND / 10)),
-            ..Default::default()
-        }),
-        host_config: Some(HostConfig {
-            port_bindings: Some(port_bindings),
-            mounts: Some(mounts),
-            memory: spec.memory,
-            restart_policy: Some(RestartPolicy {
-                name: Some(if spec.restart {
-                    RestartPolicyNameEnum::UNLESS_STOPPED
-                } else {
-                    RestartPolicyNameEnum::NO
-                }),
-                maximum_retry_count: None,
-            }),
-            network_mode: Some(network.to_string()),
-            ..Default::default()
-        }),
-        networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network.to_string(),
-                EndpointSettings {
-                    aliases: Some(vec![spec.service.clone()]),
-                    ..Default::default()
-                },
-            )])),
-        }),
-        ..Default::default()
-    }
 }
 
 async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
@@ -479,8 +386,7 @@ pub async fn up(
             let name = &want.spec.name;
             let refused = match step.action {
                 Action::Create | Action::Recreate => {
-                    let body =
-                        container_body(&want.spec, want, &spec.network, &copies.dir(&c.service));
+                    let body = container::create_body(want, &spec.network, &copies.dir(&c.service));
                     docker
                         .create_container(
                             Some(CreateContainerOptionsBuilder::new().name(name).build()),

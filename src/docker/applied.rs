@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::compose::ContainerSpec;
 use super::plan::Observed;
 use super::secrets::private_dir;
+use super::spec::ContainerSpec;
 use crate::error::{Error, Result};
 
 /// What a running container was last started or reloaded with.

@@ -12,8 +12,8 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use super::compose::{ContainerSpec, Health};
 use super::plan::{self, Desired};
+use super::spec::{ContainerSpec, Health};
 
 /// The engine refuses a start period under this, and compose's default of 0 means "none".
 const MIN_START_PERIOD: i64 = 1_000_000_000 / 10;
@@ -126,7 +126,7 @@ fn health(health: &Health) -> HealthConfig {
 mod tests {
     use super::*;
     use crate::docker::applied::Applied;
-    use crate::docker::compose::{ConfigBind, Port, VolumeMount};
+    use crate::docker::spec::{ConfigBind, Port, VolumeMount};
 
     fn desired() -> Desired {
         let mut spec = ContainerSpec::bare("redis", "p-redis", "redis:7.0");

@@ -6,7 +6,7 @@
 
 use std::path::{Component, Path};
 
-use super::compose::ContainerSpec;
+use super::spec::ContainerSpec;
 use crate::render::Tree;
 
 /// FNV-1a, 64 bits: a stable fingerprint across runs and Rust versions.
@@ -90,7 +90,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::docker::compose::{Condition, ConfigBind, Dependency, Health, Port, VolumeMount};
+    use crate::docker::spec::{Condition, ConfigBind, Dependency, Health, Port, VolumeMount};
 
     fn bind(source: &str, target: &str) -> ConfigBind {
         ConfigBind {

@@ -12,6 +12,7 @@ pub mod observe;
 pub mod plan;
 pub mod probe;
 pub mod secrets;
+pub mod spec;
 pub mod status;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,10 +35,10 @@ pub use engine::Engine;
 use engine::{engine_error, engine_message, is_not_found};
 
 use applied::Applied;
-use compose::{ContainerSpec, StackSpec};
 use observe::{Existing, inspect, logs_tail};
 use plan::{Action, Desired, Plan};
 use secrets::{Copies, Secrets};
+use spec::{ContainerSpec, StackSpec};
 
 /// How `up` should behave.
 pub struct UpOptions {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::applied::Applied;
-use super::compose::ContainerSpec;
+use super::spec::ContainerSpec;
 
 pub const PROJECT_LABEL: &str = "io.stackgen.project";
 pub const SERVICE_LABEL: &str = "io.stackgen.service";
@@ -176,7 +176,7 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::compose::ContainerSpec;
+    use crate::docker::spec::ContainerSpec;
 
     fn spec(service: &str, reload: bool) -> ContainerSpec {
         let mut spec = ContainerSpec::bare(service, &format!("p-{service}"), "img:1");

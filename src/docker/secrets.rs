@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::compose::{ContainerSpec, SecretSource, StackSpec};
+use super::spec::{ContainerSpec, SecretSource, StackSpec};
 use crate::error::{Error, Result};
 
 /// What replaces a secret's value in text that is shown.

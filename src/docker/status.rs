@@ -6,8 +6,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compose::{ContainerSpec, StackSpec};
 use super::probe;
+use super::spec::{ContainerSpec, StackSpec};
 use crate::error::Result;
 use crate::model::Stack;
 
@@ -203,7 +203,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::*;
-    use crate::docker::compose::{Port, SecretSource};
+    use crate::docker::spec::{Port, SecretSource};
     use crate::model::Source;
     use crate::model::raw::{ProfileFile, StackFile};
     use crate::model::resolve::{Sources, resolve};

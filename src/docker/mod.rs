@@ -8,6 +8,7 @@ pub mod compose;
 pub mod container;
 pub mod engine;
 pub mod fingerprints;
+pub mod images;
 pub mod observe;
 pub mod plan;
 pub mod probe;
@@ -22,17 +23,16 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
-    StartContainerOptions, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions,
+    StopContainerOptionsBuilder,
 };
-use futures_util::StreamExt;
 
 use crate::Printer;
 use crate::error::{Error, Result};
 use crate::render::Tree;
 pub use engine::Engine;
-use engine::{engine_error, engine_message, is_not_found};
+use engine::{engine_error, is_not_found};
 
 use applied::Applied;
 use observe::{Existing, inspect, logs_tail};
@@ -71,33 +71,6 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     pub tree_dir: &'a Path,
     pub profile: &'a str,
-}
-
-async fn image_id(docker: &Docker, image: &str) -> Result<Option<(String, String)>> {
-    match docker.inspect_image(image).await {
-        Ok(found) => {
-            let user = found.config.and_then(|c| c.user).unwrap_or_default();
-            Ok(Some((found.id.unwrap_or_default(), user)))
-        }
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(engine_error(image)(e)),
-    }
-}
-
-async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
-    let (name, tag) = match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag),
-        _ => (image, "latest"),
-    };
-    let options = CreateImageOptionsBuilder::new()
-        .from_image(name)
-        .tag(tag)
-        .build();
-    let mut stream = docker.create_image(Some(options), None, None);
-    while let Some(item) = stream.next().await {
-        item.map_err(engine_message)?;
-    }
-    Ok(())
 }
 
 async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
@@ -188,40 +161,8 @@ pub async fn up(
     report: &mut UpReport,
 ) -> Result<()> {
     // Images first: a missing one is pulled, and a failed pull stops everything before any change.
-    let mut images = BTreeMap::new();
-    for container in &spec.containers {
-        let found = match image_id(docker, &container.image).await? {
-            Some(found) => found,
-            None if options.dry_run => ("(to pull)".into(), String::new()),
-            None => {
-                printer.progress(&format!("pulling {}…", container.image));
-                pull(docker, &container.image).await.map_err(|e| {
-                    let key = context
-                        .image_keys
-                        .get(&container.service)
-                        .cloned()
-                        .unwrap_or_default();
-                    Error::Pull {
-                        image: container.image.clone(),
-                        key,
-                        message: e,
-                    }
-                })?;
-                image_id(docker, &container.image)
-                    .await?
-                    .ok_or_else(|| Error::Pull {
-                        image: container.image.clone(),
-                        key: context
-                            .image_keys
-                            .get(&container.service)
-                            .cloned()
-                            .unwrap_or_default(),
-                        message: "the image is still missing after the pull".into(),
-                    })?
-            }
-        };
-        images.insert(container.service.clone(), found);
-    }
+    let images =
+        images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
 
     // Secret values, read now so that a missing one stops everything before any change.
     let secret_values = Secrets::read(spec, &context.secret_keys)?;
@@ -235,7 +176,7 @@ pub async fn up(
         labelled
             .labels
             .insert("io.stackgen.profile".into(), context.profile.to_string());
-        let image = &images[&container.service].0;
+        let image = &images[&container.service].id;
         let spec_hash = fingerprints::spec(&labelled, image, &spec.network);
         desired.push(Desired {
             spec: labelled,
@@ -311,11 +252,7 @@ pub async fn up(
         let Some(stale) = stale_copies.get(want.spec.service.as_str()) else {
             continue;
         };
-        let user = want
-            .spec
-            .user
-            .clone()
-            .unwrap_or_else(|| images[&want.spec.service].1.clone());
+        let user = images::user_of(&want.spec, &images[&want.spec.service]);
         copies.write(&want.spec.service, stale, &secret_values, &user)?;
     }
 

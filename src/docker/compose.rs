@@ -4,7 +4,7 @@
 //! outside this subset is an error that says so, never silently dropped.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -329,6 +329,8 @@ impl StackSpec {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]

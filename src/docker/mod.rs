@@ -6,6 +6,7 @@
 pub mod applied;
 pub mod compose;
 pub mod container;
+pub mod down;
 pub mod engine;
 pub mod fingerprints;
 pub mod images;
@@ -23,18 +24,19 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StartContainerOptions,
 };
 
 use crate::Printer;
 use crate::error::{Error, Result};
 use crate::render::Tree;
+pub use down::{DownReport, down};
 pub use engine::Engine;
-use engine::{engine_error, is_not_found};
+use engine::engine_error;
 
 use applied::Applied;
+use down::remove_container;
 use observe::{Existing, inspect, logs_tail};
 use plan::{Action, Desired, Plan};
 use secrets::{Copies, Secrets};
@@ -71,28 +73,6 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     pub tree_dir: &'a Path,
     pub profile: &'a str,
-}
-
-async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
-    // A graceful stop first: Redis flushes its append-only file on SIGTERM.
-    let stop = docker
-        .stop_container(name, Some(StopContainerOptionsBuilder::new().t(10).build()))
-        .await;
-    if let Err(e) = stop
-        && !is_not_found(&e)
-    {
-        return Err(engine_error(name)(e));
-    }
-    match docker
-        .remove_container(
-            name,
-            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-        )
-        .await
-    {
-        Err(e) if !is_not_found(&e) => Err(engine_error(name)(e)),
-        _ => Ok(()),
-    }
 }
 
 /// Waits until a container is healthy (or, without a healthcheck, running and answering on
@@ -435,58 +415,5 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
         Ok((200, _)) => None,
         Ok((status, body)) => Some(format!("HTTP {status}: {}", body.trim())),
         Err(e) => Some(e.to_string()),
-    })
-}
-
-/// What `down` removed and kept.
-pub struct DownReport {
-    pub containers: Vec<String>,
-    pub networks: Vec<String>,
-    pub volumes_removed: Vec<String>,
-    pub volumes_kept: Vec<String>,
-}
-
-/// Removes the project's containers and network, found by label; volumes only when asked.
-pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Result<DownReport> {
-    let containers = observe::containers(docker, project).await?;
-    futures_util::future::try_join_all(containers.iter().map(|c| remove_container(docker, &c.id)))
-        .await?;
-    let networks = observe::networks(docker, project).await?;
-    for (name, id) in &networks {
-        if let Err(e) = docker.remove_network(id).await
-            && !is_not_found(&e)
-        {
-            return Err(engine_error(name)(e));
-        }
-    }
-    let volumes: Vec<String> = observe::volumes(docker, project)
-        .await?
-        .into_iter()
-        .collect();
-    if remove_volumes {
-        for volume in &volumes {
-            if let Err(e) = docker
-                .remove_volume(
-                    volume,
-                    Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
-                )
-                .await
-                && !is_not_found(&e)
-            {
-                return Err(engine_error(volume)(e));
-            }
-        }
-    }
-    let mut names: Vec<String> = containers.into_iter().map(|c| c.name).collect();
-    names.sort();
-    Ok(DownReport {
-        containers: names,
-        networks: networks.into_keys().collect(),
-        volumes_removed: if remove_volumes {
-            volumes.clone()
-        } else {
-            Vec::new()
-        },
-        volumes_kept: if remove_volumes { Vec::new() } else { volumes },
     })
 }

@@ -207,7 +207,8 @@ mod tests {
     #[test]
     fn a_secret_is_one_line_and_not_empty() {
         let line_break = Err("it holds a line break; a secret is one line (value not shown)");
-        let cases: [(&[u8], std::result::Result<&[u8], &str>); 6] = [
+        type Expected = std::result::Result<&'static [u8], &'static str>;
+        let cases: [(&[u8], Expected); 6] = [
             (b"pw", Ok(b"pw")),
             (b"pw\n", Ok(b"pw")),
             (b"pw\r\n\n", Ok(b"pw")),

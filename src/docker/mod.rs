@@ -13,6 +13,7 @@ pub mod images;
 pub mod observe;
 pub mod plan;
 pub mod probe;
+pub mod ready;
 pub mod secrets;
 pub mod spec;
 pub mod status;
@@ -37,7 +38,7 @@ use engine::engine_error;
 
 use applied::Applied;
 use down::remove_container;
-use observe::{Existing, inspect, logs_tail};
+use observe::Existing;
 use plan::{Action, Desired, Plan};
 use secrets::{Copies, Secrets};
 use spec::{ContainerSpec, StackSpec};
@@ -73,61 +74,6 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     pub tree_dir: &'a Path,
     pub profile: &'a str,
-}
-
-/// Waits until a container is healthy (or, without a healthcheck, running and answering on
-/// its first published port from outside). On failure: what went wrong, the health-check
-/// output and the last 20 log lines.
-async fn wait_ready(
-    docker: &Docker,
-    spec: &ContainerSpec,
-    deadline: Instant,
-    secrets: &Secrets,
-) -> std::result::Result<Duration, String> {
-    let started = Instant::now();
-    loop {
-        let seen = inspect(docker, &spec.name)
-            .await
-            .map_err(|e| e.to_string())?;
-        let ready = match (&spec.health, seen.running) {
-            // Crashed: gone, or being restarted by its restart policy.
-            (_, false) if matches!(seen.status.as_str(), "exited" | "dead" | "restarting") => {
-                let logs = secrets.redact(&logs_tail(docker, &spec.name, 20).await);
-                return Err(format!(
-                    "{} exited with code {}\nlast 20 log lines:\n{logs}",
-                    spec.service, seen.exit_code
-                ));
-            }
-            (_, false) => false,
-            (Some(_), true) => seen.health.as_deref() == Some("healthy"),
-            (None, true) => match spec.ports.first() {
-                None => true,
-                // An exporter is ready when it serves metrics and does not report its target down.
-                Some(port) => probe::get(probe::reach(&port.host_ip), port.host_port, "/metrics")
-                    .is_ok_and(|(status, body)| {
-                        status == 200 && !body.lines().any(|l| l == "redis_up 0")
-                    }),
-            },
-        };
-        if ready {
-            return Ok(started.elapsed());
-        }
-        if Instant::now() >= deadline {
-            let logs = secrets.redact(&logs_tail(docker, &spec.name, 20).await);
-            let check = if seen.health_output.is_empty() {
-                "(none)".to_string()
-            } else {
-                secrets.redact(&seen.health_output)
-            };
-            return Err(format!(
-                "{} is not healthy in time (state {}, health {})\nhealth-check output: {check}\nlast 20 log lines:\n{logs}",
-                spec.service,
-                seen.status,
-                seen.health.as_deref().unwrap_or("none"),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
@@ -368,7 +314,7 @@ pub async fn up(
             async move {
                 (
                     c.service.clone(),
-                    wait_ready(docker, c, deadline, secrets).await,
+                    ready::wait(docker, c, deadline, secrets).await,
                 )
             }
         });

@@ -99,7 +99,8 @@ impl fmt::Debug for Dependency {
 }
 
 /// One container as the engine should run it. Its `Debug` text is what the spec-hash label
-/// fingerprints (see [`super::fingerprints::spec`]), so a field's name or type is part of that label.
+/// fingerprints (see [`super::fingerprints::spec`]), so a field's name or type is part of that
+/// label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSpec {
     pub service: String,

@@ -149,13 +149,7 @@ mod tests {
             container_port: 6379,
         };
         spec.ports = vec![port("127.0.0.1"), port("::1")];
-        spec.health = Some(Health {
-            test: vec!["CMD".into(), "true".into()],
-            interval: 1,
-            timeout: 2,
-            retries: 3,
-            start_period: 0,
-        });
+        spec.health = Some(Health::passing());
         Desired {
             spec,
             spec_hash: "s1".into(),

@@ -6,6 +6,7 @@
 //! label does not mark.
 
 use bollard::Docker;
+use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
 };
@@ -78,11 +79,7 @@ pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Resul
         .await?;
     let networks = observe::networks(docker, project).await?;
     for (name, id) in &networks {
-        if let Err(e) = docker.remove_network(id).await
-            && !is_not_found(&e)
-        {
-            return Err(engine_error(name)(e));
-        }
+        gone(docker.remove_network(id).await, name)?;
     }
     let volumes: Vec<String> = observe::volumes(docker, project)
         .await?
@@ -107,22 +104,20 @@ pub async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
     let stop = StopContainerOptionsBuilder::new()
         .t(STOP_GRACE_SECONDS)
         .build();
-    if let Err(e) = docker.stop_container(name, Some(stop)).await
-        && !is_not_found(&e)
-    {
-        return Err(engine_error(name)(e));
-    }
+    gone(docker.stop_container(name, Some(stop)).await, name)?;
     let remove = RemoveContainerOptionsBuilder::new().force(true).build();
-    match docker.remove_container(name, Some(remove)).await {
-        Err(e) if !is_not_found(&e) => Err(engine_error(name)(e)),
-        _ => Ok(()),
-    }
+    gone(docker.remove_container(name, Some(remove)).await, name)
 }
 
 async fn remove_volume(docker: &Docker, volume: &str) -> Result<()> {
     let options = RemoveVolumeOptionsBuilder::new().force(true).build();
-    match docker.remove_volume(volume, Some(options)).await {
-        Err(e) if !is_not_found(&e) => Err(engine_error(volume)(e)),
+    gone(docker.remove_volume(volume, Some(options)).await, volume)
+}
+
+/// A removal (or stop) of `what` that found it already gone has done its job.
+fn gone(result: std::result::Result<(), DockerError>, what: &str) -> Result<()> {
+    match result {
+        Err(e) if !is_not_found(&e) => Err(engine_error(what)(e)),
         _ => Ok(()),
     }
 }

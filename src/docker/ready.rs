@@ -119,13 +119,7 @@ mod tests {
     #[test]
     fn readiness_follows_state_health_and_ports() {
         let mut checked = ContainerSpec::bare("redis", "p-redis", "redis:7.0");
-        checked.health = Some(Health {
-            test: vec!["CMD".into(), "true".into()],
-            interval: 1,
-            timeout: 1,
-            retries: 1,
-            start_period: 0,
-        });
+        checked.health = Some(Health::passing());
         let quiet = ContainerSpec::bare("job", "p-job", "busybox");
         let mut exporter = ContainerSpec::bare("redis-exporter", "p-e", "exporter:1");
         exporter.ports = vec![Port {

@@ -37,6 +37,20 @@ pub struct Health {
     pub start_period: i64,
 }
 
+#[cfg(test)]
+impl Health {
+    /// A check that always passes, for tests where only its presence matters.
+    pub fn passing() -> Self {
+        Self {
+            test: vec!["CMD".into(), "true".into()],
+            interval: 1,
+            timeout: 1,
+            retries: 1,
+            start_period: 0,
+        }
+    }
+}
+
 /// A named volume: its engine name (`<project>_<name>`), driver and options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeSpec {

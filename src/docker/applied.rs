@@ -135,10 +135,14 @@ mod tests {
         write(&runtime, &state).unwrap();
         assert_eq!(read(&runtime), state);
         let text = std::fs::read_to_string(runtime.join("applied.json")).unwrap();
-        assert_eq!(
-            text,
-            "{\n  \"id\": {\n    \"config\": \"c\",\n    \"secrets\": \"s\",\n    \"mounts\": \"m\"\n  }\n}"
-        );
+        let expected = r#"{
+  "id": {
+    "config": "c",
+    "secrets": "s",
+    "mounts": "m"
+  }
+}"#;
+        assert_eq!(text, expected);
         let mode = std::fs::metadata(runtime.join("applied.json"))
             .unwrap()
             .mode();

@@ -59,7 +59,8 @@ pub fn http(
 ) -> std::io::Result<(u16, String)> {
     let mut stream = connect(host, port)?;
     let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\nContent-Length: 0\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\
+         Content-Length: 0\r\n"
     );
     if let Some((user, password)) = auth {
         request.push_str(&format!(

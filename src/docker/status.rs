@@ -257,7 +257,8 @@ mod tests {
     }
 
     fn grafana_stack(password_file: &str) -> (Stack, StackSpec, ContainerSpec) {
-        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\nadmin_password = { file = \"secrets/pw\" }\n";
+        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\n\
+                    admin_password = { file = \"secrets/pw\" }\n";
         let source = Source::parse("stack.toml", text).unwrap();
         let profile = Source::parse("profile.toml", "").unwrap();
         let file: StackFile = source.deserialize().unwrap();

@@ -287,10 +287,14 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
 }
 
 /// Why a reload's answer is a refusal; `None` when it succeeded.
-fn refusal(answer: std::io::Result<(u16, String)>) -> Option<String> {
+fn refusal(answer: std::io::Result<probe::Response>) -> Option<String> {
     match answer {
-        Ok((200, _)) => None,
-        Ok((status, body)) => Some(format!("HTTP {status}: {}", body.trim())),
+        Ok(response) if response.status == 200 => None,
+        Ok(response) => Some(format!(
+            "HTTP {}: {}",
+            response.status,
+            response.body.trim()
+        )),
         Err(e) => Some(e.to_string()),
     }
 }
@@ -338,14 +342,18 @@ mod tests {
         }
     }
 
+    fn response(status: u16, body: &str) -> probe::Response {
+        probe::Response {
+            status,
+            body: body.into(),
+        }
+    }
+
     #[test]
     fn a_reload_is_refused_unless_it_answers_200() {
         let cases = [
-            (Ok((200, "ok".to_string())), None),
-            (
-                Ok((500, " bad rule\n".to_string())),
-                Some("HTTP 500: bad rule"),
-            ),
+            (Ok(response(200, "ok")), None),
+            (Ok(response(500, " bad rule\n")), Some("HTTP 500: bad rule")),
             (
                 Err(std::io::Error::other("connection refused")),
                 Some("connection refused"),

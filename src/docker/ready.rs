@@ -44,8 +44,8 @@ fn readiness<'a>(spec: &'a ContainerSpec, seen: &Seen) -> Readiness<'a> {
 }
 
 /// An exporter is ready when it serves metrics and does not report its target down.
-fn serves_metrics(status: u16, body: &str) -> bool {
-    status == 200 && !body.lines().any(|l| l == "redis_up 0")
+fn serves_metrics(response: &probe::Response) -> bool {
+    response.status == 200 && !response.body.lines().any(|l| l == "redis_up 0")
 }
 
 fn crashed(spec: &ContainerSpec, seen: &Seen, logs: &str) -> String {
@@ -87,7 +87,7 @@ pub async fn wait(
             Readiness::Crashed => return Err(crashed(spec, &seen, &logs().await)),
             Readiness::Serves(port) => {
                 probe::get(probe::reach(&port.host_ip), port.host_port, "/metrics")
-                    .is_ok_and(|(status, body)| serves_metrics(status, &body))
+                    .is_ok_and(|response| serves_metrics(&response))
             }
         };
         if ready {
@@ -161,7 +161,11 @@ mod tests {
             (503, "", false),
         ];
         for (status, body, expected) in cases {
-            assert_eq!(serves_metrics(status, body), expected, "{status} {body:?}");
+            let response = probe::Response {
+                status,
+                body: body.into(),
+            };
+            assert_eq!(serves_metrics(&response), expected, "{response:?}");
         }
     }
 

@@ -33,12 +33,12 @@ fn json(
     path: &str,
     auth: Option<(&str, &str)>,
 ) -> std::result::Result<Value, String> {
-    let (status, body) =
+    let response =
         probe::http("GET", host, port, path, auth).map_err(|e| format!("{path}: {e}"))?;
-    if status != 200 {
-        return Err(format!("{path} answered {status}"));
+    if response.status != 200 {
+        return Err(format!("{path} answered {}", response.status));
     }
-    serde_json::from_str(&body).map_err(|e| format!("{path}: {e}"))
+    serde_json::from_str(&response.body).map_err(|e| format!("{path}: {e}"))
 }
 
 /// The probe of one service; what it found, or why it failed.
@@ -73,7 +73,7 @@ fn probe_redis(
     if stack.redis.auth && password.is_none() {
         return Err("the Redis password secret cannot be read".into());
     }
-    let (without, with) =
+    let probe::Pings { without, with } =
         probe::redis_ping(host, port, password.as_deref()).map_err(|e| e.to_string())?;
     match with {
         None if without == "+PONG" => Ok("PING answers PONG (no password configured)".into()),
@@ -87,11 +87,14 @@ fn probe_redis(
 }
 
 fn probe_exporter(host: &str, port: u16) -> std::result::Result<String, String> {
-    let (status, body) = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
-    if status == 200 && body.lines().any(|l| l == "redis_up 1") {
+    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+    if metrics.status == 200 && metrics.body.lines().any(|l| l == "redis_up 1") {
         Ok("redis_up 1".into())
     } else {
-        Err(format!("/metrics answered {status} without `redis_up 1`"))
+        Err(format!(
+            "/metrics answered {} without `redis_up 1`",
+            metrics.status
+        ))
     }
 }
 
@@ -133,9 +136,9 @@ fn probe_prometheus(host: &str, port: u16) -> std::result::Result<String, String
 
 /// Ready, and with a Slack receiver when `stack.toml` configures one.
 fn probe_alertmanager(host: &str, port: u16, stack: &Stack) -> std::result::Result<String, String> {
-    let (status, _) = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
-    if status != 200 {
-        return Err(format!("/-/ready answered {status}"));
+    let ready = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
+    if ready.status != 200 {
+        return Err(format!("/-/ready answered {}", ready.status));
     }
     let config = json(host, port, "/api/v2/status", None)?;
     let original = config["config"]["original"].as_str().unwrap_or_default();

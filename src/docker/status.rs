@@ -1,7 +1,8 @@
 //! `status`: each service's container state and health, and a real probe from the host the
 //! way an operator checks it: Redis PING with and without AUTH, the exporter's `redis_up`,
 //! Prometheus' targets and rules, Alertmanager's readiness and receivers, Grafana's health,
-//! datasource and dashboard.
+//! datasource and dashboard. It only looks: nothing here starts, changes or writes anything, and
+//! a secret it logs in with never appears in what it reports.
 
 use serde::Serialize;
 use serde_json::Value;

@@ -11,30 +11,7 @@ pub fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Ou
     let engine = Engine::connect()?;
     let report = engine.block_on(docker::down(&engine.docker, &running.stack.name, volumes))?;
     // The runtime copies of secrets go with the containers that read them.
-    let runtime = running.project.dir.join(".stackgen");
-    if let Ok(entries) = std::fs::read_dir(&runtime) {
-        for entry in entries.flatten() {
-            let _ = std::fs::remove_dir_all(entry.path().join("secrets"));
-        }
-    }
-    let mut summary = format!(
-        "Removed {} and {} of {}.",
-        crate::plural(report.containers.len(), "container"),
-        crate::plural(report.networks.len(), "network"),
-        running.stack.name
-    );
-    if !report.volumes_removed.is_empty() {
-        summary.push_str(&format!(
-            " Removed volumes: {}.",
-            report.volumes_removed.join(", ")
-        ));
-    }
-    if !report.volumes_kept.is_empty() {
-        summary.push_str(&format!(
-            " Kept volumes (data): {} — `down --volumes` removes them.",
-            report.volumes_kept.join(", ")
-        ));
-    }
-    printer.note(&summary)?;
+    docker::secrets::remove_all(&running.project.dir.join(".stackgen"));
+    printer.note(&report.summary(&running.stack.name))?;
     Ok(Outcome::Clean)
 }

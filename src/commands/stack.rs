@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::docker::compose::StackSpec;
+use crate::docker::spec::StackSpec;
 use crate::error::{Error, Result};
 use crate::model::{Project, Stack};
 use crate::render::{Rendered, Tree};

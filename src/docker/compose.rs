@@ -4,10 +4,15 @@
 //! outside this subset is an error that says so, never silently dropped.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
+/// What [`StackSpec::from_compose`] reads `compose.yaml` into.
+pub use super::spec::StackSpec;
+use super::spec::{
+    ConfigBind, ContainerSpec, Dependency, Health, Port, SecretSource, VolumeMount, VolumeSpec,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -59,14 +64,7 @@ pub struct ComposeHealth {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DependsOn {
-    pub condition: Condition,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Condition {
-    ServiceStarted,
-    ServiceHealthy,
+    pub condition: super::spec::Condition,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,98 +84,6 @@ pub struct ComposeSecret {
     pub environment: Option<String>,
 }
 
-/// A published port.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Port {
-    pub host_ip: String,
-    pub host_port: u16,
-    pub container_port: u16,
-}
-
-/// A healthcheck, durations in nanoseconds as the engine wants them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Health {
-    pub test: Vec<String>,
-    pub interval: i64,
-    pub timeout: i64,
-    pub retries: i64,
-    pub start_period: i64,
-}
-
-/// A named volume: its engine name (`<project>_<name>`), driver and options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeSpec {
-    pub name: String,
-    pub driver: String,
-    pub driver_opts: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-}
-
-/// Where a secret's value comes from, for the runtime copy `up` mounts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    File(PathBuf),
-    Env(String),
-}
-
-/// One container as the engine should run it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerSpec {
-    pub service: String,
-    pub name: String,
-    pub image: String,
-    pub entrypoint: Option<Vec<String>>,
-    pub cmd: Option<Vec<String>>,
-    pub env: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    pub ports: Vec<Port>,
-    /// `host:container[:ro]` binds of generated config files.
-    pub config_binds: Vec<(PathBuf, String, bool)>,
-    /// Secrets by name, mounted read-only at `/run/secrets/<name>`.
-    pub secrets: Vec<String>,
-    /// (engine volume name, target, read-only).
-    pub volumes: Vec<(String, String, bool)>,
-    pub memory: Option<i64>,
-    pub user: Option<String>,
-    pub health: Option<Health>,
-    pub depends_on: Vec<(String, Condition)>,
-    pub restart: bool,
-}
-
-impl ContainerSpec {
-    /// A container of `service` that runs `image` with nothing else set.
-    pub fn bare(service: &str, name: &str, image: &str) -> Self {
-        Self {
-            service: service.into(),
-            name: name.into(),
-            image: image.into(),
-            entrypoint: None,
-            cmd: None,
-            env: vec![],
-            labels: BTreeMap::new(),
-            ports: vec![],
-            config_binds: vec![],
-            secrets: vec![],
-            volumes: vec![],
-            memory: None,
-            user: None,
-            health: None,
-            depends_on: vec![],
-            restart: true,
-        }
-    }
-}
-
-/// The whole stack as the engine should run it.
-#[derive(Debug, Clone)]
-pub struct StackSpec {
-    pub project: String,
-    pub network: String,
-    pub containers: Vec<ContainerSpec>,
-    pub volumes: Vec<VolumeSpec>,
-    pub secrets: BTreeMap<String, SecretSource>,
-}
-
 /// Compose interpolation: `$$` is a literal `$`; stackgen does not substitute variables.
 fn unescape(text: &str, what: &str) -> Result<String> {
     let mut out = String::with_capacity(text.len());
@@ -188,7 +94,8 @@ fn unescape(text: &str, what: &str) -> Result<String> {
                 chars.next();
             } else {
                 return Err(Error::Compose(format!(
-                    "{what}: variable interpolation (`$…`) is not supported by `stackgen up`; write `$$` for a literal `$`"
+                    "{what}: variable interpolation (`$…`) is not supported by `stackgen up`; \
+                     write `$$` for a literal `$`"
                 )));
             }
         }
@@ -230,161 +137,200 @@ fn parse_port(text: &str, service: &str) -> Result<Port> {
     })
 }
 
-impl StackSpec {
-    /// Reads `compose.yaml` of `tree_dir` (a `generated/<profile>/` folder); relative paths
-    /// in it are relative to that folder, as for `docker compose`.
-    pub fn from_compose(text: &str, tree_dir: &Path) -> Result<Self> {
-        let file: ComposeFile = crate::yaml::from_str(text)
-            .map_err(|e| Error::Compose(format!("compose.yaml: {e} (stackgen up reads the subset of compose that stackgen generates)")))?;
-        let project = file.name.clone();
-        let mut volumes = Vec::new();
-        for (name, volume) in &file.volumes {
+/// Where one entry of a service's `volumes:` goes.
+enum ServiceMount {
+    Config(ConfigBind),
+    Volume(VolumeMount),
+}
+
+/// A `SOURCE:TARGET[:ro]` entry: a relative path is a generated config file, anything else
+/// must be a volume the file declares.
+fn parse_mount(
+    entry: &str,
+    what: &str,
+    file: &ComposeFile,
+    tree_dir: &Path,
+) -> Result<ServiceMount> {
+    let parts: Vec<&str> = entry.split(':').collect();
+    let (source, target, read_only) = match parts.as_slice() {
+        [source, target] => (*source, *target, false),
+        [source, target, "ro"] => (*source, *target, true),
+        [source, target, "rw"] => (*source, *target, false),
+        _ => {
+            return Err(Error::Compose(format!(
+                "{what}: volume `{entry}` is not `SOURCE:TARGET[:ro]`"
+            )));
+        }
+    };
+    let target = target.to_string();
+    if source.starts_with("./") || source.starts_with("../") {
+        Ok(ServiceMount::Config(ConfigBind {
+            source: tree_dir.join(source),
+            target,
+            read_only,
+        }))
+    } else if file.volumes.contains_key(source) {
+        Ok(ServiceMount::Volume(VolumeMount {
+            volume: format!("{}_{source}", file.name),
+            target,
+            read_only,
+        }))
+    } else {
+        Err(Error::Compose(format!(
+            "{what}: volume `{source}` is neither a relative path nor a declared volume"
+        )))
+    }
+}
+
+fn parse_health(health: &ComposeHealth, what: &str) -> Result<Health> {
+    Ok(Health {
+        test: health
+            .test
+            .iter()
+            .map(|t| unescape(t, what))
+            .collect::<Result<_>>()?,
+        interval: nanos(&health.interval, "30s")?,
+        timeout: nanos(&health.timeout, "30s")?,
+        retries: health.retries.unwrap_or(3),
+        start_period: nanos(&health.start_period, "0s")?,
+    })
+}
+
+fn parse_volumes(file: &ComposeFile) -> Vec<VolumeSpec> {
+    file.volumes
+        .iter()
+        .map(|(name, volume)| {
             let volume = volume.as_ref();
-            volumes.push(VolumeSpec {
-                name: format!("{project}_{name}"),
+            VolumeSpec {
+                name: format!("{}_{name}", file.name),
                 driver: volume
                     .and_then(|v| v.driver.clone())
                     .unwrap_or_else(|| "local".into()),
                 driver_opts: volume.map(|v| v.driver_opts.clone()).unwrap_or_default(),
                 labels: volume.map(|v| v.labels.clone()).unwrap_or_default(),
-            });
-        }
-        let mut secrets = BTreeMap::new();
-        for (name, secret) in &file.secrets {
-            let source = match (&secret.file, &secret.environment) {
-                (Some(path), None) => SecretSource::File(tree_dir.join(path)),
-                (None, Some(variable)) => SecretSource::Env(variable.clone()),
-                _ => {
-                    return Err(Error::Compose(format!(
-                        "secret {name}: give exactly one of `file` or `environment`"
-                    )));
-                }
-            };
-            secrets.insert(name.clone(), source);
-        }
-        let mut containers = Vec::new();
-        for (service, s) in &file.services {
-            let what = format!("service {service}");
-            let list = |items: &Option<Vec<String>>| -> Result<Option<Vec<String>>> {
-                items
-                    .as_ref()
-                    .map(|v| v.iter().map(|i| unescape(i, &what)).collect())
-                    .transpose()
-            };
-            let mut config_binds = Vec::new();
-            let mut named = Vec::new();
-            for entry in &s.volumes {
-                let parts: Vec<&str> = entry.split(':').collect();
-                let (source, target, ro) = match parts.as_slice() {
-                    [source, target] => (*source, *target, false),
-                    [source, target, "ro"] => (*source, *target, true),
-                    [source, target, "rw"] => (*source, *target, false),
-                    _ => {
-                        return Err(Error::Compose(format!(
-                            "{what}: volume `{entry}` is not `SOURCE:TARGET[:ro]`"
-                        )));
-                    }
-                };
-                if source.starts_with("./") || source.starts_with("../") {
-                    config_binds.push((tree_dir.join(source), target.to_string(), ro));
-                } else if file.volumes.contains_key(source) {
-                    named.push((format!("{project}_{source}"), target.to_string(), ro));
-                } else {
-                    return Err(Error::Compose(format!(
-                        "{what}: volume `{source}` is neither a relative path nor a declared volume"
-                    )));
-                }
             }
-            for secret in &s.secrets {
-                if !secrets.contains_key(secret) {
-                    return Err(Error::Compose(format!(
-                        "{what}: secret `{secret}` is not declared"
-                    )));
-                }
+        })
+        .collect()
+}
+
+fn parse_secrets(file: &ComposeFile, tree_dir: &Path) -> Result<BTreeMap<String, SecretSource>> {
+    let mut secrets = BTreeMap::new();
+    for (name, secret) in &file.secrets {
+        let source = match (&secret.file, &secret.environment) {
+            (Some(path), None) => SecretSource::File(tree_dir.join(path)),
+            (None, Some(variable)) => SecretSource::Env(variable.clone()),
+            _ => {
+                return Err(Error::Compose(format!(
+                    "secret {name}: give exactly one of `file` or `environment`"
+                )));
             }
-            let health = match &s.healthcheck {
-                None => None,
-                Some(h) => Some(Health {
-                    test: h
-                        .test
-                        .iter()
-                        .map(|t| unescape(t, &what))
-                        .collect::<Result<_>>()?,
-                    interval: nanos(&h.interval, "30s")?,
-                    timeout: nanos(&h.timeout, "30s")?,
-                    retries: h.retries.unwrap_or(3),
-                    start_period: nanos(&h.start_period, "0s")?,
-                }),
-            };
-            containers.push(ContainerSpec {
+        };
+        secrets.insert(name.clone(), source);
+    }
+    Ok(secrets)
+}
+
+/// One service of the file as a container; `secrets` are the file's declared secrets.
+fn parse_service(
+    service: &str,
+    s: &ComposeService,
+    file: &ComposeFile,
+    secrets: &BTreeMap<String, SecretSource>,
+    tree_dir: &Path,
+) -> Result<ContainerSpec> {
+    let what = format!("service {service}");
+    let list = |items: &Option<Vec<String>>| -> Result<Option<Vec<String>>> {
+        items
+            .as_ref()
+            .map(|v| v.iter().map(|i| unescape(i, &what)).collect())
+            .transpose()
+    };
+    let mut config_binds = Vec::new();
+    let mut volumes = Vec::new();
+    for entry in &s.volumes {
+        match parse_mount(entry, &what, file, tree_dir)? {
+            ServiceMount::Config(bind) => config_binds.push(bind),
+            ServiceMount::Volume(mount) => volumes.push(mount),
+        }
+    }
+    if let Some(secret) = s.secrets.iter().find(|name| !secrets.contains_key(*name)) {
+        return Err(Error::Compose(format!(
+            "{what}: secret `{secret}` is not declared"
+        )));
+    }
+    let health = s
+        .healthcheck
+        .as_ref()
+        .map(|h| parse_health(h, &what))
+        .transpose()?;
+    Ok(ContainerSpec {
+        service: service.to_string(),
+        name: s
+            .container_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{service}", file.name)),
+        image: s.image.clone(),
+        entrypoint: list(&s.entrypoint)?,
+        cmd: list(&s.command)?,
+        env: s
+            .environment
+            .iter()
+            .map(|(k, v)| Ok(format!("{k}={}", unescape(v, &what)?)))
+            .collect::<Result<_>>()?,
+        labels: s.labels.clone(),
+        ports: s
+            .ports
+            .iter()
+            .map(|p| parse_port(p, service))
+            .collect::<Result<_>>()?,
+        config_binds,
+        secrets: s.secrets.clone(),
+        volumes,
+        memory: s.mem_limit,
+        user: s.user.clone(),
+        health,
+        depends_on: s
+            .depends_on
+            .iter()
+            .map(|(service, d)| Dependency {
                 service: service.clone(),
-                name: s
-                    .container_name
-                    .clone()
-                    .unwrap_or_else(|| format!("{project}-{service}")),
-                image: s.image.clone(),
-                entrypoint: list(&s.entrypoint)?,
-                cmd: list(&s.command)?,
-                env: s
-                    .environment
-                    .iter()
-                    .map(|(k, v)| Ok(format!("{k}={}", unescape(v, &what)?)))
-                    .collect::<Result<_>>()?,
-                labels: s.labels.clone(),
-                ports: s
-                    .ports
-                    .iter()
-                    .map(|p| parse_port(p, service))
-                    .collect::<Result<_>>()?,
-                config_binds,
-                secrets: s.secrets.clone(),
-                volumes: named,
-                memory: s.mem_limit,
-                user: s.user.clone(),
-                health,
-                depends_on: s
-                    .depends_on
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.condition))
-                    .collect(),
-                restart: s.restart.as_deref() != Some("no"),
-            });
-        }
+                condition: d.condition,
+            })
+            .collect(),
+        restart: s.restart.as_deref() != Some("no"),
+    })
+}
+
+impl StackSpec {
+    /// Reads `compose.yaml` of `tree_dir` (a `generated/<profile>/` folder); relative paths
+    /// in it are relative to that folder, as for `docker compose`.
+    pub fn from_compose(text: &str, tree_dir: &Path) -> Result<Self> {
+        let file: ComposeFile = crate::yaml::from_str(text).map_err(|e| {
+            Error::Compose(format!(
+                "compose.yaml: {e} (stackgen up reads the subset of compose that stackgen \
+                 generates)"
+            ))
+        })?;
+        let secrets = parse_secrets(&file, tree_dir)?;
+        let containers = file
+            .services
+            .iter()
+            .map(|(service, s)| parse_service(service, s, &file, &secrets, tree_dir))
+            .collect::<Result<_>>()?;
         Ok(Self {
-            network: format!("{project}_default"),
-            project,
+            network: format!("{}_default", file.name),
+            volumes: parse_volumes(&file),
+            project: file.name,
             containers,
-            volumes,
             secrets,
         })
-    }
-
-    /// Services in an order where every dependency comes first, grouped in waves that can
-    /// start together.
-    pub fn waves(&self) -> Result<Vec<Vec<&ContainerSpec>>> {
-        let mut done: Vec<&str> = Vec::new();
-        let mut waves = Vec::new();
-        while done.len() < self.containers.len() {
-            let wave: Vec<&ContainerSpec> = self
-                .containers
-                .iter()
-                .filter(|c| !done.contains(&c.service.as_str()))
-                .filter(|c| c.depends_on.iter().all(|(d, _)| done.contains(&d.as_str())))
-                .collect();
-            if wave.is_empty() {
-                return Err(Error::Compose(
-                    "compose.yaml: depends_on has a cycle or names a missing service".into(),
-                ));
-            }
-            done.extend(wave.iter().map(|c| c.service.as_str()));
-            waves.push(wave);
-        }
-        Ok(waves)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -427,16 +373,16 @@ mod tests {
         assert_eq!(redis.memory, Some(2 << 30));
         assert!(redis.cmd.as_ref().unwrap()[2].contains("pw=$(cat /run/secrets/redis_password)"));
         assert_eq!(redis.secrets, ["redis_password"]);
-        assert!(
-            redis
-                .volumes
-                .contains(&("bluesky_redis-data".into(), "/data".into(), false))
-        );
-        assert!(redis.config_binds.contains(&(
-            PathBuf::from("/p/generated/prod/./redis/redis.conf"),
-            "/usr/local/etc/redis/redis.conf".into(),
-            true
-        )));
+        assert!(redis.volumes.contains(&VolumeMount {
+            volume: "bluesky_redis-data".into(),
+            target: "/data".into(),
+            read_only: false
+        }));
+        assert!(redis.config_binds.contains(&ConfigBind {
+            source: PathBuf::from("/p/generated/prod/./redis/redis.conf"),
+            target: "/usr/local/etc/redis/redis.conf".into(),
+            read_only: true
+        }));
         assert_eq!(
             spec.secrets["redis_password"],
             SecretSource::File("/p/generated/prod/../../secrets/redis_password.txt".into())

@@ -8,9 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-use super::compose::ContainerSpec;
+use super::applied::Applied;
+use super::spec::ContainerSpec;
 
 pub const PROJECT_LABEL: &str = "io.stackgen.project";
 pub const SERVICE_LABEL: &str = "io.stackgen.service";
@@ -27,20 +26,6 @@ pub struct Desired {
     pub now: Applied,
     /// Its secrets' runtime copies differ from their sources (or are missing).
     pub secrets_stale: bool,
-}
-
-/// What a running container was last started or reloaded with. Kept in the private runtime
-/// folder beside the secret copies themselves, never in a label.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
-    /// Fingerprint of the generated files it mounts.
-    pub config: String,
-    /// Fingerprint of the values of the secrets it mounts.
-    pub secrets: String,
-    /// Fingerprint of the identity (device and inode) of the folders and files it mounts: a
-    /// bind mount keeps the old one when `generated/` is deleted and written anew, and then
-    /// only a restart sees the new files.
-    pub mounts: String,
 }
 
 /// A container of the project as the engine reports it.
@@ -188,20 +173,10 @@ impl fmt::Display for Plan {
     }
 }
 
-/// FNV-1a, 64 bits: a stable fingerprint across runs and Rust versions.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::compose::ContainerSpec;
+    use crate::docker::spec::ContainerSpec;
 
     fn spec(service: &str, reload: bool) -> ContainerSpec {
         let mut spec = ContainerSpec::bare(service, &format!("p-{service}"), "img:1");
@@ -339,11 +314,5 @@ mod tests {
             actions(&plan_of(&[want], &have, &BTreeMap::new())),
             [("alertmanager".into(), Action::Restart)]
         );
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        assert_eq!(fingerprint(b""), "cbf29ce484222325");
-        assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
     }
 }

@@ -49,17 +49,25 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-/// An HTTP/1.0 request; (status, body).
+/// What an HTTP server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An HTTP/1.0 request.
 pub fn http(
     method: &str,
     host: &str,
     port: u16,
     path: &str,
     auth: Option<(&str, &str)>,
-) -> std::io::Result<(u16, String)> {
+) -> std::io::Result<Response> {
     let mut stream = connect(host, port)?;
     let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\nContent-Length: 0\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\
+         Content-Length: 0\r\n"
     );
     if let Some((user, password)) = auth {
         request.push_str(&format!(
@@ -78,10 +86,13 @@ pub fn http(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
-    Ok((status, body.to_string()))
+    Ok(Response {
+        status,
+        body: body.to_string(),
+    })
 }
 
-pub fn get(host: &str, port: u16, path: &str) -> std::io::Result<(u16, String)> {
+pub fn get(host: &str, port: u16, path: &str) -> std::io::Result<Response> {
     http("GET", host, port, path, None)
 }
 
@@ -97,12 +108,17 @@ fn command(reader: &mut BufReader<TcpStream>, args: &[&str]) -> std::io::Result<
     Ok(line.trim_end().to_string())
 }
 
-/// PING without a password, then AUTH and PING: the two replies.
-pub fn redis_ping(
-    host: &str,
-    port: u16,
-    password: Option<&str>,
-) -> std::io::Result<(String, Option<String>)> {
+/// Redis' replies to PING on two connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pings {
+    /// Without AUTH.
+    pub without: String,
+    /// After AUTH with the password, when there is one: PING's reply, or AUTH's if it failed.
+    pub with: Option<String>,
+}
+
+/// PING without a password, then AUTH and PING.
+pub fn redis_ping(host: &str, port: u16, password: Option<&str>) -> std::io::Result<Pings> {
     let mut anonymous = BufReader::new(connect(host, port)?);
     let without = command(&mut anonymous, &["PING"])?;
     let with = match password {
@@ -117,7 +133,7 @@ pub fn redis_ping(
             })
         }
     };
-    Ok((without, with))
+    Ok(Pings { without, with })
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! `status`: each service's container state and health, and a real probe from the host the
 //! way an operator checks it: Redis PING with and without AUTH, the exporter's `redis_up`,
 //! Prometheus' targets and rules, Alertmanager's readiness and receivers, Grafana's health,
-//! datasource and dashboard.
+//! datasource and dashboard. It only looks: nothing here starts, changes or writes anything, and
+//! a secret it logs in with never appears in what it reports.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compose::{ContainerSpec, StackSpec};
 use super::probe;
+use super::spec::{ContainerSpec, StackSpec};
 use crate::error::Result;
 use crate::model::Stack;
 
@@ -33,14 +34,15 @@ fn json(
     path: &str,
     auth: Option<(&str, &str)>,
 ) -> std::result::Result<Value, String> {
-    let (status, body) =
+    let response =
         probe::http("GET", host, port, path, auth).map_err(|e| format!("{path}: {e}"))?;
-    if status != 200 {
-        return Err(format!("{path} answered {status}"));
+    if response.status != 200 {
+        return Err(format!("{path} answered {}", response.status));
     }
-    serde_json::from_str(&body).map_err(|e| format!("{path}: {e}"))
+    serde_json::from_str(&response.body).map_err(|e| format!("{path}: {e}"))
 }
 
+/// The probe of one service; what it found, or why it failed.
 fn probe_service(
     spec: &ContainerSpec,
     stack_spec: &StackSpec,
@@ -48,119 +50,131 @@ fn probe_service(
 ) -> std::result::Result<String, String> {
     let (host, port) = address(spec).ok_or("no published port to probe")?;
     match spec.service.as_str() {
-        "redis" => {
-            let password = stack
-                .redis
-                .auth
-                .then(|| super::secret_value(stack_spec, "redis_password"))
-                .flatten();
-            if stack.redis.auth && password.is_none() {
-                return Err("the Redis password secret cannot be read".into());
-            }
-            let (without, with) =
-                probe::redis_ping(&host, port, password.as_deref()).map_err(|e| e.to_string())?;
-            match with {
-                None if without == "+PONG" => {
-                    Ok("PING answers PONG (no password configured)".into())
-                }
-                Some(with) if without.starts_with("-NOAUTH") && with == "+PONG" => {
-                    Ok("PING: NOAUTH without the password, PONG with it".into())
-                }
-                other => Err(format!(
-                    "PING answered {without:?} without the password and {other:?} with it"
-                )),
-            }
-        }
-        "redis-exporter" => {
-            let (status, body) = probe::get(&host, port, "/metrics").map_err(|e| e.to_string())?;
-            if status == 200 && body.lines().any(|l| l == "redis_up 1") {
-                Ok("redis_up 1".into())
-            } else {
-                Err(format!("/metrics answered {status} without `redis_up 1`"))
-            }
-        }
-        "prometheus" => {
-            let targets = json(&host, port, "/api/v1/targets", None)?;
-            let active = targets["data"]["activeTargets"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let down: Vec<String> = active
-                .iter()
-                .filter(|t| t["health"] != "up")
-                .map(|t| {
-                    format!(
-                        "{} ({})",
-                        t["labels"]["job"].as_str().unwrap_or("?"),
-                        t["health"].as_str().unwrap_or("?")
-                    )
-                })
-                .collect();
-            let rules = json(&host, port, "/api/v1/rules", None)?;
-            let count: usize = rules["data"]["groups"]
-                .as_array()
-                .map(|groups| {
-                    groups
-                        .iter()
-                        .map(|g| g["rules"].as_array().map_or(0, Vec::len))
-                        .sum()
-                })
-                .unwrap_or(0);
-            if active.is_empty() || !down.is_empty() {
-                Err(format!(
-                    "targets not up: {}",
-                    if down.is_empty() {
-                        "none found".into()
-                    } else {
-                        down.join(", ")
-                    }
-                ))
-            } else if count == 0 {
-                Err("no alert rules loaded".into())
-            } else {
-                Ok(format!("{} targets up, {count} rules loaded", active.len()))
-            }
-        }
-        "alertmanager" => {
-            let (status, _) = probe::get(&host, port, "/-/ready").map_err(|e| e.to_string())?;
-            if status != 200 {
-                return Err(format!("/-/ready answered {status}"));
-            }
-            let config = json(&host, port, "/api/v2/status", None)?;
-            let original = config["config"]["original"].as_str().unwrap_or_default();
-            let parsed: Value = crate::yaml::from_str(original).unwrap_or_default();
-            let receivers: Vec<&str> = parsed["receivers"]
-                .as_array()
-                .map(|r| r.iter().filter_map(|r| r["name"].as_str()).collect())
-                .unwrap_or_default();
-            if stack.alertmanager.slack.is_some() && !original.contains("slack_configs") {
-                return Err(format!("ready, but no Slack receiver among {receivers:?}"));
-            }
-            Ok(format!("ready, receivers: {}", receivers.join(", ")))
-        }
-        "grafana" => {
-            let health = json(&host, port, "/api/health", None)?;
-            if health["database"] != "ok" {
-                return Err(format!("/api/health: {health}"));
-            }
-            let password = if stack.grafana.admin_password {
-                super::secret_value(stack_spec, "grafana_admin_password")
-                    .ok_or("the Grafana admin password secret cannot be read")?
-            } else {
-                "admin".to_string()
-            };
-            let auth = Some((stack.grafana.admin_user.as_str(), password.as_str()));
-            json(
-                &host,
-                port,
-                "/api/datasources/uid/stackgen-prometheus",
-                auth,
-            )?;
-            json(&host, port, "/api/dashboards/uid/stackgen-redis", auth)?;
-            Ok("healthy, datasource and dashboard provisioned".into())
-        }
+        "redis" => probe_redis(&host, port, stack_spec, stack),
+        "redis-exporter" => probe_exporter(&host, port),
+        "prometheus" => probe_prometheus(&host, port),
+        "alertmanager" => probe_alertmanager(&host, port, stack),
+        "grafana" => probe_grafana(&host, port, stack_spec, stack),
         other => Err(format!("no probe for service `{other}`")),
     }
+}
+
+/// PING without the password must be refused and PING with it answered, when there is one.
+fn probe_redis(
+    host: &str,
+    port: u16,
+    stack_spec: &StackSpec,
+    stack: &Stack,
+) -> std::result::Result<String, String> {
+    let password = stack
+        .redis
+        .auth
+        .then(|| super::secrets::value(stack_spec, "redis_password"))
+        .flatten();
+    if stack.redis.auth && password.is_none() {
+        return Err("the Redis password secret cannot be read".into());
+    }
+    let probe::Pings { without, with } =
+        probe::redis_ping(host, port, password.as_deref()).map_err(|e| e.to_string())?;
+    match with {
+        None if without == "+PONG" => Ok("PING answers PONG (no password configured)".into()),
+        Some(with) if without.starts_with("-NOAUTH") && with == "+PONG" => {
+            Ok("PING: NOAUTH without the password, PONG with it".into())
+        }
+        other => Err(format!(
+            "PING answered {without:?} without the password and {other:?} with it"
+        )),
+    }
+}
+
+fn probe_exporter(host: &str, port: u16) -> std::result::Result<String, String> {
+    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+    if metrics.status == 200 && metrics.body.lines().any(|l| l == "redis_up 1") {
+        Ok("redis_up 1".into())
+    } else {
+        Err(format!(
+            "/metrics answered {} without `redis_up 1`",
+            metrics.status
+        ))
+    }
+}
+
+/// Every target up and at least one rule loaded.
+fn probe_prometheus(host: &str, port: u16) -> std::result::Result<String, String> {
+    let targets = json(host, port, "/api/v1/targets", None)?;
+    let active = targets["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let down: Vec<String> = active
+        .iter()
+        .filter(|t| t["health"] != "up")
+        .map(|t| {
+            let job = t["labels"]["job"].as_str().unwrap_or("?");
+            format!("{job} ({})", t["health"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    let rules = json(host, port, "/api/v1/rules", None)?;
+    let count: usize = rules["data"]["groups"]
+        .as_array()
+        .map(|groups| {
+            let rules = groups
+                .iter()
+                .map(|g| g["rules"].as_array().map_or(0, Vec::len));
+            rules.sum()
+        })
+        .unwrap_or(0);
+    if active.is_empty() {
+        Err("targets not up: none found".into())
+    } else if !down.is_empty() {
+        Err(format!("targets not up: {}", down.join(", ")))
+    } else if count == 0 {
+        Err("no alert rules loaded".into())
+    } else {
+        Ok(format!("{} targets up, {count} rules loaded", active.len()))
+    }
+}
+
+/// Ready, and with a Slack receiver when `stack.toml` configures one.
+fn probe_alertmanager(host: &str, port: u16, stack: &Stack) -> std::result::Result<String, String> {
+    let ready = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
+    if ready.status != 200 {
+        return Err(format!("/-/ready answered {}", ready.status));
+    }
+    let config = json(host, port, "/api/v2/status", None)?;
+    let original = config["config"]["original"].as_str().unwrap_or_default();
+    let parsed: Value = crate::yaml::from_str(original).unwrap_or_default();
+    let receivers: Vec<&str> = parsed["receivers"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default();
+    if stack.alertmanager.slack.is_some() && !original.contains("slack_configs") {
+        return Err(format!("ready, but no Slack receiver among {receivers:?}"));
+    }
+    Ok(format!("ready, receivers: {}", receivers.join(", ")))
+}
+
+/// Healthy, and the admin sees the provisioned datasource and dashboard.
+fn probe_grafana(
+    host: &str,
+    port: u16,
+    stack_spec: &StackSpec,
+    stack: &Stack,
+) -> std::result::Result<String, String> {
+    let health = json(host, port, "/api/health", None)?;
+    if health["database"] != "ok" {
+        return Err(format!("/api/health: {health}"));
+    }
+    let password = if stack.grafana.admin_password {
+        super::secrets::value(stack_spec, "grafana_admin_password")
+            .ok_or("the Grafana admin password secret cannot be read")?
+    } else {
+        "admin".to_string()
+    };
+    let auth = Some((stack.grafana.admin_user.as_str(), password.as_str()));
+    json(host, port, "/api/datasources/uid/stackgen-prometheus", auth)?;
+    json(host, port, "/api/dashboards/uid/stackgen-redis", auth)?;
+    Ok("healthy, datasource and dashboard provisioned".into())
 }
 
 pub async fn status(
@@ -170,7 +184,7 @@ pub async fn status(
 ) -> Result<Vec<ServiceStatus>> {
     let mut rows = Vec::new();
     for container in &spec.containers {
-        let seen = super::inspect(docker, &container.name).await?;
+        let seen = super::observe::inspect(docker, &container.name).await?;
         let health = seen.health.clone().unwrap_or_else(|| "-".into());
         let healthy = seen.running && seen.health.as_deref().is_none_or(|h| h == "healthy");
         let (ok, probe) = if !seen.running {
@@ -203,7 +217,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::*;
-    use crate::docker::compose::{Port, SecretSource};
+    use crate::docker::spec::{Port, SecretSource};
     use crate::model::Source;
     use crate::model::Sources;
     use crate::model::raw::{ProfileFile, StackFile};
@@ -248,7 +262,8 @@ mod tests {
     }
 
     fn grafana_stack(password_file: &str) -> (Stack, StackSpec, ContainerSpec) {
-        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\nadmin_password = { file = \"secrets/pw\" }\n";
+        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\n\
+                    admin_password = { file = \"secrets/pw\" }\n";
         let source = Source::parse("stack.toml", text).unwrap();
         let profile = Source::parse("profile.toml", "").unwrap();
         let file: StackFile = source.deserialize().unwrap();

@@ -1,0 +1,273 @@
+//! What the engine has of a project, found by its `io.stackgen.project` label whoever created
+//! it (`stackgen up` or `docker compose`): containers, networks and volumes, and one container's
+//! state, health and logs. It only reads; the engine's answers are turned into this layer's own
+//! records by pure functions, so that the rest never sees bollard's optional fields.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bollard::Docker;
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary, HealthStatusEnum,
+};
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder,
+};
+use futures_util::TryStreamExt;
+
+use super::engine::{engine_error, is_not_found};
+use super::plan::{self, Observed};
+use crate::error::Result;
+
+/// Everything of a project the engine has, for the plan.
+pub struct Existing {
+    pub containers: Vec<Observed>,
+    /// Network name → id.
+    pub networks: BTreeMap<String, String>,
+    pub volumes: BTreeSet<String>,
+}
+
+impl Existing {
+    pub async fn read(docker: &Docker, project: &str) -> Result<Self> {
+        Ok(Self {
+            containers: containers(docker, project).await?,
+            networks: networks(docker, project).await?,
+            volumes: volumes(docker, project).await?,
+        })
+    }
+}
+
+fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
+    HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
+}
+
+/// The containers of a project, running or not.
+pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
+    let filter = project_filter(project);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filter)
+        .build();
+    let list = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(engine_error("list containers"))?;
+    Ok(list.into_iter().map(observed).collect())
+}
+
+fn observed(c: ContainerSummary) -> Observed {
+    let labels = c.labels.unwrap_or_default();
+    let label = |key: &str| labels.get(key).cloned().unwrap_or_default();
+    Observed {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .unwrap_or_default()
+            .first()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        service: label(plan::SERVICE_LABEL),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        spec_hash: label(plan::SPEC_HASH_LABEL),
+        config_hash: label(plan::CONFIG_HASH_LABEL),
+        ports: c
+            .ports
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.public_port)
+            .collect(),
+    }
+}
+
+/// The project's networks by name → id.
+pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
+    let filter = project_filter(project);
+    let options = ListNetworksOptionsBuilder::new().filters(&filter).build();
+    let list = docker
+        .list_networks(Some(options))
+        .await
+        .map_err(engine_error("list networks"))?;
+    Ok(list
+        .into_iter()
+        .map(|n| (n.name.unwrap_or_default(), n.id.unwrap_or_default()))
+        .collect())
+}
+
+/// The names of the project's volumes.
+pub async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
+    let filter = project_filter(project);
+    let options = ListVolumesOptionsBuilder::new().filters(&filter).build();
+    let list = docker
+        .list_volumes(Some(options))
+        .await
+        .map_err(engine_error("list volumes"))?;
+    Ok(list
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect())
+}
+
+/// A service's state, health and the engine's last health-check output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub status: String,
+    pub running: bool,
+    pub health: Option<String>,
+    pub health_output: String,
+    pub exit_code: i64,
+}
+
+impl Seen {
+    /// A container the engine does not have.
+    fn missing() -> Self {
+        Self {
+            status: "missing".into(),
+            running: false,
+            health: None,
+            health_output: String::new(),
+            exit_code: 0,
+        }
+    }
+}
+
+/// One container by name; a missing one is [`Seen`] as `missing`, not an error.
+pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
+    match docker
+        .inspect_container(name, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(c) => Ok(seen(c)),
+        Err(e) if is_not_found(&e) => Ok(Seen::missing()),
+        Err(e) => Err(engine_error(name)(e)),
+    }
+}
+
+fn seen(c: ContainerInspectResponse) -> Seen {
+    let state = c.state.unwrap_or_default();
+    let health = state.health.clone();
+    Seen {
+        status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        running: state.status == Some(ContainerStateStatusEnum::RUNNING),
+        health: health
+            .as_ref()
+            .and_then(|h| h.status)
+            .filter(|s| *s != HealthStatusEnum::EMPTY && *s != HealthStatusEnum::NONE)
+            .map(|s| s.to_string()),
+        health_output: health
+            .and_then(|h| h.log)
+            .and_then(|log| log.last().and_then(|r| r.output.clone()))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        exit_code: state.exit_code.unwrap_or_default(),
+    }
+}
+
+/// The last `lines` lines a container wrote, stdout and stderr; why there are none otherwise.
+/// They may hold secrets: redact them before showing them.
+pub async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    match docker
+        .logs(name, Some(options))
+        .try_collect::<Vec<_>>()
+        .await
+    {
+        Ok(chunks) => chunks.iter().map(ToString::to_string).collect(),
+        Err(e) => format!("(no logs: {e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::{
+        ContainerState, ContainerSummaryStateEnum, Health, HealthcheckResult, PortSummary,
+    };
+
+    use super::*;
+
+    #[test]
+    fn a_listed_container_reads_as_observed() {
+        let labels = HashMap::from([
+            (plan::SERVICE_LABEL.to_string(), "redis".to_string()),
+            (plan::SPEC_HASH_LABEL.to_string(), "s1".to_string()),
+            (plan::CONFIG_HASH_LABEL.to_string(), "c1".to_string()),
+        ]);
+        let port = |public_port| PortSummary {
+            private_port: 6379,
+            public_port,
+            ..Default::default()
+        };
+        let summary = ContainerSummary {
+            id: Some("abc".into()),
+            names: Some(vec!["/p-redis".into()]),
+            state: Some(ContainerSummaryStateEnum::RESTARTING),
+            labels: Some(labels),
+            ports: Some(vec![port(Some(6379)), port(None)]),
+            ..Default::default()
+        };
+        let expected = Observed {
+            id: "abc".into(),
+            name: "p-redis".into(),
+            service: "redis".into(),
+            state: "restarting".into(),
+            spec_hash: "s1".into(),
+            config_hash: "c1".into(),
+            ports: vec![6379],
+        };
+        assert_eq!(observed(summary), expected);
+        // One created by hand, without stackgen's labels, has empty ones.
+        let bare = observed(ContainerSummary::default());
+        assert_eq!((bare.name.as_str(), bare.service.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn an_inspected_container_reads_as_seen() {
+        let inspected = |status, health: Option<HealthStatusEnum>| ContainerInspectResponse {
+            state: Some(ContainerState {
+                status: Some(status),
+                exit_code: Some(1),
+                health: health.map(|status| Health {
+                    status: Some(status),
+                    log: Some(vec![HealthcheckResult {
+                        output: Some(" first \n".into()),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        use ContainerStateStatusEnum::{EXITED, RUNNING};
+        let cases = [
+            (
+                inspected(RUNNING, Some(HealthStatusEnum::HEALTHY)),
+                true,
+                Some("healthy"),
+            ),
+            (inspected(RUNNING, Some(HealthStatusEnum::NONE)), true, None),
+            (inspected(RUNNING, None), true, None),
+            (
+                inspected(EXITED, Some(HealthStatusEnum::UNHEALTHY)),
+                false,
+                Some("unhealthy"),
+            ),
+        ];
+        for (response, running, health) in cases {
+            let seen = seen(response);
+            assert_eq!((seen.running, seen.health.as_deref()), (running, health));
+            assert_eq!(seen.exit_code, 1);
+        }
+        let last = seen(inspected(RUNNING, Some(HealthStatusEnum::STARTING)));
+        assert_eq!(
+            (last.status.as_str(), last.health_output.as_str()),
+            ("running", "first")
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! The stack's secrets on their way into containers. A value is read from its file or
+//! environment variable once per `up` and must be one line; it reaches a container only as a
+//! runtime copy under `.stackgen/<profile>/secrets/<service>/`, readable by that container's
+//! user alone, mounted at `/run/secrets/<name>`. Text that came out of a container is redacted
+//! here before anyone shows it. Nothing here prints a value or puts one in a label, an argument,
+//! the environment or under `generated/`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::spec::{ContainerSpec, SecretSource, StackSpec};
+use crate::error::{Error, Result};
+
+/// What replaces a secret's value in text that is shown.
+const REDACTED: &str = "[secret]";
+
+/// The values of the secrets the stack's containers mount, by secret name.
+pub struct Secrets {
+    values: BTreeMap<String, Vec<u8>>,
+}
+
+impl Secrets {
+    /// Reads every secret a container mounts, so that a missing or unusable one stops `up`
+    /// before anything changes. `keys`: secret name → where `stack.toml` declares it.
+    pub fn read(spec: &StackSpec, keys: &BTreeMap<String, String>) -> Result<Self> {
+        let mut values = BTreeMap::new();
+        for name in spec.containers.iter().flat_map(|c| &c.secrets) {
+            let value = read(&spec.secrets[name]).map_err(|why| Error::Secret {
+                name: name.clone(),
+                key: keys.get(name).cloned().unwrap_or_default(),
+                why,
+            })?;
+            values.insert(name.clone(), value);
+        }
+        Ok(Self { values })
+    }
+
+    /// The value of a secret that [`Secrets::read`] read: one a container mounts.
+    pub fn get(&self, name: &str) -> &[u8] {
+        &self.values[name]
+    }
+
+    /// `text` from a container (logs, health-check output) with every value replaced.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, self.values.values().map(Vec::as_slice))
+    }
+}
+
+/// A secret's value: one line, without its line ending. A line break inside it would split
+/// it where Redis reads its password, so it is refused (without showing it).
+pub fn read(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
+    let value = match source {
+        SecretSource::File(path) => {
+            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))?
+        }
+        SecretSource::Env(variable) => std::env::var(variable)
+            .map(String::into_bytes)
+            .map_err(|_| format!("environment variable `{variable}` is not set"))?,
+    };
+    one_line(value)
+}
+
+fn one_line(mut value: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    while value.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        value.pop();
+    }
+    if value.contains(&b'\n') || value.contains(&b'\r') {
+        return Err("it holds a line break; a secret is one line (value not shown)".into());
+    }
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    Ok(value)
+}
+
+/// A secret's value for a probe, by secret name; `None` when it cannot be read.
+pub fn value(spec: &StackSpec, name: &str) -> Option<String> {
+    let bytes = read(spec.secrets.get(name)?).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        let secret = String::from_utf8_lossy(secret);
+        if !secret.is_empty() {
+            text = text.replace(secret.as_ref(), REDACTED);
+        }
+    }
+    text
+}
+
+/// The runtime copies of one profile's secrets, a folder per service.
+pub struct Copies {
+    root: PathBuf,
+}
+
+impl Copies {
+    /// The copies under `runtime_dir` (`.stackgen/<profile>`).
+    pub fn new(runtime_dir: &Path) -> Self {
+        Self {
+            root: runtime_dir.join("secrets"),
+        }
+    }
+
+    /// The folder a service's copies are in, which its container mounts them from.
+    pub fn dir(&self, service: &str) -> PathBuf {
+        self.root.join(service)
+    }
+
+    /// The secrets of `container` whose copies are missing or differ from their values.
+    pub fn stale(&self, container: &ContainerSpec, secrets: &Secrets) -> Vec<String> {
+        let dir = self.dir(&container.service);
+        container
+            .secrets
+            .iter()
+            .filter(|name| std::fs::read(dir.join(name)).ok().as_deref() != Some(secrets.get(name)))
+            .cloned()
+            .collect()
+    }
+
+    /// (Re)writes the copies of `names` for a service whose container runs as `user`.
+    pub fn write(
+        &self,
+        service: &str,
+        names: &[String],
+        secrets: &Secrets,
+        user: &str,
+    ) -> Result<()> {
+        let dir = self.dir(service);
+        private_dir(&dir)?;
+        for name in names {
+            write_copy(&dir.join(name), secrets.get(name), uid_of(user))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a service's copies, when its container goes.
+    pub fn remove(&self, service: &str) {
+        let _ = std::fs::remove_dir_all(self.dir(service));
+    }
+}
+
+/// Removes the copies of every profile under `.stackgen/`: they go with the containers that
+/// read them.
+pub fn remove_all(runtime_root: &Path) {
+    if let Ok(entries) = std::fs::read_dir(runtime_root) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_dir_all(entry.path().join("secrets"));
+        }
+    }
+}
+
+/// The uid a container runs as, from `user` (`nobody`, `472`, `59000:59000`); root when empty.
+fn uid_of(user: &str) -> Option<u32> {
+    let name = user.split(':').next().unwrap_or_default();
+    match name {
+        "" | "root" => Some(0),
+        "nobody" => Some(65534),
+        other => other.parse().ok(),
+    }
+}
+
+/// Creates a folder only its owner can enter: the runtime folder holds secret copies, and
+/// what they were (`applied.json`).
+pub fn private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !path.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(Error::io(path))?;
+    }
+    Ok(())
+}
+
+/// Writes a secret's runtime copy, readable only by the container's user. The old copy is
+/// removed first (it may belong to that user now); the container is restarted or created
+/// afterwards, which mounts the new file.
+fn write_copy(path: &Path, value: &[u8], uid: Option<u32>) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(path)(e)),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io(path))?;
+    file.write_all(value).map_err(Error::io(path))?;
+    let mode = match uid.map(|uid| std::os::unix::fs::chown(path, Some(uid), None)) {
+        Some(Ok(())) => 0o400,
+        // Not root, or an unknown user: readable in the container, still inside a 0700 folder.
+        _ => 0o444,
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_one_line_and_not_empty() {
+        let line_break = Err("it holds a line break; a secret is one line (value not shown)");
+        type Expected = std::result::Result<&'static [u8], &'static str>;
+        let cases: [(&[u8], Expected); 6] = [
+            (b"pw", Ok(b"pw")),
+            (b"pw\n", Ok(b"pw")),
+            (b"pw\r\n\n", Ok(b"pw")),
+            (b"p\nw", line_break),
+            (b"p\rw\n", line_break),
+            (b"\n", Err("it is empty")),
+        ];
+        for (value, expected) in cases {
+            let got = one_line(value.to_vec());
+            assert_eq!(
+                got.as_deref().map_err(String::as_str),
+                expected,
+                "{value:?}"
+            );
+        }
+        let unset = SecretSource::Env("STACKGEN_TEST_SURELY_UNSET".into());
+        assert_eq!(
+            read(&unset).unwrap_err(),
+            "environment variable `STACKGEN_TEST_SURELY_UNSET` is not set"
+        );
+    }
+
+    #[test]
+    fn redaction_hides_every_value() {
+        let secrets: [&[u8]; 3] = [b"hunter2", b"", b"s3cret"];
+        let cases = [
+            ("auth failed for hunter2", "auth failed for [secret]"),
+            (
+                "hunter2 and s3cret, hunter2",
+                "[secret] and [secret], [secret]",
+            ),
+            ("nothing to hide", "nothing to hide"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact(text, secrets), expected);
+        }
+    }
+
+    #[test]
+    fn users_map_to_uids() {
+        let cases = [
+            ("", Some(0)),
+            ("root", Some(0)),
+            ("nobody", Some(65534)),
+            ("472", Some(472)),
+            ("59000:59000", Some(59000)),
+            ("grafana", None),
+        ];
+        for (user, uid) in cases {
+            assert_eq!(uid_of(user), uid, "{user}");
+        }
+    }
+
+    #[test]
+    fn copies_are_private_and_rewritten_when_stale() {
+        use std::os::unix::fs::MetadataExt;
+        let runtime = tempfile::tempdir().unwrap();
+        let mut container = ContainerSpec::bare("redis", "p-redis", "redis:7.0");
+        container.secrets = vec!["a".into(), "b".into()];
+        let values = |a: &str, b: &str| Secrets {
+            values: BTreeMap::from([("a".into(), a.into()), ("b".into(), b.into())]),
+        };
+        let copies = Copies::new(runtime.path());
+        let secrets = values("one", "two");
+        assert_eq!(copies.stale(&container, &secrets), ["a", "b"]);
+
+        copies
+            .write("redis", &container.secrets, &secrets, "")
+            .unwrap();
+        assert!(copies.stale(&container, &secrets).is_empty());
+        let dir = std::fs::metadata(copies.dir("redis")).unwrap();
+        assert_eq!(dir.mode() & 0o777, 0o700);
+        let copy = std::fs::metadata(copies.dir("redis").join("a")).unwrap();
+        assert!([0o400, 0o444].contains(&(copy.mode() & 0o777)));
+
+        let changed = values("one", "three");
+        assert_eq!(copies.stale(&container, &changed), ["b"]);
+        copies.remove("redis");
+        assert!(!copies.dir("redis").exists());
+    }
+}

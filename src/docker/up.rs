@@ -1,0 +1,319 @@
+//! `up` as a sequence of named phases: images → secrets → desired → observe → plan (a dry run
+//! stops here) → preflight → write secrets → networks and volumes → remove leaving → waves.
+//! Everything that can refuse the stack (a failed pull, an unreadable secret, a busy port) is
+//! checked before the first change. Each phase is a function here or in the module that owns
+//! its part; this file only orders them and hands what one phase learnt to the next.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use super::applied::{self, Applied, AppliedState};
+use super::execute::Execution;
+use super::fingerprints;
+use super::images::{self, Image};
+use super::observe::Existing;
+use super::plan::{self, Action, Desired, Observed, Plan};
+use super::secrets::{Copies, Secrets};
+use super::spec::{ContainerSpec, Port, StackSpec};
+use crate::Printer;
+use crate::error::{Error, Result};
+use crate::render::Tree;
+
+/// The label that tells which profile's `up` created a container.
+const PROFILE_LABEL: &str = "io.stackgen.profile";
+
+/// How `up` should behave.
+pub struct UpOptions {
+    pub timeout: Duration,
+    pub dry_run: bool,
+}
+
+/// What `up` did, filled in as it goes, so that the command can show it even when `up` stops
+/// with an error half-way.
+#[derive(Default)]
+pub struct UpReport {
+    pub plan: Plan,
+    pub lines: Vec<String>,
+    /// Set when a service did not become healthy in time, or refused a reload: what happened,
+    /// its health output and logs.
+    pub unhealthy: Option<String>,
+}
+
+/// Facts about the stack that the engine layer needs from `stack.toml`.
+pub struct Context<'a> {
+    /// Service → where its image is set (`redis.image at stack.toml:10:1`), for pull errors.
+    pub image_keys: BTreeMap<String, String>,
+    /// Service → where its port is set, for port conflicts.
+    pub port_keys: BTreeMap<String, String>,
+    /// Secret name → where it is declared.
+    pub secret_keys: BTreeMap<String, String>,
+    /// `<project>/.stackgen/<profile>`: private runtime files (secrets, applied state).
+    pub runtime_dir: &'a Path,
+    /// The rendered tree of the profile and the folder it is written to.
+    pub tree: &'a Tree,
+    pub tree_dir: &'a Path,
+    pub profile: &'a str,
+}
+
+/// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
+/// did is in `report` even when it stops with an error.
+pub async fn up(
+    docker: &Docker,
+    spec: &StackSpec,
+    context: &Context<'_>,
+    options: &UpOptions,
+    printer: &Printer<'_>,
+    report: &mut UpReport,
+) -> Result<()> {
+    let images =
+        images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
+    let secrets = Secrets::read(spec, &context.secret_keys)?;
+    let copies = Copies::new(context.runtime_dir);
+    let wanted = desired(spec, context, &images, &secrets, &copies);
+    let existing = Existing::read(docker, &spec.project).await?;
+    let applied = applied::read(context.runtime_dir);
+    let plan = plan_of(spec, &wanted, &existing, &applied);
+    report.plan = plan.clone();
+    if options.dry_run {
+        return Ok(());
+    }
+    check_ports(&plan, &wanted, &existing.containers, &context.port_keys)?;
+    write_secrets(&wanted, &images, &secrets, &copies)?;
+    let execution = Execution {
+        docker,
+        spec,
+        plan: &plan,
+        desired: &wanted.containers,
+        secrets: &secrets,
+        copies: &copies,
+        runtime_dir: context.runtime_dir,
+    };
+    execution.create_network(report).await?;
+    execution.create_volumes(report).await?;
+    execution.remove_leaving(report).await?;
+    execution
+        .waves(applied, options.timeout, printer, report)
+        .await
+}
+
+/// What should run, and which secret copies are out of date.
+struct Wanted {
+    containers: Vec<Desired>,
+    /// Service → the secrets whose runtime copies must be (re)written.
+    stale_copies: BTreeMap<String, Vec<String>>,
+}
+
+/// Each container as it should run: labelled with the profile, and fingerprinted.
+fn desired(
+    spec: &StackSpec,
+    context: &Context<'_>,
+    images: &BTreeMap<String, Image>,
+    secrets: &Secrets,
+    copies: &Copies,
+) -> Wanted {
+    let mut wanted = Wanted {
+        containers: Vec::new(),
+        stale_copies: BTreeMap::new(),
+    };
+    for container in &spec.containers {
+        let stale = copies.stale(container, secrets);
+        let mut labelled = container.clone();
+        labelled
+            .labels
+            .insert(PROFILE_LABEL.into(), context.profile.to_string());
+        let image = &images[&container.service].id;
+        let values = container
+            .secrets
+            .iter()
+            .map(|name| (name.as_str(), secrets.get(name)));
+        wanted.containers.push(Desired {
+            spec_hash: fingerprints::spec(&labelled, image, &spec.network),
+            spec: labelled,
+            now: Applied {
+                config: fingerprints::config(container, context.tree, context.tree_dir),
+                secrets: fingerprints::secrets(values),
+                mounts: fingerprints::mounts(container),
+            },
+            secrets_stale: !stale.is_empty(),
+        });
+        if !stale.is_empty() {
+            wanted.stale_copies.insert(container.service.clone(), stale);
+        }
+    }
+    wanted
+}
+
+fn plan_of(spec: &StackSpec, wanted: &Wanted, existing: &Existing, applied: &AppliedState) -> Plan {
+    let volumes: Vec<String> = spec.volumes.iter().map(|v| v.name.clone()).collect();
+    plan::plan(
+        &wanted.containers,
+        &existing.containers,
+        applied,
+        (&spec.network, existing.networks.contains_key(&spec.network)),
+        (&volumes, &existing.volumes),
+    )
+}
+
+/// A host port a container is about to publish.
+struct Claim<'a> {
+    container: &'a ContainerSpec,
+    port: &'a Port,
+}
+
+/// The host ports that new and replaced containers publish and the project does not hold
+/// now: a port the project publishes is freed when its container is replaced.
+fn ports_to_claim<'a>(plan: &Plan, wanted: &'a Wanted, observed: &[Observed]) -> Vec<Claim<'a>> {
+    let ours: Vec<u16> = observed
+        .iter()
+        .flat_map(|o| o.ports.iter().copied())
+        .collect();
+    let created = wanted.containers.iter().filter(|want| {
+        let step = plan.step(&want.spec.service);
+        step.is_some_and(|s| matches!(s.action, Action::Create | Action::Recreate))
+    });
+    created
+        .flat_map(|want| {
+            let container = &want.spec;
+            container
+                .ports
+                .iter()
+                .map(move |port| Claim { container, port })
+        })
+        .filter(|claim| !ours.contains(&claim.port.host_port))
+        .collect()
+}
+
+/// Preflight: every host port to claim must be free before anything changes.
+fn check_ports(
+    plan: &Plan,
+    wanted: &Wanted,
+    observed: &[Observed],
+    port_keys: &BTreeMap<String, String>,
+) -> Result<()> {
+    for Claim { container, port } in ports_to_claim(plan, wanted, observed) {
+        if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
+            return Err(Error::PortInUse {
+                address: format!("{}:{}", port.host_ip, port.host_port),
+                service: container.service.clone(),
+                key: port_keys
+                    .get(&container.service)
+                    .cloned()
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the stale secret copies, each readable by its container's user only.
+fn write_secrets(
+    wanted: &Wanted,
+    images: &BTreeMap<String, Image>,
+    secrets: &Secrets,
+    copies: &Copies,
+) -> Result<()> {
+    for want in &wanted.containers {
+        let service = &want.spec.service;
+        if let Some(stale) = wanted.stale_copies.get(service) {
+            let user = images::user_of(&want.spec, &images[service]);
+            copies.write(service, stale, secrets, &user)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::plan::Step;
+
+    fn want(service: &str, ports: &[u16]) -> Desired {
+        let mut spec = ContainerSpec::bare(service, &format!("p-{service}"), "img:1");
+        spec.ports = ports
+            .iter()
+            .map(|&port| Port {
+                host_ip: "127.0.0.1".into(),
+                host_port: port,
+                container_port: port,
+            })
+            .collect();
+        Desired {
+            spec,
+            spec_hash: String::new(),
+            now: Applied::default(),
+            secrets_stale: false,
+        }
+    }
+
+    fn step(service: &str, action: Action) -> Step {
+        Step {
+            service: service.into(),
+            container: format!("p-{service}"),
+            action,
+            why: "",
+        }
+    }
+
+    #[test]
+    fn only_new_ports_of_new_and_replaced_containers_are_claimed() {
+        let wanted = Wanted {
+            containers: vec![
+                want("redis", &[6379]),
+                want("prometheus", &[9090, 9091]),
+                want("grafana", &[3000]),
+                want("alertmanager", &[9093]),
+            ],
+            stale_copies: BTreeMap::new(),
+        };
+        let plan = Plan {
+            steps: vec![
+                step("redis", Action::Keep),
+                step("prometheus", Action::Recreate),
+                step("grafana", Action::Create),
+                step("alertmanager", Action::Restart),
+            ],
+            ..Plan::default()
+        };
+        // Prometheus holds 9090 now; its replacement takes it over.
+        let held = Observed {
+            id: "id".into(),
+            name: "p-prometheus".into(),
+            service: "prometheus".into(),
+            state: "running".into(),
+            spec_hash: String::new(),
+            config_hash: String::new(),
+            ports: vec![9090],
+        };
+        let claimed: Vec<(&str, u16)> = ports_to_claim(&plan, &wanted, &[held])
+            .into_iter()
+            .map(|claim| (claim.container.service.as_str(), claim.port.host_port))
+            .collect();
+        assert_eq!(claimed, [("prometheus", 9091), ("grafana", 3000)]);
+    }
+
+    #[test]
+    fn a_busy_port_names_its_service_and_key() {
+        let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let wanted = Wanted {
+            containers: vec![want("grafana", &[port])],
+            stale_copies: BTreeMap::new(),
+        };
+        let plan = Plan {
+            steps: vec![step("grafana", Action::Create)],
+            ..Plan::default()
+        };
+        let keys = BTreeMap::from([("grafana".to_string(), "`grafana.port` at s:1:1".to_string())]);
+        let error = check_ports(&plan, &wanted, &[], &keys).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "host port 127.0.0.1:{port} for grafana is already in use \
+                 (set by `grafana.port` at s:1:1)"
+            )
+        );
+    }
+}

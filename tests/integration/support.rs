@@ -169,15 +169,15 @@ pub fn rendered_example() -> tempfile::TempDir {
     dir
 }
 
-/// A published schema: the shared copy when it is there, else the repository's.
+/// A published schema: the shared copy when it is there, else the repository's vendored one.
 pub fn published_schema(name: &str) -> serde_json::Value {
     let shared = Path::new(ROOT).join("../shared/schemas").join(name);
-    let own = Path::new(ROOT).join("schemas").join(name);
+    let own = Path::new(ROOT).join("vendor/schemas").join(name);
     let own_text = std::fs::read_to_string(&own).unwrap();
     if let Ok(shared_text) = std::fs::read_to_string(&shared) {
         assert_eq!(
             own_text, shared_text,
-            "schemas/{name} differs from the published copy"
+            "vendor/schemas/{name} differs from the published copy"
         );
     }
     serde_json::from_str(&own_text).unwrap()

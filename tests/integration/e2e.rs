@@ -1,5 +1,5 @@
 //! End to end, on a real Docker engine with real containers: the stand-in images that
-//! `images/build.sh` builds from Debian's packages (Grafana is disabled: it has none). A test
+//! `.ci/images/build.sh` builds from Debian's packages (Grafana is disabled: it has none). A test
 //! that finds no engine prints why and skips; with STACKGEN_REQUIRE_DOCKER=1 it fails.
 
 use std::path::Path;
@@ -34,7 +34,7 @@ fn docker_ready() -> bool {
     let why = if !engine {
         "no Docker engine answers (`docker info` fails)"
     } else if !images {
-        "the stand-in images are missing (run images/build.sh)"
+        "the stand-in images are missing (run .ci/images/build.sh)"
     } else {
         return true;
     };

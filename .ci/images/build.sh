@@ -3,9 +3,9 @@
 # (redis, oliver006/redis_exporter, prom/prometheus, prom/alertmanager) from
 # Debian 12 packages, so end-to-end tests can run without a container registry.
 # Only Debian's package mirror is needed (for the base); the per-service
-# Dockerfiles in images/<service>/ build offline on top of it.
-#   images/build.sh              build what is missing (base is reused)
-#   REBUILD_BASE=1 images/build.sh   redo the debootstrap too
+# Dockerfiles in .ci/images/<service>/ build offline on top of it.
+#   .ci/images/build.sh                  build what is missing (base is reused)
+#   REBUILD_BASE=1 .ci/images/build.sh   redo the debootstrap too
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -57,7 +57,7 @@ fn docker(args: &[&str]) -> String {
 
 /// A project on the engine, taken down with its volumes when the test ends, however it ends.
 struct Stack {
-    dir: tempfile::TempDir,
+    project: Project,
     name: String,
     ports: [u16; 4],
     /// Environment variables every `stackgen` run of this stack gets.
@@ -66,7 +66,9 @@ struct Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = stackgen(self.dir.path())
+        let _ = self
+            .project
+            .command()
             .args(["down", "--volumes", "-p", "prod"])
             .output();
     }
@@ -118,38 +120,42 @@ enabled = false
 {alerts}"##,
             IMAGES[0], IMAGES[1], IMAGES[2], IMAGES[3]
         );
-        let dir = project(&stack);
-        std::fs::create_dir(dir.path().join("secrets")).unwrap();
-        std::fs::write(
-            dir.path().join("secrets/redis_password.txt"),
-            format!("{PASSWORD}\n"),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("secrets/slack_webhook_url"),
-            "http://webhook:8080/services/E2E/HOOK\n",
-        )
-        .unwrap();
+        let project = Project::new(&stack);
+        project
+            .file("secrets/redis_password.txt", &format!("{PASSWORD}\n"))
+            .file(
+                "secrets/slack_webhook_url",
+                "http://webhook:8080/services/E2E/HOOK\n",
+            );
         Self {
-            dir,
+            project,
             name,
             ports,
             env: Vec::new(),
         }
     }
 
-    fn stackgen(&self, args: &[&str]) -> (i32, String, String) {
-        let mut cmd = stackgen(self.dir.path());
-        cmd.args(args)
-            .args(["-p", "prod"])
-            .envs(self.env.iter().cloned());
-        run(&mut cmd)
+    /// `stackgen ARGS -p prod` with the stack's variables.
+    fn run(&self, args: &[&str]) -> Run {
+        Run::of(
+            self.project
+                .command()
+                .args(args)
+                .args(["-p", "prod"])
+                .envs(self.env.iter().cloned()),
+        )
     }
 
+    /// `up`, which must succeed; what it reported.
+    #[track_caller]
     fn up(&self) -> String {
-        let (code, stdout, stderr) = self.stackgen(&["up"]);
-        assert_eq!(code, 0, "up failed:\n{stdout}{stderr}");
-        stderr
+        self.run(&["up"]).success().stderr
+    }
+
+    /// Replaces `stack.toml` with what `edit` makes of it.
+    fn edit(&self, edit: impl FnOnce(String) -> String) {
+        self.project
+            .file("stack.toml", &edit(self.project.read("stack.toml")));
     }
 
     fn container_ids(&self) -> Vec<String> {
@@ -201,13 +207,12 @@ fn up_status_idempotence_reload_data_and_down() {
     }
     let mut stack = Stack::new("life", "");
     // The webhook from an environment variable this time (the alert test reads it from a file).
-    let path = stack.dir.path().join("stack.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replace(
-        "webhook_url = { file = \"secrets/slack_webhook_url\" }",
-        "webhook_url = { env = \"SGE2E_WEBHOOK\" }",
-    );
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| {
+        text.replace(
+            "webhook_url = { file = \"secrets/slack_webhook_url\" }",
+            "webhook_url = { env = \"SGE2E_WEBHOOK\" }",
+        )
+    });
     stack.env.push((
         "SGE2E_WEBHOOK".into(),
         "http://webhook:8080/services/E2E/HOOK".into(),
@@ -219,21 +224,20 @@ fn up_status_idempotence_reload_data_and_down() {
     // Prometheus reports its targets up once it has scraped them.
     let mut last = String::new();
     let healthy = eventually(30, || {
-        let (code, stdout, stderr) = stack.stackgen(&["status", "--format", "json"]);
-        last = format!("{stdout}{stderr}");
-        code == 0
+        let run = stack.run(&["status", "--format", "json"]);
+        last = format!("{}{}", run.stdout, run.stderr);
+        run.code == 0
     });
     assert!(healthy, "status does not exit 0:\n{last}");
-    let (_, stdout, _) = stack.stackgen(&["status", "--format", "json"]);
+    let stdout = stack.run(&["status", "--format", "json"]).stdout;
     let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");
-    let (code, table, _) = stack.stackgen(&["status"]);
-    assert_eq!(code, 0);
-    assert!(
-        table.contains("PING: NOAUTH without the password, PONG with it"),
-        "{table}"
-    );
+    let table = stack
+        .run(&["status"])
+        .success()
+        .stdout_has("PING: NOAUTH without the password, PONG with it")
+        .stdout;
     assert!(
         table.contains("redis_up 1") && table.contains("rules loaded"),
         "{table}"
@@ -272,7 +276,7 @@ fn up_status_idempotence_reload_data_and_down() {
     // The secret from the environment reaches Alertmanager as a private file.
     {
         use std::os::unix::fs::MetadataExt;
-        let secrets = stack.dir.path().join(".stackgen/prod/secrets");
+        let secrets = stack.project.path().join(".stackgen/prod/secrets");
         assert_eq!(std::fs::metadata(&secrets).unwrap().mode() & 0o777, 0o700);
         let copy = std::fs::metadata(secrets.join("alertmanager/slack_webhook_url")).unwrap();
         if is_root() {
@@ -296,10 +300,7 @@ fn up_status_idempotence_reload_data_and_down() {
     // 5. A threshold change reloads Prometheus only, and its rules show the new threshold.
     let started = |id: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", id]);
     let starts: Vec<String> = ids.iter().map(|id| started(id)).collect();
-    let path = stack.dir.path().join("stack.toml");
-    let text = std::fs::read_to_string(&path).unwrap()
-        + "\n[alerts.memory_pressure]\nthreshold_percent = 75\n";
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| text + "\n[alerts.memory_pressure]\nthreshold_percent = 75\n");
     let out = stack.up();
     let changed: Vec<&str> = out.lines().filter(|l| !l.contains(" is up")).collect();
     assert_eq!(
@@ -334,9 +335,7 @@ fn up_status_idempotence_reload_data_and_down() {
         ],
     );
     assert_eq!(loaded, "1");
-    let (code, _, stderr) = stack.stackgen(&["down"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("Kept volumes"), "{stderr}");
+    stack.run(&["down"]).success().stderr_has("Kept volumes");
     assert!(stack.container_ids().is_empty());
     stack.up();
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["dbsize"]), "10000");
@@ -346,10 +345,7 @@ fn up_status_idempotence_reload_data_and_down() {
     );
 
     // A service disabled in stack.toml is removed.
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n");
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| text.replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n"));
     let out = stack.up();
     assert!(
         out.contains("alertmanager: removed (no longer in the stack)"),
@@ -358,12 +354,14 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(stack.container_ids().len(), 3);
 
     // A prometheus.yml change reaches the running Prometheus through its reload.
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "scrape_interval = \"5s\"\nscrape_timeout",
-        "scrape_interval = \"6s\"\nscrape_timeout",
-    );
-    assert!(text.contains("scrape_interval = \"6s\""));
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| {
+        let text = text.replace(
+            "scrape_interval = \"5s\"\nscrape_timeout",
+            "scrape_interval = \"6s\"\nscrape_timeout",
+        );
+        assert!(text.contains("scrape_interval = \"6s\""));
+        text
+    });
     let out = stack.up();
     assert!(
         out.contains("prometheus: reloaded (its config files changed)"),
@@ -379,23 +377,20 @@ fn up_status_idempotence_reload_data_and_down() {
 
     // A config Prometheus refuses on reload: `up` says so, exits 1, and Prometheus keeps
     // running what it had.
-    let rules = stack.dir.path().join("templates/prometheus/rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("redis-alerts.yml"),
+    stack.project.file(
+        "templates/prometheus/rules/redis-alerts.yml",
         "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: vector(1) > 2\n        annotations:\n          summary: \"{% raw %}{{ $value | nosuchfunc }}{% endraw %}\"\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("error: prometheus: the reload was refused, so it keeps running its previous configuration"), "{stderr}");
+    );
+    stack.run(&["up"]).code(1).stderr_has(
+        "error: prometheus: the reload was refused, so it keeps running its previous configuration",
+    );
     assert!(
         stack
             .prometheus("/api/v1/rules")
             .to_string()
             .contains("RedisDown")
     );
-    std::fs::remove_dir_all(stack.dir.path().join("templates")).unwrap();
+    std::fs::remove_dir_all(stack.project.path().join("templates")).unwrap();
     assert!(
         stack.up().contains("nothing to change"),
         "Prometheus runs what it ran before"
@@ -404,46 +399,35 @@ fn up_status_idempotence_reload_data_and_down() {
     // A port taken by someone else stops a replacement before the old container goes.
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let busy_port = busy.local_addr().unwrap().port();
-    let good = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        good.replace(
+    let good = stack.project.read("stack.toml");
+    stack.project.file(
+        "stack.toml",
+        &good.replace(
             &format!("port = {}", stack.ports[2]),
             &format!("port = {busy_port}"),
         ),
-    )
-    .unwrap();
-    let before = stack.container_ids();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "host port 127.0.0.1:{busy_port} for prometheus is already in use"
-        )),
-        "{stderr}"
     );
+    let before = stack.container_ids();
+    stack.run(&["up"]).code(2).stderr_has(&format!(
+        "host port 127.0.0.1:{busy_port} for prometheus is already in use"
+    ));
     assert_eq!(stack.container_ids(), before);
-    std::fs::write(&path, good).unwrap();
+    stack.project.file("stack.toml", &good);
     drop(busy);
 
     // A new Redis password restarts Redis and the exporter, and both use it, even when the
     // `up` that restarted Redis failed before it reached the exporter.
     let new_password = "another secret";
-    std::fs::write(
-        stack.dir.path().join("secrets/redis_password.txt"),
-        new_password,
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up", "--timeout", "1s"]);
+    stack
+        .project
+        .file("secrets/redis_password.txt", new_password);
+    let run = stack.run(&["up", "--timeout", "1s"]);
     assert_eq!(
-        code, 1,
-        "Redis cannot be healthy a second after a restart: {stderr}"
+        run.code, 1,
+        "Redis cannot be healthy a second after a restart: {run}"
     );
-    assert!(
-        stderr.contains("redis: restarted (a secret it reads changed)"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("redis-exporter: restarted"), "{stderr}");
+    run.stderr_has("redis: restarted (a secret it reads changed)")
+        .stderr_lacks("redis-exporter: restarted");
     let out = stack.up();
     assert!(!out.contains("redis: restarted"), "{out}");
     assert!(
@@ -456,14 +440,13 @@ fn up_status_idempotence_reload_data_and_down() {
             .redis_cli(Some(PASSWORD), &["ping"])
             .starts_with("NOAUTH")
     );
-    let healthy = eventually(30, || stack.stackgen(&["status"]).0 == 0);
-    assert!(healthy, "{}", stack.stackgen(&["status"]).1);
+    let healthy = eventually(30, || stack.run(&["status"]).code == 0);
+    assert!(healthy, "{}", stack.run(&["status"]).stdout);
     assert!(stack.up().contains("nothing to change"));
 
     // 10. down --volumes leaves nothing with the project's label; twice is fine.
     for _ in 0..2 {
-        let (code, _, stderr) = stack.stackgen(&["down", "--volumes"]);
-        assert_eq!(code, 0, "{stderr}");
+        stack.run(&["down", "--volumes"]).success();
     }
     let label = format!("label=io.stackgen.project={}", stack.name);
     assert_eq!(docker(&["ps", "-a", "-q", "--filter", &label]), "");
@@ -517,24 +500,16 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     );
 
     // 8. Every panel query of the dashboard, rendered with Grafana on, returns data.
-    let with_grafana = project(
-        &std::fs::read_to_string(stack.dir.path().join("stack.toml"))
-            .unwrap()
+    let with_grafana = Project::new(
+        &stack
+            .project
+            .read("stack.toml")
             .replace("[grafana]\nenabled = false", "[grafana]\nenabled = true"),
     );
-    assert_eq!(
-        run(stackgen(with_grafana.path()).args(["render", "-p", "prod"])).0,
-        0
-    );
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            with_grafana
-                .path()
-                .join("generated/prod/grafana/dashboards/redis.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    with_grafana.run(["render", "-p", "prod"]).success();
+    let dashboard: Value =
+        serde_json::from_str(&with_grafana.read("generated/prod/grafana/dashboards/redis.json"))
+            .unwrap();
     let mut queries = 0;
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
@@ -593,46 +568,38 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
         return;
     }
     let stack = Stack::new("refuse", "");
-    let path = stack.dir.path().join("stack.toml");
-    let good = std::fs::read_to_string(&path).unwrap();
+    let good = stack.project.read("stack.toml");
 
-    std::fs::write(
-        &path,
-        good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:"), "{stderr}");
-    assert!(stack.container_ids().is_empty());
-
-    std::fs::write(&path, &good).unwrap();
-    let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:", stack.ports[0])), "{stderr}");
-    assert!(stack.container_ids().is_empty());
-    drop(busy);
-
-    std::fs::remove_file(stack.dir.path().join("secrets/slack_webhook_url")).unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(
-            "secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:"
-        ),
-        "{stderr}"
+    stack.project.file(
+        "stack.toml",
+        &good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
+    );
+    stack.run(&["up"]).code(2).stderr_has(
+        "cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:",
     );
     assert!(stack.container_ids().is_empty());
 
+    stack.project.file("stack.toml", &good);
+    let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
+    stack.run(&["up"]).code(2).stderr_has(&format!(
+        "host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:",
+        stack.ports[0]
+    ));
+    assert!(stack.container_ids().is_empty());
+    drop(busy);
+
+    std::fs::remove_file(stack.project.path().join("secrets/slack_webhook_url")).unwrap();
+    stack
+        .run(&["up"])
+        .code(2)
+        .stderr_has("secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:");
+    assert!(stack.container_ids().is_empty());
+
     // --dry-run prints the plan and creates nothing.
-    std::fs::write(
-        stack.dir.path().join("secrets/slack_webhook_url"),
-        "http://webhook:8080/x\n",
-    )
-    .unwrap();
-    let (code, stdout, _) = stack.stackgen(&["up", "--dry-run"]);
-    assert_eq!(code, 0);
+    stack
+        .project
+        .file("secrets/slack_webhook_url", "http://webhook:8080/x\n");
+    let stdout = stack.run(&["up", "--dry-run"]).success().stdout;
     assert!(
         stdout.contains("redis (") && stdout.contains("): create (new)"),
         "{stdout}"
@@ -646,26 +613,19 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
         return;
     }
     let stack = Stack::new("sick", "");
-    let templates = stack.dir.path().join("templates/redis");
-    std::fs::create_dir_all(&templates).unwrap();
     let conf = std::fs::read_to_string(Path::new(ROOT).join("templates/redis/redis.conf")).unwrap();
-    std::fs::write(
-        templates.join("redis.conf"),
-        conf + "no-such-directive yes\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up", "--timeout", "60s"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("error: redis exited with code 1"),
-        "{stderr}"
+    stack.project.file(
+        "templates/redis/redis.conf",
+        &(conf + "no-such-directive yes\n"),
     );
-    assert!(
-        stderr.contains("last 20 log lines:") && stderr.contains("no-such-directive"),
-        "{stderr}"
-    );
+    stack
+        .run(&["up", "--timeout", "60s"])
+        .code(1)
+        .stderr_has("error: redis exited with code 1")
+        .stderr_has("last 20 log lines:")
+        .stderr_has("no-such-directive");
     // The fix, and `up` brings the crash-looping container back.
-    std::fs::remove_dir_all(stack.dir.path().join("templates")).unwrap();
+    std::fs::remove_dir_all(stack.project.path().join("templates")).unwrap();
     let out = stack.up();
     assert!(
         out.contains("redis: restarted") || out.contains("redis: started"),
@@ -675,14 +635,15 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
 
 #[test]
 fn no_engine_exits_2_with_a_hint() {
-    let dir = project("[stack]\nname = \"noengine\"\n");
-    let (code, _, stderr) = run(stackgen(dir.path())
-        .arg("status")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("no Docker engine answers") && stderr.contains("DOCKER_HOST"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let project = Project::new("[stack]\nname = \"noengine\"\n");
+    let run = Run::of(
+        project
+            .command()
+            .arg("status")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+    )
+    .code(2)
+    .stderr_has("no Docker engine answers")
+    .stderr_has("DOCKER_HOST");
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
 }

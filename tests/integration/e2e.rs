@@ -199,7 +199,8 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// Tests 1–5, 9 and 10 of the issue, on one stack in the prod profile.
+/// One stack in the prod profile through its life: up, status, secrets, idempotence, reloads,
+/// data across down and up, refused changes, a new password, and down --volumes.
 #[test]
 fn up_status_idempotence_reload_data_and_down() {
     if !docker_ready() {
@@ -243,7 +244,7 @@ fn up_status_idempotence_reload_data_and_down() {
         "{table}"
     );
 
-    // 9. The prod profile publishes every port on 127.0.0.1 only (stack.toml says 0.0.0.0).
+    // 2. The prod profile publishes every port on 127.0.0.1 only (stack.toml says 0.0.0.0).
     for id in stack.container_ids() {
         let bindings: Value = serde_json::from_str(&docker(&[
             "inspect",
@@ -259,7 +260,7 @@ fn up_status_idempotence_reload_data_and_down() {
         }
     }
 
-    // 2. Redis wants the password; no secret in any container's environment, command or labels.
+    // 3. Redis wants the password; no secret in any container's environment, command or labels.
     assert!(stack.redis_cli(None, &["ping"]).starts_with("NOAUTH"));
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");
     for id in stack.container_ids() {
@@ -325,7 +326,7 @@ fn up_status_idempotence_reload_data_and_down() {
         "Prometheus' rules API does not show the new threshold"
     );
 
-    // 3. Data survives down and up (AOF on a named volume).
+    // 6. Data survives down and up (AOF on a named volume).
     let loaded = stack.redis_cli(
         Some(PASSWORD),
         &[
@@ -344,7 +345,7 @@ fn up_status_idempotence_reload_data_and_down() {
         "9999"
     );
 
-    // A service disabled in stack.toml is removed.
+    // 7. A service disabled in stack.toml is removed.
     stack.edit(|text| text.replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n"));
     let out = stack.up();
     assert!(
@@ -353,7 +354,7 @@ fn up_status_idempotence_reload_data_and_down() {
     );
     assert_eq!(stack.container_ids().len(), 3);
 
-    // A prometheus.yml change reaches the running Prometheus through its reload.
+    // 8. A prometheus.yml change reaches the running Prometheus through its reload.
     stack.edit(|text| {
         let text = text.replace(
             "scrape_interval = \"5s\"\nscrape_timeout",
@@ -375,7 +376,7 @@ fn up_status_idempotence_reload_data_and_down() {
     });
     assert!(applied, "Prometheus still runs its old prometheus.yml");
 
-    // A config Prometheus refuses on reload: `up` says so, exits 1, and Prometheus keeps
+    // 9. A config Prometheus refuses on reload: `up` says so, exits 1, and Prometheus keeps
     // running what it had.
     stack.project.file(
         "templates/prometheus/rules/redis-alerts.yml",
@@ -396,7 +397,7 @@ fn up_status_idempotence_reload_data_and_down() {
         "Prometheus runs what it ran before"
     );
 
-    // A port taken by someone else stops a replacement before the old container goes.
+    // 10. A port taken by someone else stops a replacement before the old container goes.
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let busy_port = busy.local_addr().unwrap().port();
     let good = stack.project.read("stack.toml");
@@ -415,7 +416,7 @@ fn up_status_idempotence_reload_data_and_down() {
     stack.project.file("stack.toml", &good);
     drop(busy);
 
-    // A new Redis password restarts Redis and the exporter, and both use it, even when the
+    // 11. A new Redis password restarts Redis and the exporter, and both use it, even when the
     // `up` that restarted Redis failed before it reached the exporter.
     let new_password = "another secret";
     stack
@@ -444,7 +445,7 @@ fn up_status_idempotence_reload_data_and_down() {
     assert!(healthy, "{}", stack.run(&["status"]).stdout);
     assert!(stack.up().contains("nothing to change"));
 
-    // 10. down --volumes leaves nothing with the project's label; twice is fine.
+    // 12. down --volumes leaves nothing with the project's label; twice is fine.
     for _ in 0..2 {
         stack.run(&["down", "--volumes"]).success();
     }
@@ -454,8 +455,8 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
 }
 
-/// Tests 6, 7 and 8 of the issue: an idle stack fires nothing, every dashboard query returns
-/// data, and RedisDown reaches a Slack webhook receiver, then resolves.
+/// An idle stack fires nothing, every dashboard query returns data, and RedisDown reaches a
+/// Slack webhook receiver, then resolves.
 #[test]
 fn alerts_reach_slack_and_the_dashboard_has_data() {
     if !docker_ready() {
@@ -484,7 +485,7 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     ]);
     let received = || docker(&["logs", &webhook]);
 
-    // 6. Idle and healthy for two minutes: no alert fires, nothing is sent.
+    // 1. Idle and healthy for two minutes: no alert fires, nothing is sent.
     let idle_until = std::time::Instant::now() + Duration::from_secs(120);
     while std::time::Instant::now() < idle_until {
         let alerts = stack.prometheus("/api/v1/alerts");
@@ -499,7 +500,7 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
         "the webhook got messages from an idle stack"
     );
 
-    // 8. Every panel query of the dashboard, rendered with Grafana on, returns data.
+    // 2. Every panel query of the dashboard, rendered with Grafana on, returns data.
     let with_grafana = Project::new(
         &stack
             .project
@@ -533,7 +534,7 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     }
     assert!(queries >= 10);
 
-    // 7. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
+    // 3. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
     docker(&["stop", &format!("{}-redis", stack.name)]);
     let fired = eventually(120, || {
         received().contains("[FIRING:1] RedisDown on redis-exporter:9121")
@@ -570,6 +571,7 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
     let stack = Stack::new("refuse", "");
     let good = stack.project.read("stack.toml");
 
+    // 1. An image that cannot be pulled.
     stack.project.file(
         "stack.toml",
         &good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
@@ -579,6 +581,7 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
     );
     assert!(stack.container_ids().is_empty());
 
+    // 2. A host port already in use.
     stack.project.file("stack.toml", &good);
     let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
     stack.run(&["up"]).code(2).stderr_has(&format!(
@@ -588,6 +591,7 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
     assert!(stack.container_ids().is_empty());
     drop(busy);
 
+    // 3. A secret file that is not there.
     std::fs::remove_file(stack.project.path().join("secrets/slack_webhook_url")).unwrap();
     stack
         .run(&["up"])
@@ -595,7 +599,7 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
         .stderr_has("secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:");
     assert!(stack.container_ids().is_empty());
 
-    // --dry-run prints the plan and creates nothing.
+    // 4. --dry-run prints the plan and creates nothing.
     stack
         .project
         .file("secrets/slack_webhook_url", "http://webhook:8080/x\n");
@@ -613,6 +617,7 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
         return;
     }
     let stack = Stack::new("sick", "");
+    // 1. A redis.conf that Redis refuses: up exits 1 and shows Redis' last words.
     let conf = std::fs::read_to_string(Path::new(ROOT).join("templates/redis/redis.conf")).unwrap();
     stack.project.file(
         "templates/redis/redis.conf",
@@ -624,7 +629,7 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
         .stderr_has("error: redis exited with code 1")
         .stderr_has("last 20 log lines:")
         .stderr_has("no-such-directive");
-    // The fix, and `up` brings the crash-looping container back.
+    // 2. The fix, and `up` brings the crash-looping container back.
     std::fs::remove_dir_all(stack.project.path().join("templates")).unwrap();
     let out = stack.up();
     assert!(

@@ -169,16 +169,7 @@ enabled = false
     }
 
     fn redis_cli(&self, password: Option<&str>, args: &[&str]) -> String {
-        let mut cmd = Command::new(tool("redis-cli"));
-        cmd.args(["-p", &self.ports[0].to_string()])
-            .args(args)
-            .env_remove("REDISCLI_AUTH");
-        if let Some(password) = password {
-            cmd.env("REDISCLI_AUTH", password);
-        }
-        String::from_utf8_lossy(&cmd.output().unwrap().stdout)
-            .trim()
-            .to_string()
+        redis_cli(self.ports[0], password, args)
     }
 
     fn prometheus(&self, path: &str) -> Value {

@@ -214,7 +214,6 @@ fn redis_server_runs_the_generated_config() {
 #[test]
 fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
     let redis_server = tool("redis-server");
-    let redis_cli = tool("redis-cli");
     let exporter = tool("prometheus-redis-exporter");
     let project = Project::rendered_example();
     let compose = yaml(&project.path().join("generated/prod/compose.yaml"));
@@ -265,17 +264,7 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
             .unwrap(),
     );
 
-    let ping = |auth: Option<&str>| {
-        let mut cmd = Command::new(&redis_cli);
-        cmd.args(["-p", &port.to_string(), "ping"])
-            .env_remove("REDISCLI_AUTH");
-        if let Some(auth) = auth {
-            cmd.env("REDISCLI_AUTH", auth);
-        }
-        String::from_utf8_lossy(&cmd.output().unwrap().stdout)
-            .trim()
-            .to_string()
-    };
+    let ping = |auth: Option<&str>| redis_cli(port, auth, &["ping"]);
     assert!(
         eventually(10, || ping(Some(password)) == "PONG"),
         "the password from the secret file does not log in: {}",

@@ -235,6 +235,21 @@ pub fn check_tool(cmd: &mut Command) -> String {
     text
 }
 
+/// `redis-cli -p PORT ARGS` on loopback, logged in with `password` if any (through
+/// REDISCLI_AUTH, never argv): what it printed, trimmed.
+pub fn redis_cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(tool("redis-cli"));
+    cmd.args(["-p", &port.to_string()])
+        .args(args)
+        .env_remove("REDISCLI_AUTH");
+    if let Some(password) = password {
+        cmd.env("REDISCLI_AUTH", password);
+    }
+    String::from_utf8_lossy(&cmd.output().unwrap().stdout)
+        .trim()
+        .to_string()
+}
+
 /// A TCP port on loopback that nothing listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,7 +7,8 @@
 #   no-op: a second `stackgen up` with nothing to change.
 # docker-compose 1.29 refuses the compose file's top-level `name:` (newer than its format), so
 # it gets the same file without that one line and `-p <name>` instead.
-# Needs: a running engine, images/build.sh done, docker-compose (apt-get install docker-compose).
+# Needs: a running engine, .ci/images/build.sh done, and docker-compose
+# (apt-get install docker-compose).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}

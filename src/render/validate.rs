@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::Tree;
 
-static COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");
-static DASHBOARD_SCHEMA: &str = include_str!("../../schemas/grafana-dashboard.schema.json");
+static COMPOSE_SCHEMA: &str = include_str!("../../vendor/schemas/compose-spec.json");
+static DASHBOARD_SCHEMA: &str = include_str!("../../vendor/schemas/grafana-dashboard.schema.json");
 
 fn compile(schema: &str) -> Validator {
     let schema: Value = serde_json::from_str(schema).expect("embedded schema is JSON");

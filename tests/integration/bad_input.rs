@@ -212,14 +212,20 @@ fn every_bad_input_exits_2_at_its_place_and_changes_nothing() {
     assert!(CASES.len() >= 20);
     let mut failures = Vec::new();
     for (what, stack, message, place) in CASES {
-        let dir = project(BASE);
+        let project = Project::new(BASE);
+        let dir = project.path();
         // A project with generated files from a good stack.toml, then the bad edit.
-        assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-        let before = snapshot(dir.path());
-        std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
-        let before_edit = snapshot(&dir.path().join("generated"));
+        project.run(["render"]).success();
+        let before = snapshot(dir);
+        project.file("stack.toml", stack);
+        let before_edit = snapshot(&dir.join("generated"));
 
-        let (code, stdout, stderr) = run(stackgen(dir.path()).arg("render"));
+        let Run {
+            code,
+            stdout,
+            stderr,
+            ..
+        } = project.run(["render"]);
         let expected_line = format!("error: {place}: ");
         let found = stderr
             .lines()
@@ -232,14 +238,10 @@ fn every_bad_input_exits_2_at_its_place_and_changes_nothing() {
         if stderr.contains("CANARY") || stdout.contains("CANARY") {
             failures.push(format!("{what}: a secret value was echoed:\n{stderr}"));
         }
-        if snapshot(&dir.path().join("generated")) != before_edit {
+        if snapshot(&dir.join("generated")) != before_edit {
             failures.push(format!("{what}: generated/ changed"));
         }
-        assert_eq!(
-            before.len(),
-            snapshot(dir.path()).len(),
-            "{what}: files appeared"
-        );
+        assert_eq!(before.len(), snapshot(dir).len(), "{what}: files appeared");
     }
     assert!(
         failures.is_empty(),

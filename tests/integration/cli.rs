@@ -7,87 +7,67 @@ use crate::support::*;
 
 #[test]
 fn render_check_reports_missing_and_hand_edited_files() {
-    let dir = project(&example_stack());
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "--check"]));
-    assert_eq!(code, 1, "{stderr}");
+    let project = Project::example();
+    project
+        .run(["render", "--check"])
+        .code(1)
+        .stderr_has("generated/dev/compose.yaml: missing");
     assert!(
-        stderr.contains("generated/dev/compose.yaml: missing"),
-        "{stderr}"
-    );
-    assert!(
-        !dir.path().join("generated").exists(),
+        !project.path().join("generated").exists(),
         "--check wrote files"
     );
 
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "--check"]));
-    assert_eq!(code, 0, "{stderr}");
+    project.run(["render"]).success();
+    project.run(["render", "--check"]).success();
 
-    let edited = dir.path().join("generated/prod/redis/redis.conf");
-    let mut text = std::fs::read_to_string(&edited).unwrap();
-    text.push_str("maxmemory 1\n");
-    std::fs::write(&edited, &text).unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "--check"]));
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("generated/prod/redis/redis.conf: out of date"),
-        "{stderr}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&edited).unwrap(),
-        text,
-        "--check rewrote the file"
-    );
+    let edited = "generated/prod/redis/redis.conf";
+    let text = project.read(edited) + "maxmemory 1\n";
+    project.file(edited, &text);
+    project
+        .run(["render", "--check"])
+        .code(1)
+        .stderr_has("generated/prod/redis/redis.conf: out of date");
+    assert_eq!(project.read(edited), text, "--check rewrote the file");
 
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 0);
-    assert!(
-        stderr.contains("updated generated/prod/redis/redis.conf"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("1 file changed"), "{stderr}");
+    project
+        .run(["render"])
+        .success()
+        .stderr_has("updated generated/prod/redis/redis.conf")
+        .stderr_has("1 file changed");
 }
 
 #[test]
 fn disabling_a_service_removes_only_its_generated_files() {
-    let dir = project(&example_stack());
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    let own = dir.path().join("generated/dev/grafana/notes.txt");
-    std::fs::write(&own, "mine\n").unwrap();
+    let project = Project::example();
+    project.run(["render"]).success();
+    project.file("generated/dev/grafana/notes.txt", "mine\n");
 
     let stack = example_stack().replace("[grafana]\nenabled = true", "[grafana]\nenabled = false");
-    std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "-p", "dev"]));
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("removed generated/dev/grafana/dashboards/redis.json"),
-        "{stderr}"
-    );
-    assert!(!dir.path().join("generated/dev/grafana/dashboards").exists());
-    assert!(
-        !dir.path()
-            .join("generated/dev/grafana/provisioning")
-            .exists()
-    );
+    project.file("stack.toml", &stack);
+    project
+        .run(["render", "-p", "dev"])
+        .success()
+        .stderr_has("removed generated/dev/grafana/dashboards/redis.json");
+    let dir = project.path();
+    assert!(!dir.join("generated/dev/grafana/dashboards").exists());
+    assert!(!dir.join("generated/dev/grafana/provisioning").exists());
     assert_eq!(
-        std::fs::read_to_string(&own).unwrap(),
+        project.read("generated/dev/grafana/notes.txt"),
         "mine\n",
         "a file stackgen did not write was touched"
     );
     // --profile limits the work to one tree.
     assert!(
-        dir.path()
-            .join("generated/prod/grafana/dashboards/redis.json")
+        dir.join("generated/prod/grafana/dashboards/redis.json")
             .exists()
     );
-    let compose = std::fs::read_to_string(dir.path().join("generated/dev/compose.yaml")).unwrap();
+    let compose = project.read("generated/dev/compose.yaml");
     assert!(!compose.contains("grafana"), "{compose}");
 }
 
 #[test]
 fn schema_command_matches_the_committed_schema() {
-    let (code, stdout, _) = run(stackgen(Path::new(ROOT)).arg("schema"));
-    assert_eq!(code, 0);
+    let stdout = run_in(Path::new(ROOT), ["schema"]).success().stdout;
     let committed = std::fs::read_to_string(Path::new(ROOT).join("stack.schema.json")).unwrap();
     assert!(
         stdout == committed,
@@ -109,10 +89,9 @@ fn schema_command_matches_the_committed_schema() {
 
 #[test]
 fn init_writes_a_project_that_renders_and_never_overwrites() {
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("My Stack");
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["init", "My Stack"]));
-    assert_eq!(code, 0, "{stderr}");
+    let project = Project::empty();
+    let target = project.path().join("My Stack");
+    project.run(["init", "My Stack"]).success();
     for file in [
         "stack.toml",
         "stack.schema.json",
@@ -122,68 +101,61 @@ fn init_writes_a_project_that_renders_and_never_overwrites() {
     ] {
         assert!(target.join(file).is_file(), "init did not write {file}");
     }
-    let stack = std::fs::read_to_string(target.join("stack.toml")).unwrap();
+    let stack = project.read("My Stack/stack.toml");
     assert!(stack.contains("name = \"my-stack\""), "{stack}");
-    let gitignore = std::fs::read_to_string(target.join(".gitignore")).unwrap();
+    let gitignore = project.read("My Stack/.gitignore");
     assert!(
         gitignore.contains("\nsecrets/\n") && gitignore.contains("\n.stackgen/\n"),
         "{gitignore}"
     );
-    let (code, _, stderr) = run(stackgen(&target).arg("render"));
-    assert_eq!(code, 0, "{stderr}");
+    run_in(&target, ["render"]).success();
 
     let before = snapshot(&target);
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["init", "My Stack"]));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("not overwriting"), "{stderr}");
+    project
+        .run(["init", "My Stack"])
+        .code(2)
+        .stderr_has("not overwriting");
     assert_eq!(before, snapshot(&target));
 }
 
 #[test]
 fn a_project_profiles_folder_replaces_the_built_in_profiles() {
-    let dir = project("[stack]\nname = \"p\"\nprofile = \"staging\"\n");
-    std::fs::create_dir(dir.path().join("profiles")).unwrap();
-    std::fs::write(
-        dir.path().join("profiles/staging.toml"),
+    let project = Project::new("[stack]\nname = \"p\"\nprofile = \"staging\"\n");
+    project.file(
+        "profiles/staging.toml",
         "[redis]\nmaxmemory = \"1GiB\"\n[policy]\nlevel = \"error\"\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 0, "{stderr}");
-    let conf =
-        std::fs::read_to_string(dir.path().join("generated/staging/redis/redis.conf")).unwrap();
+    );
+    project.run(["render"]).success();
+    let conf = project.read("generated/staging/redis/redis.conf");
     assert!(conf.contains("maxmemory 1073741824\n"), "{conf}");
-    assert!(!dir.path().join("generated/dev").exists());
+    assert!(!project.path().join("generated/dev").exists());
 
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "-p", "prod"]));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("unknown profile `prod`"), "{stderr}");
+    project
+        .run(["render", "-p", "prod"])
+        .code(2)
+        .stderr_has("unknown profile `prod`");
 }
 
 #[test]
 fn the_profile_overlay_wins_over_stack_toml() {
-    let dir = project(&example_stack());
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    let dev = std::fs::read_to_string(dir.path().join("generated/dev/compose.yaml")).unwrap();
-    let prod = std::fs::read_to_string(dir.path().join("generated/prod/compose.yaml")).unwrap();
+    let project = Project::rendered_example();
+    let dev = project.read("generated/dev/compose.yaml");
+    let prod = project.read("generated/prod/compose.yaml");
     assert!(dev.contains("\"0.0.0.0:9090:9090\""), "{dev}");
     assert!(prod.contains("\"127.0.0.1:9090:9090\""), "{prod}");
 }
 
 #[test]
 fn a_template_override_replaces_one_file() {
-    let dir = project(&example_stack());
-    std::fs::create_dir_all(dir.path().join("templates/redis")).unwrap();
-    std::fs::write(
-        dir.path().join("templates/redis/redis.conf"),
+    let project = Project::example();
+    project.file(
+        "templates/redis/redis.conf",
         "# custom for {{ stack.name }}\nmaxmemory {{ stack.redis.maxmemory_bytes }}\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "-p", "dev"]));
-    assert_eq!(code, 0, "{stderr}");
-    let conf = std::fs::read_to_string(dir.path().join("generated/dev/redis/redis.conf")).unwrap();
+    );
+    project.run(["render", "-p", "dev"]).success();
+    let conf = project.read("generated/dev/redis/redis.conf");
     assert_eq!(conf, "# custom for bluesky\nmaxmemory 1610612736\n");
-    let compose = std::fs::read_to_string(dir.path().join("generated/dev/compose.yaml")).unwrap();
+    let compose = project.read("generated/dev/compose.yaml");
     assert!(
         compose.contains("bluesky-redis"),
         "the other files keep the built-in templates"
@@ -192,64 +164,53 @@ fn a_template_override_replaces_one_file() {
 
 #[test]
 fn template_errors_exit_2_name_the_template_and_write_nothing() {
-    let dir = project(&example_stack());
-    std::fs::create_dir_all(dir.path().join("templates/prometheus")).unwrap();
-    std::fs::write(
-        dir.path().join("templates/prometheus/prometheus.yml"),
+    let project = Project::example();
+    project.file(
+        "templates/prometheus/prometheus.yml",
         "global:\n  scrape_interval: {{ stack.prometheus.no_such_key }}\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("templates/prometheus/prometheus.yml"),
-        "{stderr}"
     );
+    let run = project
+        .run(["render"])
+        .code(2)
+        .stderr_has("templates/prometheus/prometheus.yml");
     assert!(
-        stderr.contains(":2:"),
-        "the error gives the template line: {stderr}"
+        run.stderr.contains(":2:"),
+        "the error gives the template line: {run}"
     );
-    assert!(!dir.path().join("generated").exists());
+    assert!(!project.path().join("generated").exists());
 
     // An override whose output is not valid YAML is caught before anything is written.
-    std::fs::write(
-        dir.path().join("templates/prometheus/prometheus.yml"),
-        "a: 1\na: 2\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("generated/dev/prometheus/prometheus.yml is not valid"),
-        "{stderr}"
-    );
-    assert!(!dir.path().join("generated").exists());
+    project.file("templates/prometheus/prometheus.yml", "a: 1\na: 2\n");
+    project
+        .run(["render"])
+        .code(2)
+        .stderr_has("generated/dev/prometheus/prometheus.yml is not valid");
+    assert!(!project.path().join("generated").exists());
 
     // A file that overrides nothing is a typo worth stopping for.
-    std::fs::remove_file(dir.path().join("templates/prometheus/prometheus.yml")).unwrap();
-    std::fs::write(dir.path().join("templates/prometheus/prometheus.yaml"), "x").unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("replaces no generated file"), "{stderr}");
+    std::fs::remove_file(project.path().join("templates/prometheus/prometheus.yml")).unwrap();
+    project.file("templates/prometheus/prometheus.yaml", "x");
+    project
+        .run(["render"])
+        .code(2)
+        .stderr_has("replaces no generated file");
 }
 
 #[test]
 fn go_template_text_survives_rendering() {
-    let dir = project(&example_stack());
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    let g = dir.path().join("generated/dev");
-    let rules = std::fs::read_to_string(g.join("prometheus/rules/redis-alerts.yml")).unwrap();
+    let project = Project::rendered_example();
+    let rules = project.read("generated/dev/prometheus/rules/redis-alerts.yml");
     assert!(
         rules.contains("\"Redis is down on {{ $labels.instance }}\""),
         "{rules}"
     );
-    let slack = std::fs::read_to_string(g.join("alertmanager/templates/slack.tmpl")).unwrap();
+    let slack = project.read("generated/dev/alertmanager/templates/slack.tmpl");
     assert!(
         slack.contains("{{ define \"stackgen.slack.title\" -}}"),
         "{slack}"
     );
     assert!(slack.contains("{{ range .Alerts -}}"), "{slack}");
-    let am = std::fs::read_to_string(g.join("alertmanager/alertmanager.yml")).unwrap();
+    let am = project.read("generated/dev/alertmanager/alertmanager.yml");
     assert!(
         am.contains("'{{ template \"stackgen.slack.text\" . }}'"),
         "{am}"
@@ -258,51 +219,48 @@ fn go_template_text_survives_rendering() {
 
 #[test]
 fn a_missing_stack_file_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("stack.toml: not found"), "{stderr}");
-    assert!(stderr.contains("stackgen init"), "{stderr}");
+    Project::empty()
+        .run(["render"])
+        .code(2)
+        .stderr_has("stack.toml: not found")
+        .stderr_has("stackgen init");
 }
 
 #[test]
 fn quiet_and_verbose() {
-    let dir = project(&example_stack());
-    let (code, stdout, stderr) = run(stackgen(dir.path()).args(["render", "-q"]));
-    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
-    let (code, _, stderr) = run(stackgen(dir.path()).args(["render", "-v"]));
-    assert_eq!(code, 0);
-    assert!(
-        stderr.contains("unchanged generated/prod/redis/redis.conf"),
-        "{stderr}"
+    let project = Project::example();
+    let run = project.run(["render", "-q"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
     );
-    assert!(stderr.contains("generated/ is up to date."), "{stderr}");
+    project
+        .run(["render", "-v"])
+        .success()
+        .stderr_has("unchanged generated/prod/redis/redis.conf")
+        .stderr_has("generated/ is up to date.");
 }
 
 #[test]
 fn init_in_a_repository_appends_to_its_gitignore() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".gitignore"), "/target\nsecrets/").unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("init"));
-    assert_eq!(code, 0, "{stderr}");
-    let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    let project = Project::empty();
+    project.file(".gitignore", "/target\nsecrets/");
+    project.run(["init"]).success();
+    let text = project.read(".gitignore");
     assert_eq!(text.matches("secrets/").count(), 1, "{text}");
     assert!(
         text.starts_with("/target\nsecrets/\n") && text.ends_with("\n.stackgen/\n"),
         "{text}"
     );
-    assert!(dir.path().join("stack.toml").is_file());
+    assert!(project.path().join("stack.toml").is_file());
 }
 
 #[test]
 fn a_dollar_sign_reaches_compose_escaped() {
     let stack = example_stack().replace("admin_user = \"admin\"", "admin_user = \"ops$admin\"");
-    let dir = project(&stack);
-    assert_eq!(
-        run(stackgen(dir.path()).args(["render", "-p", "prod"])).0,
-        0
-    );
-    let compose = std::fs::read_to_string(dir.path().join("generated/prod/compose.yaml")).unwrap();
+    let project = Project::new(&stack);
+    project.run(["render", "-p", "prod"]).success();
+    let compose = project.read("generated/prod/compose.yaml");
     assert!(
         compose.contains("GF_SECURITY_ADMIN_USER: \"ops$$admin\""),
         "{compose}"

@@ -19,22 +19,29 @@ fn git_apply(dir: &Path, patch: &str) {
     std::fs::remove_file(path).unwrap();
 }
 
+/// Renders `args` in `project` and checks that its `generated/` now equals `copy`'s.
+fn render_matches(project: &Project, args: &[&str], copy: &Project) {
+    project.run(args).success();
+    assert_eq!(
+        texts(&copy.path().join("generated")),
+        texts(&project.path().join("generated"))
+    );
+}
+
 #[test]
 fn a_threshold_change_diffs_only_the_rule_and_its_tests_and_applies_cleanly() {
-    let dir = rendered_example();
-    let copy = tempfile::tempdir().unwrap();
-    for (path, text) in texts(dir.path()) {
-        let target = copy.path().join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, text).unwrap();
+    let project = Project::rendered_example();
+    let copy = Project::empty();
+    for (path, text) in texts(project.path()) {
+        copy.file(&path, &text);
     }
     let stack = example_stack().replace("threshold_percent = 90", "threshold_percent = 95");
     assert_ne!(stack, example_stack());
-    std::fs::write(dir.path().join("stack.toml"), &stack).unwrap();
+    project.file("stack.toml", &stack);
 
-    let (code, patch, stderr) = run(stackgen(dir.path()).arg("diff"));
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stderr.trim(), "4 files would change.");
+    let run = project.run(["diff"]).code(1);
+    assert_eq!(run.stderr.trim(), "4 files would change.");
+    let patch = run.stdout;
     let files: Vec<&str> = patch
         .lines()
         .filter_map(|l| l.strip_prefix("+++ b/"))
@@ -60,15 +67,11 @@ fn a_threshold_change_diffs_only_the_rule_and_its_tests_and_applies_cleanly() {
     );
 
     git_apply(copy.path(), &patch);
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    assert_eq!(
-        texts(&copy.path().join("generated")),
-        texts(&dir.path().join("generated"))
-    );
+    render_matches(&project, &["render"], &copy);
 
-    let (code, stdout, stderr) = run(stackgen(dir.path()).arg("diff"));
+    let run = project.run(["diff"]);
     assert_eq!(
-        (code, stdout.as_str(), stderr.trim()),
+        (run.code, run.stdout.as_str(), run.stderr.trim()),
         (0, "", "No differences.")
     );
 }
@@ -76,71 +79,49 @@ fn a_threshold_change_diffs_only_the_rule_and_its_tests_and_applies_cleanly() {
 #[test]
 fn added_and_removed_files_apply_too() {
     // From nothing: every file is new.
-    let dir = project(&example_stack());
-    let (code, patch, _) = run(stackgen(dir.path()).arg("diff"));
-    assert_eq!(code, 1);
+    let project = Project::example();
+    let patch = project.run(["diff"]).code(1).stdout;
     assert_eq!(patch.matches("--- /dev/null").count(), 20, "{patch}");
-    let copy = project(&example_stack());
+    let copy = Project::example();
     git_apply(copy.path(), &patch);
-    assert_eq!(run(stackgen(dir.path()).arg("render")).0, 0);
-    assert_eq!(
-        texts(&copy.path().join("generated")),
-        texts(&dir.path().join("generated"))
-    );
+    render_matches(&project, &["render"], &copy);
 
     // Grafana off: its files go.
     let stack = example_stack().replace("[grafana]\nenabled = true", "[grafana]\nenabled = false");
-    std::fs::write(dir.path().join("stack.toml"), &stack).unwrap();
-    let (code, patch, stderr) = run(stackgen(dir.path()).args(["diff", "-p", "prod"]));
-    assert_eq!(code, 1, "{stderr}");
+    project.file("stack.toml", &stack);
+    let patch = project.run(["diff", "-p", "prod"]).code(1).stdout;
     assert!(patch.contains("deleted file mode 100644\n--- a/generated/prod/grafana/dashboards/redis.json\n+++ /dev/null"), "{patch}");
     git_apply(copy.path(), &patch);
-    assert_eq!(
-        run(stackgen(dir.path()).args(["render", "-p", "prod"])).0,
-        0
-    );
-    assert_eq!(
-        texts(&copy.path().join("generated")),
-        texts(&dir.path().join("generated"))
-    );
+    render_matches(&project, &["render", "-p", "prod"], &copy);
 }
 
 #[test]
 fn stat_exit_zero_and_colour() {
-    let dir = rendered_example();
+    let project = Project::rendered_example();
     let stack = example_stack().replace("threshold_ms = 10", "threshold_ms = 25");
-    std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
-    let (code, stdout, _) = run(stackgen(dir.path()).args(["diff", "--stat"]));
-    assert_eq!(code, 1);
+    project.file("stack.toml", &stack);
+    let stdout = project.run(["diff", "--stat"]).code(1).stdout;
     assert_eq!(stdout.lines().count(), 4, "{stdout}");
     assert!(
         stdout.contains(" generated/dev/prometheus/rules/redis-alerts.yml | 4 ++--"),
         "{stdout}"
     );
-    let (code, _, _) = run(stackgen(dir.path()).args(["diff", "--exit-zero"]));
-    assert_eq!(code, 0);
-    let (_, coloured, _) = run(stackgen(dir.path()).args(["diff", "--color", "always"]));
-    assert!(coloured.contains("\x1b[32m+"), "{coloured}");
+    project.run(["diff", "--exit-zero"]).success();
+    project
+        .run(["diff", "--color", "always"])
+        .stdout_has("\x1b[32m+");
     // Input errors stop diff as they stop render.
-    std::fs::write(
-        dir.path().join("stack.toml"),
-        "[stack]\nname = \"x\"\nbogus = 1\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("diff"));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("stack.toml:3:1"), "{stderr}");
+    project.file("stack.toml", "[stack]\nname = \"x\"\nbogus = 1\n");
+    project.run(["diff"]).code(2).stderr_has("stack.toml:3:1");
 }
 
 #[test]
 fn diff_honours_template_overrides() {
-    let dir = rendered_example();
-    std::fs::create_dir_all(dir.path().join("templates/redis")).unwrap();
+    let project = Project::rendered_example();
     let own = std::fs::read_to_string(Path::new(ROOT).join("templates/redis/redis.conf")).unwrap()
         + "# ours\n";
-    std::fs::write(dir.path().join("templates/redis/redis.conf"), own).unwrap();
-    let (code, patch, _) = run(stackgen(dir.path()).arg("diff"));
-    assert_eq!(code, 1);
+    project.file("templates/redis/redis.conf", &own);
+    let patch = project.run(["diff"]).code(1).stdout;
     assert!(patch.contains("+# ours"), "{patch}");
     assert_eq!(patch.matches("diff --git").count(), 2, "{patch}");
 }

@@ -1,5 +1,5 @@
 //! End to end, on a real Docker engine with real containers: the stand-in images that
-//! `images/build.sh` builds from Debian's packages (Grafana is disabled: it has none). A test
+//! `.ci/images/build.sh` builds from Debian's packages (Grafana is disabled: it has none). A test
 //! that finds no engine prints why and skips; with STACKGEN_REQUIRE_DOCKER=1 it fails.
 
 use std::path::Path;
@@ -34,7 +34,7 @@ fn docker_ready() -> bool {
     let why = if !engine {
         "no Docker engine answers (`docker info` fails)"
     } else if !images {
-        "the stand-in images are missing (run images/build.sh)"
+        "the stand-in images are missing (run .ci/images/build.sh)"
     } else {
         return true;
     };
@@ -57,7 +57,7 @@ fn docker(args: &[&str]) -> String {
 
 /// A project on the engine, taken down with its volumes when the test ends, however it ends.
 struct Stack {
-    dir: tempfile::TempDir,
+    project: Project,
     name: String,
     ports: [u16; 4],
     /// Environment variables every `stackgen` run of this stack gets.
@@ -66,7 +66,9 @@ struct Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = stackgen(self.dir.path())
+        let _ = self
+            .project
+            .command()
             .args(["down", "--volumes", "-p", "prod"])
             .output();
     }
@@ -118,38 +120,42 @@ enabled = false
 {alerts}"##,
             IMAGES[0], IMAGES[1], IMAGES[2], IMAGES[3]
         );
-        let dir = project(&stack);
-        std::fs::create_dir(dir.path().join("secrets")).unwrap();
-        std::fs::write(
-            dir.path().join("secrets/redis_password.txt"),
-            format!("{PASSWORD}\n"),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("secrets/slack_webhook_url"),
-            "http://webhook:8080/services/E2E/HOOK\n",
-        )
-        .unwrap();
+        let project = Project::new(&stack);
+        project
+            .file("secrets/redis_password.txt", &format!("{PASSWORD}\n"))
+            .file(
+                "secrets/slack_webhook_url",
+                "http://webhook:8080/services/E2E/HOOK\n",
+            );
         Self {
-            dir,
+            project,
             name,
             ports,
             env: Vec::new(),
         }
     }
 
-    fn stackgen(&self, args: &[&str]) -> (i32, String, String) {
-        let mut cmd = stackgen(self.dir.path());
-        cmd.args(args)
-            .args(["-p", "prod"])
-            .envs(self.env.iter().cloned());
-        run(&mut cmd)
+    /// `stackgen ARGS -p prod` with the stack's variables.
+    fn run(&self, args: &[&str]) -> Run {
+        Run::of(
+            self.project
+                .command()
+                .args(args)
+                .args(["-p", "prod"])
+                .envs(self.env.iter().cloned()),
+        )
     }
 
+    /// `up`, which must succeed; what it reported.
+    #[track_caller]
     fn up(&self) -> String {
-        let (code, stdout, stderr) = self.stackgen(&["up"]);
-        assert_eq!(code, 0, "up failed:\n{stdout}{stderr}");
-        stderr
+        self.run(&["up"]).success().stderr
+    }
+
+    /// Replaces `stack.toml` with what `edit` makes of it.
+    fn edit(&self, edit: impl FnOnce(String) -> String) {
+        self.project
+            .file("stack.toml", &edit(self.project.read("stack.toml")));
     }
 
     fn container_ids(&self) -> Vec<String> {
@@ -163,16 +169,7 @@ enabled = false
     }
 
     fn redis_cli(&self, password: Option<&str>, args: &[&str]) -> String {
-        let mut cmd = Command::new(tool("redis-cli"));
-        cmd.args(["-p", &self.ports[0].to_string()])
-            .args(args)
-            .env_remove("REDISCLI_AUTH");
-        if let Some(password) = password {
-            cmd.env("REDISCLI_AUTH", password);
-        }
-        String::from_utf8_lossy(&cmd.output().unwrap().stdout)
-            .trim()
-            .to_string()
+        redis_cli(self.ports[0], password, args)
     }
 
     fn prometheus(&self, path: &str) -> Value {
@@ -193,7 +190,8 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// Tests 1–5, 9 and 10 of the issue, on one stack in the prod profile.
+/// One stack in the prod profile through its life: up, status, secrets, idempotence, reloads,
+/// data across down and up, refused changes, a new password, and down --volumes.
 #[test]
 fn up_status_idempotence_reload_data_and_down() {
     if !docker_ready() {
@@ -201,13 +199,12 @@ fn up_status_idempotence_reload_data_and_down() {
     }
     let mut stack = Stack::new("life", "");
     // The webhook from an environment variable this time (the alert test reads it from a file).
-    let path = stack.dir.path().join("stack.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replace(
-        "webhook_url = { file = \"secrets/slack_webhook_url\" }",
-        "webhook_url = { env = \"SGE2E_WEBHOOK\" }",
-    );
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| {
+        text.replace(
+            "webhook_url = { file = \"secrets/slack_webhook_url\" }",
+            "webhook_url = { env = \"SGE2E_WEBHOOK\" }",
+        )
+    });
     stack.env.push((
         "SGE2E_WEBHOOK".into(),
         "http://webhook:8080/services/E2E/HOOK".into(),
@@ -219,27 +216,26 @@ fn up_status_idempotence_reload_data_and_down() {
     // Prometheus reports its targets up once it has scraped them.
     let mut last = String::new();
     let healthy = eventually(30, || {
-        let (code, stdout, stderr) = stack.stackgen(&["status", "--format", "json"]);
-        last = format!("{stdout}{stderr}");
-        code == 0
+        let run = stack.run(&["status", "--format", "json"]);
+        last = format!("{}{}", run.stdout, run.stderr);
+        run.code == 0
     });
     assert!(healthy, "status does not exit 0:\n{last}");
-    let (_, stdout, _) = stack.stackgen(&["status", "--format", "json"]);
+    let stdout = stack.run(&["status", "--format", "json"]).stdout;
     let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");
-    let (code, table, _) = stack.stackgen(&["status"]);
-    assert_eq!(code, 0);
-    assert!(
-        table.contains("PING: NOAUTH without the password, PONG with it"),
-        "{table}"
-    );
+    let table = stack
+        .run(&["status"])
+        .success()
+        .stdout_has("PING: NOAUTH without the password, PONG with it")
+        .stdout;
     assert!(
         table.contains("redis_up 1") && table.contains("rules loaded"),
         "{table}"
     );
 
-    // 9. The prod profile publishes every port on 127.0.0.1 only (stack.toml says 0.0.0.0).
+    // 2. The prod profile publishes every port on 127.0.0.1 only (stack.toml says 0.0.0.0).
     for id in stack.container_ids() {
         let bindings: Value = serde_json::from_str(&docker(&[
             "inspect",
@@ -255,7 +251,7 @@ fn up_status_idempotence_reload_data_and_down() {
         }
     }
 
-    // 2. Redis wants the password; no secret in any container's environment, command or labels.
+    // 3. Redis wants the password; no secret in any container's environment, command or labels.
     assert!(stack.redis_cli(None, &["ping"]).starts_with("NOAUTH"));
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");
     for id in stack.container_ids() {
@@ -272,7 +268,7 @@ fn up_status_idempotence_reload_data_and_down() {
     // The secret from the environment reaches Alertmanager as a private file.
     {
         use std::os::unix::fs::MetadataExt;
-        let secrets = stack.dir.path().join(".stackgen/prod/secrets");
+        let secrets = stack.project.path().join(".stackgen/prod/secrets");
         assert_eq!(std::fs::metadata(&secrets).unwrap().mode() & 0o777, 0o700);
         let copy = std::fs::metadata(secrets.join("alertmanager/slack_webhook_url")).unwrap();
         if is_root() {
@@ -296,10 +292,7 @@ fn up_status_idempotence_reload_data_and_down() {
     // 5. A threshold change reloads Prometheus only, and its rules show the new threshold.
     let started = |id: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", id]);
     let starts: Vec<String> = ids.iter().map(|id| started(id)).collect();
-    let path = stack.dir.path().join("stack.toml");
-    let text = std::fs::read_to_string(&path).unwrap()
-        + "\n[alerts.memory_pressure]\nthreshold_percent = 75\n";
-    std::fs::write(&path, text).unwrap();
+    stack.edit(|text| text + "\n[alerts.memory_pressure]\nthreshold_percent = 75\n");
     let out = stack.up();
     let changed: Vec<&str> = out.lines().filter(|l| !l.contains(" is up")).collect();
     assert_eq!(
@@ -324,7 +317,7 @@ fn up_status_idempotence_reload_data_and_down() {
         "Prometheus' rules API does not show the new threshold"
     );
 
-    // 3. Data survives down and up (AOF on a named volume).
+    // 6. Data survives down and up (AOF on a named volume).
     let loaded = stack.redis_cli(
         Some(PASSWORD),
         &[
@@ -334,9 +327,7 @@ fn up_status_idempotence_reload_data_and_down() {
         ],
     );
     assert_eq!(loaded, "1");
-    let (code, _, stderr) = stack.stackgen(&["down"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("Kept volumes"), "{stderr}");
+    stack.run(&["down"]).success().stderr_has("Kept volumes");
     assert!(stack.container_ids().is_empty());
     stack.up();
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["dbsize"]), "10000");
@@ -345,11 +336,8 @@ fn up_status_idempotence_reload_data_and_down() {
         "9999"
     );
 
-    // A service disabled in stack.toml is removed.
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n");
-    std::fs::write(&path, text).unwrap();
+    // 7. A service disabled in stack.toml is removed.
+    stack.edit(|text| text.replace("[alertmanager]\n", "[alertmanager]\nenabled = false\n"));
     let out = stack.up();
     assert!(
         out.contains("alertmanager: removed (no longer in the stack)"),
@@ -357,13 +345,15 @@ fn up_status_idempotence_reload_data_and_down() {
     );
     assert_eq!(stack.container_ids().len(), 3);
 
-    // A prometheus.yml change reaches the running Prometheus through its reload.
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "scrape_interval = \"5s\"\nscrape_timeout",
-        "scrape_interval = \"6s\"\nscrape_timeout",
-    );
-    assert!(text.contains("scrape_interval = \"6s\""));
-    std::fs::write(&path, text).unwrap();
+    // 8. A prometheus.yml change reaches the running Prometheus through its reload.
+    stack.edit(|text| {
+        let text = text.replace(
+            "scrape_interval = \"5s\"\nscrape_timeout",
+            "scrape_interval = \"6s\"\nscrape_timeout",
+        );
+        assert!(text.contains("scrape_interval = \"6s\""));
+        text
+    });
     let out = stack.up();
     assert!(
         out.contains("prometheus: reloaded (its config files changed)"),
@@ -377,73 +367,59 @@ fn up_status_idempotence_reload_data_and_down() {
     });
     assert!(applied, "Prometheus still runs its old prometheus.yml");
 
-    // A config Prometheus refuses on reload: `up` says so, exits 1, and Prometheus keeps
+    // 9. A config Prometheus refuses on reload: `up` says so, exits 1, and Prometheus keeps
     // running what it had.
-    let rules = stack.dir.path().join("templates/prometheus/rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("redis-alerts.yml"),
+    stack.project.file(
+        "templates/prometheus/rules/redis-alerts.yml",
         "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: vector(1) > 2\n        annotations:\n          summary: \"{% raw %}{{ $value | nosuchfunc }}{% endraw %}\"\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("error: prometheus: the reload was refused, so it keeps running its previous configuration"), "{stderr}");
+    );
+    stack.run(&["up"]).code(1).stderr_has(
+        "error: prometheus: the reload was refused, so it keeps running its previous configuration",
+    );
     assert!(
         stack
             .prometheus("/api/v1/rules")
             .to_string()
             .contains("RedisDown")
     );
-    std::fs::remove_dir_all(stack.dir.path().join("templates")).unwrap();
+    std::fs::remove_dir_all(stack.project.path().join("templates")).unwrap();
     assert!(
         stack.up().contains("nothing to change"),
         "Prometheus runs what it ran before"
     );
 
-    // A port taken by someone else stops a replacement before the old container goes.
+    // 10. A port taken by someone else stops a replacement before the old container goes.
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let busy_port = busy.local_addr().unwrap().port();
-    let good = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        good.replace(
+    let good = stack.project.read("stack.toml");
+    stack.project.file(
+        "stack.toml",
+        &good.replace(
             &format!("port = {}", stack.ports[2]),
             &format!("port = {busy_port}"),
         ),
-    )
-    .unwrap();
-    let before = stack.container_ids();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "host port 127.0.0.1:{busy_port} for prometheus is already in use"
-        )),
-        "{stderr}"
     );
+    let before = stack.container_ids();
+    stack.run(&["up"]).code(2).stderr_has(&format!(
+        "host port 127.0.0.1:{busy_port} for prometheus is already in use"
+    ));
     assert_eq!(stack.container_ids(), before);
-    std::fs::write(&path, good).unwrap();
+    stack.project.file("stack.toml", &good);
     drop(busy);
 
-    // A new Redis password restarts Redis and the exporter, and both use it, even when the
+    // 11. A new Redis password restarts Redis and the exporter, and both use it, even when the
     // `up` that restarted Redis failed before it reached the exporter.
     let new_password = "another secret";
-    std::fs::write(
-        stack.dir.path().join("secrets/redis_password.txt"),
-        new_password,
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up", "--timeout", "1s"]);
+    stack
+        .project
+        .file("secrets/redis_password.txt", new_password);
+    let run = stack.run(&["up", "--timeout", "1s"]);
     assert_eq!(
-        code, 1,
-        "Redis cannot be healthy a second after a restart: {stderr}"
+        run.code, 1,
+        "Redis cannot be healthy a second after a restart: {run}"
     );
-    assert!(
-        stderr.contains("redis: restarted (a secret it reads changed)"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("redis-exporter: restarted"), "{stderr}");
+    run.stderr_has("redis: restarted (a secret it reads changed)")
+        .stderr_lacks("redis-exporter: restarted");
     let out = stack.up();
     assert!(!out.contains("redis: restarted"), "{out}");
     assert!(
@@ -456,14 +432,13 @@ fn up_status_idempotence_reload_data_and_down() {
             .redis_cli(Some(PASSWORD), &["ping"])
             .starts_with("NOAUTH")
     );
-    let healthy = eventually(30, || stack.stackgen(&["status"]).0 == 0);
-    assert!(healthy, "{}", stack.stackgen(&["status"]).1);
+    let healthy = eventually(30, || stack.run(&["status"]).code == 0);
+    assert!(healthy, "{}", stack.run(&["status"]).stdout);
     assert!(stack.up().contains("nothing to change"));
 
-    // 10. down --volumes leaves nothing with the project's label; twice is fine.
+    // 12. down --volumes leaves nothing with the project's label; twice is fine.
     for _ in 0..2 {
-        let (code, _, stderr) = stack.stackgen(&["down", "--volumes"]);
-        assert_eq!(code, 0, "{stderr}");
+        stack.run(&["down", "--volumes"]).success();
     }
     let label = format!("label=io.stackgen.project={}", stack.name);
     assert_eq!(docker(&["ps", "-a", "-q", "--filter", &label]), "");
@@ -471,8 +446,8 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
 }
 
-/// Tests 6, 7 and 8 of the issue: an idle stack fires nothing, every dashboard query returns
-/// data, and RedisDown reaches a Slack webhook receiver, then resolves.
+/// An idle stack fires nothing, every dashboard query returns data, and RedisDown reaches a
+/// Slack webhook receiver, then resolves.
 #[test]
 fn alerts_reach_slack_and_the_dashboard_has_data() {
     if !docker_ready() {
@@ -501,7 +476,7 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     ]);
     let received = || docker(&["logs", &webhook]);
 
-    // 6. Idle and healthy for two minutes: no alert fires, nothing is sent.
+    // 1. Idle and healthy for two minutes: no alert fires, nothing is sent.
     let idle_until = std::time::Instant::now() + Duration::from_secs(120);
     while std::time::Instant::now() < idle_until {
         let alerts = stack.prometheus("/api/v1/alerts");
@@ -516,25 +491,17 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
         "the webhook got messages from an idle stack"
     );
 
-    // 8. Every panel query of the dashboard, rendered with Grafana on, returns data.
-    let with_grafana = project(
-        &std::fs::read_to_string(stack.dir.path().join("stack.toml"))
-            .unwrap()
+    // 2. Every panel query of the dashboard, rendered with Grafana on, returns data.
+    let with_grafana = Project::new(
+        &stack
+            .project
+            .read("stack.toml")
             .replace("[grafana]\nenabled = false", "[grafana]\nenabled = true"),
     );
-    assert_eq!(
-        run(stackgen(with_grafana.path()).args(["render", "-p", "prod"])).0,
-        0
-    );
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            with_grafana
-                .path()
-                .join("generated/prod/grafana/dashboards/redis.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    with_grafana.run(["render", "-p", "prod"]).success();
+    let dashboard: Value =
+        serde_json::from_str(&with_grafana.read("generated/prod/grafana/dashboards/redis.json"))
+            .unwrap();
     let mut queries = 0;
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
@@ -558,7 +525,7 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     }
     assert!(queries >= 10);
 
-    // 7. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
+    // 3. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
     docker(&["stop", &format!("{}-redis", stack.name)]);
     let fired = eventually(120, || {
         received().contains("[FIRING:1] RedisDown on redis-exporter:9121")
@@ -593,46 +560,41 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_or_a_missing_secret() {
         return;
     }
     let stack = Stack::new("refuse", "");
-    let path = stack.dir.path().join("stack.toml");
-    let good = std::fs::read_to_string(&path).unwrap();
+    let good = stack.project.read("stack.toml");
 
-    std::fs::write(
-        &path,
-        good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:"), "{stderr}");
-    assert!(stack.container_ids().is_empty());
-
-    std::fs::write(&path, &good).unwrap();
-    let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:", stack.ports[0])), "{stderr}");
-    assert!(stack.container_ids().is_empty());
-    drop(busy);
-
-    std::fs::remove_file(stack.dir.path().join("secrets/slack_webhook_url")).unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(
-            "secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:"
-        ),
-        "{stderr}"
+    // 1. An image that cannot be pulled.
+    stack.project.file(
+        "stack.toml",
+        &good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
+    );
+    stack.run(&["up"]).code(2).stderr_has(
+        "cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:",
     );
     assert!(stack.container_ids().is_empty());
 
-    // --dry-run prints the plan and creates nothing.
-    std::fs::write(
-        stack.dir.path().join("secrets/slack_webhook_url"),
-        "http://webhook:8080/x\n",
-    )
-    .unwrap();
-    let (code, stdout, _) = stack.stackgen(&["up", "--dry-run"]);
-    assert_eq!(code, 0);
+    // 2. A host port already in use.
+    stack.project.file("stack.toml", &good);
+    let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
+    stack.run(&["up"]).code(2).stderr_has(&format!(
+        "host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:",
+        stack.ports[0]
+    ));
+    assert!(stack.container_ids().is_empty());
+    drop(busy);
+
+    // 3. A secret file that is not there.
+    std::fs::remove_file(stack.project.path().join("secrets/slack_webhook_url")).unwrap();
+    stack
+        .run(&["up"])
+        .code(2)
+        .stderr_has("secret `slack_webhook_url` (`alertmanager.slack.webhook_url` at stack.toml:");
+    assert!(stack.container_ids().is_empty());
+
+    // 4. --dry-run prints the plan and creates nothing.
+    stack
+        .project
+        .file("secrets/slack_webhook_url", "http://webhook:8080/x\n");
+    let stdout = stack.run(&["up", "--dry-run"]).success().stdout;
     assert!(
         stdout.contains("redis (") && stdout.contains("): create (new)"),
         "{stdout}"
@@ -646,26 +608,20 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
         return;
     }
     let stack = Stack::new("sick", "");
-    let templates = stack.dir.path().join("templates/redis");
-    std::fs::create_dir_all(&templates).unwrap();
+    // 1. A redis.conf that Redis refuses: up exits 1 and shows Redis' last words.
     let conf = std::fs::read_to_string(Path::new(ROOT).join("templates/redis/redis.conf")).unwrap();
-    std::fs::write(
-        templates.join("redis.conf"),
-        conf + "no-such-directive yes\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = stack.stackgen(&["up", "--timeout", "60s"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("error: redis exited with code 1"),
-        "{stderr}"
+    stack.project.file(
+        "templates/redis/redis.conf",
+        &(conf + "no-such-directive yes\n"),
     );
-    assert!(
-        stderr.contains("last 20 log lines:") && stderr.contains("no-such-directive"),
-        "{stderr}"
-    );
-    // The fix, and `up` brings the crash-looping container back.
-    std::fs::remove_dir_all(stack.dir.path().join("templates")).unwrap();
+    stack
+        .run(&["up", "--timeout", "60s"])
+        .code(1)
+        .stderr_has("error: redis exited with code 1")
+        .stderr_has("last 20 log lines:")
+        .stderr_has("no-such-directive");
+    // 2. The fix, and `up` brings the crash-looping container back.
+    std::fs::remove_dir_all(stack.project.path().join("templates")).unwrap();
     let out = stack.up();
     assert!(
         out.contains("redis: restarted") || out.contains("redis: started"),
@@ -675,14 +631,15 @@ fn an_unhealthy_service_exits_1_with_its_logs() {
 
 #[test]
 fn no_engine_exits_2_with_a_hint() {
-    let dir = project("[stack]\nname = \"noengine\"\n");
-    let (code, _, stderr) = run(stackgen(dir.path())
-        .arg("status")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("no Docker engine answers") && stderr.contains("DOCKER_HOST"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let project = Project::new("[stack]\nname = \"noengine\"\n");
+    let run = Run::of(
+        project
+            .command()
+            .arg("status")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+    )
+    .code(2)
+    .stderr_has("no Docker engine answers")
+    .stderr_has("DOCKER_HOST");
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
 }

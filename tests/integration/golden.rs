@@ -7,20 +7,19 @@ use crate::support::*;
 
 #[test]
 fn committed_example_output_is_current() {
-    let (code, _, stderr) = run(stackgen(Path::new(ROOT)).args(["render", "--check"]));
+    let run = run_in(Path::new(ROOT), ["render", "--check"]);
     assert_eq!(
-        code, 0,
-        "generated/ is stale: run `cargo run -- render`\n{stderr}"
+        run.code, 0,
+        "generated/ is stale: run `cargo run -- render`\n{run}"
     );
 }
 
 fn check_case(case: &str) {
     let fixture = Path::new(ROOT).join("tests/fixtures").join(case);
     let stack = std::fs::read_to_string(fixture.join("stack.toml")).unwrap();
-    let dir = project(&stack);
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 0, "{stderr}");
-    let actual = texts(&dir.path().join("generated"));
+    let project = Project::new(&stack);
+    project.run(["render"]).success();
+    let actual = texts(&project.path().join("generated"));
     let expected_dir = fixture.join("generated");
     if std::env::var_os("STACKGEN_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(&expected_dir);
@@ -62,23 +61,19 @@ fn golden_noeviction() {
 
 #[test]
 fn rendering_is_deterministic_across_runs_and_working_directories() {
-    let first = project(&example_stack());
-    assert_eq!(run(stackgen(first.path()).arg("render")).0, 0);
+    let first = Project::rendered_example();
     let before = snapshot(&first.path().join("generated"));
     // A second run in place changes no byte and no modification time.
-    let (code, _, stderr) = run(stackgen(first.path()).arg("render"));
-    assert_eq!(code, 0);
-    assert!(stderr.contains("up to date"), "{stderr}");
+    first.run(["render"]).success().stderr_has("up to date");
     assert_eq!(before, snapshot(&first.path().join("generated")));
 
     // From another working directory, through -f: the same bytes.
-    let outer = tempfile::tempdir().unwrap();
+    let outer = Project::empty();
+    outer.file("deep/project/stack.toml", &example_stack());
     let inner = outer.path().join("deep/project");
-    std::fs::create_dir_all(&inner).unwrap();
-    std::fs::write(inner.join("stack.toml"), example_stack()).unwrap();
-    let (code, _, stderr) =
-        run(stackgen(outer.path()).args(["render", "-f", "deep/project/stack.toml"]));
-    assert_eq!(code, 0, "{stderr}");
+    outer
+        .run(["render", "-f", "deep/project/stack.toml"])
+        .success();
     assert_eq!(
         texts(&first.path().join("generated")),
         texts(&inner.join("generated"))

@@ -10,41 +10,30 @@ use crate::support::*;
 const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/XXXXXXXX";
 
 /// The example project with every secret in place and private.
-fn clean_project(stack: &str) -> tempfile::TempDir {
-    let dir = project(stack);
-    std::fs::create_dir(dir.path().join("secrets")).unwrap();
-    write_secret(
-        dir.path(),
-        "secrets/redis_password.txt",
-        "s3cret-redis",
-        0o600,
-    );
-    write_secret(
-        dir.path(),
-        "secrets/grafana_admin_password.txt",
-        "s3cret-grafana",
-        0o600,
-    );
-    dir
+fn clean_project(stack: &str) -> Project {
+    let project = Project::new(stack);
+    project
+        .secret("secrets/redis_password.txt", "s3cret-redis")
+        .secret("secrets/grafana_admin_password.txt", "s3cret-grafana");
+    project
 }
 
-fn write_secret(dir: &Path, path: &str, value: &str, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(path);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, value).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+/// Runs `lint --format json` with the Slack webhook set; the run and its findings.
+fn lint(project: &Project, args: &[&str]) -> (Run, Vec<Value>) {
+    let run = Run::of(
+        project
+            .command()
+            .args(["lint", "--format", "json"])
+            .args(args)
+            .env("SLACK_WEBHOOK_URL", WEBHOOK),
+    );
+    let findings = json_findings(&run);
+    (run, findings)
 }
 
-/// Runs `lint --format json` and returns (exit code, findings, stderr).
-fn lint(dir: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
-    let (code, stdout, stderr) = run(stackgen(dir)
-        .args(["lint", "--format", "json"])
-        .args(args)
-        .env("SLACK_WEBHOOK_URL", WEBHOOK));
-    let findings: Vec<Value> =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    (code, findings, stderr)
+/// The findings of a `--format json` run.
+fn json_findings(run: &Run) -> Vec<Value> {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
 }
 
 fn codes(findings: &[Value]) -> Vec<String> {
@@ -64,16 +53,15 @@ fn codes(findings: &[Value]) -> Vec<String> {
 fn the_shipped_example_passes_for_dev_and_prod() {
     // As shipped, in a fresh clone: secrets are not there yet, which only warns.
     for profile in ["dev", "prod"] {
-        let (code, stdout, stderr) = run(stackgen(Path::new(ROOT)).args(["lint", "-p", profile]));
-        assert_eq!(code, 0, "{profile}:\n{stdout}{stderr}");
-        assert!(!stdout.contains("error["), "{stdout}");
+        let run = run_in(Path::new(ROOT), ["lint", "-p", profile]).success();
+        assert!(!run.stdout.contains("error["), "{}", run.stdout);
     }
     // With its secrets in place, no finding at all in prod; dev only warns of its public binds.
-    let dir = clean_project(&example_stack());
-    let (code, findings, stderr) = lint(dir.path(), &["-p", "prod", "--strict", "--deny-warnings"]);
-    assert_eq!((code, codes(&findings)), (0, vec![]), "{stderr}");
-    let (code, findings, stderr) = lint(dir.path(), &["-p", "dev", "--strict"]);
-    assert_eq!(code, 0, "{stderr}");
+    let project = clean_project(&example_stack());
+    let (run, findings) = lint(&project, &["-p", "prod", "--strict", "--deny-warnings"]);
+    assert_eq!((run.code, codes(&findings)), (0, vec![]), "{run}");
+    let (run, findings) = lint(&project, &["-p", "dev", "--strict"]);
+    run.success();
     assert_eq!(codes(&findings), ["SG101:warning"; 4]);
 }
 
@@ -136,24 +124,25 @@ const CASES: &[Case] = &[
 fn every_rule_triggers_at_its_place() {
     let mut failures = Vec::new();
     for (code, severity, make, profile, args) in CASES {
-        let dir = clean_project(&example_stack());
-        let stack = make(dir.path());
-        std::fs::write(dir.path().join("stack.toml"), &stack).unwrap();
+        let project = clean_project(&example_stack());
+        project.file("stack.toml", &make(project.path()));
         let mut all = vec!["-p", profile];
         all.extend(args.iter());
-        let (exit, findings, stderr) = lint(dir.path(), &all);
+        let (run, findings) = lint(&project, &all);
         let hit = findings
             .iter()
             .find(|f| f["code"] == *code && f["severity"] == *severity);
         let expected_exit = if *severity == "error" { 1 } else { 0 };
         match hit {
             Some(f)
-                if exit == expected_exit
+                if run.code == expected_exit
                     && f["file"] == "stack.toml"
                     && f["line"].as_u64().unwrap() > 1 => {}
             _ => failures.push(format!(
-                "{code} ({severity}, {profile} {args:?}): exit {exit}, found {:?}\n{stderr}",
-                codes(&findings)
+                "{code} ({severity}, {profile} {args:?}): exit {}, found {:?}\n{}",
+                run.code,
+                codes(&findings),
+                run.stderr
             )),
         }
     }
@@ -163,15 +152,13 @@ fn every_rule_triggers_at_its_place() {
 #[test]
 fn secret_file_rules() {
     // SG202: a line break inside; empty; SG203: readable by others; SG204: Grafana `admin`.
-    let dir = clean_project(&example_stack());
-    write_secret(
-        dir.path(),
+    let project = clean_project(&example_stack());
+    project.secret(
         "secrets/redis_password.txt",
         "CANARY-first\nCANARY-second\n",
-        0o600,
     );
-    let (code, findings, _) = lint(dir.path(), &["-p", "prod"]);
-    assert_eq!(code, 1);
+    let (run, findings) = lint(&project, &["-p", "prod"]);
+    run.code(1);
     let broken = findings
         .iter()
         .find(|f| f["code"] == "SG202")
@@ -184,15 +171,11 @@ fn secret_file_rules() {
         "{broken}"
     );
     assert!(!serde_json::to_string(&findings).unwrap().contains("CANARY"));
-    write_secret(dir.path(), "secrets/redis_password.txt", "\n", 0o600);
-    write_secret(
-        dir.path(),
-        "secrets/grafana_admin_password.txt",
-        "admin\n",
-        0o644,
-    );
-    let (code, findings, _) = lint(dir.path(), &["-p", "prod"]);
-    assert_eq!(code, 1);
+    project.secret("secrets/redis_password.txt", "\n");
+    // Readable by others.
+    project.file("secrets/grafana_admin_password.txt", "admin\n");
+    let (run, findings) = lint(&project, &["-p", "prod"]);
+    run.code(1);
     let found = codes(&findings);
     for expected in ["SG202:error", "SG203:error", "SG204:error"] {
         assert!(
@@ -200,7 +183,7 @@ fn secret_file_rules() {
             "{expected} not in {found:?}"
         );
     }
-    let (_, findings, _) = lint(dir.path(), &["-p", "dev"]);
+    let (_, findings) = lint(&project, &["-p", "dev"]);
     let found = codes(&findings);
     for expected in ["SG202:error", "SG203:warning", "SG204:warning"] {
         assert!(
@@ -208,13 +191,8 @@ fn secret_file_rules() {
             "dev: {expected} not in {found:?}"
         );
     }
-    write_secret(
-        dir.path(),
-        "secrets/grafana_admin_password.txt",
-        "not-admin\n",
-        0o600,
-    );
-    let (_, findings, _) = lint(dir.path(), &["-p", "prod"]);
+    project.secret("secrets/grafana_admin_password.txt", "not-admin\n");
+    let (_, findings) = lint(&project, &["-p", "prod"]);
     let found = codes(&findings);
     assert!(
         !found
@@ -224,12 +202,15 @@ fn secret_file_rules() {
     );
 
     // SG205: a webhook that is not a Slack one only warns.
-    let dir = clean_project(&example_stack());
-    let (code, stdout, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "prod", "--format", "json"])
-        .env("SLACK_WEBHOOK_URL", "http://example.com/hook"));
-    assert_eq!(code, 0);
-    assert!(stdout.contains("SG205"), "{stdout}");
+    let project = clean_project(&example_stack());
+    Run::of(
+        project
+            .command()
+            .args(["lint", "-p", "prod", "--format", "json"])
+            .env("SLACK_WEBHOOK_URL", "http://example.com/hook"),
+    )
+    .success()
+    .stdout_has("SG205");
 }
 
 /// Template overrides are where generated-output checks earn their keep.
@@ -268,9 +249,7 @@ fn generated_output_rules() {
         } else {
             example_stack().replace("maxmemory_policy = \"allkeys-lru\"", policy)
         };
-        let dir = clean_project(&stack);
-        let target = dir.path().join("templates").join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let project = clean_project(&stack);
         let text = if text.is_empty() {
             // The built-in rules, with the latency threshold or the overflow metric changed.
             let built_in =
@@ -281,10 +260,10 @@ fn generated_output_rules() {
         } else {
             text.to_string()
         };
-        std::fs::write(&target, text).unwrap();
-        let (exit, findings, stderr) = lint(dir.path(), &["-p", "prod"]);
+        project.file(&format!("templates/{path}"), &text);
+        let (run, findings) = lint(&project, &["-p", "prod"]);
         let found = codes(&findings);
-        assert_eq!(exit, 1, "{code}: {found:?} {stderr}");
+        assert_eq!(run.code, 1, "{code}: {found:?} {run}");
         assert!(
             found.contains(&format!("{code}:error")),
             "{code} not in {found:?}"
@@ -314,23 +293,25 @@ fn generated_output_rules() {
 
 #[test]
 fn a_missing_checker_is_a_note_or_with_strict_an_error() {
-    let dir = clean_project(&example_stack());
+    let project = clean_project(&example_stack());
     // A PATH without promtool and amtool.
     let empty = tempfile::tempdir().unwrap();
-    let (code, stdout, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "prod", "--format", "json"])
-        .env("PATH", empty.path())
-        .env("SLACK_WEBHOOK_URL", WEBHOOK));
-    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(code, 0);
-    assert_eq!(codes(&findings), ["SG306:note", "SG306:note"]);
-    let (code, stdout, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "prod", "--strict", "--format", "json"])
-        .env("PATH", empty.path())
-        .env("SLACK_WEBHOOK_URL", WEBHOOK));
-    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(code, 1);
-    assert_eq!(codes(&findings), ["SG306:error", "SG306:error"]);
+    for (strict, exit, finding) in [
+        (&[][..], 0, "SG306:note"),
+        (&["--strict"], 1, "SG306:error"),
+    ] {
+        let run = Run::of(
+            project
+                .command()
+                .args(["lint", "-p", "prod", "--format", "json"])
+                .args(strict)
+                .env("PATH", empty.path())
+                .env("SLACK_WEBHOOK_URL", WEBHOOK),
+        );
+        let findings = json_findings(&run);
+        run.code(exit);
+        assert_eq!(codes(&findings), [finding, finding]);
+    }
 }
 
 /// Done-when 3 and 4 of the issue: an unsafe stack fails prod, passes dev with warnings, and
@@ -338,29 +319,18 @@ fn a_missing_checker_is_a_note_or_with_strict_an_error() {
 #[test]
 fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
     let stack = "[stack]\nname = \"unsafe\"\n\n[redis]\nbind = \"0.0.0.0\"\npassword = { file = \"secrets/redis_password.txt\" }\n\n[prometheus]\nimage = \"prom/prometheus\"\nbind = \"0.0.0.0\"\n\n[grafana]\nbind = \"0.0.0.0\"\nadmin_user = \"admin\"\n";
-    let dir = project(stack);
-    write_secret(dir.path(), "secrets/redis_password.txt", "pw", 0o600);
+    let project = Project::new(stack);
+    project.secret("secrets/redis_password.txt", "pw");
     // The project's own profiles: policy only, so its binds stay as written.
-    let built_in =
-        |name: &str| std::fs::read_to_string(Path::new(ROOT).join("profiles").join(name)).unwrap();
-    let policy_only = |text: String| text[text.find("\n[policy]").unwrap()..].to_string();
-    write_secret(
-        dir.path(),
-        "profiles/prod.toml",
-        &policy_only(built_in("prod.toml")),
-        0o644,
-    );
-    write_secret(
-        dir.path(),
-        "profiles/dev.toml",
-        &policy_only(built_in("dev.toml")),
-        0o644,
-    );
+    for name in ["prod.toml", "dev.toml"] {
+        let built_in =
+            std::fs::read_to_string(Path::new(ROOT).join("profiles").join(name)).unwrap();
+        let policy_only = &built_in[built_in.find("\n[policy]").unwrap()..];
+        project.file(&format!("profiles/{name}"), policy_only);
+    }
 
-    let (code, text, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "prod"])
-        .env_remove("SLACK_WEBHOOK_URL"));
-    assert_eq!(code, 1, "{text}");
+    // No Slack variable: stackgen() removes it from every run.
+    let text = project.run(["lint", "-p", "prod"]).code(1).stdout;
     for expected in [
         "stack.toml:5:1: error[SG101]: redis publishes port 6379 on 0.0.0.0",
         "stack.toml:9:1: error[SG105]: image `prom/prometheus` of prometheus is not pinned",
@@ -386,11 +356,11 @@ fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
         .collect();
     assert!(places.windows(2).all(|w| w[0] <= w[1]), "{places:?}");
 
-    let (code, stdout, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "prod", "--format", "json"])
-        .env_remove("SLACK_WEBHOOK_URL"));
-    assert_eq!(code, 1);
-    let findings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let findings = json_findings(
+        &project
+            .run(["lint", "-p", "prod", "--format", "json"])
+            .code(1),
+    );
     let from_json: Vec<String> = findings
         .iter()
         .map(|f| {
@@ -411,10 +381,7 @@ fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
         .collect();
     assert_eq!(from_json, from_text);
 
-    let (code, text, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "dev"])
-        .env_remove("SLACK_WEBHOOK_URL"));
-    assert_eq!(code, 0, "{text}");
+    let text = project.run(["lint", "-p", "dev"]).success().stdout;
     assert!(
         text.contains("warning[SG101]")
             && text.contains("warning[SG105]")
@@ -422,49 +389,44 @@ fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
         "{text}"
     );
     assert!(!text.contains("error["), "{text}");
-    let (code, _, _) = run(stackgen(dir.path())
-        .args(["lint", "-p", "dev", "--deny-warnings"])
-        .env_remove("SLACK_WEBHOOK_URL"));
-    assert_eq!(code, 1);
+    project
+        .run(["lint", "-p", "dev", "--deny-warnings"])
+        .code(1);
 }
 
 #[test]
 fn explain_describes_a_rule() {
-    let (code, stdout, _) = run(stackgen(Path::new(ROOT)).args(["lint", "--explain", "SG003"]));
-    assert_eq!(code, 0);
+    let stdout = run_in(Path::new(ROOT), ["lint", "--explain", "SG003"])
+        .success()
+        .stdout;
     assert!(
         stdout.starts_with("SG003: maxmemory is above 80 % of memory_limit"),
         "{stdout}"
     );
-    let (code, _, stderr) = run(stackgen(Path::new(ROOT)).args(["lint", "--explain", "SG999"]));
-    assert_eq!(code, 2);
-    assert!(stderr.contains("no rule `SG999`"), "{stderr}");
+    run_in(Path::new(ROOT), ["lint", "--explain", "SG999"])
+        .code(2)
+        .stderr_has("no rule `SG999`");
 }
 
 #[test]
 fn no_finding_shows_a_secret_value() {
-    let dir = project(&example_stack());
-    write_secret(
-        dir.path(),
-        "secrets/redis_password.txt",
-        "CANARY-redis-1",
-        0o644,
-    );
-    write_secret(
-        dir.path(),
-        "secrets/grafana_admin_password.txt",
-        "CANARY-grafana-2",
-        0o644,
-    );
+    // Readable by others, so that lint looks at them.
+    let project = Project::example();
+    project
+        .file("secrets/redis_password.txt", "CANARY-redis-1")
+        .file("secrets/grafana_admin_password.txt", "CANARY-grafana-2");
     let webhook = "http://CANARY-webhook-3.example.com/";
     let mut output = String::new();
     for format in ["human", "json"] {
         for profile in ["dev", "prod"] {
-            let (_, stdout, stderr) = run(stackgen(dir.path())
-                .args(["lint", "-p", profile, "--format", format, "--strict"])
-                .env("SLACK_WEBHOOK_URL", webhook));
-            output.push_str(&stdout);
-            output.push_str(&stderr);
+            let run = Run::of(
+                project
+                    .command()
+                    .args(["lint", "-p", profile, "--format", format, "--strict"])
+                    .env("SLACK_WEBHOOK_URL", webhook),
+            );
+            output.push_str(&run.stdout);
+            output.push_str(&run.stderr);
         }
     }
     assert!(
@@ -475,8 +437,11 @@ fn no_finding_shows_a_secret_value() {
         !output.contains("CANARY"),
         "a secret value was shown:\n{output}"
     );
-    let (_, stdout, stderr) = run(stackgen(dir.path())
-        .arg("diff")
-        .env("SLACK_WEBHOOK_URL", webhook));
-    assert!(!stdout.contains("CANARY") && !stderr.contains("CANARY"));
+    let run = Run::of(
+        project
+            .command()
+            .arg("diff")
+            .env("SLACK_WEBHOOK_URL", webhook),
+    );
+    assert!(!run.stdout.contains("CANARY") && !run.stderr.contains("CANARY"));
 }

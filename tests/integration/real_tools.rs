@@ -15,11 +15,11 @@ fn yaml(path: &Path) -> serde_json::Value {
 #[test]
 fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
     let promtool = tool("promtool");
-    let dir = rendered_example();
+    let project = Project::rendered_example();
     // The example's trees and the golden cases' (noeviction, `for` of 0s and 90s, …).
     let mut trees: Vec<_> = PROFILES
         .iter()
-        .map(|p| dir.path().join("generated").join(p))
+        .map(|p| project.path().join("generated").join(p))
         .collect();
     for case in ["minimal", "noeviction"] {
         for profile in PROFILES {
@@ -59,8 +59,8 @@ fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
 #[test]
 fn the_rule_tests_fail_when_a_threshold_or_for_drifts() {
     let promtool = tool("promtool");
-    let dir = rendered_example();
-    let rules_dir = dir.path().join("generated/dev/prometheus/rules");
+    let project = Project::rendered_example();
+    let rules_dir = project.path().join("generated/dev/prometheus/rules");
     let rules_path = rules_dir.join("redis-alerts.yml");
     let original = std::fs::read_to_string(&rules_path).unwrap();
     // Each threshold a little up and a little down, each kind of `for` a minute either way.
@@ -118,9 +118,9 @@ fn the_rule_tests_fail_when_a_threshold_or_for_drifts() {
 #[test]
 fn amtool_accepts_the_config_and_the_slack_templates() {
     let amtool = tool("amtool");
-    let dir = rendered_example();
+    let project = Project::rendered_example();
     for profile in PROFILES {
-        let am = dir
+        let am = project
             .path()
             .join("generated")
             .join(profile)
@@ -137,11 +137,11 @@ fn amtool_accepts_the_config_and_the_slack_templates() {
             "/etc/alertmanager/templates/",
             &format!("{}/", am.join("templates").display()),
         );
-        let copy = dir.path().join(format!("alertmanager-{profile}.yml"));
+        let copy = project.path().join(format!("alertmanager-{profile}.yml"));
         std::fs::write(&copy, local).unwrap();
         let out = check_tool(Command::new(&amtool).arg("check-config").arg(&copy));
         assert!(out.contains("1 templates"), "{out}");
-        let broken = dir.path().join("broken.tmpl");
+        let broken = project.path().join("broken.tmpl");
         std::fs::write(&broken, "{{ define \"x\" }}{{ .Foo ").unwrap();
         let text = std::fs::read_to_string(&copy).unwrap().replace(
             &format!("{}/*.tmpl", am.join("templates").display()),
@@ -165,11 +165,12 @@ fn amtool_accepts_the_config_and_the_slack_templates() {
 fn redis_server_runs_the_generated_config() {
     let redis_server = tool("redis-server");
     let redis_cli = tool("redis-cli");
-    let dir = rendered_example();
+    let project = Project::rendered_example();
     for profile in PROFILES {
         let data = tempfile::tempdir().unwrap();
         let conf = local_redis_conf(
-            &dir.path()
+            &project
+                .path()
                 .join("generated")
                 .join(profile)
                 .join("redis/redis.conf"),
@@ -213,10 +214,9 @@ fn redis_server_runs_the_generated_config() {
 #[test]
 fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
     let redis_server = tool("redis-server");
-    let redis_cli = tool("redis-cli");
     let exporter = tool("prometheus-redis-exporter");
-    let dir = rendered_example();
-    let compose = yaml(&dir.path().join("generated/prod/compose.yaml"));
+    let project = Project::rendered_example();
+    let compose = yaml(&project.path().join("generated/prod/compose.yaml"));
     let script = compose["services"]["redis"]["command"][2]
         .as_str()
         .unwrap()
@@ -228,7 +228,7 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
     std::fs::create_dir(work.path().join("auth")).unwrap();
     let port = free_port();
     let conf = local_redis_conf(
-        &dir.path().join("generated/prod/redis/redis.conf"),
+        &project.path().join("generated/prod/redis/redis.conf"),
         work.path(),
     );
     let root = is_root();
@@ -264,17 +264,7 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
             .unwrap(),
     );
 
-    let ping = |auth: Option<&str>| {
-        let mut cmd = Command::new(&redis_cli);
-        cmd.args(["-p", &port.to_string(), "ping"])
-            .env_remove("REDISCLI_AUTH");
-        if let Some(auth) = auth {
-            cmd.env("REDISCLI_AUTH", auth);
-        }
-        String::from_utf8_lossy(&cmd.output().unwrap().stdout)
-            .trim()
-            .to_string()
-    };
+    let ping = |auth: Option<&str>| redis_cli(port, auth, &["ping"]);
     assert!(
         eventually(10, || ping(Some(password)) == "PONG"),
         "the password from the secret file does not log in: {}",
@@ -356,9 +346,9 @@ fn compose_and_dashboard_follow_their_published_schemas() {
         jsonschema::validator_for(&published_schema("grafana-dashboard.schema.json")).unwrap();
     let target_schema =
         jsonschema::validator_for(&published_schema("grafana-prometheus.schema.json")).unwrap();
-    let dir = rendered_example();
+    let project = Project::rendered_example();
     for profile in PROFILES {
-        let g = dir.path().join("generated").join(profile);
+        let g = project.path().join("generated").join(profile);
         let compose = yaml(&g.join("compose.yaml"));
         let errors: Vec<_> = compose_schema
             .iter_errors(&compose)
@@ -419,8 +409,8 @@ fn compose_and_dashboard_follow_their_published_schemas() {
 
 #[test]
 fn the_prod_tree_publishes_on_loopback_and_closes_grafana() {
-    let dir = rendered_example();
-    let compose = yaml(&dir.path().join("generated/prod/compose.yaml"));
+    let project = Project::rendered_example();
+    let compose = yaml(&project.path().join("generated/prod/compose.yaml"));
     let services = compose["services"].as_object().unwrap();
     assert_eq!(services.len(), 5);
     for (name, service) in services {
@@ -449,7 +439,8 @@ fn the_prod_tree_publishes_on_loopback_and_closes_grafana() {
         "{prometheus:?}"
     );
     let am = yaml(
-        &dir.path()
+        &project
+            .path()
             .join("generated/prod/alertmanager/alertmanager.yml"),
     );
     assert_eq!(

@@ -9,26 +9,28 @@ fn planted_canaries_appear_nowhere() {
         "webhook_url = { env = \"SLACK_WEBHOOK_URL\" }",
         "webhook_url = { env = \"STACKGEN_TEST_WEBHOOK\" }",
     );
-    let dir = project(&stack);
-    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    let project = Project::new(&stack);
     let canaries = [
         ("secrets/redis_password.txt", "CANARY-redis-7f3a"),
         ("secrets/grafana_admin_password.txt", "CANARY-grafana-91bc"),
     ];
     for (path, value) in canaries {
-        std::fs::write(dir.path().join(path), value).unwrap();
+        project.secret(path, value);
     }
     let webhook = "https://hooks.slack.com/services/T0/B0/CANARY-webhook-55d1";
     let mut outputs = String::new();
     for args in [vec!["render"], vec!["render", "--check"], vec!["schema"]] {
-        let (code, stdout, stderr) = run(stackgen(dir.path())
-            .args(&args)
-            .env("STACKGEN_TEST_WEBHOOK", webhook));
-        assert!(code == 0, "{args:?}: {stderr}");
-        outputs.push_str(&stdout);
-        outputs.push_str(&stderr);
+        let run = Run::of(
+            project
+                .command()
+                .args(&args)
+                .env("STACKGEN_TEST_WEBHOOK", webhook),
+        )
+        .success();
+        outputs.push_str(&run.stdout);
+        outputs.push_str(&run.stderr);
     }
-    let generated = texts(&dir.path().join("generated"));
+    let generated = texts(&project.path().join("generated"));
     assert!(generated.len() >= 20, "both profiles rendered");
     for value in canaries.iter().map(|c| c.1).chain([webhook, "CANARY"]) {
         for (path, text) in &generated {

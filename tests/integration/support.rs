@@ -1,9 +1,12 @@
-//! Helpers shared by the integration tests: temporary projects, the binary, snapshots of a
-//! tree, and the external tools the tests need.
+//! Helpers shared by the integration tests: the harness (a temporary [`Project`] and one
+//! [`Run`] of the binary, with checks that print everything it said), snapshots of a tree, and
+//! the external tools the tests need.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
@@ -15,11 +18,76 @@ pub fn example_stack() -> String {
     std::fs::read_to_string(Path::new(ROOT).join("stack.toml")).unwrap()
 }
 
-/// A temporary project holding `stack.toml` with this text.
-pub fn project(stack: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
-    dir
+/// A temporary project folder, removed when the test ends, however it ends.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A folder with nothing in it yet, not even `stack.toml`.
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A project whose `stack.toml` holds `stack`.
+    pub fn new(stack: &str) -> Self {
+        let project = Self::empty();
+        project.file("stack.toml", stack);
+        project
+    }
+
+    /// A project with the repository's example `stack.toml`.
+    pub fn example() -> Self {
+        Self::new(&example_stack())
+    }
+
+    /// The example project, rendered.
+    pub fn rendered_example() -> Self {
+        let project = Self::example();
+        project.run(["render"]).success();
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` at `rel`, making its folders, readable by everyone (mode 0644).
+    pub fn file(&self, rel: &str, text: &str) -> &Self {
+        self.write(rel, text, 0o644)
+    }
+
+    /// Writes a secret file: `value` at `rel`, readable by its owner only (mode 0600).
+    pub fn secret(&self, rel: &str, value: &str) -> &Self {
+        self.write(rel, value, 0o600)
+    }
+
+    fn write(&self, rel: &str, text: &str, mode: u32) -> &Self {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        self
+    }
+
+    /// The text of the file at `rel`.
+    pub fn read(&self, rel: &str) -> String {
+        let path = self.path().join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// `stackgen` in this project, to give variables to before [`Run::of`].
+    pub fn command(&self) -> assert_cmd::Command {
+        stackgen(self.path())
+    }
+
+    /// `stackgen ARGS` in this project.
+    pub fn run<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Run {
+        run_in(self.path(), args)
+    }
 }
 
 /// `stackgen` run in `dir`, with no colour and no inherited Slack variable.
@@ -31,14 +99,74 @@ pub fn stackgen(dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// Runs and returns (exit code, stdout, stderr).
-pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
-    let output = cmd.output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// `stackgen ARGS` in `dir`: the repository itself, or a folder that is not a [`Project`].
+pub fn run_in<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(dir: &Path, args: I) -> Run {
+    Run::of(stackgen(dir).args(args))
+}
+
+/// One finished run of `stackgen`. Each check fails the test at its caller with the command,
+/// its exit code and all it printed, and hands the run on to the next check.
+pub struct Run {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(cmd: &mut assert_cmd::Command) -> Self {
+        let words: Vec<_> = cmd.get_args().map(OsStr::to_string_lossy).collect();
+        let command = format!("stackgen {}", words.join(" "));
+        let output = cmd.output().unwrap();
+        Self {
+            command,
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert!(
+            self.code == expected,
+            "expected exit code {expected}: {self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(self.stdout.contains(text), "no {text:?} on stdout: {self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(self.stderr.contains(text), "no {text:?} on stderr: {self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(self, text: &str) -> Self {
+        assert!(!self.stderr.contains(text), "{text:?} on stderr: {self}");
+        self
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` exited {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
 }
 
 /// Every file under `dir`: relative path → (bytes, modification time).
@@ -107,6 +235,21 @@ pub fn check_tool(cmd: &mut Command) -> String {
     text
 }
 
+/// `redis-cli -p PORT ARGS` on loopback, logged in with `password` if any (through
+/// REDISCLI_AUTH, never argv): what it printed, trimmed.
+pub fn redis_cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(tool("redis-cli"));
+    cmd.args(["-p", &port.to_string()])
+        .args(args)
+        .env_remove("REDISCLI_AUTH");
+    if let Some(password) = password {
+        cmd.env("REDISCLI_AUTH", password);
+    }
+    String::from_utf8_lossy(&cmd.output().unwrap().stdout)
+        .trim()
+        .to_string()
+}
+
 /// A TCP port on loopback that nothing listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -161,23 +304,15 @@ impl Drop for Child {
     }
 }
 
-/// The example project, rendered into a temporary folder.
-pub fn rendered_example() -> tempfile::TempDir {
-    let dir = project(&example_stack());
-    let (code, _, stderr) = run(stackgen(dir.path()).arg("render"));
-    assert_eq!(code, 0, "{stderr}");
-    dir
-}
-
-/// A published schema: the shared copy when it is there, else the repository's.
+/// A published schema: the shared copy when it is there, else the repository's vendored one.
 pub fn published_schema(name: &str) -> serde_json::Value {
     let shared = Path::new(ROOT).join("../shared/schemas").join(name);
-    let own = Path::new(ROOT).join("schemas").join(name);
+    let own = Path::new(ROOT).join("vendor/schemas").join(name);
     let own_text = std::fs::read_to_string(&own).unwrap();
     if let Ok(shared_text) = std::fs::read_to_string(&shared) {
         assert_eq!(
             own_text, shared_text,
-            "schemas/{name} differs from the published copy"
+            "vendor/schemas/{name} differs from the published copy"
         );
     }
     serde_json::from_str(&own_text).unwrap()

@@ -2,27 +2,52 @@
 # Builds local stand-ins for the official images the stackgen stack uses
 # (redis, oliver006/redis_exporter, prom/prometheus, prom/alertmanager) from
 # Debian 12 packages, so end-to-end tests can run without a container registry.
-# Only Debian's package mirror is needed (for the base); the per-service
-# Dockerfiles in images/<service>/ build offline on top of it.
-#   images/build.sh              build what is missing (base is reused)
-#   REBUILD_BASE=1 images/build.sh   redo the debootstrap too
+# Only a Debian archive is needed (for the base): the one this machine's apt
+# already uses, unless DEBIAN_MIRROR names another; the per-service Dockerfiles
+# in .ci/images/<service>/ build offline on top of it.
+#   .ci/images/build.sh                  build what is missing (base is reused)
+#   REBUILD_BASE=1 .ci/images/build.sh   redo the debootstrap too
 set -euo pipefail
 cd "$(dirname "$0")"
 
-BASE=stackgen-test/base:bookworm
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+BASE=stackgen-test/base:$SUITE
 PKGS=redis-server,redis-tools,prometheus,prometheus-alertmanager,prometheus-redis-exporter,gosu,wget,ca-certificates,passwd
+
+# The archive this machine's apt installs Debian itself from: the first http(s) or file URI
+# of a `deb` source of the release suite ($SUITE, or this machine's own release) with the
+# `main` component. apt reads its sources itself (deb822 /etc/apt/sources.list.d/*.sources
+# and classic `deb URI suite` lines in /etc/apt/sources.list, options and `Enabled: no`
+# included), from its configuration alone: no network, no package lists needed. The security
+# archive, -updates, -backports and other vendors' repositories never match: their suites or
+# components differ.
+apt_mirror() {
+  local codename
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true
+  apt-get indextargets --no-release-info \
+    --format '$(TARGET_OF) $(RELEASE) $(COMPONENT) $(REPO_URI)' 2>/dev/null |
+    awk -v a="$SUITE" -v b="$codename" '$1 == "deb" && ($2 == a || $2 == b) && $3 == "main" &&
+      $4 ~ /^(https?|file):/ { sub(/\/$/, "", $4); print $4; exit }' || true
+}
 
 if [[ ${REBUILD_BASE:-} == 1 ]] || ! docker image inspect "$BASE" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null ||
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap; }
+  mirror=${DEBIAN_MIRROR:-$(apt_mirror)}
+  if [[ -z $mirror ]]; then
+    echo "no Debian archive for $SUITE found in this machine's apt sources" \
+      "(/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list):" \
+      "set DEBIAN_MIRROR to the URL of a Debian archive" >&2
+    exit 1
+  fi
+  echo "Debian archive: $mirror"
   rootfs=$(mktemp -d /tmp/stackgen-rootfs.XXXXXX)
   trap 'rm -rf --one-file-system "$rootfs"' EXIT
   start=$SECONDS
   # While configuring packages debootstrap puts an "exit 101" policy-rc.d and a
   # no-op start-stop-daemon into the chroot, so no service (redis, prometheus...)
   # is started; the check below makes sure nothing is left running in it.
-  debootstrap --variant=minbase --include="$PKGS" bookworm "$rootfs" "$MIRROR"
+  debootstrap --variant=minbase --include="$PKGS" "$SUITE" "$rootfs" "$mirror"
   for p in /proc/[0-9]*; do
     if [[ $(readlink "$p/root" 2>/dev/null) == "$rootfs" ]]; then
       echo "process $(basename "$p") still running in the chroot" >&2; exit 1

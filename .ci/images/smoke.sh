@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke test for the stand-in images built by images/build.sh: starts each one
+# Smoke test for the stand-in images built by .ci/images/build.sh: starts each one
 # the way the stack does and checks that it answers. Removes what it started.
 set -euo pipefail
 

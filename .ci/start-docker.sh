@@ -14,7 +14,7 @@ if ! command -v dockerd >/dev/null; then
 fi
 
 # No special flags turned out to be needed here: overlay2 and the iptables
-# bridge network work as they are (see images/smoke.sh).
+# bridge network work as they are (see .ci/images/smoke.sh).
 nohup dockerd >/tmp/dockerd.log 2>&1 &
 
 for _ in $(seq 60); do

@@ -1,0 +1,13 @@
+//! The one integration test binary: every module runs the real `stackgen` binary, and the
+//! real tools that read its output.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod diff;
+mod e2e;
+mod golden;
+mod lint;
+mod real_tools;
+mod secrets;

@@ -8,6 +8,7 @@
 //!
 //! - [`spec`]: the stack as the engine should run it (plain records);
 //!   [`compose`] reads it from `compose.yaml`.
+//! - [`compose_hash`]: compose's `config-hash` of a service, computed without compose.
 //! - [`engine`]: connecting, the API version check, engine errors.
 //! - [`images`]: image ids and users; pulls.
 //! - [`secrets`]: secret values, their runtime copies, redaction.
@@ -22,6 +23,7 @@
 
 pub mod applied;
 pub mod compose;
+pub mod compose_hash;
 pub mod container;
 pub mod down;
 pub mod engine;

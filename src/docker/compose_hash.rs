@@ -1,0 +1,598 @@
+//! Docker Compose's `com.docker.compose.config-hash`, computed without compose: the sha256 of a
+//! service as compose v2.40.3 (compose-go v2.9.1) loads it, in Go's compact `encoding/json`.
+//! A container labelled with it is one that `docker compose up` keeps; a compose-made container
+//! that carries it was made from the same definition. Only the keys and forms stackgen's
+//! template writes are understood: anything else is an error naming it, never a hash that
+//! might be wrong. Nothing here reads files, the environment or the engine.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The service keys understood. `depends_on` is read past: compose clears it before hashing,
+/// as it never hashes `x-*` extensions.
+const KEYS: &str = "command container_name depends_on entrypoint environment healthcheck image \
+                    labels mem_limit ports restart secrets user volumes";
+
+/// The `healthcheck` keys, in the order compose-go's `HealthCheckConfig` declares them.
+const HEALTH_KEYS: &str = "test timeout interval retries start_period start_interval disable";
+
+/// The config-hash of one entry of `services:` of a compose file, parsed as
+/// `crate::yaml::from_str::<Value>`. `compose_dir` is the absolute folder of the compose file:
+/// bind-mount sources resolve against it, so the hash depends on where the file lives.
+pub fn service_hash(service: &Value, compose_dir: &Path) -> Result<String, String> {
+    Ok(sha256_hex(&service_json(service, compose_dir)?))
+}
+
+/// The config-hash compose gives the project's implicit `default` network.
+pub fn network_hash(project: &str) -> String {
+    let network = obj([
+        ("name", Go::Str(format!("{project}_default"))),
+        ("ipam", obj([])),
+    ]);
+    sha256_hex(&network.to_json())
+}
+
+/// The exact text compose hashes for a service.
+fn service_json(service: &Value, compose_dir: &Path) -> Result<String, String> {
+    let map = service.as_object().ok_or("a service must be a mapping")?;
+    known_keys(map, KEYS, "service")?;
+    let dir = compose_dir
+        .to_str()
+        .filter(|d| d.starts_with('/'))
+        .ok_or_else(|| format!("{}: not an absolute UTF-8 path", compose_dir.display()))?;
+    Ok(service_fields(map, dir)?.to_json())
+}
+
+/// An error naming the first key of `map` that is neither in `known` nor an `x-` extension.
+fn known_keys(map: &Map<String, Value>, known: &str, what: &str) -> Result<(), String> {
+    let is_known = |key: &str| known.split_whitespace().any(|k| k == key);
+    match map.keys().find(|k| !is_known(k) && !k.starts_with("x-")) {
+        Some(key) => Err(format!(
+            "{what} key `{key}` is not supported by the compose config-hash"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The hashed fields, in compose-go's `ServiceConfig` order. Go leaves out empty values
+/// (`omitempty`), except `command` and `entrypoint`, which are `null` when unset; `networks`
+/// is always the implicit default network.
+fn service_fields(map: &Map<String, Value>, dir: &str) -> Result<Go, String> {
+    let get = |key: &str| map.get(key).filter(|v| !v.is_null());
+    let string = |key: &str| get(key).map(|v| text(v, key).map(Go::Str)).transpose();
+    let image = string("image")?.ok_or("a service needs an `image`")?;
+    let words = |key: &str| command(get(key), key).map(Some);
+    let fields = [
+        ("command", words("command")?),
+        ("container_name", string("container_name")?),
+        ("entrypoint", words("entrypoint")?),
+        ("environment", mapping(get("environment"), "environment")?),
+        (
+            "healthcheck",
+            get("healthcheck").map(healthcheck).transpose()?,
+        ),
+        ("image", Some(image)),
+        ("labels", mapping(get("labels"), "labels")?),
+        (
+            "mem_limit",
+            get("mem_limit").map(mem_limit).transpose()?.flatten(),
+        ),
+        ("networks", Some(obj([("default", Go::Null)]))),
+        ("ports", list(get("ports"), "ports", port)?),
+        ("restart", string("restart")?),
+        ("secrets", list(get("secrets"), "secrets", secret)?),
+        ("user", string("user")?),
+        (
+            "volumes",
+            list(get("volumes"), "volumes", |v| volume(v, dir))?,
+        ),
+    ];
+    let kept = |key: &str, value: &Go| !value.is_empty() || matches!(key, "command" | "entrypoint");
+    Ok(obj_some(
+        fields.map(|(key, value)| (key, value.filter(|v| kept(key, v)))),
+    ))
+}
+
+/// A string value, with compose's interpolation applied.
+fn text(value: &Value, what: &str) -> Result<String, String> {
+    match value {
+        Value::String(s) => interpolate(s, what),
+        _ => Err(format!("`{what}` must be a string")),
+    }
+}
+
+/// Compose substitutes `${VAR}` in every value from its own environment and `.env`, which a
+/// hash computed elsewhere cannot see; so `$$`, which means `$`, is the only form accepted.
+fn interpolate(s: &str, what: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.next() != Some('$') {
+            return Err(format!(
+                "`{what}` has a variable (`$` not written `$$`), which the config-hash cannot resolve"
+            ));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// `command` or `entrypoint`: a list kept as is, or a string split into words as compose does.
+fn command(value: Option<&Value>, key: &str) -> Result<Go, String> {
+    let words = match value {
+        None => return Ok(Go::Null),
+        Some(Value::String(s)) => shell_words(&interpolate(s, key)?, key)?,
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| text(v, key))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(format!("`{key}` must be a string or a list of strings")),
+    };
+    Ok(Go::List(words.into_iter().map(Go::Str).collect()))
+}
+
+/// The words of a string command as go-shellwords splits it (no variable or backtick
+/// expansion). Where it parts from a POSIX shell (it stops at an operator, and its escapes
+/// differ between versions) the string is refused: a list says the same without doubt.
+fn shell_words(s: &str, key: &str) -> Result<Vec<String>, String> {
+    let refuse = |why: &str| Err(format!("`{key}` string has {why}; write it as a list"));
+    let (mut words, mut word, mut started) = (Vec::new(), String::new(), false);
+    let mut quote = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => word.push(c),
+            (_, '\\') => match chars.next() {
+                Some(n @ ('\\' | '"' | '\'' | '$' | ' ')) => word.push(n),
+                _ => return refuse("a backslash escape that shell parsers read differently"),
+            },
+            (_, '`') => return refuse("a backtick"),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ' | '\t' | '\r' | '\n') => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+                continue;
+            }
+            (None, ';' | '&' | '|' | '<' | '>' | '(' | ')') => return refuse("a shell operator"),
+            (None, c) => word.push(c),
+        }
+        started = true;
+    }
+    if quote.is_some() {
+        return refuse("an unclosed quote");
+    }
+    if started {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// `environment` or `labels`: a mapping, or a list of `KEY=VALUE`, emitted with sorted keys.
+/// A key without a value would be read from compose's environment, so it is refused.
+fn mapping(value: Option<&Value>, key: &str) -> Result<Option<Go>, String> {
+    let mut map = BTreeMap::new();
+    let mut insert = |k: &str, v: String| match map.insert(k.to_string(), Go::Str(v)) {
+        Some(_) => Err(format!("`{key}` has `{k}` twice")),
+        None => Ok(()),
+    };
+    match value {
+        None => {}
+        Some(Value::Object(entries)) => {
+            for (k, v) in entries {
+                let v = match v {
+                    Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                    Value::String(_) => text(v, key)?,
+                    _ => return Err(format!("`{key}.{k}` must be a string or a whole number")),
+                };
+                insert(k, v)?;
+            }
+        }
+        Some(Value::Array(items)) => {
+            for item in items {
+                let item = text(item, key)?;
+                let (k, v) = item
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{key}` entry `{item}` has no `=VALUE`"))?;
+                insert(k, v.to_string())?;
+            }
+        }
+        Some(_) => return Err(format!("`{key}` must be a mapping or a list")),
+    }
+    Ok(Some(Go::Obj(map.into_iter().collect())))
+}
+
+/// A non-empty list, each entry converted by `entry`.
+fn list(
+    value: Option<&Value>,
+    key: &str,
+    entry: impl Fn(&Value) -> Result<Go, String>,
+) -> Result<Option<Go>, String> {
+    match value {
+        None => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(entry)
+            .collect::<Result<_, _>>()
+            .map(|items| Some(Go::List(items))),
+        Some(_) => Err(format!("`{key}` must be a list")),
+    }
+}
+
+/// `healthcheck`, its fields in compose-go's order; durations as Go prints them.
+fn healthcheck(value: &Value) -> Result<Go, String> {
+    let map = value
+        .as_object()
+        .filter(|m| !m.is_empty())
+        .ok_or("`healthcheck` must be a non-empty mapping")?;
+    known_keys(map, HEALTH_KEYS, "healthcheck")?;
+    let mut fields = Vec::new();
+    for key in HEALTH_KEYS.split_whitespace() {
+        let Some(value) = map.get(key).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let what = format!("healthcheck.{key}");
+        let go = match (key, value) {
+            ("test", Value::String(s)) => Go::List(vec![
+                Go::Str("CMD-SHELL".into()),
+                Go::Str(interpolate(s, &what)?),
+            ]),
+            ("test", _) => command(Some(value), &what)?,
+            ("retries", _) => Go::Int(
+                value
+                    .as_u64()
+                    .ok_or(format!("`{what}` must be a whole number"))?,
+            ),
+            ("disable", Value::Bool(true)) => Go::Bool(true),
+            ("disable", Value::Bool(false)) => continue,
+            ("disable", _) => return Err(format!("`{what}` must be true or false")),
+            _ => Go::Str(go_duration(parse_duration(&text(value, &what)?)?)),
+        };
+        if go.is_empty() {
+            return Err(format!("`{what}` is empty"));
+        }
+        fields.push((key.to_string(), go));
+    }
+    Ok(Go::Obj(fields))
+}
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+/// Go's `time.ParseDuration`, for durations that are not negative.
+fn parse_duration(s: &str) -> Result<u64, String> {
+    const UNITS: [(&str, u64); 8] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("\u{b5}s", 1_000),
+        ("\u{3bc}s", 1_000),
+        ("ms", 1_000_000),
+        ("s", NANOS_PER_SECOND),
+        ("m", 60 * NANOS_PER_SECOND),
+        ("h", 3600 * NANOS_PER_SECOND),
+    ];
+    let bad = || format!("`{s}` is not a duration like `1m30s`");
+    match s {
+        "0" => return Ok(0),
+        "" => return Err(bad()),
+        _ => {}
+    }
+    let digits = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (mut rest, mut total) = (s, 0u64);
+    while !rest.is_empty() {
+        let (whole, r) = rest.split_at(digits(rest));
+        let (fraction, r) = r
+            .strip_prefix('.')
+            .map_or(("", r), |r| r.split_at(digits(r)));
+        let unit_len = r.find(|c: char| c.is_ascii_digit() || c == '.');
+        let (unit, r) = r.split_at(unit_len.unwrap_or(r.len()));
+        let scale = UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(bad)?.1;
+        if (whole.is_empty() && fraction.is_empty()) || fraction.len() > 15 {
+            return Err(bad());
+        }
+        let whole: u64 = format!("0{whole}").parse().map_err(|_| bad())?;
+        let mut value = whole.checked_mul(scale).ok_or_else(bad)?;
+        if !fraction.is_empty() {
+            // Go adds the fraction in floating point, exactly like this.
+            let f: u64 = fraction.parse().map_err(|_| bad())?;
+            value += (f as f64 * (scale as f64 / 10f64.powi(fraction.len() as i32))) as u64;
+        }
+        total = total.checked_add(value).ok_or_else(bad)?;
+        rest = r;
+    }
+    Ok(total)
+}
+
+/// Go's `time.Duration.String()`: `1m30s`, `1h0m0s`, `500ms`, `1.5µs`.
+fn go_duration(nanos: u64) -> String {
+    /// `value / 10^digits`, without trailing zeros in the fraction.
+    fn decimal(value: u64, digits: usize) -> String {
+        let div = 10u64.pow(digits as u32);
+        let fraction = format!("{:0digits$}", value % div);
+        let fraction = fraction.trim_end_matches('0');
+        let dot = if fraction.is_empty() { "" } else { "." };
+        format!("{}{dot}{fraction}", value / div)
+    }
+    match nanos {
+        0 => "0s".into(),
+        1..1_000 => format!("{nanos}ns"),
+        1_000..1_000_000 => format!("{}\u{b5}s", decimal(nanos, 3)),
+        1_000_000..NANOS_PER_SECOND => format!("{}ms", decimal(nanos, 6)),
+        _ => {
+            let minutes = nanos / NANOS_PER_SECOND / 60;
+            let seconds = format!("{}s", decimal(nanos % (60 * NANOS_PER_SECOND), 9));
+            match (minutes / 60, minutes % 60) {
+                (0, 0) => seconds,
+                (0, m) => format!("{m}m{seconds}"),
+                (h, m) => format!("{h}h{m}m{seconds}"),
+            }
+        }
+    }
+}
+
+/// `mem_limit` as compose hashes it: a decimal string of bytes; a size like `2g` is in binary
+/// multiples (docker/go-units `RAMInBytes`). Zero means unset, so it is left out.
+fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
+    let bytes = match value {
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or("`mem_limit` must be a whole number of bytes")?,
+        _ => ram_in_bytes(&text(value, "mem_limit")?)?,
+    };
+    Ok((bytes != 0).then(|| Go::Str(bytes.to_string())))
+}
+
+/// docker/go-units `RAMInBytes`: `^(\d+(\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`.
+fn ram_in_bytes(s: &str) -> Result<u64, String> {
+    let mut rest = s.strip_suffix(['b', 'B']).unwrap_or(s);
+    rest = rest.strip_suffix(['i', 'I']).unwrap_or(rest);
+    let mut shift = 0;
+    if let Some(i) = rest
+        .chars()
+        .last()
+        .and_then(|c| "kmgtp".find(c.to_ascii_lowercase()))
+    {
+        shift = 10 * (i + 1);
+        rest = &rest[..rest.len() - 1];
+    }
+    rest = rest.strip_suffix(' ').unwrap_or(rest);
+    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, "0"));
+    let is_number = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !is_number(whole) || !is_number(fraction) {
+        return Err(format!("`mem_limit` `{s}` is not a size like `512m`"));
+    }
+    let number: f64 = rest
+        .parse()
+        .map_err(|e| format!("`mem_limit` `{s}`: {e}"))?;
+    Ok((number * (1u64 << shift) as f64) as u64)
+}
+
+/// A short-form port, `[IP:][PUBLISHED:]TARGET[/PROTOCOL]`, in compose's long form.
+fn port(value: &Value) -> Result<Go, String> {
+    let spec = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(_) => text(value, "ports")?,
+        _ => return Err("`ports` entries must be strings like `127.0.0.1:80:80`".into()),
+    };
+    let bad = || format!("port `{spec}` is not in a form the compose config-hash supports");
+    let (rest, protocol) = match spec.rsplit_once('/') {
+        Some((rest, p @ ("tcp" | "udp" | "sctp"))) => (rest, p),
+        Some(_) => return Err(bad()),
+        None => (spec.as_str(), "tcp"),
+    };
+    let has_ip = rest.starts_with('[') || rest.matches(':').count() == 2;
+    let (ip, rest) = match rest.strip_prefix('[') {
+        Some(r) => r.split_once("]:").ok_or_else(bad)?,
+        None if has_ip => rest.split_once(':').ok_or_else(bad)?,
+        None => ("", rest),
+    };
+    let (published, target) = rest
+        .split_once(':')
+        .map_or((None, rest), |(p, t)| (Some(p), t));
+    let number = |s: &str| s.parse::<u16>().ok().filter(|_| !s.starts_with(['0', '+']));
+    let target = number(target).ok_or_else(bad)?;
+    let bad_ip = has_ip && (ip.is_empty() || published.is_none());
+    if bad_ip || published.is_some_and(|p| number(p).is_none()) {
+        return Err(bad());
+    }
+    let str = |s: &str| Go::Str(s.into());
+    Ok(obj_some([
+        ("mode", Some(str("ingress"))),
+        ("host_ip", has_ip.then(|| str(ip))),
+        ("target", Some(Go::Int(target.into()))),
+        ("published", published.map(str)),
+        ("protocol", Some(str(protocol))),
+    ]))
+}
+
+/// A short-form secret: its name, mounted at `/run/secrets/<name>`. Its file is not hashed.
+fn secret(value: &Value) -> Result<Go, String> {
+    let name = match value {
+        Value::String(_) => text(value, "secrets")?,
+        _ => return Err("`secrets` entries must be names (the long form is not supported)".into()),
+    };
+    let target = format!("/run/secrets/{name}");
+    Ok(obj([
+        ("source", Go::Str(name)),
+        ("target", Go::Str(target)),
+    ]))
+}
+
+/// A short-form volume, `SOURCE:TARGET[:OPTIONS]`, in compose's long form. A relative bind
+/// source is joined to the compose folder and cleaned; an absolute one is kept as written.
+fn volume(value: &Value, dir: &str) -> Result<Go, String> {
+    let spec = match value {
+        Value::String(_) => text(value, "volumes")?,
+        _ => return Err("`volumes` entries must be strings like `data:/data:ro`".into()),
+    };
+    let bad = |why: &str| Err(format!("volume `{spec}`: {why}"));
+    let (source, target, options) = match spec.split(':').collect::<Vec<_>>()[..] {
+        [source, target] => (source, target, Vec::new()),
+        [source, target, options] => (source, target, options.split(',').collect()),
+        _ => return bad("not SOURCE:TARGET[:OPTIONS]"),
+    };
+    // A one-letter source reads as a Windows drive; `~` would need the home folder.
+    let drive = source.len() == 1 && source.as_bytes()[0].is_ascii_alphabetic();
+    if drive || source.is_empty() || target.is_empty() || source.starts_with('~') {
+        return bad("this source or target is not supported by the compose config-hash");
+    }
+    let has = |o: &str| options.contains(&o);
+    let known = ["ro", "rw", "nocopy"];
+    if options.iter().any(|o| !known.contains(o)) || (has("ro") && has("rw")) {
+        return bad("options other than `ro`, `rw` and `nocopy` are not supported");
+    }
+    let is_bind = source.starts_with(['.', '/']);
+    if is_bind && has("nocopy") {
+        return bad("`nocopy` is for named volumes");
+    }
+    let (kind, source, extra) = if is_bind {
+        let source = if source.starts_with('/') {
+            source.to_string()
+        } else {
+            clean(&format!("{dir}/{source}"))
+        };
+        ("bind", source, obj([("create_host_path", Go::Bool(true))]))
+    } else {
+        let nocopy = has("nocopy").then(|| ("nocopy".into(), Go::Bool(true)));
+        (
+            "volume",
+            source.to_string(),
+            Go::Obj(nocopy.into_iter().collect()),
+        )
+    };
+    Ok(obj_some([
+        ("type", Some(Go::Str(kind.into()))),
+        ("source", Some(Go::Str(source))),
+        ("target", Some(Go::Str(clean(target)))),
+        ("read_only", has("ro").then_some(Go::Bool(true))),
+        (kind, Some(extra)),
+    ]))
+}
+
+/// Go's `path.Clean`: lexical, `/`-separated.
+fn clean(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            _ => parts.push(part),
+        }
+    }
+    match (rooted, parts.join("/")) {
+        (true, joined) => format!("/{joined}"),
+        (false, joined) if joined.is_empty() => ".".into(),
+        (false, joined) => joined,
+    }
+}
+
+/// An object with these fields, in this order.
+fn obj<const N: usize>(fields: [(&str, Go); N]) -> Go {
+    Go::Obj(fields.map(|(key, value)| (key.to_string(), value)).into())
+}
+
+/// An object with the fields that have a value, in this order.
+fn obj_some<const N: usize>(fields: [(&str, Option<Go>); N]) -> Go {
+    let fields = fields
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)));
+    Go::Obj(fields.collect())
+}
+
+/// A value as Go's `encoding/json` writes it; objects keep the order they were built in.
+#[derive(Debug, Clone, PartialEq)]
+enum Go {
+    Null,
+    Bool(bool),
+    Int(u64),
+    Str(String),
+    List(Vec<Go>),
+    Obj(Vec<(String, Go)>),
+}
+
+impl Go {
+    /// What Go's `omitempty` leaves out.
+    fn is_empty(&self) -> bool {
+        match self {
+            Go::Str(s) => s.is_empty(),
+            Go::List(items) => items.is_empty(),
+            Go::Obj(fields) => fields.is_empty(),
+            Go::Null | Go::Bool(_) | Go::Int(_) => false,
+        }
+    }
+
+    fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    /// Compact: no whitespace anywhere.
+    fn write(&self, out: &mut String) {
+        match self {
+            Go::Null => out.push_str("null"),
+            Go::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Go::Int(n) => out.push_str(&n.to_string()),
+            Go::Str(s) => write_string(s, out),
+            Go::List(items) => write_seq(out, "[]", items, |out, item| item.write(out)),
+            Go::Obj(fields) => write_seq(out, "{}", fields, |out, (key, value)| {
+                write_string(key, out);
+                out.push(':');
+                value.write(out);
+            }),
+        }
+    }
+}
+
+/// `items` between the two characters of `brackets`, separated by commas.
+fn write_seq<T>(out: &mut String, brackets: &str, items: &[T], each: impl Fn(&mut String, &T)) {
+    let (open, close) = brackets.split_at(1);
+    out.push_str(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, item);
+    }
+    out.push_str(close);
+}
+
+/// A string as Go escapes it: UTF-8 kept, but `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes
+/// (HTML safety), control characters as short escapes or lower-case `\u00XX`.
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

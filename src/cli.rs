@@ -98,6 +98,10 @@ enum Cmd {
         /// Print the plan and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also wait until Prometheus has scraped every target once, for scripts that need
+        /// data at once.
+        #[arg(long)]
+        wait_scrape: bool,
     },
     /// Remove the stack's containers and network; data volumes stay unless --volumes.
     Down {
@@ -152,7 +156,15 @@ impl Cli {
                 explain,
             }),
             Cmd::Schema => Command::Schema,
-            Cmd::Up { timeout, dry_run } => Command::Up { timeout, dry_run },
+            Cmd::Up {
+                timeout,
+                dry_run,
+                wait_scrape,
+            } => Command::Up {
+                timeout,
+                dry_run,
+                wait_scrape,
+            },
             Cmd::Down { volumes } => Command::Down { volumes },
             Cmd::Status { format } => Command::Status {
                 json: format == Format::Json,

@@ -33,14 +33,26 @@ pub struct Options {
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Init { dir: PathBuf },
-    Render { check: bool },
+    Init {
+        dir: PathBuf,
+    },
+    Render {
+        check: bool,
+    },
     Diff(commands::diff::DiffOptions),
     Lint(commands::lint::LintArgs),
     Schema,
-    Up { timeout: String, dry_run: bool },
-    Down { volumes: bool },
-    Status { json: bool },
+    Up {
+        timeout: String,
+        dry_run: bool,
+        wait_scrape: bool,
+    },
+    Down {
+        volumes: bool,
+    },
+    Status {
+        json: bool,
+    },
 }
 
 /// Runs one command.
@@ -51,7 +63,11 @@ pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Resul
         Command::Diff(diff) => commands::diff::run(options, diff, printer),
         Command::Lint(args) => commands::lint::run(options, args, printer),
         Command::Schema => commands::schema::run(printer),
-        Command::Up { timeout, dry_run } => commands::up::run(options, timeout, *dry_run, printer),
+        Command::Up {
+            timeout,
+            dry_run,
+            wait_scrape,
+        } => commands::up::run(options, timeout, *dry_run, *wait_scrape, printer),
         Command::Down { volumes } => commands::down::run(options, *volumes, printer),
         Command::Status { json } => commands::status::run(options, *json, printer),
     }

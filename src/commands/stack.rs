@@ -75,6 +75,7 @@ impl Running {
             tree: &self.tree,
             tree_dir: &self.tree_dir,
             profile: &self.profile,
+            stack: &self.stack,
         }
     }
 }

@@ -11,6 +11,7 @@ pub fn run(
     options: &Options,
     timeout: &str,
     dry_run: bool,
+    wait_scrape: bool,
     printer: &Printer<'_>,
 ) -> Result<Outcome> {
     let timeout: crate::model::units::Duration =
@@ -23,6 +24,7 @@ pub fn run(
     let up = UpOptions {
         timeout: Duration::from_millis(timeout.millis()),
         dry_run,
+        wait_scrape,
     };
     let mut report = docker::UpReport::default();
     let result = engine.block_on(docker::up(

@@ -96,6 +96,8 @@ mod tests {
             state: "running".into(),
             spec_hash: String::new(),
             config_hash: String::new(),
+            compose_hash: String::new(),
+            image: String::new(),
             ports: vec![],
         }
     }

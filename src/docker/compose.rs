@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::compose_hash;
+
 /// What [`StackSpec::from_compose`] reads `compose.yaml` into.
 pub use super::spec::StackSpec;
 use super::spec::{
@@ -298,6 +300,7 @@ fn parse_service(
             })
             .collect(),
         restart: s.restart.as_deref() != Some("no"),
+        compose_hash: String::new(),
     })
 }
 
@@ -312,10 +315,17 @@ impl StackSpec {
             ))
         })?;
         let secrets = parse_secrets(&file, tree_dir)?;
+        let raw: serde_json::Value = crate::yaml::from_str(text)
+            .map_err(|e| Error::Compose(format!("compose.yaml: {e}")))?;
         let containers = file
             .services
             .iter()
-            .map(|(service, s)| parse_service(service, s, &file, &secrets, tree_dir))
+            .map(|(service, s)| {
+                let mut spec = parse_service(service, s, &file, &secrets, tree_dir)?;
+                spec.compose_hash = compose_hash::service_hash(&raw["services"][service], tree_dir)
+                    .map_err(|e| Error::Compose(format!("compose.yaml: service {service}: {e}")))?;
+                Ok(spec)
+            })
             .collect::<Result<_>>()?;
         Ok(Self {
             network: format!("{}_default", file.name),
@@ -350,10 +360,8 @@ mod tests {
         assert_eq!(
             waves,
             [
-                vec!["alertmanager", "redis"],
-                vec!["redis-exporter"],
-                vec!["prometheus"],
-                vec!["grafana"]
+                vec!["alertmanager", "prometheus", "redis"],
+                vec!["grafana", "redis-exporter"]
             ]
         );
         let redis = spec
@@ -398,7 +406,7 @@ mod tests {
             .unwrap();
         assert_eq!(auth.driver_opts["type"], "tmpfs");
         let health = redis.health.as_ref().unwrap();
-        assert_eq!((health.interval, health.retries), (5_000_000_000, 10));
+        assert_eq!((health.interval, health.retries), (2_000_000_000, 30));
     }
 
     #[test]

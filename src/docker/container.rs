@@ -153,6 +153,7 @@ mod tests {
         Desired {
             spec,
             spec_hash: "s1".into(),
+            image: String::new(),
             now: Applied {
                 config: "c1".into(),
                 secrets: "never in a label".into(),

@@ -1,21 +1,25 @@
-//! Carrying out a [`Plan`]: the network and volumes first, then the containers that leave or are
-//! replaced, then wave by wave in dependency order: act on each container of the wave, wait until
-//! it is ready, and record in `applied.json` what it now runs with, so that a later failure
-//! does not lose what an earlier wave did. It decides nothing: every action comes from the plan,
+//! Carrying out a [`Plan`]: the network and volumes first, then every new and replacement
+//! container created (stopped), then the containers that leave or are replaced removed, then
+//! each service brought up as soon as what it depends on is ready: act, wait until it answers
+//! its check, and record in `applied.json` what it now runs with, so that a later failure does
+//! not lose what was done. It decides nothing: every action comes from the plan,
 //! and every line it adds to the [`UpReport`] says what was done.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RestartContainerOptionsBuilder,
-    StartContainerOptions,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StartContainerOptions,
 };
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::applied::{self, AppliedState};
+use super::checks::Checks;
 use super::container::create_body;
 use super::down::{STOP_GRACE_SECONDS, remove_container};
 use super::engine::engine_error;
@@ -23,9 +27,9 @@ use super::plan::{self, Action, Desired, Plan, Step};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, StackSpec, VolumeSpec};
 use super::up::UpReport;
-use super::{observe, probe, ready};
+use super::{labels, observe, probe, ready};
 use crate::Printer;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What carrying out a plan needs, all decided before anything changes.
 pub struct Execution<'a> {
@@ -40,6 +44,18 @@ pub struct Execution<'a> {
 }
 
 impl Execution<'_> {
+    /// Removes replacement containers an interrupted `up` left behind.
+    pub async fn remove_leftover_replacements(&self, observed: &[plan::Observed]) -> Result<()> {
+        let leftovers = observed
+            .iter()
+            .filter(|o| plan::is_leftover_replacement(&o.name));
+        futures_util::future::try_join_all(
+            leftovers.map(|o| remove_container(self.docker, &o.name)),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn create_network(&self, report: &mut UpReport) -> Result<()> {
         if let Some(network) = &self.plan.create_network {
             self.docker
@@ -91,59 +107,176 @@ impl Execution<'_> {
         Ok(())
     }
 
-    /// Wave by wave: act, wait until ready, record. Stops after the first wave with a service
-    /// that is not ready or refused a reload, and says so in `report.unhealthy`.
-    pub async fn waves(
-        &self,
-        mut applied: AppliedState,
-        timeout: Duration,
-        printer: &Printer<'_>,
-        report: &mut UpReport,
-    ) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        for wave in self.spec.waves()? {
-            if let Some(refused) = self.act_wave(&wave, report).await? {
-                report.unhealthy = Some(refused);
-                return applied::write(self.runtime_dir, &applied);
-            }
-            self.wait_wave(&wave, deadline, printer, report).await;
-            self.record_wave(&wave, &mut applied).await?;
-            if report.unhealthy.is_some() {
-                return Ok(());
-            }
+    /// Creates, stopped, every container the plan creates or replaces, before anything is
+    /// removed: a request the engine refuses stops `up` while the old containers still run. A
+    /// replacement takes a temporary name until its predecessor is gone.
+    pub async fn create_containers(&self, report: &mut UpReport) -> Result<()> {
+        let creates = self.plan.steps.iter().filter_map(|step| {
+            let (name, what) = match step.action {
+                Action::Create => (step.container.clone(), step.container.clone()),
+                Action::Recreate => (
+                    plan::replacement_name(&step.container),
+                    format!(
+                        "{} (its new container; the running one is kept)",
+                        step.service
+                    ),
+                ),
+                _ => return None,
+            };
+            let want = self.want(&step.service);
+            let body = create_body(want, &self.spec.network, &self.copies.dir(&step.service));
+            Some(async move {
+                let options = CreateContainerOptionsBuilder::new().name(&name).build();
+                self.docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(engine_error(&what))
+            })
+        });
+        futures_util::future::try_join_all(creates).await?;
+        let replaced = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Recreate);
+        if replaced.clone().next().is_some() {
+            report.lines.push(format!(
+                "replacements created for {}",
+                replaced
+                    .map(|s| s.service.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         Ok(())
     }
 
+    /// Gives each replacement its service's container name, once its predecessor is gone.
+    pub async fn name_replacements(&self) -> Result<()> {
+        let replaced = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Recreate);
+        for step in replaced {
+            let temporary = plan::replacement_name(&step.container);
+            let options = RenameContainerOptionsBuilder::new()
+                .name(&step.container)
+                .build();
+            self.docker
+                .rename_container(&temporary, options)
+                .await
+                .map_err(engine_error(&step.container))?;
+        }
+        Ok(())
+    }
+
+    /// Brings each service up as soon as every service it depends on is ready: act, wait until
+    /// it answers its check, record what it runs with in `applied.json`. After the first
+    /// service that is not ready or refused a reload, nothing more starts, and
+    /// `report.unhealthy` says why.
+    pub async fn start_in_order(
+        &self,
+        mut applied: AppliedState,
+        checks: &Checks<'_>,
+        timeout: Duration,
+        printer: &Printer<'_>,
+        report: &mut UpReport,
+    ) -> Result<()> {
+        self.spec.waves()?;
+        let deadline = Instant::now() + timeout;
+        let mut ready: BTreeSet<&str> = BTreeSet::new();
+        let mut launched: BTreeSet<&str> = BTreeSet::new();
+        let mut running = FuturesUnordered::new();
+        let mut failure = None;
+        loop {
+            if report.unhealthy.is_none() && failure.is_none() {
+                for container in &self.spec.containers {
+                    let service = container.service.as_str();
+                    let deps = &container.depends_on;
+                    if !launched.contains(service)
+                        && deps.iter().all(|d| ready.contains(d.service.as_str()))
+                    {
+                        launched.insert(service);
+                        printer.progress(&format!("waiting for {service} to be healthy…"));
+                        running.push(self.bring_up(container, deadline, checks));
+                    }
+                }
+            }
+            let Some((container, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
+                Ok(Brought::Refused(why)) => {
+                    report.unhealthy.get_or_insert(why);
+                }
+                Ok(Brought::NotReady(why)) => {
+                    // It was acted on; only waiting for it failed.
+                    report.lines.extend(done(self.step(&container.service)));
+                    report.unhealthy.get_or_insert(why);
+                    self.record(container, &mut applied).await?;
+                }
+                Ok(Brought::Ready(took)) => {
+                    let step = self.step(&container.service);
+                    report.lines.extend(done(step));
+                    printer.progress(&format!(
+                        "{}: healthy after {:.1}s",
+                        container.service,
+                        took.as_secs_f64()
+                    ));
+                    self.record(container, &mut applied).await?;
+                    ready.insert(container.service.as_str());
+                }
+            }
+        }
+        applied::write(self.runtime_dir, &applied)?;
+        failure.map_or(Ok(()), Err)
+    }
+
     fn want(&self, service: &str) -> &Desired {
         let found = self.desired.iter().find(|d| d.spec.service == service);
-        found.expect("every service of a wave is desired")
+        found.expect("every service brought up is desired")
     }
 
     fn step(&self, service: &str) -> &Step {
         self.plan.step(service).expect("every service is planned")
     }
 
-    /// Acts on every container of a wave at once; why a reload was refused, if one was.
-    async fn act_wave(
+    /// Acts on one container and waits until it is ready.
+    async fn bring_up<'c>(
         &self,
-        wave: &[&ContainerSpec],
-        report: &mut UpReport,
-    ) -> Result<Option<String>> {
-        let acts = wave.iter().map(|c| async {
-            let step = self.step(&c.service);
-            Ok::<_, Error>((step, self.act(self.want(&c.service), step).await?))
-        });
-        for (step, refused) in futures_util::future::try_join_all(acts).await? {
-            if let Some(why) = refused {
-                return Ok(Some(refused_reload(
-                    &step.service,
-                    &self.secrets.redact(&why),
-                )));
-            }
-            report.lines.extend(done(step));
-        }
-        Ok(None)
+        container: &'c ContainerSpec,
+        deadline: Instant,
+        checks: &Checks<'_>,
+    ) -> (&'c ContainerSpec, Result<Brought>) {
+        let step = self.step(&container.service);
+        let changed = step.action != Action::Keep;
+        let result = match self.act(self.want(&container.service), step).await {
+            Err(error) => Err(error),
+            Ok(Some(why)) => Ok(Brought::Refused(refused_reload(
+                &step.service,
+                &self.secrets.redact(&why),
+            ))),
+            Ok(None) => Ok(
+                match ready::wait(
+                    self.docker,
+                    container,
+                    deadline,
+                    changed,
+                    self.secrets,
+                    checks,
+                )
+                .await
+                {
+                    Ok(took) => Brought::Ready(took),
+                    Err(why) => Brought::NotReady(why),
+                },
+            ),
+        };
+        (container, result)
     }
 
     /// Carries out one step; `Some(reason)` when the service refused a reload.
@@ -151,19 +284,7 @@ impl Execution<'_> {
         let docker = self.docker;
         let name = &want.spec.name;
         match step.action {
-            Action::Create | Action::Recreate => {
-                let body = create_body(want, &self.spec.network, &self.copies.dir(&step.service));
-                let options = CreateContainerOptionsBuilder::new().name(name).build();
-                docker
-                    .create_container(Some(options), body)
-                    .await
-                    .map_err(engine_error(name))?;
-                docker
-                    .start_container(name, None::<StartContainerOptions>)
-                    .await
-                    .map_err(engine_error(name))?;
-            }
-            Action::Start => docker
+            Action::Create | Action::Recreate | Action::Start => docker
                 .start_container(name, None::<StartContainerOptions>)
                 .await
                 .map_err(engine_error(name))?,
@@ -180,43 +301,23 @@ impl Execution<'_> {
         Ok(None)
     }
 
-    /// Waits for every container of a wave at once; the first failure goes to the report.
-    async fn wait_wave(
-        &self,
-        wave: &[&ContainerSpec],
-        deadline: Instant,
-        printer: &Printer<'_>,
-        report: &mut UpReport,
-    ) {
-        let names: Vec<&str> = wave.iter().map(|c| c.service.as_str()).collect();
-        printer.progress(&format!("waiting for {} to be healthy…", names.join(", ")));
-        let waits = wave.iter().map(|c| async move {
-            (
-                &c.service,
-                ready::wait(self.docker, c, deadline, self.secrets).await,
-            )
-        });
-        for (service, result) in futures_util::future::join_all(waits).await {
-            match result {
-                Ok(took) => printer.progress(&format!(
-                    "{service}: healthy after {:.1}s",
-                    took.as_secs_f64()
-                )),
-                Err(why) => {
-                    report.unhealthy.get_or_insert(why);
-                }
-            }
-        }
-    }
-
-    /// What the containers of this wave run with now, kept even if a later wave fails.
-    async fn record_wave(&self, wave: &[&ContainerSpec], applied: &mut AppliedState) -> Result<()> {
+    /// What this container runs with now, kept even if a later service fails.
+    async fn record(&self, container: &ContainerSpec, applied: &mut AppliedState) -> Result<()> {
         let now = observe::containers(self.docker, &self.spec.project).await?;
-        applied::record(applied, &now, wave, |service| {
+        applied::record(applied, &now, &[container], |service| {
             self.want(service).now.clone()
         });
         applied::write(self.runtime_dir, applied)
     }
+}
+
+/// How bringing one service up ended, short of an engine error.
+enum Brought {
+    Ready(Duration),
+    /// Not ready in time, or crashed: what was seen.
+    NotReady(String),
+    /// It refused a reload and keeps its previous configuration.
+    Refused(String),
 }
 
 /// The report's line for a step that changed something.
@@ -241,13 +342,12 @@ fn refused_reload(service: &str, why: &str) -> String {
 }
 
 fn network_request(project: &str, network: &str) -> NetworkCreateRequest {
+    let mut labels: HashMap<String, String> = labels::network(project).into_iter().collect();
+    labels.insert(plan::PROJECT_LABEL.to_string(), project.to_string());
     NetworkCreateRequest {
         name: network.to_string(),
         driver: Some("bridge".into()),
-        labels: Some(HashMap::from([(
-            plan::PROJECT_LABEL.to_string(),
-            project.to_string(),
-        )])),
+        labels: Some(labels),
         ..Default::default()
     }
 }
@@ -255,6 +355,7 @@ fn network_request(project: &str, network: &str) -> NetworkCreateRequest {
 fn volume_request(project: &str, volume: &VolumeSpec) -> VolumeCreateRequest {
     let mut labels: HashMap<String, String> = volume.labels.clone().into_iter().collect();
     labels.insert(plan::PROJECT_LABEL.into(), project.to_string());
+    labels.extend(labels::volume(project, &volume.name));
     VolumeCreateRequest {
         name: Some(volume.name.clone()),
         driver: Some(volume.driver.clone()),

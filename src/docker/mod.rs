@@ -14,14 +14,18 @@
 //! - [`secrets`]: secret values, their runtime copies, redaction.
 //! - [`fingerprints`]: the spec, config, secret and mount hashes that decide what changes.
 //! - [`applied`]: `applied.json`, what each container last ran with.
+//! - [`labels`]: Docker Compose's labels, so that compose and stackgen each take over what
+//!   the other started.
 //! - [`observe`]: the project's containers, networks and volumes, by label.
 //! - [`plan`]: what to create, recreate, restart, reload, keep or remove; no I/O.
 //! - [`container`]: a container's create body.
 //! - [`execute`]: carrying out a plan, wave by wave; [`ready`]: when a container is ready.
 //! - [`up`]: the phases of `up`, in order; [`down`]: `down`, and removing a container.
-//! - [`status`] and [`probe`]: `status`, checked from the host the way an operator would.
+//! - [`checks`]: what each service must answer to be ready and wired, from the host;
+//!   [`probe`]: the HTTP and Redis clients they use; [`status`]: `status`.
 
 pub mod applied;
+pub mod checks;
 pub mod compose;
 pub mod compose_hash;
 pub mod container;
@@ -30,6 +34,7 @@ pub mod engine;
 pub mod execute;
 pub mod fingerprints;
 pub mod images;
+pub mod labels;
 pub mod observe;
 pub mod plan;
 pub mod probe;

@@ -16,6 +16,7 @@ use bollard::query_parameters::{
 use futures_util::TryStreamExt;
 
 use super::engine::{engine_error, is_not_found};
+use super::labels::{COMPOSE_CONFIG_HASH, COMPOSE_IMAGE, COMPOSE_PROJECT};
 use super::plan::{self, Observed};
 use crate::error::Result;
 
@@ -70,6 +71,8 @@ fn observed(c: ContainerSummary) -> Observed {
         state: c.state.map(|s| s.to_string()).unwrap_or_default(),
         spec_hash: label(plan::SPEC_HASH_LABEL),
         config_hash: label(plan::CONFIG_HASH_LABEL),
+        compose_hash: label(COMPOSE_CONFIG_HASH),
+        image: label(COMPOSE_IMAGE),
         ports: c
             .ports
             .unwrap_or_default()
@@ -79,18 +82,34 @@ fn observed(c: ContainerSummary) -> Observed {
     }
 }
 
-/// The project's networks by name → id.
+/// The project's networks by name → id: `<project>_default` by its exact name, whoever made it
+/// (`docker compose` labels it only with its own labels), and any other carrying either
+/// project label. The engine matches a name filter by substring, so names are compared here.
 pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
-    let filter = project_filter(project);
-    let options = ListNetworksOptionsBuilder::new().filters(&filter).build();
-    let list = docker
-        .list_networks(Some(options))
-        .await
-        .map_err(engine_error("list networks"))?;
-    Ok(list
-        .into_iter()
-        .map(|n| (n.name.unwrap_or_default(), n.id.unwrap_or_default()))
-        .collect())
+    let default = format!("{project}_default");
+    let filters = [
+        HashMap::from([("name", vec![default.clone()])]),
+        project_filter(project),
+        HashMap::from([("label", vec![format!("{COMPOSE_PROJECT}={project}")])]),
+    ];
+    let mut found = BTreeMap::new();
+    for filter in &filters {
+        let options = ListNetworksOptionsBuilder::new().filters(filter).build();
+        let list = docker
+            .list_networks(Some(options))
+            .await
+            .map_err(engine_error("list networks"))?;
+        for network in list {
+            let name = network.name.unwrap_or_default();
+            let labels = network.labels.unwrap_or_default();
+            let ours = labels.get(plan::PROJECT_LABEL).map(String::as_str) == Some(project)
+                || labels.get(COMPOSE_PROJECT).map(String::as_str) == Some(project);
+            if name == default || ours {
+                found.insert(name, network.id.unwrap_or_default());
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The names of the project's volumes.
@@ -218,6 +237,8 @@ mod tests {
             state: "restarting".into(),
             spec_hash: "s1".into(),
             config_hash: "c1".into(),
+            compose_hash: String::new(),
+            image: String::new(),
             ports: vec![6379],
         };
         assert_eq!(observed(summary), expected);

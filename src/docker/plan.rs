@@ -17,11 +17,27 @@ pub const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
 pub const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
 pub const RELOAD_LABEL: &str = "io.stackgen.reload";
 
+/// What marks the temporary name of a replacement container, created before its predecessor
+/// is removed and renamed once it is gone.
+const REPLACEMENT_SUFFIX: &str = ".replacement";
+
+/// The temporary name of the container that replaces `name`.
+pub fn replacement_name(name: &str) -> String {
+    format!("{name}{REPLACEMENT_SUFFIX}")
+}
+
+/// A replacement left behind by an interrupted `up`: removed before anything else, never planned.
+pub fn is_leftover_replacement(name: &str) -> bool {
+    name.ends_with(REPLACEMENT_SUFFIX)
+}
+
 /// A container that should run, with the fingerprints of its definition and its config files.
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub spec: ContainerSpec,
     pub spec_hash: String,
+    /// The id of the image it runs.
+    pub image: String,
     /// What it should run with now: config files, secret values, the folders it mounts.
     pub now: Applied,
     /// Its secrets' runtime copies differ from their sources (or are missing).
@@ -38,6 +54,9 @@ pub struct Observed {
     pub state: String,
     pub spec_hash: String,
     pub config_hash: String,
+    /// Docker Compose's hash of its service and the id of its image, from compose's labels.
+    pub compose_hash: String,
+    pub image: String,
     /// Host ports it publishes.
     pub ports: Vec<u16>,
 }
@@ -107,15 +126,17 @@ pub fn plan(
             .collect();
         let (action, why) = match existing.as_slice() {
             [] => (Action::Create, "new"),
-            [have] if have.spec_hash != want.spec_hash => {
-                (Action::Recreate, "its definition changed")
-            }
+            [have] if !same_definition(have, want) => (Action::Recreate, "its definition changed"),
             [have] => {
                 let before = applied.get(&have.id);
+                // One that `docker compose` started is taken as running what its definition
+                // says: compose mounted the config files and secrets themselves.
+                let adopted = have.spec_hash.is_empty();
                 let config = before.map_or(&have.config_hash, |a| &a.config);
-                let config_changed = *config != want.now.config;
-                let secrets_changed =
-                    before.map_or(want.secrets_stale, |a| a.secrets != want.now.secrets);
+                let config_changed = !(adopted && before.is_none()) && *config != want.now.config;
+                let secrets_changed = before.map_or(want.secrets_stale && !adopted, |a| {
+                    a.secrets != want.now.secrets
+                });
                 let mounts_moved = before.is_some_and(|a| a.mounts != want.now.mounts);
                 let reloads = want.spec.labels.contains_key(RELOAD_LABEL);
                 match have.state.as_str() {
@@ -141,7 +162,8 @@ pub fn plan(
         });
     }
     for have in observed {
-        if !desired.iter().any(|d| d.spec.name == have.name) {
+        if !desired.iter().any(|d| d.spec.name == have.name) && !is_leftover_replacement(&have.name)
+        {
             plan.steps.push(Step {
                 service: have.service.clone(),
                 container: have.name.clone(),
@@ -151,6 +173,18 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// Whether a container runs `want`'s definition: by stackgen's spec hash when stackgen made
+/// it; by compose's hash of the service and the image id when `docker compose` did.
+fn same_definition(have: &Observed, want: &Desired) -> bool {
+    if have.spec_hash.is_empty() {
+        !want.spec.compose_hash.is_empty()
+            && have.compose_hash == want.spec.compose_hash
+            && have.image == want.image
+    } else {
+        have.spec_hash == want.spec_hash
+    }
 }
 
 impl fmt::Display for Plan {
@@ -199,6 +233,7 @@ mod tests {
         Desired {
             spec: spec(service, reload),
             spec_hash: spec_hash.into(),
+            image: String::new(),
             now: applied(config),
             secrets_stale: false,
         }
@@ -212,6 +247,8 @@ mod tests {
             state: state.into(),
             spec_hash: spec_hash.into(),
             config_hash: config_hash.into(),
+            compose_hash: String::new(),
+            image: String::new(),
             ports: vec![],
         }
     }

@@ -1,51 +1,40 @@
-//! When a container that `up` started is ready: healthy by its health check, or, without one,
-//! running and serving on its first published port from the host. Waiting ends early when the
-//! container crashes, and at the deadline; either way the message says what was seen, with the
-//! health-check output and the last log lines, redacted. The judgement is pure; only the
-//! waiting loop asks the engine and the port.
+//! When a container that `up` started is ready: running, and answering its own check (see
+//! [`super::checks`]), polled every [`POLL`] — not the engine's health-check schedule, whose
+//! first check comes a whole interval after the start. Waiting ends early when the container
+//! crashes, and at the deadline; either way the message says what was seen, with the last
+//! check's answer and the last log lines, redacted. The judgement is pure; only the waiting loop
+//! asks the engine and the service.
 
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
+use super::checks::Checks;
 use super::observe::{Seen, inspect, logs_tail};
-use super::probe;
 use super::secrets::Secrets;
-use super::spec::{ContainerSpec, Port};
+use super::spec::ContainerSpec;
 
 /// How many of a failed container's last log lines are shown.
 const LOG_LINES: usize = 20;
-const POLL: Duration = Duration::from_millis(200);
+/// How often a starting service is asked again.
+pub const POLL: Duration = Duration::from_millis(50);
 
 /// Where a container stands, from what the engine says of it.
 #[derive(Debug, PartialEq, Eq)]
-enum Readiness<'a> {
-    Ready,
+enum Readiness {
+    /// Running: ready once it answers its check.
+    Check,
     Waiting,
     /// Gone, or being restarted by its restart policy.
     Crashed,
-    /// Running without a health check: ready once it serves on this port.
-    Serves(&'a Port),
 }
 
-fn readiness<'a>(spec: &'a ContainerSpec, seen: &Seen) -> Readiness<'a> {
-    match (&spec.health, seen.running) {
-        (_, false) if matches!(seen.status.as_str(), "exited" | "dead" | "restarting") => {
-            Readiness::Crashed
-        }
-        (_, false) => Readiness::Waiting,
-        (Some(_), true) if seen.health.as_deref() == Some("healthy") => Readiness::Ready,
-        (Some(_), true) => Readiness::Waiting,
-        (None, true) => spec
-            .ports
-            .first()
-            .map_or(Readiness::Ready, Readiness::Serves),
+fn readiness(seen: &Seen) -> Readiness {
+    match seen.status.as_str() {
+        _ if seen.running => Readiness::Check,
+        "exited" | "dead" | "restarting" | "missing" => Readiness::Crashed,
+        _ => Readiness::Waiting,
     }
-}
-
-/// An exporter is ready when it serves metrics and does not report its target down.
-fn serves_metrics(response: &probe::Response) -> bool {
-    response.status == 200 && !response.body.lines().any(|l| l == "redis_up 0")
 }
 
 fn crashed(spec: &ContainerSpec, seen: &Seen, logs: &str) -> String {
@@ -55,11 +44,11 @@ fn crashed(spec: &ContainerSpec, seen: &Seen, logs: &str) -> String {
     )
 }
 
-/// `check`: the last health-check output, already redacted.
+/// `check`: the last check's answer, already redacted.
 fn late(spec: &ContainerSpec, seen: &Seen, check: &str, logs: &str) -> String {
     let check = if check.is_empty() { "(none)" } else { check };
     format!(
-        "{} is not healthy in time (state {}, health {})\nhealth-check output: {check}\n\
+        "{} is not healthy in time (state {}, health {})\nlast check: {check}\n\
          last {LOG_LINES} log lines:\n{logs}",
         spec.service,
         seen.status,
@@ -67,35 +56,41 @@ fn late(spec: &ContainerSpec, seen: &Seen, check: &str, logs: &str) -> String {
     )
 }
 
-/// Waits until `spec`'s container is ready; how long it took, or why it is not.
+/// Waits until `spec`'s container is ready; how long it took, or why it is not. A container
+/// `up` just changed is not asked once the deadline has passed; one it kept is asked at least
+/// once.
 pub async fn wait(
     docker: &Docker,
     spec: &ContainerSpec,
     deadline: Instant,
+    changed: bool,
     secrets: &Secrets,
+    checks: &Checks<'_>,
 ) -> Result<Duration, String> {
     let started = Instant::now();
     let logs =
         move || async move { secrets.redact(&logs_tail(docker, &spec.name, LOG_LINES).await) };
+    let mut asked = false;
     loop {
         let seen = inspect(docker, &spec.name)
             .await
             .map_err(|e| e.to_string())?;
-        let ready = match readiness(spec, &seen) {
-            Readiness::Ready => true,
-            Readiness::Waiting => false,
+        let late_now = Instant::now() >= deadline;
+        let last = match readiness(&seen) {
             Readiness::Crashed => return Err(crashed(spec, &seen, &logs().await)),
-            Readiness::Serves(port) => {
-                probe::get(probe::reach(&port.host_ip), port.host_port, "/metrics")
-                    .is_ok_and(|response| serves_metrics(&response))
+            Readiness::Waiting => format!("the container is {}", seen.status),
+            // Past the deadline (a restart can outlast a short `--timeout`), it is not asked.
+            Readiness::Check if late_now && (changed || asked) => String::new(),
+            Readiness::Check => {
+                asked = true;
+                match checks.check(spec) {
+                    Ok(_) => return Ok(started.elapsed()),
+                    Err(why) => why,
+                }
             }
         };
-        if ready {
-            return Ok(started.elapsed());
-        }
-        if Instant::now() >= deadline {
-            let check = secrets.redact(&seen.health_output);
-            return Err(late(spec, &seen, &check, &logs().await));
+        if late_now {
+            return Err(late(spec, &seen, &secrets.redact(&last), &logs().await));
         }
         tokio::time::sleep(POLL).await;
     }
@@ -104,7 +99,6 @@ pub async fn wait(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::spec::Health;
 
     fn seen(status: &str, health: Option<&str>) -> Seen {
         Seen {
@@ -117,55 +111,18 @@ mod tests {
     }
 
     #[test]
-    fn readiness_follows_state_health_and_ports() {
-        let mut checked = ContainerSpec::bare("redis", "p-redis", "redis:7.0");
-        checked.health = Some(Health::passing());
-        let quiet = ContainerSpec::bare("job", "p-job", "busybox");
-        let mut exporter = ContainerSpec::bare("redis-exporter", "p-e", "exporter:1");
-        exporter.ports = vec![Port {
-            host_ip: "0.0.0.0".into(),
-            host_port: 9121,
-            container_port: 9121,
-        }];
-        let port = &exporter.ports[0];
+    fn a_running_container_is_asked_and_a_stopped_one_has_crashed() {
         let cases = [
-            (&checked, seen("running", Some("healthy")), Readiness::Ready),
-            (
-                &checked,
-                seen("running", Some("starting")),
-                Readiness::Waiting,
-            ),
-            (&checked, seen("created", None), Readiness::Waiting),
-            (&checked, seen("restarting", None), Readiness::Crashed),
-            (&quiet, seen("exited", None), Readiness::Crashed),
-            (&quiet, seen("dead", None), Readiness::Crashed),
-            (&quiet, seen("running", None), Readiness::Ready),
-            (&exporter, seen("running", None), Readiness::Serves(port)),
+            (seen("running", Some("starting")), Readiness::Check),
+            (seen("running", None), Readiness::Check),
+            (seen("created", None), Readiness::Waiting),
+            (seen("restarting", None), Readiness::Crashed),
+            (seen("exited", None), Readiness::Crashed),
+            (seen("dead", None), Readiness::Crashed),
+            (seen("missing", None), Readiness::Crashed),
         ];
-        for (spec, seen, expected) in cases {
-            assert_eq!(
-                readiness(spec, &seen),
-                expected,
-                "{} {seen:?}",
-                spec.service
-            );
-        }
-    }
-
-    #[test]
-    fn an_exporter_serves_when_its_target_is_not_down() {
-        let cases = [
-            (200, "redis_up 1\n", true),
-            (200, "# HELP x\n", true),
-            (200, "redis_up 0\n", false),
-            (503, "", false),
-        ];
-        for (status, body, expected) in cases {
-            let response = probe::Response {
-                status,
-                body: body.into(),
-            };
-            assert_eq!(serves_metrics(&response), expected, "{response:?}");
+        for (seen, expected) in cases {
+            assert_eq!(readiness(&seen), expected, "{seen:?}");
         }
     }
 
@@ -179,12 +136,12 @@ mod tests {
         assert_eq!(
             late(&spec, &seen("running", Some("starting")), "", "log\n"),
             "redis is not healthy in time (state running, health starting)\n\
-             health-check output: (none)\nlast 20 log lines:\nlog\n"
+             last check: (none)\nlast 20 log lines:\nlog\n"
         );
         assert_eq!(
-            late(&spec, &seen("created", None), "refused", ""),
+            late(&spec, &seen("created", None), "connection refused", ""),
             "redis is not healthy in time (state created, health none)\n\
-             health-check output: refused\nlast 20 log lines:\n"
+             last check: connection refused\nlast 20 log lines:\n"
         );
     }
 }

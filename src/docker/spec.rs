@@ -135,6 +135,8 @@ pub struct ContainerSpec {
     pub health: Option<Health>,
     pub depends_on: Vec<Dependency>,
     pub restart: bool,
+    /// Docker Compose's hash of the service, which its `config-hash` label carries.
+    pub compose_hash: String,
 }
 
 impl ContainerSpec {
@@ -157,6 +159,7 @@ impl ContainerSpec {
             health: None,
             depends_on: vec![],
             restart: true,
+            compose_hash: String::new(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `up` as a sequence of named phases: images → secrets → desired → observe → plan (a dry run
-//! stops here) → preflight → write secrets → networks and volumes → remove leaving → waves.
+//! stops here) → preflight → write secrets → leftovers of an interrupted `up` → network and
+//! volumes → create new and replacement containers → remove leaving → name replacements →
+//! start each service once what it depends on is ready.
 //! Everything that can refuse the stack (a failed pull, an unreadable secret, a busy port) is
 //! checked before the first change. Each phase is a function here or in the module that owns
 //! its part; this file only orders them and hands what one phase learnt to the next.
@@ -11,15 +13,18 @@ use std::time::Duration;
 use bollard::Docker;
 
 use super::applied::{self, Applied, AppliedState};
+use super::checks::Checks;
 use super::execute::Execution;
 use super::fingerprints;
 use super::images::{self, Image};
+use super::labels;
 use super::observe::Existing;
 use super::plan::{self, Action, Desired, Observed, Plan};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, Port, StackSpec};
 use crate::Printer;
 use crate::error::{Error, Result};
+use crate::model::Stack;
 use crate::render::Tree;
 
 /// The label that tells which profile's `up` created a container.
@@ -29,6 +34,8 @@ const PROFILE_LABEL: &str = "io.stackgen.profile";
 pub struct UpOptions {
     pub timeout: Duration,
     pub dry_run: bool,
+    /// Also wait until Prometheus has scraped every target once.
+    pub wait_scrape: bool,
 }
 
 /// What `up` did, filled in as it goes, so that the command can show it even when `up` stops
@@ -56,6 +63,8 @@ pub struct Context<'a> {
     pub tree: &'a Tree,
     pub tree_dir: &'a Path,
     pub profile: &'a str,
+    /// The resolved stack, for the services' checks.
+    pub stack: &'a Stack,
 }
 
 /// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
@@ -91,11 +100,21 @@ pub async fn up(
         copies: &copies,
         runtime_dir: context.runtime_dir,
     };
+    execution
+        .remove_leftover_replacements(&existing.containers)
+        .await?;
     execution.create_network(report).await?;
     execution.create_volumes(report).await?;
+    execution.create_containers(report).await?;
     execution.remove_leaving(report).await?;
+    execution.name_replacements().await?;
+    let checks = Checks {
+        spec,
+        stack: context.stack,
+        wait_scrape: options.wait_scrape,
+    };
     execution
-        .waves(applied, options.timeout, printer, report)
+        .start_in_order(applied, &checks, options.timeout, printer, report)
         .await
 }
 
@@ -120,11 +139,18 @@ fn desired(
     };
     for container in &spec.containers {
         let stale = copies.stale(container, secrets);
+        let image = &images[&container.service].id;
         let mut labelled = container.clone();
         labelled
             .labels
             .insert(PROFILE_LABEL.into(), context.profile.to_string());
-        let image = &images[&container.service].id;
+        labelled.labels.extend(labels::container(
+            &spec.project,
+            container,
+            &container.compose_hash,
+            image,
+            context.tree_dir,
+        ));
         let values = container
             .secrets
             .iter()
@@ -132,6 +158,7 @@ fn desired(
         wanted.containers.push(Desired {
             spec_hash: fingerprints::spec(&labelled, image, &spec.network),
             spec: labelled,
+            image: image.clone(),
             now: Applied {
                 config: fingerprints::config(container, context.tree, context.tree_dir),
                 secrets: fingerprints::secrets(values),
@@ -243,6 +270,7 @@ mod tests {
         Desired {
             spec,
             spec_hash: String::new(),
+            image: String::new(),
             now: Applied::default(),
             secrets_stale: false,
         }
@@ -285,6 +313,8 @@ mod tests {
             state: "running".into(),
             spec_hash: String::new(),
             config_hash: String::new(),
+            compose_hash: String::new(),
+            image: String::new(),
             ports: vec![9090],
         };
         let claimed: Vec<(&str, u16)> = ports_to_claim(&plan, &wanted, &[held])

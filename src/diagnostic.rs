@@ -94,8 +94,8 @@ codes! {
         "an image is not pinned",
         "An image without a tag, or with `:latest`, changes under you: two `up`s of the same stack.toml can run different software. Pin a version tag or a digest.";
     NoSlackWebhook = "SG106",
-        "no Slack webhook",
-        "Without `alertmanager.slack.webhook_url` alerts fire into Alertmanager and no one is told.";
+        "alerts cannot reach Slack",
+        "A profile that requires Slack delivery (`require_slack_webhook`) needs every link of the chain: Prometheus to evaluate the rules, at least one alert enabled, Alertmanager enabled, and `alertmanager.slack.webhook_url` for its receiver. Without any of them alerts reach no one, and nothing says so.";
     NoRetentionSize = "SG107",
         "retention is not bounded by size",
         "A time-only retention lets a burst of series fill the disk. Set `prometheus.retention_size` as well.";

@@ -54,12 +54,17 @@ fn report(
 ) -> Result<Outcome> {
     let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    // --quiet: errors only, in either format; warnings still count for --deny-warnings.
+    let shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !printer.quiet() || f.severity == Severity::Error)
+        .collect();
     let text = if args.json {
-        let mut json = serde_json::to_string_pretty(findings).expect("findings serialize");
+        let mut json = serde_json::to_string_pretty(&shown).expect("findings serialize");
         json.push('\n');
         json
     } else {
-        findings.iter().map(|f| human(f, printer)).collect()
+        shown.iter().map(|f| human(f, printer)).collect()
     };
     printer.print(&text)?;
     let profile = profile

@@ -96,17 +96,8 @@ pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
     if stack.grafana.service.enabled {
         grafana(c, stack);
     }
-    if policy.require_slack_webhook
-        && stack.alertmanager.service.enabled
-        && stack.alertmanager.slack.is_none()
-    {
-        c.at(
-            Code::NoSlackWebhook,
-            severity,
-            "alertmanager.slack.webhook_url",
-            "no Slack webhook: alerts reach no one".into(),
-            "set `alertmanager.slack.webhook_url = { env = \"SLACK_WEBHOOK_URL\" }`",
-        );
+    if policy.require_slack_webhook {
+        slack_delivery(c, stack, severity);
     }
     if policy.require_retention_size
         && stack.prometheus.service.enabled
@@ -119,6 +110,41 @@ pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
             "retention is bounded by time only".into(),
             "set `prometheus.retention_size`, e.g. \"10GiB\"",
         );
+    }
+}
+
+/// Every link from a firing rule to a Slack message: Prometheus, an enabled alert, Alertmanager
+/// and its Slack receiver.
+fn slack_delivery(c: &mut Collector, stack: &Stack, severity: Severity) {
+    let broken = if !stack.prometheus.service.enabled {
+        Some((
+            "prometheus.enabled",
+            "Prometheus is disabled: no alert is evaluated, so none reaches Slack",
+            "enable Prometheus, or set `require_slack_webhook = false` in this profile's [policy]",
+        ))
+    } else if !stack.alerts.iter().any(|a| a.enabled) {
+        Some((
+            "alerts",
+            "every alert is disabled: nothing can reach Slack",
+            "enable at least one alert under [alerts]",
+        ))
+    } else if !stack.alertmanager.service.enabled {
+        Some((
+            "alertmanager.enabled",
+            "Alertmanager is disabled: alerts fire and reach no one",
+            "enable Alertmanager, or set `require_slack_webhook = false` in this profile's [policy]",
+        ))
+    } else if stack.alertmanager.slack.is_none() {
+        Some((
+            "alertmanager.slack.webhook_url",
+            "no Slack webhook: alerts reach no one",
+            "set `alertmanager.slack.webhook_url = { env = \"SLACK_WEBHOOK_URL\" }`",
+        ))
+    } else {
+        None
+    };
+    if let Some((key, message, hint)) = broken {
+        c.at(Code::NoSlackWebhook, severity, key, message.into(), hint);
     }
 }
 

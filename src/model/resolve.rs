@@ -73,7 +73,8 @@ pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_mins(5);
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_hours(4);
 pub const DEFAULT_SLACK_CHANNEL: &str = "#redis-alerts";
 pub const DEFAULT_ADMIN_USER: &str = "admin";
-pub const DEFAULT_RUNBOOK_BASE_URL: &str = "https://runbooks.example.com/redis";
+/// No runbook links unless `[alerts] runbook_base_url` says where the runbooks are.
+pub const DEFAULT_RUNBOOK_BASE_URL: &str = "";
 
 /// Resolves `stack.toml` under one profile. All problems found come back together.
 pub fn resolve(

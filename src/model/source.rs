@@ -43,7 +43,18 @@ impl Source {
         // The message alone: toml's own rendering quotes the source line, which may hold a
         // secret the user typed by mistake.
         let message = error.message().trim_end().replace('\n', " ");
+        let message = humane(&message, self.key_at(offset));
         Diagnostic::error(self.at(offset), Code::Schema, message)
+    }
+
+    /// The key of the `key = value` line that holds a byte offset.
+    fn key_at(&self, offset: usize) -> Option<&str> {
+        let offset = offset.min(self.text.len());
+        let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line = self.text[start..].lines().next()?;
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        key.rsplit('.').next().filter(|k| !k.is_empty())
     }
 
     /// The location of a byte offset.
@@ -90,6 +101,52 @@ fn index(table: &DeTable<'_>, prefix: &str, keys: &mut BTreeMap<String, Range<us
             index(inner, &path, keys);
         }
         keys.insert(path, key.span());
+    }
+}
+
+/// A type error of the TOML library in the product's words: which key, what it takes, an
+/// example; never the library's type names.
+fn humane(message: &str, key: Option<&str>) -> String {
+    const SIZES: &[&str] = &["memory_limit", "maxmemory", "retention_size"];
+    let parsed = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.rsplit_once(", expected "));
+    let (Some(key), Some((found, expected))) = (key, parsed) else {
+        return message.to_string();
+    };
+    let found = match found.split_once(' ') {
+        Some(("integer" | "floating", rest)) => {
+            rest.trim_start_matches("point ").trim_matches('`').to_string()
+        }
+        Some(("boolean", rest)) => rest.trim_matches('`').to_string(),
+        Some(("string", rest)) => format!("{rest} (in quotes)"),
+        _ => found.to_string(),
+    };
+    let max = match expected {
+        "u8" => Some("255"),
+        "u16" => Some("65535"),
+        "u32" => Some("4294967295"),
+        "u64" | "i64" | "usize" => Some("18446744073709551615"),
+        _ => None,
+    };
+    if let Some(max) = max {
+        return if key == "port" || key.ends_with("_port") {
+            format!(
+                "`{key}` must be a port number from 1 to 65535, not {found}: e.g. `{key} = 6379`"
+            )
+        } else {
+            format!("`{key}` must be a whole number from 0 to {max}, not {found}")
+        };
+    }
+    match expected {
+        "a string" if SIZES.contains(&key) => format!(
+            "`{key}` is a size with an IEC unit, written as a string, not {found}: \
+             e.g. `{key} = \"2GiB\"` (units B, KiB, MiB, GiB, TiB)"
+        ),
+        "a string" => format!("`{key}` takes a string in quotes, not {found}"),
+        "a boolean" => format!("`{key}` is true or false, not {found}"),
+        other => format!("`{key}` takes {other}, not {found}"),
     }
 }
 

@@ -22,7 +22,8 @@ pub struct Rule {
     pub severity: String,
     pub summary: String,
     pub description: String,
-    pub runbook: String,
+    /// `<runbook_base_url>#<alertname in lower case>`; none without a base URL.
+    pub runbook: Option<String>,
 }
 
 /// One `promtool test rules` test group.
@@ -63,12 +64,9 @@ pub fn active(stack: &Stack) -> impl Iterator<Item = &AlertSettings> {
         .filter(|a| a.enabled && source_enabled(stack, a.kind))
 }
 
-fn runbook(stack: &Stack, alert: &str) -> String {
-    format!(
-        "{}#{}",
-        stack.runbook_base_url.trim_end_matches('#'),
-        alert.to_lowercase()
-    )
+fn runbook(stack: &Stack, alert: &str) -> Option<String> {
+    let base = stack.runbook_base_url.trim_end_matches('#');
+    (!base.is_empty()).then(|| format!("{base}#{}", alert.to_lowercase()))
 }
 
 fn rule(stack: &Stack, settings: &AlertSettings, entry: &promql::Entry) -> Rule {
@@ -144,11 +142,14 @@ fn expected(rule: &Rule, target: promql::Target) -> Expected {
             ("instance", instance.to_string()),
             ("job", target.job.to_string()),
         ]),
-        exp_annotations: BTreeMap::from([
-            ("summary", fill(&rule.summary)),
-            ("description", fill(&rule.description)),
+        exp_annotations: [
+            ("summary", Some(fill(&rule.summary))),
+            ("description", Some(fill(&rule.description))),
             ("runbook", rule.runbook.clone()),
-        ]),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect(),
     }
 }
 

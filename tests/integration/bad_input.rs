@@ -52,19 +52,19 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "port as a string",
         "[stack]\nname = \"t\"\n[redis]\nport = \"6379\"\n",
-        "invalid type: string \"6379\", expected u16",
+        "`port` must be a port number from 1 to 65535, not \"6379\" (in quotes): e.g. `port = 6379`",
         "stack.toml:4:8",
     ),
     (
         "port out of range",
         "[stack]\nname = \"t\"\n[prometheus]\nport = 70000\n",
-        "expected u16",
+        "`port` must be a port number from 1 to 65535, not 70000",
         "stack.toml:4:8",
     ),
     (
         "boolean as a string",
         "[stack]\nname = \"t\"\n[redis]\nappendonly = \"yes\"\n",
-        "invalid type: string \"yes\", expected a boolean",
+        "`appendonly` is true or false, not \"yes\" (in quotes)",
         "stack.toml:4:14",
     ),
     (
@@ -200,6 +200,13 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "stack.toml:4:17",
     ),
     (
+        "size as a bare number",
+        "[stack]\nname = \"t\"\n[redis]\nmemory_limit = 2147483648\n",
+        "`memory_limit` is a size with an IEC unit, written as a string, not 2147483648: \
+         e.g. `memory_limit = \"2GiB\"`",
+        "stack.toml:4:16",
+    ),
+    (
         "unknown default profile",
         "[stack]\nname = \"t\"\nprofile = \"staging\"\n",
         "unknown profile `staging`",
@@ -250,4 +257,31 @@ fn every_bad_input_exits_2_at_its_place_and_changes_nothing() {
         CASES.len(),
         failures.join("\n\n")
     );
+}
+
+/// What a user can trigger speaks the product's language: no library type names or advice.
+#[test]
+fn no_library_jargon_reaches_the_user() {
+    const JARGON: [&str; 5] = ["u16", "invalid type:", "invalid value:", "DuplicateKeyPolicy", "Options"];
+    let mut said = Vec::new();
+    for (_, stack, _, _) in CASES {
+        let project = Project::new(BASE);
+        project.file("stack.toml", stack);
+        said.push(project.run(["render"]).code(2).stderr);
+    }
+    let project = Project::new(BASE);
+    project.file(
+        "templates/prometheus/prometheus.yml",
+        "global:\n  scrape_interval: 15s\n  scrape_interval: 10s\n",
+    );
+    let run = project
+        .run(["render"])
+        .code(2)
+        .stderr_has("line 3 column 3: the key `scrape_interval` appears twice in one mapping");
+    said.push(run.stderr);
+    for text in &said {
+        for word in JARGON {
+            assert!(!text.contains(word), "{word:?} reaches the user:\n{text}");
+        }
+    }
 }

@@ -56,13 +56,13 @@ fn the_shipped_example_passes_for_dev_and_prod() {
         let run = run_in(Path::new(ROOT), ["lint", "-p", profile]).success();
         assert!(!run.stdout.contains("error["), "{}", run.stdout);
     }
-    // With its secrets in place, no finding at all in prod; dev only warns of its public binds.
+    // With its secrets in place, no finding at all, in prod or dev: it binds to loopback.
     let project = clean_project(&example_stack());
     let (run, findings) = lint(&project, &["-p", "prod", "--strict", "--deny-warnings"]);
     assert_eq!((run.code, codes(&findings)), (0, vec![]), "{run}");
     let (run, findings) = lint(&project, &["-p", "dev", "--strict"]);
     run.success();
-    assert_eq!(codes(&findings), ["SG101:warning"; 4]);
+    assert_eq!(codes(&findings), Vec::<String>::new());
 }
 
 /// (code, severity, what to change in the example, profile, extra arguments).
@@ -103,7 +103,7 @@ const CASES: &[Case] = &[
     case!("SG008", "error", "threshold_percent = 90" => "threshold_percent = 100", "prod"),
     case!("SG010", "error", "retention_time = \"200h\"" => "retention_time = \"0\"", "prod"),
     case!("SG011", "error", "bind = \"127.0.0.1\"" => "bind = \"localhost\"", "dev"),
-    case!("SG101", "warning", "port = 9121" => "port = 9121\n# dev keeps 0.0.0.0", "dev"),
+    case!("SG101", "warning", "bind = \"127.0.0.1\"\nport = 9121" => "bind = \"0.0.0.0\"\nport = 9121", "dev"),
     case!("SG102", "error", "password = { file = \"secrets/redis_password.txt\" }" => "", "prod"),
     case!("SG102", "warning", "password = { file = \"secrets/redis_password.txt\" }" => "", "dev"),
     case!("SG103", "error", "admin_password = { file = \"secrets/grafana_admin_password.txt\" }" => "", "prod"),
@@ -112,6 +112,7 @@ const CASES: &[Case] = &[
     case!("SG105", "error", "image = \"redis:7.2\"" => "image = \"redis\"", "prod"),
     case!("SG105", "error", "image = \"prom/prometheus:v2.53.0\"" => "image = \"prom/prometheus:latest\"", "prod"),
     case!("SG106", "error", "webhook_url = { env = \"SLACK_WEBHOOK_URL\" }" => "", "prod"),
+    case!("SG106", "error", "[alertmanager]\n" => "[alertmanager]\nenabled = false\n", "prod"),
     case!("SG107", "error", "retention_size = \"10GiB\"" => "", "prod"),
     case!("SG201", "warning", "secrets/redis_password.txt" => "secrets/nope.txt", "prod"),
     case!("SG201", "error", "secrets/redis_password.txt" => "secrets/nope.txt", "prod", "--strict"),
@@ -338,7 +339,7 @@ fn an_unsafe_stack_fails_prod_and_only_warns_in_dev() {
         "stack.toml:12:2: error[SG103]: Grafana's admin `admin` keeps the default password `admin`",
         "stack.toml:13:1: error[SG101]: grafana publishes port 3000 on 0.0.0.0",
         "stack.toml:8:2: error[SG107]: retention is bounded by time only",
-        "stack.toml:1:1: error[SG106]: no Slack webhook",
+        "stack.toml:1:1: error[SG106]: no Slack webhook: alerts reach no one",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

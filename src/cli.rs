@@ -104,6 +104,15 @@ enum Cmd {
     },
     /// Print the JSON Schema (draft-07) of stack.toml.
     Schema,
+    /// List the built-in templates, or copy them to start an override from.
+    Templates {
+        /// Write copies into this folder (use `templates` in a project to override them).
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+        /// Only these templates (paths as listed), with --export.
+        #[arg(value_name = "PATH", requires = "export")]
+        paths: Vec<String>,
+    },
     /// Render, then run the stack on the Docker engine and wait until every service is healthy.
     Up {
         #[command(flatten)]
@@ -184,6 +193,7 @@ impl Cli {
                 })
             }
             Cmd::Schema => Command::Schema,
+            Cmd::Templates { export, paths } => Command::Templates { export, paths },
             Cmd::Up {
                 project: p,
                 timeout,
@@ -197,7 +207,10 @@ impl Cli {
                     wait_scrape,
                 }
             }
-            Cmd::Down { project: p, volumes } => {
+            Cmd::Down {
+                project: p,
+                volumes,
+            } => {
                 project = p;
                 Command::Down { volumes }
             }

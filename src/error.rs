@@ -83,12 +83,28 @@ pub enum Error {
         why: String,
     },
     /// A host port a new container needs is taken.
-    #[error("host port {address} for {service} is already in use (set by {key})")]
+    #[error("host port {address} for {service} is already in use{held_by} (set by {key})")]
     PortInUse {
         address: String,
         service: String,
         key: String,
+        /// ` by container `x`` or ` by process `nc` (pid 12)`, when known.
+        held_by: String,
     },
+    /// Several problems found together, so that one run reports them all.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<Error>),
+}
+
+impl Error {
+    /// None, one, or several errors as one.
+    pub fn from_many(mut errors: Vec<Error>) -> Option<Error> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(Error::Several(errors)),
+        }
+    }
 }
 
 impl Error {

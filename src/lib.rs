@@ -42,6 +42,10 @@ pub enum Command {
     Diff(commands::diff::DiffOptions),
     Lint(commands::lint::LintArgs),
     Schema,
+    Templates {
+        export: Option<PathBuf>,
+        paths: Vec<String>,
+    },
     Up {
         timeout: String,
         dry_run: bool,
@@ -63,6 +67,9 @@ pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Resul
         Command::Diff(diff) => commands::diff::run(options, diff, printer),
         Command::Lint(args) => commands::lint::run(options, args, printer),
         Command::Schema => commands::schema::run(printer),
+        Command::Templates { export, paths } => {
+            commands::templates::run(export.as_deref(), paths, printer)
+        }
         Command::Up {
             timeout,
             dry_run,

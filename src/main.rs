@@ -31,6 +31,12 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_ERROR)
         }
+        Err(Error::Several(errors)) => {
+            for error in errors {
+                let _ = printer.error(&error.to_string());
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
         Err(error) => {
             let _ = printer.error(&error.to_string());
             let mut source = std::error::Error::source(&error);

@@ -28,7 +28,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors() {
         let err = super::from_str::<serde_json::Value>("a: 1\na: 2\n").unwrap_err();
-        assert_eq!(err, "line 2 column 1: the key `a` appears twice in one mapping");
+        assert_eq!(
+            err,
+            "line 2 column 1: the key `a` appears twice in one mapping"
+        );
         let ok: serde_json::Value = super::from_str("a: [1, \"x\"]\n").unwrap();
         assert_eq!(ok, serde_json::json!({"a": [1, "x"]}));
     }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use crate::Printer;
 use crate::error::{Error, Outcome, Result};
+use crate::model::Project;
 use crate::model::project::BUILTIN_PROFILES;
+use crate::model::units::Secret;
 
 const STARTER: &str = include_str!("../../stack.toml");
 const GITIGNORE: &str = "# Secret values stay out of git; stackgen only ever references them.
@@ -50,21 +52,7 @@ pub fn run(dir: &Path, printer: &Printer<'_>) -> Result<Outcome> {
             text.to_string(),
         ));
     }
-    let existing: Vec<String> = files
-        .iter()
-        .filter(|(path, _)| path.exists())
-        .map(|(path, _)| path.display().to_string())
-        .collect();
-    if !existing.is_empty() {
-        return Err(Error::WouldOverwrite { paths: existing });
-    }
-    for (path, text) in &files {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
-        }
-        std::fs::write(path, text).map_err(Error::io(path))?;
-        printer.note(&format!("created {}", path.display()))?;
-    }
+    super::write_new_files(&files, printer)?;
     // An existing .gitignore (init in a repository) gets the missing entries appended.
     let gitignore = dir.join(".gitignore");
     match std::fs::read_to_string(&gitignore) {
@@ -101,9 +89,61 @@ pub fn run(dir: &Path, printer: &Printer<'_>) -> Result<Outcome> {
             printer.note(&format!("created {}", gitignore.display()))?;
         }
     }
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(&secrets).map_err(Error::io(&secrets))?;
+    set_mode(&secrets, 0o700)?;
     printer.note(&format!(
-        "Next: put the Redis password in {}, then run `stackgen render`.",
-        dir.join("secrets/redis_password.txt").display()
+        "created {}/ (only you can read it)",
+        secrets.display()
     ))?;
+    printer.note(&next_steps(dir)?)?;
     Ok(Outcome::Clean)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(path))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<()> {
+    Ok(())
+}
+
+/// What to type next, as shell lines: into the folder, every secret the starter reads (files
+/// filled with a random value readable by you alone, variables to export), then the commands.
+fn next_steps(dir: &Path) -> Result<String> {
+    let project = Project::load(&dir.join("stack.toml"))?;
+    let profile = project.active_profile(None)?;
+    let stack = project.render(&profile)?.stack;
+    let mut lines = vec![
+        "Next, in a shell:".to_string(),
+        format!("  cd {}", shell_quote(&dir.display().to_string())),
+    ];
+    for (name, secret) in &stack.secrets {
+        lines.push(match &secret.source {
+            Secret::File(path) => format!(
+                "  (umask 077; head -c 24 /dev/urandom | base64 > {})   # {name}",
+                shell_quote(path)
+            ),
+            Secret::Env(variable) => format!(
+                "  export {variable}='https://hooks.slack.com/services/…'   # {name}: paste yours"
+            ),
+        });
+    }
+    lines.push("  stackgen render && stackgen lint --deny-warnings && stackgen up".into());
+    Ok(lines.join("\n"))
+}
+
+/// `text` as one shell word.
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

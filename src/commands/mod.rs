@@ -8,6 +8,7 @@ pub mod render;
 pub mod schema;
 pub mod stack;
 pub mod status;
+pub mod templates;
 pub mod up;
 
 use std::collections::BTreeMap;
@@ -38,4 +39,29 @@ pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<Strin
         return Err(crate::Error::Input(errors));
     }
     Ok((project, trees))
+}
+
+/// Writes new files, or none when any of them exists: `init` and `templates --export` never
+/// overwrite. Says each file it created.
+fn write_new_files<T: AsRef<str>>(
+    files: &[(std::path::PathBuf, T)],
+    printer: &crate::Printer<'_>,
+) -> Result<()> {
+    use crate::error::Error;
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| path.exists())
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Error::WouldOverwrite { paths: existing });
+    }
+    for (path, text) in files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        }
+        std::fs::write(path, text.as_ref()).map_err(Error::io(path))?;
+        printer.note(&format!("created {}", path.display()))?;
+    }
+    Ok(())
 }

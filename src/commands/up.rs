@@ -45,6 +45,16 @@ pub fn run(
     let name = format!("{} ({})", running.stack.name, running.profile);
     if dry_run {
         printer.print(&report.plan.to_string())?;
+        for problem in &report.problems {
+            printer.error(problem)?;
+        }
+        if !report.problems.is_empty() {
+            printer.note(&format!(
+                "Dry run for {name}: nothing was changed; `up` would stop on {}.",
+                crate::plural(report.problems.len(), "problem")
+            ))?;
+            return Ok(Outcome::Found);
+        }
         printer.note(&format!("Dry run for {name}: nothing was changed."))?;
         return Ok(Outcome::Clean);
     }

@@ -219,7 +219,10 @@ fn parse_secrets(file: &ComposeFile, tree_dir: &Path) -> Result<BTreeMap<String,
     let mut secrets = BTreeMap::new();
     for (name, secret) in &file.secrets {
         let source = match (&secret.file, &secret.environment) {
-            (Some(path), None) => SecretSource::File(tree_dir.join(path)),
+            // Lexically: `generated/<profile>/` need not exist yet (a dry run writes nothing).
+            (Some(path), None) => SecretSource::File(
+                compose_hash::clean(&tree_dir.join(path).to_string_lossy()).into(),
+            ),
             (None, Some(variable)) => SecretSource::Env(variable.clone()),
             _ => {
                 return Err(Error::Compose(format!(
@@ -393,7 +396,7 @@ mod tests {
         }));
         assert_eq!(
             spec.secrets["redis_password"],
-            SecretSource::File("/p/generated/prod/../../secrets/redis_password.txt".into())
+            SecretSource::File("/p/secrets/redis_password.txt".into())
         );
         assert_eq!(
             spec.secrets["slack_webhook_url"],

@@ -476,7 +476,7 @@ fn volume(value: &Value, dir: &str) -> Result<Go, String> {
 }
 
 /// Go's `path.Clean`: lexical, `/`-separated.
-fn clean(path: &str) -> String {
+pub fn clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {

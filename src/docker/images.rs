@@ -94,6 +94,30 @@ async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// For a dry run: each image that is not local and that its registry does not offer (asked
+/// without pulling), as the error the real `up` would stop with.
+pub async fn unpullable(
+    docker: &Docker,
+    spec: &StackSpec,
+    images: &BTreeMap<String, Image>,
+    keys: &BTreeMap<String, String>,
+) -> Vec<Error> {
+    let mut problems = Vec::new();
+    for container in &spec.containers {
+        if images[&container.service] != Image::to_pull() {
+            continue;
+        }
+        if let Err(e) = docker.inspect_registry_image(&container.image, None).await {
+            problems.push(Error::Pull {
+                image: container.image.clone(),
+                key: keys.get(&container.service).cloned().unwrap_or_default(),
+                message: engine_message(e),
+            });
+        }
+    }
+    problems
+}
+
 /// `name:tag` split where the engine wants it; an untagged name means `latest`, and a colon
 /// before a `/` belongs to a registry's port.
 fn name_and_tag(image: &str) -> (&str, &str) {

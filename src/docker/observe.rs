@@ -128,6 +128,70 @@ pub async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>>
         .collect())
 }
 
+/// Who holds a host port, when it can be told: ` by container `name`` for a container that
+/// publishes it, ` by process `comm` (pid N)` for a local process listening on it, else "".
+pub async fn port_holder(docker: &Docker, port: u16) -> String {
+    let options = ListContainersOptionsBuilder::new().build();
+    if let Ok(list) = docker.list_containers(Some(options)).await {
+        for container in list {
+            let publishes = container
+                .ports
+                .iter()
+                .flatten()
+                .any(|p| p.public_port == Some(port));
+            if publishes {
+                let names = container.names.unwrap_or_default();
+                let name = names.first().map_or("", |n| n.trim_start_matches('/'));
+                return format!(" by container `{name}`");
+            }
+        }
+    }
+    listening_process(port)
+        .map(|(pid, comm)| format!(" by process `{comm}` (pid {pid})"))
+        .unwrap_or_default()
+}
+
+/// The local process listening on TCP `port`, from /proc, when this user may see it.
+fn listening_process(port: u16) -> Option<(u32, String)> {
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|table| listening_inodes(&table, port))
+        .collect();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let target = std::fs::read_link(fd.path()).unwrap_or_default();
+            let target = target.to_string_lossy();
+            if inodes.iter().any(|i| target == format!("socket:[{i}]")) {
+                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                return Some((pid, comm.trim().to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// The socket inodes listening on `port` in a /proc/net/tcp table.
+fn listening_inodes(table: &str, port: u16) -> Vec<String> {
+    let hex = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let listening = fields.get(3) == Some(&"0A");
+            let local = fields.get(1)?;
+            (listening && local.ends_with(&hex)).then(|| fields.get(9).map(|i| i.to_string()))?
+        })
+        .collect()
+}
+
 /// A service's state, health and the engine's last health-check output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
@@ -209,6 +273,17 @@ mod tests {
     };
 
     use super::*;
+
+    #[test]
+    fn a_listening_socket_is_found_by_its_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1\n   1: 0100007F:1F91 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 4343 1\n";
+        assert_eq!(listening_inodes(table, 8080), ["4242"]);
+        assert!(listening_inodes(table, 8081).is_empty());
+        let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let (pid, _) = listening_process(port).expect("this test's own listener");
+        assert_eq!(pid, std::process::id());
+    }
 
     #[test]
     fn a_listed_container_reads_as_observed() {

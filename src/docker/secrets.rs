@@ -23,16 +23,33 @@ impl Secrets {
     /// Reads every secret a container mounts, so that a missing or unusable one stops `up`
     /// before anything changes. `keys`: secret name → where `stack.toml` declares it.
     pub fn read(spec: &StackSpec, keys: &BTreeMap<String, String>) -> Result<Self> {
+        let (secrets, problems) = Self::read_all(spec, keys);
+        match Error::from_many(problems) {
+            Some(error) => Err(error),
+            None => Ok(secrets),
+        }
+    }
+
+    /// Reads every secret a container mounts: the values of those that can be read (the
+    /// others are empty), and a problem for each of the others, all at once.
+    pub fn read_all(spec: &StackSpec, keys: &BTreeMap<String, String>) -> (Self, Vec<Error>) {
         let mut values = BTreeMap::new();
+        let mut problems = Vec::new();
         for name in spec.containers.iter().flat_map(|c| &c.secrets) {
-            let value = read(&spec.secrets[name]).map_err(|why| Error::Secret {
-                name: name.clone(),
-                key: keys.get(name).cloned().unwrap_or_default(),
-                why,
-            })?;
+            if values.contains_key(name) {
+                continue;
+            }
+            let value = read(&spec.secrets[name]).unwrap_or_else(|why| {
+                problems.push(Error::Secret {
+                    name: name.clone(),
+                    key: keys.get(name).cloned().unwrap_or_default(),
+                    why,
+                });
+                Vec::new()
+            });
             values.insert(name.clone(), value);
         }
-        Ok(Self { values })
+        (Self { values }, problems)
     }
 
     /// The value of a secret that [`Secrets::read`] read: one a container mounts.
@@ -50,9 +67,10 @@ impl Secrets {
 /// it where Redis reads its password, so it is refused (without showing it).
 pub fn read(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
     let value = match source {
-        SecretSource::File(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read its file ({})", e.kind()))?
-        }
+        SecretSource::File(path) => std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "its file does not exist".to_string(),
+            kind => format!("cannot read its file ({kind})"),
+        })?,
         SecretSource::Env(variable) => std::env::var(variable)
             .map(String::into_bytes)
             .map_err(|_| format!("environment variable `{variable}` is not set"))?,

@@ -47,6 +47,8 @@ pub struct UpReport {
     /// Set when a service did not become healthy in time, or refused a reload: what happened,
     /// its health output and logs.
     pub unhealthy: Option<String>,
+    /// With `--dry-run`: everything the real `up` would stop on.
+    pub problems: Vec<String>,
 }
 
 /// Facts about the stack that the engine layer needs from `stack.toml`.
@@ -79,17 +81,35 @@ pub async fn up(
 ) -> Result<()> {
     let images =
         images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
-    let secrets = Secrets::read(spec, &context.secret_keys)?;
+    let (secrets, mut problems) = Secrets::read_all(spec, &context.secret_keys);
+    if !options.dry_run
+        && let Some(error) = Error::from_many(std::mem::take(&mut problems))
+    {
+        return Err(error);
+    }
     let copies = Copies::new(context.runtime_dir);
     let wanted = desired(spec, context, &images, &secrets, &copies);
     let existing = Existing::read(docker, &spec.project).await?;
     let applied = applied::read(context.runtime_dir);
     let plan = plan_of(spec, &wanted, &existing, &applied);
     report.plan = plan.clone();
+    let busy = busy_ports(
+        docker,
+        &plan,
+        &wanted,
+        &existing.containers,
+        &context.port_keys,
+    )
+    .await;
     if options.dry_run {
+        problems.extend(images::unpullable(docker, spec, &images, &context.image_keys).await);
+        problems.extend(busy);
+        report.problems = problems.iter().map(ToString::to_string).collect();
         return Ok(());
     }
-    check_ports(&plan, &wanted, &existing.containers, &context.port_keys)?;
+    if let Some(error) = Error::from_many(busy) {
+        return Err(error);
+    }
     write_secrets(&wanted, &images, &secrets, &copies)?;
     let execution = Execution {
         docker,
@@ -213,26 +233,37 @@ fn ports_to_claim<'a>(plan: &Plan, wanted: &'a Wanted, observed: &[Observed]) ->
         .collect()
 }
 
-/// Preflight: every host port to claim must be free before anything changes.
-fn check_ports(
+/// Preflight: every host port to claim that is taken, with who holds it when that can be told.
+async fn busy_ports(
+    docker: &Docker,
     plan: &Plan,
     wanted: &Wanted,
     observed: &[Observed],
     port_keys: &BTreeMap<String, String>,
-) -> Result<()> {
-    for Claim { container, port } in ports_to_claim(plan, wanted, observed) {
-        if std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port)).is_err() {
-            return Err(Error::PortInUse {
-                address: format!("{}:{}", port.host_ip, port.host_port),
-                service: container.service.clone(),
-                key: port_keys
-                    .get(&container.service)
-                    .cloned()
-                    .unwrap_or_default(),
-            });
-        }
+) -> Vec<Error> {
+    let mut busy = Vec::new();
+    for Claim { container, port } in taken(plan, wanted, observed) {
+        busy.push(Error::PortInUse {
+            address: format!("{}:{}", port.host_ip, port.host_port),
+            service: container.service.clone(),
+            key: port_keys
+                .get(&container.service)
+                .cloned()
+                .unwrap_or_default(),
+            held_by: super::observe::port_holder(docker, port.host_port).await,
+        });
     }
-    Ok(())
+    busy
+}
+
+/// The claims whose host port cannot be bound now.
+fn taken<'a>(plan: &Plan, wanted: &'a Wanted, observed: &[Observed]) -> Vec<Claim<'a>> {
+    let free = |port: &Port| std::net::TcpListener::bind((port.host_ip.as_str(), port.host_port));
+    let claims = ports_to_claim(plan, wanted, observed);
+    claims
+        .into_iter()
+        .filter(|c| free(c.port).is_err())
+        .collect()
 }
 
 /// Rewrites the stale secret copies, each readable by its container's user only.
@@ -336,12 +367,21 @@ mod tests {
             steps: vec![step("grafana", Action::Create)],
             ..Plan::default()
         };
-        let keys = BTreeMap::from([("grafana".to_string(), "`grafana.port` at s:1:1".to_string())]);
-        let error = check_ports(&plan, &wanted, &[], &keys).unwrap_err();
+        let taken: Vec<(&str, u16)> = taken(&plan, &wanted, &[])
+            .into_iter()
+            .map(|claim| (claim.container.service.as_str(), claim.port.host_port))
+            .collect();
+        assert_eq!(taken, [("grafana", port)]);
+        let error = Error::PortInUse {
+            address: format!("127.0.0.1:{port}"),
+            service: "grafana".into(),
+            key: "`grafana.port` at s:1:1".into(),
+            held_by: " by process `nc` (pid 7)".into(),
+        };
         assert_eq!(
             error.to_string(),
             format!(
-                "host port 127.0.0.1:{port} for grafana is already in use \
+                "host port 127.0.0.1:{port} for grafana is already in use by process `nc` (pid 7) \
                  (set by `grafana.port` at s:1:1)"
             )
         );

@@ -116,9 +116,10 @@ fn humane(message: &str, key: Option<&str>) -> String {
         return message.to_string();
     };
     let found = match found.split_once(' ') {
-        Some(("integer" | "floating", rest)) => {
-            rest.trim_start_matches("point ").trim_matches('`').to_string()
-        }
+        Some(("integer" | "floating", rest)) => rest
+            .trim_start_matches("point ")
+            .trim_matches('`')
+            .to_string(),
         Some(("boolean", rest)) => rest.trim_matches('`').to_string(),
         Some(("string", rest)) => format!("{rest} (in quotes)"),
         _ => found.to_string(),

@@ -262,7 +262,13 @@ fn every_bad_input_exits_2_at_its_place_and_changes_nothing() {
 /// What a user can trigger speaks the product's language: no library type names or advice.
 #[test]
 fn no_library_jargon_reaches_the_user() {
-    const JARGON: [&str; 5] = ["u16", "invalid type:", "invalid value:", "DuplicateKeyPolicy", "Options"];
+    const JARGON: [&str; 5] = [
+        "u16",
+        "invalid type:",
+        "invalid value:",
+        "DuplicateKeyPolicy",
+        "Options",
+    ];
     let mut said = Vec::new();
     for (_, stack, _, _) in CASES {
         let project = Project::new(BASE);

@@ -138,7 +138,14 @@ fn a_project_profiles_folder_replaces_the_built_in_profiles() {
 
 #[test]
 fn the_profile_overlay_wins_over_stack_toml() {
-    let project = Project::rendered_example();
+    let project = Project::example();
+    let stack = project.read("stack.toml");
+    let open = "[prometheus]\nimage = \"prom/prometheus:v2.53.0\"\nbind = \"0.0.0.0\"";
+    project.file(
+        "stack.toml",
+        &stack.replace(&open.replace("0.0.0.0", "127.0.0.1"), open),
+    );
+    project.run(["render"]).success();
     let dev = project.read("generated/dev/compose.yaml");
     let prod = project.read("generated/prod/compose.yaml");
     assert!(dev.contains("\"0.0.0.0:9090:9090\""), "{dev}");
@@ -279,5 +286,77 @@ fn a_dollar_sign_reaches_compose_escaped() {
             .contains(&"GF_SECURITY_ADMIN_USER=ops$admin".to_string()),
         "{:?}",
         grafana.env
+    );
+}
+
+#[test]
+fn templates_are_listed_and_exported_to_start_an_override() {
+    let project = Project::rendered_example();
+    let listed = project.run(["templates"]).success().stdout;
+    assert!(listed.contains("prometheus/prometheus.yml"), "{listed}");
+    assert_eq!(listed.lines().count(), 10, "{listed}");
+    project
+        .run([
+            "templates",
+            "--export",
+            "templates",
+            "prometheus/prometheus.yml",
+        ])
+        .success()
+        .stderr_has("created templates/prometheus/prometheus.yml");
+    let copy = project.read("templates/prometheus/prometheus.yml");
+    assert_eq!(
+        copy,
+        include_str!("../../templates/prometheus/prometheus.yml")
+    );
+    // The copy is an override that renders as the built-in one did; a second export refuses.
+    project.run(["render", "--check"]).success();
+    project
+        .run([
+            "templates",
+            "--export",
+            "templates",
+            "prometheus/prometheus.yml",
+        ])
+        .code(2)
+        .stderr_has("not overwriting existing files");
+    project
+        .run(["templates", "--export", "t", "nope.yml"])
+        .code(2)
+        .stderr_has("no built-in template `nope.yml`");
+}
+
+#[test]
+fn quiet_lint_prints_errors_only_and_help_lists_only_used_options() {
+    let project = Project::example();
+    let stack = project.read("stack.toml");
+    let stack = stack.replace(
+        "bind = \"127.0.0.1\"\nport = 9121",
+        "bind = \"0.0.0.0\"\nport = 9121",
+    );
+    project.file(
+        "stack.toml",
+        &stack.replace("retention_size = \"10GiB\"\n", ""),
+    );
+    // prod: an error (SG107) and warnings (secrets not there yet); only the error shows.
+    let run = project.run(["lint", "-q", "-p", "prod"]).code(1);
+    assert!(run.stdout.contains("error[SG107]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("warning["), "{}", run.stdout);
+    // dev: only warnings (SG101 among them), so nothing at all.
+    let run = project.run(["lint", "-q", "-p", "dev"]).success();
+    assert_eq!(run.stdout, "");
+    let run = project.run(["lint", "-p", "dev"]).success();
+    assert!(run.stdout.contains("warning[SG101]"), "{}", run.stdout);
+    for command in ["init", "schema", "templates"] {
+        let help = project.run([command, "--help"]).success().stdout;
+        assert!(
+            !help.contains("--file") && !help.contains("--profile"),
+            "{help}"
+        );
+    }
+    let help = project.run(["up", "--help"]).success().stdout;
+    assert!(
+        help.contains("--file") && help.contains("--profile"),
+        "{help}"
     );
 }

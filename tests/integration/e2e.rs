@@ -568,8 +568,11 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_a_missing_secret_or_a_r
     stack.project.file("stack.toml", &good);
     let busy = std::net::TcpListener::bind(("127.0.0.1", stack.ports[0])).unwrap();
     stack.run(&["up"]).code(2).stderr_has(&format!(
-        "host port 127.0.0.1:{} for redis is already in use (set by `redis.port` at stack.toml:",
-        stack.ports[0]
+        "host port 127.0.0.1:{} for redis is already in use by process `{}` (pid {}) \
+         (set by `redis.port` at stack.toml:",
+        stack.ports[0],
+        std::fs::read_to_string("/proc/self/comm").unwrap().trim(),
+        std::process::id()
     ));
     assert!(stack.container_ids().is_empty());
     drop(busy);

@@ -8,6 +8,7 @@ mod cli;
 mod compose_hash;
 mod diff;
 mod e2e;
+mod first_hour;
 mod golden;
 mod interop;
 mod lint;

@@ -99,6 +99,9 @@ codes! {
     NoRetentionSize = "SG107",
         "retention is not bounded by size",
         "A time-only retention lets a burst of series fill the disk. Set `prometheus.retention_size` as well.";
+    TagNotDigest = "SG108",
+        "an image is pinned by tag, not by digest",
+        "A tag can be moved on its registry, so the same stack.toml can run different images on different days. `name:tag@sha256:…` pins the exact image and flows through unchanged. Under the prod policy lint notes each image pinned by tag only; a note never fails lint, even with --deny-warnings, because stackgen cannot look digests up for you offline.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";

@@ -13,7 +13,7 @@ use super::compose_hash;
 /// What [`StackSpec::from_compose`] reads `compose.yaml` into.
 pub use super::spec::StackSpec;
 use super::spec::{
-    ConfigBind, ContainerSpec, Dependency, Health, Port, SecretSource, VolumeMount, VolumeSpec,
+    ConfigBind, ContainerSpec, Dependency, Hardening, Health, Port, SecretSource, VolumeMount, VolumeSpec,
 };
 use crate::error::{Error, Result};
 
@@ -45,6 +45,17 @@ pub struct ComposeService {
     #[serde(default)]
     pub secrets: Vec<String>,
     pub mem_limit: Option<i64>,
+    pub cpus: Option<f64>,
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
     pub user: Option<String>,
     pub healthcheck: Option<ComposeHealth>,
     #[serde(default)]
@@ -303,6 +314,14 @@ fn parse_service(
             })
             .collect(),
         restart: s.restart.as_deref() != Some("no"),
+        hardening: Hardening {
+            security_opt: s.security_opt.clone(),
+            cap_drop: s.cap_drop.clone(),
+            cap_add: s.cap_add.clone(),
+            read_only: s.read_only,
+            tmpfs: s.tmpfs.clone(),
+            nano_cpus: s.cpus.map(|c| (c * 1e9).round() as i64),
+        },
         compose_hash: String::new(),
     })
 }

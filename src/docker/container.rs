@@ -35,6 +35,12 @@ pub fn create_body(want: &Desired, network: &str, secret_dir: &Path) -> Containe
             port_bindings: Some(port_bindings),
             mounts: Some(mounts(spec, secret_dir)),
             memory: spec.memory,
+            nano_cpus: spec.hardening.nano_cpus,
+            security_opt: Some(spec.hardening.security_opt.clone()),
+            cap_drop: Some(spec.hardening.cap_drop.clone()),
+            cap_add: Some(spec.hardening.cap_add.clone()),
+            readonly_rootfs: Some(spec.hardening.read_only),
+            tmpfs: Some(tmpfs(&spec.hardening.tmpfs)),
             restart_policy: Some(RestartPolicy {
                 name: Some(if spec.restart {
                     RestartPolicyNameEnum::UNLESS_STOPPED
@@ -93,6 +99,17 @@ fn mounts(spec: &ContainerSpec, secret_dir: &Path) -> Vec<Mount> {
         mount(MountType::VOLUME, source, target, volume.read_only)
     });
     binds.chain(secrets).chain(volumes).collect()
+}
+
+/// Compose's `tmpfs` entries (`/tmp` or `/tmp:size=16m`) as the engine's folder → options.
+fn tmpfs(entries: &[String]) -> HashMap<String, String> {
+    entries
+        .iter()
+        .map(|entry| match entry.split_once(':') {
+            Some((folder, options)) => (folder.to_string(), options.to_string()),
+            None => (entry.clone(), String::new()),
+        })
+        .collect()
 }
 
 /// `<container port>/tcp` → the host addresses it is published on.

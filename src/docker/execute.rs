@@ -365,26 +365,96 @@ fn volume_request(project: &str, volume: &VolumeSpec) -> VolumeCreateRequest {
     }
 }
 
-/// Reloads a service in place: `POST /-/reload` on its published port, which answers only once
-/// the new configuration is loaded, or refuses it; SIGHUP when it publishes none.
-/// `Some(reason)` when refused.
+/// Reloads a service in place, as its `io.stackgen.reload` label says: `SIGHUP` through the
+/// engine, then Prometheus' own verdict from its metrics (no lifecycle API needed); or
+/// `POST /-/reload` on its published port, which answers once the new configuration is loaded
+/// or refused. `Some(reason)` when refused.
 async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>> {
-    let Some(port) = spec.ports.first() else {
-        let options = KillContainerOptionsBuilder::new().signal("SIGHUP").build();
-        docker
-            .kill_container(&spec.name, Some(options))
-            .await
-            .map_err(engine_error(&spec.name))?;
-        return Ok(None);
+    let how = spec.labels.get(plan::RELOAD_LABEL).map(String::as_str);
+    let address = spec
+        .ports
+        .first()
+        .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port));
+    match (how, address) {
+        (Some("SIGHUP"), Some((host, port))) => {
+            let before = reloads(&host, port);
+            // The verdict's timestamp counts whole seconds: a reload within the second of
+            // the last one would not show.
+            if let Ok(Reloads { last_success, .. }) = before {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                if now < last_success + 1.0 {
+                    tokio::time::sleep(Duration::from_secs_f64(last_success + 1.0 - now)).await;
+                }
+            }
+            hangup(docker, &spec.name).await?;
+            let deadline = Instant::now() + RELOAD_VERDICT;
+            loop {
+                match (reloads(&host, port), &before) {
+                    (Ok(now), _) if !now.successful => {
+                        return Ok(Some(
+                            "prometheus_config_last_reload_successful is 0: it refused the \
+                             new configuration (its log says why)"
+                                .into(),
+                        ));
+                    }
+                    (Ok(now), Ok(then)) if now.last_success > then.last_success => {
+                        return Ok(None);
+                    }
+                    _ if Instant::now() >= deadline => {
+                        return Ok(Some("no reload seen in its metrics in time".into()));
+                    }
+                    _ => tokio::time::sleep(super::ready::POLL).await,
+                }
+            }
+        }
+        (_, Some((host, port))) => Ok(refusal(probe::http(
+            "POST",
+            &host,
+            port,
+            "/-/reload",
+            None,
+        ))),
+        (_, None) => hangup(docker, &spec.name).await.map(|()| None),
+    }
+}
+
+/// How long a reload may take to show in the service's metrics.
+const RELOAD_VERDICT: Duration = Duration::from_secs(30);
+
+async fn hangup(docker: &Docker, name: &str) -> Result<()> {
+    let options = KillContainerOptionsBuilder::new().signal("SIGHUP").build();
+    docker
+        .kill_container(name, Some(options))
+        .await
+        .map_err(engine_error(name))
+}
+
+/// Prometheus' account of its configuration reloads.
+#[derive(Debug, PartialEq)]
+struct Reloads {
+    successful: bool,
+    /// Unix seconds of the last successful load.
+    last_success: f64,
+}
+
+fn reloads(host: &str, port: u16) -> std::result::Result<Reloads, String> {
+    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+    parse_reloads(&metrics.body).ok_or_else(|| "no reload metrics".into())
+}
+
+fn parse_reloads(metrics: &str) -> Option<Reloads> {
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
     };
-    let host = probe::reach(&port.host_ip).to_string();
-    Ok(refusal(probe::http(
-        "POST",
-        &host,
-        port.host_port,
-        "/-/reload",
-        None,
-    )))
+    Some(Reloads {
+        successful: value("prometheus_config_last_reload_successful")? == 1.0,
+        last_success: value("prometheus_config_last_reload_success_timestamp_seconds")?,
+    })
 }
 
 /// Why a reload's answer is a refusal; `None` when it succeeded.
@@ -468,6 +538,20 @@ mod tests {
             "prometheus: the reload was refused, so it keeps running its previous \
              configuration: HTTP 500: bad rule"
         );
+    }
+
+    #[test]
+    fn prometheus_tells_its_reloads_in_its_metrics() {
+        let metrics = "# HELP x\nprometheus_config_last_reload_successful 0\n\
+                       prometheus_config_last_reload_success_timestamp_seconds 1.764121543e+09\n";
+        assert_eq!(
+            parse_reloads(metrics),
+            Some(Reloads {
+                successful: false,
+                last_success: 1_764_121_543.0
+            })
+        );
+        assert_eq!(parse_reloads("up 1\n"), None);
     }
 
     #[test]

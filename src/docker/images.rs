@@ -119,8 +119,12 @@ pub async fn unpullable(
 }
 
 /// `name:tag` split where the engine wants it; an untagged name means `latest`, and a colon
-/// before a `/` belongs to a registry's port.
+/// before a `/` belongs to a registry's port. A digest (`name:tag@sha256:…`) is what is
+/// pulled, by the name without its tag.
 fn name_and_tag(image: &str) -> (&str, &str) {
+    if let Some((named, digest)) = image.split_once('@') {
+        return (name_and_tag(named).0, digest);
+    }
     match image.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name, tag),
         _ => (image, "latest"),
@@ -139,6 +143,8 @@ mod tests {
             ("prom/prometheus:v2.53.0", ("prom/prometheus", "v2.53.0")),
             ("registry:5000/redis", ("registry:5000/redis", "latest")),
             ("registry:5000/redis:7", ("registry:5000/redis", "7")),
+            ("redis:7.2@sha256:ab12", ("redis", "sha256:ab12")),
+            ("registry:5000/redis@sha256:ab12", ("registry:5000/redis", "sha256:ab12")),
         ];
         for (image, expected) in cases {
             assert_eq!(name_and_tag(image), expected, "{image}");

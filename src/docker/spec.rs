@@ -135,6 +135,8 @@ pub struct ContainerSpec {
     pub health: Option<Health>,
     pub depends_on: Vec<Dependency>,
     pub restart: bool,
+    /// What the container may do and use.
+    pub hardening: Hardening,
     /// Docker Compose's hash of the service, which its `config-hash` label carries.
     pub compose_hash: String,
 }
@@ -159,9 +161,23 @@ impl ContainerSpec {
             health: None,
             depends_on: vec![],
             restart: true,
+            hardening: Hardening::default(),
             compose_hash: String::new(),
         }
     }
+}
+
+/// Least privilege and limits: security options, capabilities, a read-only root filesystem
+/// with its tmpfs folders, a CPU limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hardening {
+    pub security_opt: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    /// CPU limit in billionths of a core.
+    pub nano_cpus: Option<i64>,
 }
 
 /// The whole stack as the engine should run it.

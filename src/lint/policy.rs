@@ -173,6 +173,27 @@ fn services(c: &mut Collector<'_>, stack: &Stack) {
                 ),
             );
         }
+        // Under a policy whose findings are errors (prod's), a note on tag-only pins.
+        if policy.require_pinned_images
+            && severity == Severity::Error
+            && is_pinned(&service.image)
+            && !service.image.contains("@sha256:")
+        {
+            c.at(
+                Code::TagNotDigest,
+                Severity::Note,
+                &format!("{}.image", service.table),
+                format!(
+                    "image `{}` of {} is pinned by tag, not by digest",
+                    service.image, service.name
+                ),
+                &format!(
+                    "pin the exact image: `{}@sha256:<digest>` (`docker buildx imagetools \
+                     inspect {}` shows the digest)",
+                    service.image, service.image
+                ),
+            );
+        }
         if policy.require_pinned_images && !is_pinned(&service.image) {
             c.at(
                 Code::UnpinnedImage,

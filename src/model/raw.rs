@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::units::{Duration, Secret, Size};
+use super::units::{Cpus, Duration, Secret, Size};
 
 /// Merges a profile overlay into a base value: the overlay wins, table by table.
 pub trait Combine {
@@ -38,6 +38,7 @@ leaf_combine!(
     f64,
     bool,
     Size,
+    Cpus,
     Duration,
     Secret,
     MaxmemoryPolicy,
@@ -160,6 +161,8 @@ table! {
         /// Container memory limit (default `2GiB`, or a third above `maxmemory` when only that
         /// is set).
         memory_limit: Size,
+        /// Container CPU limit, in cores (default 1).
+        cpus: Cpus,
         /// Redis `maxmemory`; must be below `memory_limit` (default: 75 % of it).
         maxmemory: Size,
         /// What Redis does at `maxmemory`.
@@ -184,6 +187,10 @@ table! {
         bind: String,
         /// Published host port.
         port: u16,
+        /// Container memory limit (default `128MiB`).
+        memory_limit: Size,
+        /// Container CPU limit, in cores (default 0.5).
+        cpus: Cpus,
         /// How often Prometheus scrapes the exporter.
         scrape_interval: Duration,
     }
@@ -200,6 +207,10 @@ table! {
         bind: String,
         /// Published host port.
         port: u16,
+        /// Container memory limit (default `2GiB`).
+        memory_limit: Size,
+        /// Container CPU limit, in cores (default 1).
+        cpus: Cpus,
         /// How long samples are kept (`--storage.tsdb.retention.time`).
         retention_time: Duration,
         /// The most disk the samples may use (`--storage.tsdb.retention.size`).
@@ -225,6 +236,10 @@ table! {
         bind: String,
         /// Published host port.
         port: u16,
+        /// Container memory limit (default `256MiB`).
+        memory_limit: Size,
+        /// Container CPU limit, in cores (default 0.5).
+        cpus: Cpus,
         /// How long to wait to group alerts before the first notification.
         group_wait: Duration,
         /// How long to wait before notifying about new alerts in a group.
@@ -259,6 +274,10 @@ table! {
         bind: String,
         /// Published host port.
         port: u16,
+        /// Container memory limit (default `512MiB`).
+        memory_limit: Size,
+        /// Container CPU limit, in cores (default 1).
+        cpus: Cpus,
         /// The admin user's login.
         admin_user: String,
         /// The admin user's password (`GF_SECURITY_ADMIN_PASSWORD__FILE`).

@@ -11,7 +11,7 @@ use super::raw::{
     PolicyLevel, PolicyTable, ProfileFile, PrometheusTable, RedisTable, StackFile, StackTable,
 };
 use super::stack::*;
-use super::units::{Duration, Secret, Size};
+use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::{AlertKind, AlertsTable};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -24,6 +24,9 @@ pub struct ServiceDefaults {
     pub image: &'static str,
     /// The port it listens on in its container, and the default published port.
     pub port: u16,
+    /// Its container's default memory and CPU limits.
+    pub memory_limit: Size,
+    pub cpus: Cpus,
 }
 
 pub const REDIS: ServiceDefaults = ServiceDefaults {
@@ -31,30 +34,40 @@ pub const REDIS: ServiceDefaults = ServiceDefaults {
     table: "redis",
     image: "redis:7.2",
     port: 6379,
+    memory_limit: Size::gib(2),
+    cpus: Cpus(1.0),
 };
 pub const REDIS_EXPORTER: ServiceDefaults = ServiceDefaults {
     name: "redis-exporter",
     table: "redis_exporter",
     image: "oliver006/redis_exporter:v1.62.0",
     port: 9121,
+    memory_limit: Size::mib(128),
+    cpus: Cpus(0.5),
 };
 pub const PROMETHEUS: ServiceDefaults = ServiceDefaults {
     name: "prometheus",
     table: "prometheus",
     image: "prom/prometheus:v2.53.0",
     port: 9090,
+    memory_limit: Size::gib(2),
+    cpus: Cpus(1.0),
 };
 pub const ALERTMANAGER: ServiceDefaults = ServiceDefaults {
     name: "alertmanager",
     table: "alertmanager",
     image: "prom/alertmanager:v0.27.0",
     port: 9093,
+    memory_limit: Size::mib(256),
+    cpus: Cpus(0.5),
 };
 pub const GRAFANA: ServiceDefaults = ServiceDefaults {
     name: "grafana",
     table: "grafana",
     image: "grafana/grafana:11.1.0",
     port: 3000,
+    memory_limit: Size::mib(512),
+    cpus: Cpus(1.0),
 };
 
 /// The bind of a published port when `stack.toml` gives none.
@@ -146,14 +159,25 @@ fn project_name(c: &mut Collector<'_>, table: StackTable) -> String {
 }
 
 /// A service's container and how it is published, from its table's common keys.
-fn service(
-    c: &mut Collector<'_>,
-    defaults: &ServiceDefaults,
-    enabled: Option<bool>,
-    image: Option<String>,
-    bind: Option<String>,
-    port: Option<u16>,
-) -> Service {
+/// What every service table sets besides its own keys.
+pub(super) struct ServiceKeys {
+    pub enabled: Option<bool>,
+    pub image: Option<String>,
+    pub bind: Option<String>,
+    pub port: Option<u16>,
+    pub memory_limit: Option<Size>,
+    pub cpus: Option<Cpus>,
+}
+
+fn service(c: &mut Collector<'_>, defaults: &ServiceDefaults, keys: ServiceKeys) -> Service {
+    let ServiceKeys {
+        enabled,
+        image,
+        bind,
+        port,
+        memory_limit,
+        cpus,
+    } = keys;
     let table = defaults.table;
     let image = image.unwrap_or_else(|| defaults.image.to_string());
     if image.trim().is_empty() {
@@ -193,7 +217,22 @@ fn service(
         bind,
         port,
         container_port: defaults.port,
+        memory_limit: memory_limit.unwrap_or(defaults.memory_limit),
+        memory_limit_bytes: memory_limit.unwrap_or(defaults.memory_limit).bytes(),
+        cpus: limit_cpus(c, table, cpus.unwrap_or(defaults.cpus)),
     }
+}
+
+/// A CPU limit the engine accepts: above zero, at most 1024 cores.
+fn limit_cpus(c: &mut Collector<'_>, table: &str, cpus: Cpus) -> Cpus {
+    if !(cpus.0 > 0.0 && cpus.0 <= 1024.0) {
+        c.error(
+            Code::InvalidValue,
+            &format!("{table}.cpus"),
+            format!("`cpus` must be a number of cores above 0, such as 0.5 or 2, not {cpus}"),
+        );
+    }
+    cpus
 }
 
 /// A duration that must be above zero, or its default.
@@ -216,8 +255,21 @@ fn positive(
 }
 
 fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, SecretUse>) -> Redis {
-    let service = service(c, &REDIS, Some(true), r.image, r.bind, r.port);
+    let mut service = service(
+        c,
+        &REDIS,
+        ServiceKeys {
+            enabled: Some(true),
+            image: r.image,
+            bind: r.bind,
+            port: r.port,
+            memory_limit: None,
+            cpus: r.cpus,
+        },
+    );
     let (memory_limit, maxmemory) = memory(r.memory_limit, r.maxmemory);
+    service.memory_limit = memory_limit;
+    service.memory_limit_bytes = memory_limit.bytes();
     if maxmemory >= memory_limit {
         let key = c
             .sources
@@ -274,7 +326,18 @@ fn memory(limit: Option<Size>, maxmemory: Option<Size>) -> (Size, Size) {
 }
 
 fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
-    let service = service(c, &PROMETHEUS, p.enabled, p.image, p.bind, p.port);
+    let service = service(
+        c,
+        &PROMETHEUS,
+        ServiceKeys {
+            enabled: p.enabled,
+            image: p.image,
+            bind: p.bind,
+            port: p.port,
+            memory_limit: p.memory_limit,
+            cpus: p.cpus,
+        },
+    );
     let retention_time = positive(
         c,
         "prometheus.retention_time",
@@ -334,7 +397,18 @@ fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
 }
 
 fn exporter(c: &mut Collector<'_>, e: ExporterTable, global_timeout: Duration) -> Exporter {
-    let service = service(c, &REDIS_EXPORTER, e.enabled, e.image, e.bind, e.port);
+    let service = service(
+        c,
+        &REDIS_EXPORTER,
+        ServiceKeys {
+            enabled: e.enabled,
+            image: e.image,
+            bind: e.bind,
+            port: e.port,
+            memory_limit: e.memory_limit,
+            cpus: e.cpus,
+        },
+    );
     let scrape_interval = positive(
         c,
         "redis_exporter.scrape_interval",
@@ -353,7 +427,18 @@ fn alertmanager(
     a: AlertmanagerTable,
     secrets: &mut BTreeMap<String, SecretUse>,
 ) -> Alertmanager {
-    let service = service(c, &ALERTMANAGER, a.enabled, a.image, a.bind, a.port);
+    let service = service(
+        c,
+        &ALERTMANAGER,
+        ServiceKeys {
+            enabled: a.enabled,
+            image: a.image,
+            bind: a.bind,
+            port: a.port,
+            memory_limit: a.memory_limit,
+            cpus: a.cpus,
+        },
+    );
     let group_wait = positive(
         c,
         "alertmanager.group_wait",
@@ -408,7 +493,18 @@ fn grafana(
     g: GrafanaTable,
     secrets: &mut BTreeMap<String, SecretUse>,
 ) -> Grafana {
-    let service = service(c, &GRAFANA, g.enabled, g.image, g.bind, g.port);
+    let service = service(
+        c,
+        &GRAFANA,
+        ServiceKeys {
+            enabled: g.enabled,
+            image: g.image,
+            bind: g.bind,
+            port: g.port,
+            memory_limit: g.memory_limit,
+            cpus: g.cpus,
+        },
+    );
     let admin_password = service.enabled
         && secret(
             c,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::raw::{Appendfsync, PolicyLevel, Severity};
-use super::units::{Duration, Secret, Size};
+use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::AlertKind;
 
 /// The names of the secrets under `/run/secrets/`.
@@ -30,6 +30,10 @@ pub struct Service {
     pub container_port: u16,
     /// The compose short syntax of the published port: `127.0.0.1:6379:6379`, `[::1]:6379:6379`.
     pub publish: String,
+    /// Its container's memory and CPU limits.
+    pub memory_limit: Size,
+    pub memory_limit_bytes: u64,
+    pub cpus: Cpus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -254,6 +254,54 @@ string_value!(
     "A duration in Prometheus' grammar: `30s`, `5m`, `200h`, `1h30m`."
 );
 
+/// A CPU limit in cores: `0.5`, `1`, `2`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Cpus(pub f64);
+
+impl fmt::Display for Cpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cpus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Number {
+            Whole(i64),
+            Fraction(f64),
+        }
+        match Number::deserialize(deserializer) {
+            Ok(Number::Whole(n)) => Ok(Cpus(n as f64)),
+            Ok(Number::Fraction(x)) => Ok(Cpus(x)),
+            Err(_) => Err(de::Error::custom(
+                "`cpus` is a number of cores, such as 0.5 or 2 (without quotes)",
+            )),
+        }
+    }
+}
+
+impl Serialize for Cpus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.0)
+    }
+}
+
+impl JsonSchema for Cpus {
+    fn schema_name() -> Cow<'static, str> {
+        "Cpus".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "A CPU limit in cores: `0.5`, `1`, `2`.",
+        })
+    }
+}
+
 /// Where a secret's value comes from. The value itself never enters stackgen's model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

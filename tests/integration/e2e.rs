@@ -243,6 +243,42 @@ fn up_status_idempotence_reload_data_and_down() {
         }
     }
 
+    // 2b. Every container runs hardened: no new privileges, every capability dropped (Redis
+    // gets back only what its start-up needs), memory and CPU limits, a read-only root.
+    for id in stack.container_ids() {
+        let host: Value = serde_json::from_str(&docker(&[
+            "inspect",
+            "--format",
+            "{{json .HostConfig}}",
+            &id,
+        ]))
+        .unwrap();
+        let name = docker(&["inspect", "--format", "{{.Name}}", &id]);
+        assert_eq!(host["SecurityOpt"], serde_json::json!(["no-new-privileges:true"]), "{name}");
+        assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]), "{name}");
+        let added = if name.contains("-redis\n") || name.trim().ends_with("-redis") {
+            serde_json::json!(["CHOWN", "SETUID", "SETGID"])
+        } else {
+            Value::Null
+        };
+        assert_eq!(host["CapAdd"], added, "{name}");
+        assert!(host["Memory"].as_i64().unwrap() > 0, "{name}: no memory limit");
+        assert!(host["NanoCpus"].as_i64().unwrap() > 0, "{name}: no CPU limit");
+        assert_eq!(host["ReadonlyRootfs"], true, "{name}");
+    }
+    // Prometheus has no lifecycle API: a POST to /-/quit stops nothing.
+    let code = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", stack.ports[2])).unwrap();
+        write!(stream, "POST /-/quit HTTP/1.0\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response.split_whitespace().nth(1).unwrap_or_default().to_string()
+    };
+    assert_ne!(code, "200", "Prometheus accepted /-/quit");
+    std::thread::sleep(Duration::from_millis(500));
+    stack.run(&["status"]).success();
+
     // 3. Redis wants the password; no secret in any container's environment, command or labels.
     assert!(stack.redis_cli(None, &["ping"]).starts_with("NOAUTH"));
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");

@@ -6,11 +6,16 @@
 //! might be wrong. Nothing here reads files, the environment or the engine.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+use go::{Go, obj, obj_some};
+use units::{go_duration, parse_duration, ram_in_bytes};
+
+mod go;
+mod units;
 
 /// The service keys understood. `depends_on` is read past: compose clears it before hashing,
 /// as it never hashes `x-*` extensions.
@@ -263,79 +268,6 @@ fn healthcheck(value: &Value) -> Result<Go, String> {
     Ok(Go::Obj(fields))
 }
 
-const NANOS_PER_SECOND: u64 = 1_000_000_000;
-
-/// Go's `time.ParseDuration`, for durations that are not negative.
-fn parse_duration(s: &str) -> Result<u64, String> {
-    const UNITS: [(&str, u64); 8] = [
-        ("ns", 1),
-        ("us", 1_000),
-        ("\u{b5}s", 1_000),
-        ("\u{3bc}s", 1_000),
-        ("ms", 1_000_000),
-        ("s", NANOS_PER_SECOND),
-        ("m", 60 * NANOS_PER_SECOND),
-        ("h", 3600 * NANOS_PER_SECOND),
-    ];
-    let bad = || format!("`{s}` is not a duration like `1m30s`");
-    match s {
-        "0" => return Ok(0),
-        "" => return Err(bad()),
-        _ => {}
-    }
-    let digits = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (mut rest, mut total) = (s, 0u64);
-    while !rest.is_empty() {
-        let (whole, r) = rest.split_at(digits(rest));
-        let (fraction, r) = r
-            .strip_prefix('.')
-            .map_or(("", r), |r| r.split_at(digits(r)));
-        let unit_len = r.find(|c: char| c.is_ascii_digit() || c == '.');
-        let (unit, r) = r.split_at(unit_len.unwrap_or(r.len()));
-        let scale = UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(bad)?.1;
-        if (whole.is_empty() && fraction.is_empty()) || fraction.len() > 15 {
-            return Err(bad());
-        }
-        let whole: u64 = format!("0{whole}").parse().map_err(|_| bad())?;
-        let mut value = whole.checked_mul(scale).ok_or_else(bad)?;
-        if !fraction.is_empty() {
-            // Go adds the fraction in floating point, exactly like this.
-            let f: u64 = fraction.parse().map_err(|_| bad())?;
-            value += (f as f64 * (scale as f64 / 10f64.powi(fraction.len() as i32))) as u64;
-        }
-        total = total.checked_add(value).ok_or_else(bad)?;
-        rest = r;
-    }
-    Ok(total)
-}
-
-/// Go's `time.Duration.String()`: `1m30s`, `1h0m0s`, `500ms`, `1.5µs`.
-fn go_duration(nanos: u64) -> String {
-    /// `value / 10^digits`, without trailing zeros in the fraction.
-    fn decimal(value: u64, digits: usize) -> String {
-        let div = 10u64.pow(digits as u32);
-        let fraction = format!("{:0digits$}", value % div);
-        let fraction = fraction.trim_end_matches('0');
-        let dot = if fraction.is_empty() { "" } else { "." };
-        format!("{}{dot}{fraction}", value / div)
-    }
-    match nanos {
-        0 => "0s".into(),
-        1..1_000 => format!("{nanos}ns"),
-        1_000..1_000_000 => format!("{}\u{b5}s", decimal(nanos, 3)),
-        1_000_000..NANOS_PER_SECOND => format!("{}ms", decimal(nanos, 6)),
-        _ => {
-            let minutes = nanos / NANOS_PER_SECOND / 60;
-            let seconds = format!("{}s", decimal(nanos % (60 * NANOS_PER_SECOND), 9));
-            match (minutes / 60, minutes % 60) {
-                (0, 0) => seconds,
-                (0, m) => format!("{m}m{seconds}"),
-                (h, m) => format!("{h}h{m}m{seconds}"),
-            }
-        }
-    }
-}
-
 /// `mem_limit` as compose hashes it: a decimal string of bytes; a size like `2g` is in binary
 /// multiples (docker/go-units `RAMInBytes`). Zero means unset, so it is left out.
 fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
@@ -346,31 +278,6 @@ fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
         _ => ram_in_bytes(&text(value, "mem_limit")?)?,
     };
     Ok((bytes != 0).then(|| Go::Str(bytes.to_string())))
-}
-
-/// docker/go-units `RAMInBytes`: `^(\d+(\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`.
-fn ram_in_bytes(s: &str) -> Result<u64, String> {
-    let mut rest = s.strip_suffix(['b', 'B']).unwrap_or(s);
-    rest = rest.strip_suffix(['i', 'I']).unwrap_or(rest);
-    let mut shift = 0;
-    if let Some(i) = rest
-        .chars()
-        .last()
-        .and_then(|c| "kmgtp".find(c.to_ascii_lowercase()))
-    {
-        shift = 10 * (i + 1);
-        rest = &rest[..rest.len() - 1];
-    }
-    rest = rest.strip_suffix(' ').unwrap_or(rest);
-    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, "0"));
-    let is_number = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if !is_number(whole) || !is_number(fraction) {
-        return Err(format!("`mem_limit` `{s}` is not a size like `512m`"));
-    }
-    let number: f64 = rest
-        .parse()
-        .map_err(|e| format!("`mem_limit` `{s}`: {e}"))?;
-    Ok((number * (1u64 << shift) as f64) as u64)
 }
 
 /// A short-form port, `[IP:][PUBLISHED:]TARGET[/PROTOCOL]`, in compose's long form.
@@ -494,99 +401,6 @@ pub fn clean(path: &str) -> String {
         (false, joined) if joined.is_empty() => ".".into(),
         (false, joined) => joined,
     }
-}
-
-/// An object with these fields, in this order.
-fn obj<const N: usize>(fields: [(&str, Go); N]) -> Go {
-    Go::Obj(fields.map(|(key, value)| (key.to_string(), value)).into())
-}
-
-/// An object with the fields that have a value, in this order.
-fn obj_some<const N: usize>(fields: [(&str, Option<Go>); N]) -> Go {
-    let fields = fields
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.to_string(), v?)));
-    Go::Obj(fields.collect())
-}
-
-/// A value as Go's `encoding/json` writes it; objects keep the order they were built in.
-#[derive(Debug, Clone, PartialEq)]
-enum Go {
-    Null,
-    Bool(bool),
-    Int(u64),
-    Str(String),
-    List(Vec<Go>),
-    Obj(Vec<(String, Go)>),
-}
-
-impl Go {
-    /// What Go's `omitempty` leaves out.
-    fn is_empty(&self) -> bool {
-        match self {
-            Go::Str(s) => s.is_empty(),
-            Go::List(items) => items.is_empty(),
-            Go::Obj(fields) => fields.is_empty(),
-            Go::Null | Go::Bool(_) | Go::Int(_) => false,
-        }
-    }
-
-    fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        out
-    }
-
-    /// Compact: no whitespace anywhere.
-    fn write(&self, out: &mut String) {
-        match self {
-            Go::Null => out.push_str("null"),
-            Go::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Go::Int(n) => out.push_str(&n.to_string()),
-            Go::Str(s) => write_string(s, out),
-            Go::List(items) => write_seq(out, "[]", items, |out, item| item.write(out)),
-            Go::Obj(fields) => write_seq(out, "{}", fields, |out, (key, value)| {
-                write_string(key, out);
-                out.push(':');
-                value.write(out);
-            }),
-        }
-    }
-}
-
-/// `items` between the two characters of `brackets`, separated by commas.
-fn write_seq<T>(out: &mut String, brackets: &str, items: &[T], each: impl Fn(&mut String, &T)) {
-    let (open, close) = brackets.split_at(1);
-    out.push_str(open);
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        each(out, item);
-    }
-    out.push_str(close);
-}
-
-/// A string as Go escapes it: UTF-8 kept, but `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes
-/// (HTML safety), control characters as short escapes or lower-case `\u00XX`.
-fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -5,7 +5,7 @@
 //! template writes are understood: anything else is an error naming it, never a hash that
 //! might be wrong. Nothing here reads files, the environment or the engine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -19,8 +19,9 @@ mod units;
 
 /// The service keys understood. `depends_on` is read past: compose clears it before hashing,
 /// as it never hashes `x-*` extensions.
-const KEYS: &str = "command container_name depends_on entrypoint environment healthcheck image \
-                    labels mem_limit ports restart secrets user volumes";
+const KEYS: &str = "cap_add cap_drop command container_name cpus depends_on entrypoint environment \
+                    healthcheck image labels mem_limit pids_limit ports read_only restart secrets \
+                    security_opt tmpfs user volumes";
 
 /// The `healthcheck` keys, in the order compose-go's `HealthCheckConfig` declares them.
 const HEALTH_KEYS: &str = "test timeout interval retries start_period start_interval disable";
@@ -71,7 +72,14 @@ fn service_fields(map: &Map<String, Value>, dir: &str) -> Result<Go, String> {
     let string = |key: &str| get(key).map(|v| text(v, key).map(Go::Str)).transpose();
     let image = string("image")?.ok_or("a service needs an `image`")?;
     let words = |key: &str| command(get(key), key).map(Some);
+    let scalar = |key: &str, read: fn(&Value) -> Result<Option<Go>, String>| {
+        get(key).map(read).transpose().map(Option::flatten)
+    };
+    let caps = |key: &str| capabilities(get(key), key);
     let fields = [
+        ("cap_add", caps("cap_add")?),
+        ("cap_drop", caps("cap_drop")?),
+        ("cpus", scalar("cpus", cpus)?),
         ("command", words("command")?),
         ("container_name", string("container_name")?),
         ("entrypoint", words("entrypoint")?),
@@ -82,14 +90,15 @@ fn service_fields(map: &Map<String, Value>, dir: &str) -> Result<Go, String> {
         ),
         ("image", Some(image)),
         ("labels", mapping(get("labels"), "labels")?),
-        (
-            "mem_limit",
-            get("mem_limit").map(mem_limit).transpose()?.flatten(),
-        ),
+        ("mem_limit", scalar("mem_limit", mem_limit)?),
         ("networks", Some(obj([("default", Go::Null)]))),
+        ("pids_limit", scalar("pids_limit", pids_limit)?),
         ("ports", list(get("ports"), "ports", port)?),
+        ("read_only", scalar("read_only", read_only)?),
         ("restart", string("restart")?),
         ("secrets", list(get("secrets"), "secrets", secret)?),
+        ("security_opt", security_opt(get("security_opt"))?),
+        ("tmpfs", tmpfs(get("tmpfs"))?),
         ("user", string("user")?),
         (
             "volumes",
@@ -253,6 +262,7 @@ fn healthcheck(value: &Value) -> Result<Go, String> {
             ("retries", _) => Go::Int(
                 value
                     .as_u64()
+                    .and_then(|n| i64::try_from(n).ok())
                     .ok_or(format!("`{what}` must be a whole number"))?,
             ),
             ("disable", Value::Bool(true)) => Go::Bool(true),
@@ -278,6 +288,99 @@ fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
         _ => ram_in_bytes(&text(value, "mem_limit")?)?,
     };
     Ok((bytes != 0).then(|| Go::Str(bytes.to_string())))
+}
+
+/// `cpus`, which compose-go keeps as a float32. A YAML number is read as a float64 and then
+/// narrowed, a string is parsed straight to float32: as in Go, the two can differ in the last
+/// digit. Zero means unset, so it is left out.
+fn cpus(value: &Value) -> Result<Option<Go>, String> {
+    let bad = || format!("`cpus` must be a number like `0.5` or `\"1.5\"`, not `{value}`");
+    let decimal = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b".+-".contains(&b));
+    let cpus = match value {
+        Value::Number(n) => n.as_f64().ok_or_else(bad)? as f32,
+        Value::String(s) if decimal(s) => s.parse::<f32>().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    if !cpus.is_finite() {
+        return Err(bad());
+    }
+    Ok((cpus != 0.0).then_some(Go::F32(cpus)))
+}
+
+/// `pids_limit`, an int64 (`-1` for no limit). Zero means unset, so it is left out. Compose
+/// would cut `1.5` to `1`; a fraction is refused.
+fn pids_limit(value: &Value) -> Result<Option<Go>, String> {
+    let limit = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let limit = limit.ok_or("`pids_limit` must be a whole number (`-1` for no limit)")?;
+    Ok((limit != 0).then_some(Go::Int(limit)))
+}
+
+/// `read_only`: `true`, or left out when `false`.
+fn read_only(value: &Value) -> Result<Option<Go>, String> {
+    match value {
+        Value::Bool(read_only) => Ok(read_only.then_some(Go::Bool(true))),
+        _ => Err("`read_only` must be true or false".into()),
+    }
+}
+
+/// `cap_add` or `cap_drop`, as written: compose changes no case or `CAP_` prefix, but it drops
+/// a capability listed again.
+fn capabilities(value: Option<&Value>, key: &str) -> Result<Option<Go>, String> {
+    let mut caps = strings(value, key)?;
+    let mut seen = BTreeSet::new();
+    caps.retain(|cap| seen.insert(cap.clone()));
+    Ok(string_list(caps))
+}
+
+/// `security_opt`, as written; compose's schema refuses an option listed twice.
+fn security_opt(value: Option<&Value>) -> Result<Option<Go>, String> {
+    let opts = strings(value, "security_opt")?;
+    let twice = (1..opts.len()).find(|&i| opts[..i].contains(&opts[i]));
+    match twice {
+        Some(i) => Err(format!("`security_opt` has `{}` twice", opts[i])),
+        None => Ok(string_list(opts)),
+    }
+}
+
+/// `tmpfs`: one `PATH[:OPTIONS]` or a list of them, as written (compose does not parse the
+/// options). Compose drops an entry listed again and refuses two different ones for one path.
+fn tmpfs(value: Option<&Value>) -> Result<Option<Go>, String> {
+    let mounts = match value {
+        Some(one @ Value::String(_)) => vec![text(one, "tmpfs")?],
+        _ => strings(value, "tmpfs")?,
+    };
+    let path = |mount: &str| clean(mount.split(':').next().unwrap_or_default());
+    let mut kept: Vec<String> = Vec::new();
+    for mount in mounts {
+        match kept.iter().find(|k| path(k) == path(&mount)) {
+            None => kept.push(mount),
+            Some(same) if *same == mount => {}
+            Some(other) => {
+                return Err(format!(
+                    "`tmpfs` mounts one path twice: `{other}`, `{mount}`"
+                ));
+            }
+        }
+    }
+    Ok(string_list(kept))
+}
+
+/// A list of strings, with compose's interpolation applied.
+fn strings(value: Option<&Value>, key: &str) -> Result<Vec<String>, String> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| text(v, key)).collect(),
+        Some(_) => Err(format!("`{key}` must be a list of strings")),
+    }
+}
+
+/// A list of strings as Go writes a `[]string`; left out when empty.
+fn string_list(items: Vec<String>) -> Option<Go> {
+    (!items.is_empty()).then(|| Go::List(items.into_iter().map(Go::Str).collect()))
 }
 
 /// A short-form port, `[IP:][PUBLISHED:]TARGET[/PROTOCOL]`, in compose's long form.

@@ -22,20 +22,23 @@ pub(super) fn obj_some<const N: usize>(fields: [(&str, Option<Go>); N]) -> Go {
 pub(super) enum Go {
     Null,
     Bool(bool),
-    Int(u64),
+    Int(i64),
+    /// A Go `float32`.
+    F32(f32),
     Str(String),
     List(Vec<Go>),
     Obj(Vec<(String, Go)>),
 }
 
 impl Go {
-    /// What Go's `omitempty` leaves out.
+    /// What Go's `omitempty` leaves out of a string, list or map. Numbers and booleans are the
+    /// caller's to leave out: compose-go keeps a zero where it has a pointer (`retries`).
     pub(super) fn is_empty(&self) -> bool {
         match self {
             Go::Str(s) => s.is_empty(),
             Go::List(items) => items.is_empty(),
             Go::Obj(fields) => fields.is_empty(),
-            Go::Null | Go::Bool(_) | Go::Int(_) => false,
+            Go::Null | Go::Bool(_) | Go::Int(_) | Go::F32(_) => false,
         }
     }
 
@@ -51,6 +54,7 @@ impl Go {
             Go::Null => out.push_str("null"),
             Go::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Go::Int(n) => out.push_str(&n.to_string()),
+            Go::F32(x) => out.push_str(&go_float32(*x)),
             Go::Str(s) => write_string(s, out),
             Go::List(items) => write_seq(out, "[]", items, |out, item| item.write(out)),
             Go::Obj(fields) => write_seq(out, "{}", fields, |out, (key, value)| {
@@ -60,6 +64,21 @@ impl Go {
             }),
         }
     }
+}
+
+/// A float32 as Go writes it: the shortest digits that read back as the same float32, in
+/// plain notation from 1e-6 up to 1e21 (`0.1`, `2`), in exponent notation outside it (`1e-7`,
+/// `1e+21`). Rust's shortest digits are the same; only the exponent is spelt differently.
+pub(super) fn go_float32(x: f32) -> String {
+    if x == 0.0 || (1e-6..1e21).contains(&x.abs()) {
+        return format!("{x}");
+    }
+    let exponent_form = format!("{x:e}");
+    let (digits, exponent) = exponent_form
+        .split_once('e')
+        .unwrap_or((&exponent_form, "0"));
+    let sign = if exponent.starts_with('-') { "" } else { "+" };
+    format!("{digits}e{sign}{exponent}")
 }
 
 /// `items` between the two characters of `brackets`, separated by commas.

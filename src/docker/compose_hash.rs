@@ -5,17 +5,23 @@
 //! template writes are understood: anything else is an error naming it, never a hash that
 //! might be wrong. Nothing here reads files, the environment or the engine.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use go::{Go, obj, obj_some};
+use units::{go_duration, parse_duration, ram_in_bytes};
+
+mod go;
+mod units;
+
 /// The service keys understood. `depends_on` is read past: compose clears it before hashing,
 /// as it never hashes `x-*` extensions.
-const KEYS: &str = "command container_name depends_on entrypoint environment healthcheck image \
-                    labels mem_limit ports restart secrets user volumes";
+const KEYS: &str = "cap_add cap_drop command container_name cpus depends_on entrypoint environment \
+                    healthcheck image labels mem_limit pids_limit ports read_only restart secrets \
+                    security_opt tmpfs user volumes";
 
 /// The `healthcheck` keys, in the order compose-go's `HealthCheckConfig` declares them.
 const HEALTH_KEYS: &str = "test timeout interval retries start_period start_interval disable";
@@ -66,7 +72,14 @@ fn service_fields(map: &Map<String, Value>, dir: &str) -> Result<Go, String> {
     let string = |key: &str| get(key).map(|v| text(v, key).map(Go::Str)).transpose();
     let image = string("image")?.ok_or("a service needs an `image`")?;
     let words = |key: &str| command(get(key), key).map(Some);
+    let scalar = |key: &str, read: fn(&Value) -> Result<Option<Go>, String>| {
+        get(key).map(read).transpose().map(Option::flatten)
+    };
+    let caps = |key: &str| capabilities(get(key), key);
     let fields = [
+        ("cap_add", caps("cap_add")?),
+        ("cap_drop", caps("cap_drop")?),
+        ("cpus", scalar("cpus", cpus)?),
         ("command", words("command")?),
         ("container_name", string("container_name")?),
         ("entrypoint", words("entrypoint")?),
@@ -77,14 +90,15 @@ fn service_fields(map: &Map<String, Value>, dir: &str) -> Result<Go, String> {
         ),
         ("image", Some(image)),
         ("labels", mapping(get("labels"), "labels")?),
-        (
-            "mem_limit",
-            get("mem_limit").map(mem_limit).transpose()?.flatten(),
-        ),
+        ("mem_limit", scalar("mem_limit", mem_limit)?),
         ("networks", Some(obj([("default", Go::Null)]))),
+        ("pids_limit", scalar("pids_limit", pids_limit)?),
         ("ports", list(get("ports"), "ports", port)?),
+        ("read_only", scalar("read_only", read_only)?),
         ("restart", string("restart")?),
         ("secrets", list(get("secrets"), "secrets", secret)?),
+        ("security_opt", security_opt(get("security_opt"))?),
+        ("tmpfs", tmpfs(get("tmpfs"))?),
         ("user", string("user")?),
         (
             "volumes",
@@ -248,6 +262,7 @@ fn healthcheck(value: &Value) -> Result<Go, String> {
             ("retries", _) => Go::Int(
                 value
                     .as_u64()
+                    .and_then(|n| i64::try_from(n).ok())
                     .ok_or(format!("`{what}` must be a whole number"))?,
             ),
             ("disable", Value::Bool(true)) => Go::Bool(true),
@@ -263,79 +278,6 @@ fn healthcheck(value: &Value) -> Result<Go, String> {
     Ok(Go::Obj(fields))
 }
 
-const NANOS_PER_SECOND: u64 = 1_000_000_000;
-
-/// Go's `time.ParseDuration`, for durations that are not negative.
-fn parse_duration(s: &str) -> Result<u64, String> {
-    const UNITS: [(&str, u64); 8] = [
-        ("ns", 1),
-        ("us", 1_000),
-        ("\u{b5}s", 1_000),
-        ("\u{3bc}s", 1_000),
-        ("ms", 1_000_000),
-        ("s", NANOS_PER_SECOND),
-        ("m", 60 * NANOS_PER_SECOND),
-        ("h", 3600 * NANOS_PER_SECOND),
-    ];
-    let bad = || format!("`{s}` is not a duration like `1m30s`");
-    match s {
-        "0" => return Ok(0),
-        "" => return Err(bad()),
-        _ => {}
-    }
-    let digits = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (mut rest, mut total) = (s, 0u64);
-    while !rest.is_empty() {
-        let (whole, r) = rest.split_at(digits(rest));
-        let (fraction, r) = r
-            .strip_prefix('.')
-            .map_or(("", r), |r| r.split_at(digits(r)));
-        let unit_len = r.find(|c: char| c.is_ascii_digit() || c == '.');
-        let (unit, r) = r.split_at(unit_len.unwrap_or(r.len()));
-        let scale = UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(bad)?.1;
-        if (whole.is_empty() && fraction.is_empty()) || fraction.len() > 15 {
-            return Err(bad());
-        }
-        let whole: u64 = format!("0{whole}").parse().map_err(|_| bad())?;
-        let mut value = whole.checked_mul(scale).ok_or_else(bad)?;
-        if !fraction.is_empty() {
-            // Go adds the fraction in floating point, exactly like this.
-            let f: u64 = fraction.parse().map_err(|_| bad())?;
-            value += (f as f64 * (scale as f64 / 10f64.powi(fraction.len() as i32))) as u64;
-        }
-        total = total.checked_add(value).ok_or_else(bad)?;
-        rest = r;
-    }
-    Ok(total)
-}
-
-/// Go's `time.Duration.String()`: `1m30s`, `1h0m0s`, `500ms`, `1.5µs`.
-fn go_duration(nanos: u64) -> String {
-    /// `value / 10^digits`, without trailing zeros in the fraction.
-    fn decimal(value: u64, digits: usize) -> String {
-        let div = 10u64.pow(digits as u32);
-        let fraction = format!("{:0digits$}", value % div);
-        let fraction = fraction.trim_end_matches('0');
-        let dot = if fraction.is_empty() { "" } else { "." };
-        format!("{}{dot}{fraction}", value / div)
-    }
-    match nanos {
-        0 => "0s".into(),
-        1..1_000 => format!("{nanos}ns"),
-        1_000..1_000_000 => format!("{}\u{b5}s", decimal(nanos, 3)),
-        1_000_000..NANOS_PER_SECOND => format!("{}ms", decimal(nanos, 6)),
-        _ => {
-            let minutes = nanos / NANOS_PER_SECOND / 60;
-            let seconds = format!("{}s", decimal(nanos % (60 * NANOS_PER_SECOND), 9));
-            match (minutes / 60, minutes % 60) {
-                (0, 0) => seconds,
-                (0, m) => format!("{m}m{seconds}"),
-                (h, m) => format!("{h}h{m}m{seconds}"),
-            }
-        }
-    }
-}
-
 /// `mem_limit` as compose hashes it: a decimal string of bytes; a size like `2g` is in binary
 /// multiples (docker/go-units `RAMInBytes`). Zero means unset, so it is left out.
 fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
@@ -348,29 +290,97 @@ fn mem_limit(value: &Value) -> Result<Option<Go>, String> {
     Ok((bytes != 0).then(|| Go::Str(bytes.to_string())))
 }
 
-/// docker/go-units `RAMInBytes`: `^(\d+(\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`.
-fn ram_in_bytes(s: &str) -> Result<u64, String> {
-    let mut rest = s.strip_suffix(['b', 'B']).unwrap_or(s);
-    rest = rest.strip_suffix(['i', 'I']).unwrap_or(rest);
-    let mut shift = 0;
-    if let Some(i) = rest
-        .chars()
-        .last()
-        .and_then(|c| "kmgtp".find(c.to_ascii_lowercase()))
-    {
-        shift = 10 * (i + 1);
-        rest = &rest[..rest.len() - 1];
+/// `cpus`, which compose-go keeps as a float32. A YAML number is read as a float64 and then
+/// narrowed, a string is parsed straight to float32: as in Go, the two can differ in the last
+/// digit. Zero means unset, so it is left out.
+fn cpus(value: &Value) -> Result<Option<Go>, String> {
+    let bad = || format!("`cpus` must be a number like `0.5` or `\"1.5\"`, not `{value}`");
+    let decimal = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b".+-".contains(&b));
+    let cpus = match value {
+        Value::Number(n) => n.as_f64().ok_or_else(bad)? as f32,
+        Value::String(s) if decimal(s) => s.parse::<f32>().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    if !cpus.is_finite() {
+        return Err(bad());
     }
-    rest = rest.strip_suffix(' ').unwrap_or(rest);
-    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, "0"));
-    let is_number = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if !is_number(whole) || !is_number(fraction) {
-        return Err(format!("`mem_limit` `{s}` is not a size like `512m`"));
+    Ok((cpus != 0.0).then_some(Go::F32(cpus)))
+}
+
+/// `pids_limit`, an int64 (`-1` for no limit). Zero means unset, so it is left out. Compose
+/// would cut `1.5` to `1`; a fraction is refused.
+fn pids_limit(value: &Value) -> Result<Option<Go>, String> {
+    let limit = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let limit = limit.ok_or("`pids_limit` must be a whole number (`-1` for no limit)")?;
+    Ok((limit != 0).then_some(Go::Int(limit)))
+}
+
+/// `read_only`: `true`, or left out when `false`.
+fn read_only(value: &Value) -> Result<Option<Go>, String> {
+    match value {
+        Value::Bool(read_only) => Ok(read_only.then_some(Go::Bool(true))),
+        _ => Err("`read_only` must be true or false".into()),
     }
-    let number: f64 = rest
-        .parse()
-        .map_err(|e| format!("`mem_limit` `{s}`: {e}"))?;
-    Ok((number * (1u64 << shift) as f64) as u64)
+}
+
+/// `cap_add` or `cap_drop`, as written: compose changes no case or `CAP_` prefix, but it drops
+/// a capability listed again.
+fn capabilities(value: Option<&Value>, key: &str) -> Result<Option<Go>, String> {
+    let mut caps = strings(value, key)?;
+    let mut seen = BTreeSet::new();
+    caps.retain(|cap| seen.insert(cap.clone()));
+    Ok(string_list(caps))
+}
+
+/// `security_opt`, as written; compose's schema refuses an option listed twice.
+fn security_opt(value: Option<&Value>) -> Result<Option<Go>, String> {
+    let opts = strings(value, "security_opt")?;
+    let twice = (1..opts.len()).find(|&i| opts[..i].contains(&opts[i]));
+    match twice {
+        Some(i) => Err(format!("`security_opt` has `{}` twice", opts[i])),
+        None => Ok(string_list(opts)),
+    }
+}
+
+/// `tmpfs`: one `PATH[:OPTIONS]` or a list of them, as written (compose does not parse the
+/// options). Compose drops an entry listed again and refuses two different ones for one path.
+fn tmpfs(value: Option<&Value>) -> Result<Option<Go>, String> {
+    let mounts = match value {
+        Some(one @ Value::String(_)) => vec![text(one, "tmpfs")?],
+        _ => strings(value, "tmpfs")?,
+    };
+    let path = |mount: &str| clean(mount.split(':').next().unwrap_or_default());
+    let mut kept: Vec<String> = Vec::new();
+    for mount in mounts {
+        match kept.iter().find(|k| path(k) == path(&mount)) {
+            None => kept.push(mount),
+            Some(same) if *same == mount => {}
+            Some(other) => {
+                return Err(format!(
+                    "`tmpfs` mounts one path twice: `{other}`, `{mount}`"
+                ));
+            }
+        }
+    }
+    Ok(string_list(kept))
+}
+
+/// A list of strings, with compose's interpolation applied.
+fn strings(value: Option<&Value>, key: &str) -> Result<Vec<String>, String> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| text(v, key)).collect(),
+        Some(_) => Err(format!("`{key}` must be a list of strings")),
+    }
+}
+
+/// A list of strings as Go writes a `[]string`; left out when empty.
+fn string_list(items: Vec<String>) -> Option<Go> {
+    (!items.is_empty()).then(|| Go::List(items.into_iter().map(Go::Str).collect()))
 }
 
 /// A short-form port, `[IP:][PUBLISHED:]TARGET[/PROTOCOL]`, in compose's long form.
@@ -494,99 +504,6 @@ pub fn clean(path: &str) -> String {
         (false, joined) if joined.is_empty() => ".".into(),
         (false, joined) => joined,
     }
-}
-
-/// An object with these fields, in this order.
-fn obj<const N: usize>(fields: [(&str, Go); N]) -> Go {
-    Go::Obj(fields.map(|(key, value)| (key.to_string(), value)).into())
-}
-
-/// An object with the fields that have a value, in this order.
-fn obj_some<const N: usize>(fields: [(&str, Option<Go>); N]) -> Go {
-    let fields = fields
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.to_string(), v?)));
-    Go::Obj(fields.collect())
-}
-
-/// A value as Go's `encoding/json` writes it; objects keep the order they were built in.
-#[derive(Debug, Clone, PartialEq)]
-enum Go {
-    Null,
-    Bool(bool),
-    Int(u64),
-    Str(String),
-    List(Vec<Go>),
-    Obj(Vec<(String, Go)>),
-}
-
-impl Go {
-    /// What Go's `omitempty` leaves out.
-    fn is_empty(&self) -> bool {
-        match self {
-            Go::Str(s) => s.is_empty(),
-            Go::List(items) => items.is_empty(),
-            Go::Obj(fields) => fields.is_empty(),
-            Go::Null | Go::Bool(_) | Go::Int(_) => false,
-        }
-    }
-
-    fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        out
-    }
-
-    /// Compact: no whitespace anywhere.
-    fn write(&self, out: &mut String) {
-        match self {
-            Go::Null => out.push_str("null"),
-            Go::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Go::Int(n) => out.push_str(&n.to_string()),
-            Go::Str(s) => write_string(s, out),
-            Go::List(items) => write_seq(out, "[]", items, |out, item| item.write(out)),
-            Go::Obj(fields) => write_seq(out, "{}", fields, |out, (key, value)| {
-                write_string(key, out);
-                out.push(':');
-                value.write(out);
-            }),
-        }
-    }
-}
-
-/// `items` between the two characters of `brackets`, separated by commas.
-fn write_seq<T>(out: &mut String, brackets: &str, items: &[T], each: impl Fn(&mut String, &T)) {
-    let (open, close) = brackets.split_at(1);
-    out.push_str(open);
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        each(out, item);
-    }
-    out.push_str(close);
-}
-
-/// A string as Go escapes it: UTF-8 kept, but `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes
-/// (HTML safety), control characters as short escapes or lower-case `\u00XX`.
-fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -63,6 +63,72 @@ services:
     depends_on:
       plain:
         condition: service_started
+  hardened:
+    image: app
+    user: "1000"
+    read_only: true
+    cap_drop: [ALL]
+    cap_add: [CHOWN, SETUID, SETGID, DAC_OVERRIDE, FOWNER]
+    security_opt: ["no-new-privileges:true"]
+    tmpfs: ["/tmp"]
+    cpus: 0.5
+    pids_limit: 256
+    mem_limit: 512m
+    command: [serve]
+    container_name: hardened
+    entrypoint: [/init]
+    environment: {A: "1"}
+    healthcheck: {test: ["CMD", "true"], interval: 5s}
+    labels: {k: v}
+    ports: ["127.0.0.1:8080:80"]
+    restart: unless-stopped
+    secrets: [token]
+    volumes: [data:/data]
+  hardened-strings:
+    image: app
+    cap_add: [SETUID, chown, SETUID, CAP_NET_BIND_SERVICE]
+    cap_drop: [NET_RAW, ALL, NET_RAW]
+    security_opt: ["no-new-privileges:true", label=disable, "seccomp=unconfined"]
+    read_only: false
+    tmpfs: "/tmp:size=16m,mode=1777"
+    cpus: "1.5"
+    pids_limit: -1
+    restart: always
+    secrets: [token]
+    user: "0:0"
+  hardened-numbers:
+    image: app
+    cap_add: []
+    read_only: true
+    tmpfs: ["/tmp:size=16m,mode=1777", /run, "/tmp:size=16m,mode=1777", /var/cache/app/]
+    cpus: 2
+    pids_limit: "64"
+    ports: [3000]
+    volumes: [./conf:/conf:ro]
+  cpus-tenth:
+    image: app
+    cpus: 0.1
+    pids_limit: 0
+    tmpfs: []
+  cpus-zero:
+    image: app
+    cpus: 0
+    command: [x]
+  cpus-narrowed:
+    image: app
+    cpus: 1.00000017881393432617187499
+  cpus-parsed:
+    image: app
+    cpus: "1.00000017881393432617187499"
+  cpus-extremes:
+    image: app
+    cpus: 16777217
+  cpus-tiny:
+    image: app
+    cpus: 0.0000001
+  cpus-huge:
+    image: app
+    cpus: 1e21
 volumes:
   data: {}
 secrets:

@@ -157,3 +157,162 @@ fn sizes_are_binary_multiples() {
         assert!(ram_in_bytes(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn float32_prints_as_go_prints_it() {
+    let cases = [
+        (0.1, "0.1"),
+        (0.3, "0.3"),
+        (1.5, "1.5"),
+        (2.0, "2"),
+        (-1.0, "-1"),
+        (16_777_217.0, "16777216"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.5e-10, "1.5e-10"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+    ];
+    for (x, printed) in cases {
+        assert_eq!(go::go_float32(x), printed, "{x}");
+    }
+}
+
+/// The JSON compose hashes for `image: x` plus one `key: value` line of YAML.
+fn with_yaml(key: &str, value: &str) -> Result<String, String> {
+    let service: Value = crate::yaml::from_str(&format!("image: x\n{key}: {value}\n")).unwrap();
+    service_json(&service, Path::new("/p"))
+}
+
+/// Each `value` of `key` gives `"key":hashed` in the JSON, or leaves the key out (`None`).
+fn assert_hashed_as(key: &str, cases: &[(&str, Option<&str>)]) {
+    let base = with_yaml("x-none", "0").unwrap();
+    for (value, hashed) in cases {
+        let text = with_yaml(key, value).unwrap_or_else(|e| panic!("{key}: {value}: {e}"));
+        match hashed {
+            None => assert_eq!(text, base, "{key}: {value}"),
+            Some(hashed) => {
+                let field = format!(r#""{key}":{hashed}"#);
+                assert!(text.contains(&field), "{key}: {value} gave {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn cpus_is_a_go_float32() {
+    assert_hashed_as(
+        "cpus",
+        &[
+            ("0.5", Some("0.5")),
+            ("0.1", Some("0.1")),
+            ("\"1.5\"", Some("1.5")),
+            ("2", Some("2")),
+            ("\"+.5\"", Some("0.5")),
+            ("16777217", Some("16777216")),
+            ("0.0000001", Some("1e-7")),
+            ("0", None),
+            ("\"0\"", None),
+            // A number is narrowed from float64, a string parsed straight to float32.
+            ("1.00000017881393432617187499", Some("1.0000002")),
+            ("\"1.00000017881393432617187499\"", Some("1.0000001")),
+        ],
+    );
+    for bad in [
+        "\"0x1p-1\"",
+        "\"1_0\"",
+        "\" 1\"",
+        "half",
+        "true",
+        "1e300",
+        "[1]",
+    ] {
+        assert!(with_yaml("cpus", bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn pids_limit_read_only_and_lists_of_strings() {
+    assert_hashed_as(
+        "pids_limit",
+        &[
+            ("256", Some("256")),
+            ("\"256\"", Some("256")),
+            ("\"+7\"", Some("7")),
+            ("-1", Some("-1")),
+            ("0", None),
+        ],
+    );
+    assert_hashed_as("read_only", &[("true", Some("true")), ("false", None)]);
+    assert_hashed_as(
+        "cap_add",
+        &[
+            (
+                "[CHOWN, chown, CAP_CHOWN, CHOWN]",
+                Some(r#"["CHOWN","chown","CAP_CHOWN"]"#),
+            ),
+            ("[]", None),
+        ],
+    );
+    assert_hashed_as(
+        "security_opt",
+        &[(
+            r#"["no-new-privileges:true", label=disable]"#,
+            Some(r#"["no-new-privileges:true","label=disable"]"#),
+        )],
+    );
+    assert_hashed_as(
+        "tmpfs",
+        &[
+            ("/tmp", Some(r#"["/tmp"]"#)),
+            (
+                r#"["/tmp:size=16m,mode=1777", /run, "/tmp:size=16m,mode=1777"]"#,
+                Some(r#"["/tmp:size=16m,mode=1777","/run"]"#),
+            ),
+            ("[/tmp/, rel]", Some(r#"["/tmp/","rel"]"#)),
+            ("[]", None),
+        ],
+    );
+    let bad = [
+        ("pids_limit", "1.5"),
+        ("pids_limit", "\"1.5\""),
+        ("read_only", "\"true\""),
+        ("read_only", "1"),
+        ("cap_add", "CHOWN"),
+        ("cap_drop", "[ALL, 1]"),
+        ("security_opt", "[a, a]"),
+        ("tmpfs", "[/tmp, \"/tmp/:size=1k\"]"),
+        ("tmpfs", "[\"/tmp:uid=$UID\"]"),
+    ];
+    for (key, value) in bad {
+        assert!(with_yaml(key, value).is_err(), "{key}: {value}");
+    }
+}
+
+#[test]
+fn hardening_keys_sit_in_struct_order() {
+    let service = json!({
+        "user": "1000",
+        "tmpfs": ["/tmp"],
+        "security_opt": ["no-new-privileges:true"],
+        "secrets": ["s"],
+        "restart": "always",
+        "read_only": true,
+        "ports": ["80:80"],
+        "pids_limit": 256,
+        "mem_limit": "512m",
+        "image": "x",
+        "cpus": 0.5,
+        "cap_drop": ["ALL"],
+        "cap_add": ["CHOWN", "SETUID"],
+    });
+    let text = service_json(&service, Path::new("/p")).unwrap();
+    let expected = concat!(
+        r#"{"cap_add":["CHOWN","SETUID"],"cap_drop":["ALL"],"cpus":0.5,"command":null,"#,
+        r#""entrypoint":null,"image":"x","mem_limit":"536870912","networks":{"default":null},"#,
+        r#""pids_limit":256,"ports":[{"mode":"ingress","target":80,"published":"80","protocol":"tcp"}],"#,
+        r#""read_only":true,"restart":"always","secrets":[{"source":"s","target":"/run/secrets/s"}],"#,
+        r#""security_opt":["no-new-privileges:true"],"tmpfs":["/tmp"],"user":"1000"}"#,
+    );
+    assert_eq!(text, expected);
+}

@@ -13,7 +13,8 @@ use super::compose_hash;
 /// What [`StackSpec::from_compose`] reads `compose.yaml` into.
 pub use super::spec::StackSpec;
 use super::spec::{
-    ConfigBind, ContainerSpec, Dependency, Hardening, Health, Port, SecretSource, VolumeMount, VolumeSpec,
+    ConfigBind, ContainerSpec, Dependency, Hardening, Health, Port, SecretSource, VolumeMount,
+    VolumeSpec,
 };
 use crate::error::{Error, Result};
 

@@ -36,11 +36,11 @@ pub fn create_body(want: &Desired, network: &str, secret_dir: &Path) -> Containe
             mounts: Some(mounts(spec, secret_dir)),
             memory: spec.memory,
             nano_cpus: spec.hardening.nano_cpus,
-            security_opt: Some(spec.hardening.security_opt.clone()),
-            cap_drop: Some(spec.hardening.cap_drop.clone()),
-            cap_add: Some(spec.hardening.cap_add.clone()),
+            security_opt: listed(&spec.hardening.security_opt),
+            cap_drop: listed(&spec.hardening.cap_drop),
+            cap_add: listed(&spec.hardening.cap_add),
             readonly_rootfs: Some(spec.hardening.read_only),
-            tmpfs: Some(tmpfs(&spec.hardening.tmpfs)),
+            tmpfs: (!spec.hardening.tmpfs.is_empty()).then(|| tmpfs(&spec.hardening.tmpfs)),
             restart_policy: Some(RestartPolicy {
                 name: Some(if spec.restart {
                     RestartPolicyNameEnum::UNLESS_STOPPED
@@ -99,6 +99,11 @@ fn mounts(spec: &ContainerSpec, secret_dir: &Path) -> Vec<Mount> {
         mount(MountType::VOLUME, source, target, volume.read_only)
     });
     binds.chain(secrets).chain(volumes).collect()
+}
+
+/// A list the engine gets only when it has something, as compose sends it.
+fn listed(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
 }
 
 /// Compose's `tmpfs` entries (`/tmp` or `/tmp:size=16m`) as the engine's folder → options.

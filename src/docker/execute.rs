@@ -409,13 +409,7 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
                 }
             }
         }
-        (_, Some((host, port))) => Ok(refusal(probe::http(
-            "POST",
-            &host,
-            port,
-            "/-/reload",
-            None,
-        ))),
+        (_, Some((host, port))) => Ok(refusal(probe::http("POST", &host, port, "/-/reload", None))),
         (_, None) => hangup(docker, &spec.name).await.map(|()| None),
     }
 }

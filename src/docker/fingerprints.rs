@@ -137,11 +137,11 @@ mod tests {
         });
         spec.labels
             .insert("io.stackgen.profile".into(), "dev".into());
-        // Changed once, on purpose, when containers gained compose's labels and the spec its
-        // hash: containers from before are recreated once, to carry the labels.
+        // Changed on purpose when containers gained compose's labels and the spec its hash, and
+        // again with hardening: containers from before are recreated once, to carry them.
         assert_eq!(
             super::spec(&spec, "sha256:abc", "p_default"),
-            "951183ae9f556b68"
+            "d89f439d56860d4e"
         );
     }
 

@@ -144,7 +144,10 @@ mod tests {
             ("registry:5000/redis", ("registry:5000/redis", "latest")),
             ("registry:5000/redis:7", ("registry:5000/redis", "7")),
             ("redis:7.2@sha256:ab12", ("redis", "sha256:ab12")),
-            ("registry:5000/redis@sha256:ab12", ("registry:5000/redis", "sha256:ab12")),
+            (
+                "registry:5000/redis@sha256:ab12",
+                ("registry:5000/redis", "sha256:ab12"),
+            ),
         ];
         for (image, expected) in cases {
             assert_eq!(name_and_tag(image), expected, "{image}");

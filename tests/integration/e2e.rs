@@ -254,7 +254,11 @@ fn up_status_idempotence_reload_data_and_down() {
         ]))
         .unwrap();
         let name = docker(&["inspect", "--format", "{{.Name}}", &id]);
-        assert_eq!(host["SecurityOpt"], serde_json::json!(["no-new-privileges:true"]), "{name}");
+        assert_eq!(
+            host["SecurityOpt"],
+            serde_json::json!(["no-new-privileges:true"]),
+            "{name}"
+        );
         assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]), "{name}");
         let added = if name.contains("-redis\n") || name.trim().ends_with("-redis") {
             serde_json::json!(["CHOWN", "SETUID", "SETGID"])
@@ -262,8 +266,14 @@ fn up_status_idempotence_reload_data_and_down() {
             Value::Null
         };
         assert_eq!(host["CapAdd"], added, "{name}");
-        assert!(host["Memory"].as_i64().unwrap() > 0, "{name}: no memory limit");
-        assert!(host["NanoCpus"].as_i64().unwrap() > 0, "{name}: no CPU limit");
+        assert!(
+            host["Memory"].as_i64().unwrap() > 0,
+            "{name}: no memory limit"
+        );
+        assert!(
+            host["NanoCpus"].as_i64().unwrap() > 0,
+            "{name}: no CPU limit"
+        );
         assert_eq!(host["ReadonlyRootfs"], true, "{name}");
     }
     // Prometheus has no lifecycle API: a POST to /-/quit stops nothing.
@@ -273,7 +283,11 @@ fn up_status_idempotence_reload_data_and_down() {
         write!(stream, "POST /-/quit HTTP/1.0\r\nContent-Length: 0\r\n\r\n").unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
-        response.split_whitespace().nth(1).unwrap_or_default().to_string()
+        response
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
     };
     assert_ne!(code, "200", "Prometheus accepted /-/quit");
     std::thread::sleep(Duration::from_millis(500));

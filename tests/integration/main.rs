@@ -13,5 +13,5 @@ mod golden;
 mod interop;
 mod lint;
 mod real_tools;
-mod security;
 mod secrets;
+mod security;

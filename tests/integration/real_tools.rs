@@ -243,7 +243,7 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
             work.path().join("auth").to_str().unwrap(),
         )
         .replace(
-            "exec docker-entrypoint.sh redis-server /usr/local/etc/redis/redis.conf -",
+            "exec gosu redis redis-server /usr/local/etc/redis/redis.conf -",
             &format!(
                 "exec {} {} --port {port} -",
                 redis_server.display(),

@@ -19,7 +19,10 @@ fn compose_lint() -> Option<PathBuf> {
         Ok(out) if String::from_utf8_lossy(&out.stdout).contains(COMPOSE_LINT_VERSION) => {
             return Some(PathBuf::from("compose-lint"));
         }
-        Ok(out) => format!("compose-lint is {}", String::from_utf8_lossy(&out.stdout).trim()),
+        Ok(out) => format!(
+            "compose-lint is {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
         Err(_) => format!("no compose-lint (pip install compose-lint=={COMPOSE_LINT_VERSION})"),
     };
     if std::env::var("STACKGEN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
@@ -56,7 +59,12 @@ fn compose_lint_finds_only_tag_pins_and_nothing_once_images_have_digests() {
     };
     let mut files: Vec<PathBuf> = ["dev", "prod"]
         .iter()
-        .map(|p| Path::new(ROOT).join("generated").join(p).join("compose.yaml"))
+        .map(|p| {
+            Path::new(ROOT)
+                .join("generated")
+                .join(p)
+                .join("compose.yaml")
+        })
         .collect();
     for case in std::fs::read_dir(Path::new(ROOT).join("tests/fixtures")).unwrap() {
         for profile in std::fs::read_dir(case.unwrap().path().join("generated")).unwrap() {
@@ -75,9 +83,13 @@ fn compose_lint_finds_only_tag_pins_and_nothing_once_images_have_digests() {
     let digest = format!("@sha256:{}", "0123456789abcdef".repeat(4));
     let project = Project::example();
     let mut stack = project.read("stack.toml");
-    for image in ["redis:7.2", "oliver006/redis_exporter:v1.62.0", "prom/prometheus:v2.53.0"]
-        .into_iter()
-        .chain(["prom/alertmanager:v0.27.0", "grafana/grafana:11.1.0"])
+    for image in [
+        "redis:7.2",
+        "oliver006/redis_exporter:v1.62.0",
+        "prom/prometheus:v2.53.0",
+    ]
+    .into_iter()
+    .chain(["prom/alertmanager:v0.27.0", "grafana/grafana:11.1.0"])
     {
         let quoted = format!("\"{image}\"");
         assert!(stack.contains(&quoted), "{image}");
@@ -86,6 +98,10 @@ fn compose_lint_finds_only_tag_pins_and_nothing_once_images_have_digests() {
     project.file("stack.toml", &stack);
     project.run(["render"]).success();
     let pinned = project.path().join("generated/prod/compose.yaml");
-    assert!(project.read("generated/prod/compose.yaml").contains(&digest));
+    assert!(
+        project
+            .read("generated/prod/compose.yaml")
+            .contains(&digest)
+    );
     assert_eq!(findings(&lint, &pinned), vec![]);
 }

@@ -102,6 +102,9 @@ codes! {
     TagNotDigest = "SG108",
         "an image is pinned by tag, not by digest",
         "A tag can be moved on its registry, so the same stack.toml can run different images on different days. `name:tag@sha256:…` pins the exact image and flows through unchanged. Under the prod policy lint notes each image pinned by tag only; a note never fails lint, even with --deny-warnings, because stackgen cannot look digests up for you offline.";
+    NoLimits = "SG109",
+        "a service runs without a memory or CPU limit",
+        "Docker sets no memory or CPU limit by default, so one container can starve the host. stackgen gives every service both (`memory_limit` and `cpus` on its table); under the prod policy lint warns when the generated compose.yaml lacks one, which only a template override can cause.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";

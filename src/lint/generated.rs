@@ -35,6 +35,40 @@ pub fn rendered_rules(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
     }
 }
 
+/// Under the prod policy: every service of the generated compose.yaml has a memory and a CPU
+/// limit (only a template override can take them away).
+pub fn limits(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
+    if stack.policy.level != crate::model::raw::PolicyLevel::Error {
+        return;
+    }
+    let Some(text) = tree.get("compose.yaml") else {
+        return;
+    };
+    let Ok(compose) = crate::yaml::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    for service in stack.services().into_iter().filter(|s| s.enabled) {
+        let body = &compose["services"][service.name];
+        let missing: Vec<&str> = ["mem_limit", "cpus"]
+            .into_iter()
+            .filter(|key| body[*key].is_null())
+            .collect();
+        if !missing.is_empty() {
+            c.at(
+                Code::NoLimits,
+                Severity::Warning,
+                service.table,
+                format!(
+                    "{} runs without {} in the generated compose.yaml",
+                    service.name,
+                    missing.join(" and ")
+                ),
+                "keep `mem_limit` and `cpus` in the compose.yaml template override",
+            );
+        }
+    }
+}
+
 /// A checker's failure as a finding; when it names an alert, where that alert is configured.
 pub fn tool_finding(c: &mut Collector<'_>, stack: &Stack, failure: ToolFailure, strict: bool) {
     let location = generated_location(&failure.file);

@@ -39,6 +39,7 @@ pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<V
     match tree {
         Ok(tree) => {
             generated::rendered_rules(&mut c, &stack, &tree);
+            generated::limits(&mut c, &stack, &tree);
             for failure in tools::check(&stack.profile, &tree)? {
                 generated::tool_finding(&mut c, &stack, failure, options.strict);
             }

@@ -456,3 +456,30 @@ fn no_finding_shows_a_secret_value() {
     );
     assert!(!run.stdout.contains("CANARY") && !run.stderr.contains("CANARY"));
 }
+
+/// SG109: only a template override can take a service's limits away; prod warns, dev does not.
+#[test]
+fn a_service_without_limits_warns_under_prod() {
+    let project = clean_project(&example_stack());
+    let template = include_str!("../../templates/compose.yaml");
+    let limits = "    mem_limit: {{ e.memory_limit_bytes | compose }}\n    cpus: {{ e.cpus }}\n";
+    assert!(template.contains(limits));
+    project.file("templates/compose.yaml", &template.replace(limits, ""));
+    let (run, findings) = lint(&project, &["-p", "prod"]);
+    run.success();
+    let found: Vec<&Value> = findings.iter().filter(|f| f["code"] == "SG109").collect();
+    assert_eq!(found.len(), 1, "{findings:?}");
+    assert_eq!(found[0]["severity"], "warning");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("redis-exporter runs without mem_limit and cpus"),
+        "{found:?}"
+    );
+    let (_, findings) = lint(&project, &["-p", "dev"]);
+    assert!(
+        findings.iter().all(|f| f["code"] != "SG109"),
+        "{findings:?}"
+    );
+}

@@ -283,6 +283,20 @@ catalogue! {
             below: Some(100.0),
         },
     }
+    /// RedisTooManyConnections: connected clients above `threshold_percent` of `maxclients`.
+    TooManyConnections = "RedisTooManyConnections" {
+        key: too_many_connections,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: ConnectionsAlert.threshold_percent {
+            doc: "Connected clients, in percent of `maxclients`, above which the alert fires.",
+            unit: "%",
+            default: 85.0,
+            above: 0.0,
+            below: Some(100.0),
+        },
+    }
     /// RedisBufferOverflow: keys evicted, or writes rejected at `maxmemory`.
     BufferOverflow = "RedisBufferOverflow" {
         key: buffer_overflow,

@@ -124,6 +124,7 @@ pub fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
         AlertKind::LowThroughput => low_throughput(inputs.threshold),
         AlertKind::MemoryPressure => memory_pressure(inputs),
         AlertKind::BufferOverflow => buffer_overflow(inputs.noeviction),
+        AlertKind::TooManyConnections => too_many_connections(inputs.threshold),
         AlertKind::RejectedConnections => rejected_connections(),
         AlertKind::HighErrorRate => high_error_rate(inputs.threshold),
         AlertKind::PersistenceFailing => persistence_failing(),
@@ -278,6 +279,44 @@ fn memory_pressure(inputs: Inputs) -> Entry {
                 },
                 Series {
                     series: labelled("redis_memory_max_bytes", "", EXPORTER),
+                    values: constant(number(max), n),
+                },
+            ]
+        }),
+    }
+}
+
+/// The share of `maxclients` in use, from the exporter's two gauges; Redis' default
+/// `maxclients` (10000) stands in the rule tests.
+fn too_many_connections(threshold: f64) -> Entry {
+    let t = number(threshold);
+    let max = 10_000.0;
+    Entry {
+        expr: format!(
+            "redis_connected_clients / redis_config_maxclients * 100 > {t} \
+             and on (instance, job) redis_config_maxclients > 0"
+        ),
+        summary: "Redis on {{ $labels.instance }} is close to maxclients",
+        description: format!(
+            "Redis on {{{{ $labels.instance }}}} has more than {t}% of its maxclients \
+             connected; new connections will soon be refused."
+        ),
+        target: EXPORTER,
+        onset: 0,
+        series: Box::new(move |level, n| {
+            let percent = if level == Level::Bad {
+                (threshold + 1.0).min((threshold + 100.0) / 2.0)
+            } else {
+                (threshold - 1.0).max(threshold / 2.0)
+            };
+            let clients = number((max * percent / 100.0).round());
+            vec![
+                Series {
+                    series: labelled("redis_connected_clients", "", EXPORTER),
+                    values: constant(clients, n),
+                },
+                Series {
+                    series: labelled("redis_config_maxclients", "", EXPORTER),
                     values: constant(number(max), n),
                 },
             ]

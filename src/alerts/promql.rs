@@ -265,24 +265,11 @@ fn memory_pressure(inputs: Inputs) -> Entry {
         ),
         target: EXPORTER,
         onset: 0,
-        series: Box::new(move |level, n| {
-            let percent = if level == Level::Bad {
-                (threshold + 1.0).min((threshold + 100.0) / 2.0)
-            } else {
-                (threshold - 1.0).max(threshold / 2.0)
-            };
-            let used = number((max * percent / 100.0).round());
-            vec![
-                Series {
-                    series: labelled("redis_memory_used_bytes", "", EXPORTER),
-                    values: constant(used, n),
-                },
-                Series {
-                    series: labelled("redis_memory_max_bytes", "", EXPORTER),
-                    values: constant(number(max), n),
-                },
-            ]
-        }),
+        series: share(
+            threshold,
+            ("redis_memory_used_bytes", "redis_memory_max_bytes"),
+            max,
+        ),
     }
 }
 
@@ -303,25 +290,38 @@ fn too_many_connections(threshold: f64) -> Entry {
         ),
         target: EXPORTER,
         onset: 0,
-        series: Box::new(move |level, n| {
-            let percent = if level == Level::Bad {
-                (threshold + 1.0).min((threshold + 100.0) / 2.0)
-            } else {
-                (threshold - 1.0).max(threshold / 2.0)
-            };
-            let clients = number((max * percent / 100.0).round());
-            vec![
-                Series {
-                    series: labelled("redis_connected_clients", "", EXPORTER),
-                    values: constant(clients, n),
-                },
-                Series {
-                    series: labelled("redis_config_maxclients", "", EXPORTER),
-                    values: constant(number(max), n),
-                },
-            ]
-        }),
+        series: share(
+            threshold,
+            ("redis_connected_clients", "redis_config_maxclients"),
+            max,
+        ),
     }
+}
+
+/// Two gauges of the exporter, a `used` one and its `max`, whose ratio sits just past (bad) or
+/// short of (safe) `threshold` percent.
+fn share(
+    threshold: f64,
+    (used, limit): (&'static str, &'static str),
+    max: f64,
+) -> Box<dyn Fn(Level, u64) -> Vec<Series>> {
+    Box::new(move |level, n| {
+        let percent = if level == Level::Bad {
+            (threshold + 1.0).min((threshold + 100.0) / 2.0)
+        } else {
+            (threshold - 1.0).max(threshold / 2.0)
+        };
+        vec![
+            Series {
+                series: labelled(used, "", EXPORTER),
+                values: constant(number((max * percent / 100.0).round()), n),
+            },
+            Series {
+                series: labelled(limit, "", EXPORTER),
+                values: constant(number(max), n),
+            },
+        ]
+    })
 }
 
 fn buffer_overflow(noeviction: bool) -> Entry {

@@ -350,13 +350,16 @@ impl StackSpec {
                 Ok(spec)
             })
             .collect::<Result<_>>()?;
-        Ok(Self {
+        let spec = Self {
             network: format!("{}_default", file.name),
             volumes: parse_volumes(&file),
             project: file.name,
             containers,
             secrets,
-        })
+        };
+        // A cycle or a missing service in depends_on stops `up` before anything changes.
+        spec.waves()?;
+        Ok(spec)
     }
 }
 

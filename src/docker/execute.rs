@@ -183,7 +183,6 @@ impl Execution<'_> {
         printer: &Printer<'_>,
         report: &mut UpReport,
     ) -> Result<()> {
-        self.spec.waves()?;
         let deadline = Instant::now() + timeout;
         let mut ready: BTreeSet<&str> = BTreeSet::new();
         let mut launched: BTreeSet<&str> = BTreeSet::new();
@@ -376,41 +375,48 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
         .first()
         .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port));
     match (how, address) {
-        (Some("SIGHUP"), Some((host, port))) => {
-            let before = reloads(&host, port);
-            // The verdict's timestamp counts whole seconds: a reload within the second of
-            // the last one would not show.
-            if let Ok(Reloads { last_success, .. }) = before {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
-                if now < last_success + 1.0 {
-                    tokio::time::sleep(Duration::from_secs_f64(last_success + 1.0 - now)).await;
-                }
-            }
-            hangup(docker, &spec.name).await?;
-            let deadline = Instant::now() + RELOAD_VERDICT;
-            loop {
-                match (reloads(&host, port), &before) {
-                    (Ok(now), _) if !now.successful => {
-                        return Ok(Some(
-                            "prometheus_config_last_reload_successful is 0: it refused the \
-                             new configuration (its log says why)"
-                                .into(),
-                        ));
-                    }
-                    (Ok(now), Ok(then)) if now.last_success > then.last_success => {
-                        return Ok(None);
-                    }
-                    _ if Instant::now() >= deadline => {
-                        return Ok(Some("no reload seen in its metrics in time".into()));
-                    }
-                    _ => tokio::time::sleep(super::ready::POLL).await,
-                }
-            }
-        }
+        (Some("SIGHUP"), Some((host, port))) => hangup_and_verify(docker, spec, &host, port).await,
         (_, Some((host, port))) => Ok(refusal(probe::http("POST", &host, port, "/-/reload", None))),
         (_, None) => hangup(docker, &spec.name).await.map(|()| None),
+    }
+}
+
+/// SIGHUP through the engine, then Prometheus' verdict from its metrics: a refusal, or the
+/// last successful load's timestamp moving past what it was before the signal.
+async fn hangup_and_verify(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    host: &str,
+    port: u16,
+) -> Result<Option<String>> {
+    let before = reloads(host, port);
+    // The verdict's timestamp counts whole seconds: a reload within the second of the last one
+    // would not show.
+    if let Ok(Reloads { last_success, .. }) = before {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        if now < last_success + 1.0 {
+            tokio::time::sleep(Duration::from_secs_f64(last_success + 1.0 - now)).await;
+        }
+    }
+    hangup(docker, &spec.name).await?;
+    let deadline = Instant::now() + RELOAD_VERDICT;
+    loop {
+        match (reloads(host, port), &before) {
+            (Ok(now), _) if !now.successful => {
+                return Ok(Some(
+                    "prometheus_config_last_reload_successful is 0: it refused the new \
+                     configuration (its log says why)"
+                        .into(),
+                ));
+            }
+            (Ok(now), Ok(then)) if now.last_success > then.last_success => return Ok(None),
+            _ if Instant::now() >= deadline => {
+                return Ok(Some("no reload seen in its metrics in time".into()));
+            }
+            _ => tokio::time::sleep(super::ready::POLL).await,
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub fn container(
         ),
         (DEPENDS_ON, depends_on.join(",")),
     ];
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    owned(pairs)
 }
 
 /// Compose's labels of the project's default network, with its exact hash.
@@ -74,7 +74,7 @@ pub fn network(project: &str) -> BTreeMap<String, String> {
         (VERSION, COMPOSE_VERSION.to_string()),
         (COMPOSE_CONFIG_HASH, compose_hash::network_hash(project)),
     ];
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    owned(pairs)
 }
 
 /// Compose's labels of a volume, `<project>_<key>`, without a hash.
@@ -88,6 +88,10 @@ pub fn volume(project: &str, name: &str) -> BTreeMap<String, String> {
         (VOLUME, key),
         (VERSION, COMPOSE_VERSION.to_string()),
     ];
+    owned(pairs)
+}
+
+fn owned<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 

@@ -20,18 +20,10 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// Reads every secret a container mounts, so that a missing or unusable one stops `up`
-    /// before anything changes. `keys`: secret name → where `stack.toml` declares it.
-    pub fn read(spec: &StackSpec, keys: &BTreeMap<String, String>) -> Result<Self> {
-        let (secrets, problems) = Self::read_all(spec, keys);
-        match Error::from_many(problems) {
-            Some(error) => Err(error),
-            None => Ok(secrets),
-        }
-    }
-
     /// Reads every secret a container mounts: the values of those that can be read (the
-    /// others are empty), and a problem for each of the others, all at once.
+    /// others are empty), and a problem for each of the others, all at once, so that `up`
+    /// reports them together before anything changes. `keys`: secret name → where
+    /// `stack.toml` declares it.
     pub fn read_all(spec: &StackSpec, keys: &BTreeMap<String, String>) -> (Self, Vec<Error>) {
         let mut values = BTreeMap::new();
         let mut problems = Vec::new();
@@ -52,7 +44,7 @@ impl Secrets {
         (Self { values }, problems)
     }
 
-    /// The value of a secret that [`Secrets::read`] read: one a container mounts.
+    /// The value of a secret that [`Secrets::read_all`] read: one a container mounts.
     pub fn get(&self, name: &str) -> &[u8] {
         &self.values[name]
     }

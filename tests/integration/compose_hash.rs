@@ -5,7 +5,7 @@
 //! skips; with STACKGEN_REQUIRE_DOCKER=1 it fails.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -135,27 +135,6 @@ secrets:
   token:
     file: ./token.txt
 "#;
-
-/// Every rendered `compose.yaml` in the repository: the example's and every fixture's.
-fn rendered_compose_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = ["dev", "prod"]
-        .iter()
-        .map(|p| {
-            Path::new(ROOT)
-                .join("generated")
-                .join(p)
-                .join("compose.yaml")
-        })
-        .collect();
-    let fixtures = std::fs::read_dir(Path::new(ROOT).join("tests/fixtures")).unwrap();
-    for case in fixtures {
-        let generated = case.unwrap().path().join("generated");
-        for profile in std::fs::read_dir(&generated).into_iter().flatten() {
-            files.push(profile.unwrap().path().join("compose.yaml"));
-        }
-    }
-    files
-}
 
 #[test]
 fn every_rendered_compose_file_passes_docker_compose_config() {

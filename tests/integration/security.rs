@@ -57,20 +57,7 @@ fn compose_lint_finds_only_tag_pins_and_nothing_once_images_have_digests() {
     let Some(lint) = compose_lint() else {
         return;
     };
-    let mut files: Vec<PathBuf> = ["dev", "prod"]
-        .iter()
-        .map(|p| {
-            Path::new(ROOT)
-                .join("generated")
-                .join(p)
-                .join("compose.yaml")
-        })
-        .collect();
-    for case in std::fs::read_dir(Path::new(ROOT).join("tests/fixtures")).unwrap() {
-        for profile in std::fs::read_dir(case.unwrap().path().join("generated")).unwrap() {
-            files.push(profile.unwrap().path().join("compose.yaml"));
-        }
-    }
+    let files = rendered_compose_files();
     for file in &files {
         for finding in findings(&lint, file) {
             assert_eq!(finding.0, "CL-0019", "{}: {finding:?}", file.display());

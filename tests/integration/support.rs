@@ -366,3 +366,24 @@ pub fn compose_binary() -> Option<PathBuf> {
     eprintln!("skipping a test that runs docker compose: {why}");
     None
 }
+
+/// Every rendered `compose.yaml` in the repository: the example's and every fixture's.
+pub fn rendered_compose_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["dev", "prod"]
+        .iter()
+        .map(|p| {
+            Path::new(ROOT)
+                .join("generated")
+                .join(p)
+                .join("compose.yaml")
+        })
+        .collect();
+    let fixtures = std::fs::read_dir(Path::new(ROOT).join("tests/fixtures")).unwrap();
+    for case in fixtures {
+        let generated = case.unwrap().path().join("generated");
+        for profile in std::fs::read_dir(&generated).into_iter().flatten() {
+            files.push(profile.unwrap().path().join("compose.yaml"));
+        }
+    }
+    files
+}

@@ -78,6 +78,15 @@ codes! {
     InvalidValue = "SG011",
         "an invalid value",
         "A project name compose cannot use, a bind that is not an IP address, port 0, an empty image or user name, an environment variable name that cannot exist, or an unknown profile.";
+    DuplicateTarget = "SG012",
+        "two targets share a name or an address",
+        "A target's name is the `instance` and `target` label of its series and alerts, and its address the key of the exporter's password map: two targets with one name would mix their series, two with one address would be scraped twice under different names.";
+    ReservedLabel = "SG013",
+        "a target label is one stackgen sets",
+        "`instance`, `job` and `target` are set on every series from the target's name and the scrape job; a label of the same name would be overwritten, or would break the alerts and the dashboard that select on it.";
+    MixedUsernames = "SG014",
+        "targets log in as different ACL users",
+        "redis_exporter takes one ACL user for every target (`--redis.user`), and uses it wherever a password is given. Create the same monitoring user on every target that needs a password, or give none.";
     PublicBind = "SG101",
         "a service publishes on every interface",
         "A bind of 0.0.0.0 or :: publishes the port on every network the host is on, firewall permitting. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
@@ -105,6 +114,12 @@ codes! {
     NoLimits = "SG109",
         "a service runs without a memory or CPU limit",
         "Docker sets no memory or CPU limit by default, so one container can starve the host. stackgen gives every service both (`memory_limit` and `cpus` on its table); under the prod policy lint warns when the generated compose.yaml lacks one, which only a template override can cause.";
+    PlaintextPassword = "SG110",
+        "a password goes to a remote target without TLS",
+        "A target address `redis://` to a host off the stack's own network sends the exporter's AUTH, password included, in clear text across the network. Use `rediss://`, or reach the target on loopback or the stack's network (a name without dots).";
+    RouteMatchesNoTarget = "SG111",
+        "an alert route matches no target",
+        "A `[[alertmanager.routes]]` entry whose labels no target carries never takes an alert: usually a typo in a label name or value.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";

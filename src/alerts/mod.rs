@@ -7,6 +7,9 @@
 //!
 //! This is the only file that spells an alert's name.
 
+/// The target label that puts targets in one replication group, for `RedisNoPrimary`.
+pub const GROUP_LABEL: &str = "replication_group";
+
 pub mod promql;
 
 use crate::model::raw::Severity;
@@ -331,6 +334,51 @@ catalogue! {
         source: Exporter,
         for: Duration::from_mins(1),
         severity: Critical,
+    }
+    /// RedisNoMaxmemory: a target has no `maxmemory`, so it grows until its host or
+    /// container runs out of memory.
+    NoMaxmemory = "RedisNoMaxmemory" {
+        key: no_maxmemory,
+        source: Exporter,
+        for: Duration::from_mins(10),
+        severity: Warning,
+    }
+    /// RedisReplicaLinkDown: a replica has lost its link to its primary.
+    ReplicaLinkDown = "RedisReplicaLinkDown" {
+        key: replica_link_down,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Critical,
+    }
+    /// RedisReplicasLost: a primary has fewer replicas than it had within the last hour.
+    ReplicasLost = "RedisReplicasLost" {
+        key: replicas_lost,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Warning,
+    }
+    /// RedisNoPrimary: no target of a `replication_group` (a target label) is a primary.
+    NoPrimary = "RedisNoPrimary" {
+        key: no_primary,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisLastSaveTooOld: changes unsaved for longer than `threshold_hours`, on a target
+    /// that has saved an RDB snapshot since it started.
+    LastSaveTooOld = "RedisLastSaveTooOld" {
+        key: last_save_too_old,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: SaveAgeAlert.threshold_hours {
+            doc: "Hours since the last successful RDB save, with changes pending, above \
+                  which the alert fires.",
+            unit: "h",
+            default: 2.0,
+            above: 0.0,
+            below: None,
+        },
     }
     /// AlertmanagerDown: Prometheus cannot reach Alertmanager.
     AlertmanagerDown = "AlertmanagerDown" {

@@ -4,28 +4,55 @@
 //! how rate() extrapolates over its 5m window from series that start at zero. Nothing here
 //! knows about files or templates.
 
-use super::AlertKind;
+use std::collections::BTreeMap;
+
+use super::{AlertKind, GROUP_LABEL};
 use crate::model::Stack;
 use crate::model::units::Size;
 
-/// The exporter as Prometheus labels its targets.
-pub const EXPORTER: Target = Target {
+/// The exporter's own job, as Prometheus labels it.
+pub const EXPORTER: Job = Job {
     job: "redis-exporter",
     instance: "redis-exporter:9121",
 };
 /// Alertmanager as Prometheus labels its target.
-pub const ALERTMANAGER: Target = Target {
+pub const ALERTMANAGER: Job = Job {
     job: "alertmanager",
     instance: "alertmanager:9093",
 };
+/// The job that scrapes every Redis through the exporter.
+pub const REDIS_JOB: &str = "redis";
 
 pub const MINUTE: u64 = 60_000;
 
 /// A scrape target's `job` and `instance` labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
+pub struct Job {
     pub job: &'static str,
     pub instance: &'static str,
+}
+
+impl Job {
+    pub fn labels(self) -> Labels {
+        Labels::from([
+            ("instance".into(), self.instance.into()),
+            ("job".into(), self.job.into()),
+        ])
+    }
+}
+
+/// The labels of a series or an alert, by name.
+pub type Labels = BTreeMap<String, String>;
+
+/// Whose series an alert watches, and so which labels it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// Each Redis target: its name as `instance` and `target`, and its labels.
+    Redis,
+    /// A replication group: only `replication_group`.
+    Group,
+    /// One scrape job of the stack's own.
+    Job(Job),
 }
 
 /// Which side of the threshold a scenario's series sit on.
@@ -42,22 +69,23 @@ pub struct Series {
     pub values: String,
 }
 
+/// The input series of a scenario at a level, for a number of samples, of one subject.
+type Scenario = Box<dyn Fn(Level, u64, &Labels) -> Vec<Series>>;
+
 /// An alert as it applies to one stack.
 pub struct Entry {
     pub expr: String,
     pub summary: &'static str,
     pub description: String,
-    /// The target whose labels the alert carries.
-    pub target: Target,
+    pub subject: Subject,
     /// The first evaluation (every 1m) at which the condition holds in the bad scenario.
     pub onset: u64,
-    /// The input series of the scenario at each level, for a given number of samples.
-    series: Box<dyn Fn(Level, u64) -> Vec<Series>>,
+    series: Scenario,
 }
 
 impl Entry {
-    pub fn series(&self, level: Level, samples: u64) -> Vec<Series> {
-        (self.series)(level, samples)
+    pub fn series(&self, level: Level, samples: u64, labels: &Labels) -> Vec<Series> {
+        (self.series)(level, samples, labels)
     }
 }
 
@@ -81,13 +109,23 @@ impl Inputs {
     }
 }
 
-const BY: &str = "sum by (instance, job)";
+/// A series selector: `metric{label="value",…}`, values escaped as PromQL reads them. The
+/// exporter's own labels (`extra`) win over a target label of the same name, as
+/// `honor_labels` has them win in the scrape.
+fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String {
+    let mut labels = labels.clone();
+    for (name, value) in extra {
+        labels.insert(name.to_string(), value.to_string());
+    }
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| format!("{name}={}", quoted(value)))
+        .collect();
+    format!("{metric}{{{}}}", pairs.join(","))
+}
 
-fn labelled(metric: &str, extra: &str, target: Target) -> String {
-    format!(
-        "{metric}{{{extra}instance=\"{}\",job=\"{}\"}}",
-        target.instance, target.job
-    )
+fn quoted(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn constant(value: impl std::fmt::Display, samples: u64) -> String {
@@ -107,37 +145,43 @@ pub fn number(value: f64) -> String {
 
 /// The alert's expression, annotations and test scenarios.
 pub fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
+    let t = inputs.threshold;
     match kind {
         AlertKind::RedisDown => redis_down(),
-        AlertKind::ExporterDown => target_down(
+        AlertKind::ExporterDown => job_down(
             EXPORTER,
             "Prometheus cannot scrape redis_exporter at {{ $labels.instance }}",
-            "The scrape of {{ $labels.instance }} fails: Redis is not being monitored.",
+            "The scrape of {{ $labels.instance }} fails: no Redis is being monitored.",
         ),
-        AlertKind::AlertmanagerDown => target_down(
+        AlertKind::AlertmanagerDown => job_down(
             ALERTMANAGER,
             "Prometheus cannot reach Alertmanager at {{ $labels.instance }}",
             "Alertmanager at {{ $labels.instance }} does not answer: no alert notification can \
              be sent.",
         ),
-        AlertKind::HighLatency => high_latency(inputs.threshold),
-        AlertKind::LowThroughput => low_throughput(inputs.threshold),
+        AlertKind::HighLatency => high_latency(t),
+        AlertKind::LowThroughput => low_throughput(t),
         AlertKind::MemoryPressure => memory_pressure(inputs),
         AlertKind::BufferOverflow => buffer_overflow(inputs.noeviction),
-        AlertKind::TooManyConnections => too_many_connections(inputs.threshold),
+        AlertKind::TooManyConnections => too_many_connections(t),
         AlertKind::RejectedConnections => rejected_connections(),
-        AlertKind::HighErrorRate => high_error_rate(inputs.threshold),
+        AlertKind::HighErrorRate => high_error_rate(t),
         AlertKind::PersistenceFailing => persistence_failing(),
+        AlertKind::NoMaxmemory => no_maxmemory(),
+        AlertKind::ReplicaLinkDown => replica_link_down(),
+        AlertKind::ReplicasLost => replicas_lost(),
+        AlertKind::NoPrimary => no_primary(),
+        AlertKind::LastSaveTooOld => last_save_too_old(t),
     }
 }
 
-/// A gauge that is 0 (bad) or 1 (safe) from the first sample.
-fn flag(metric: &'static str, target: Target) -> Box<dyn Fn(Level, u64) -> Vec<Series>> {
-    Box::new(move |level, n| {
-        let value = if level == Level::Bad { 0 } else { 1 };
+/// A gauge that is `bad` or `safe` from the first sample.
+fn gauge(metric: &'static str, bad: f64, safe: f64) -> Scenario {
+    Box::new(move |level, n, labels| {
+        let value = if level == Level::Bad { bad } else { safe };
         vec![Series {
-            series: labelled(metric, "", target),
-            values: constant(value, n),
+            series: labelled(metric, &[], labels),
+            values: constant(number(value), n),
         }]
     })
 }
@@ -146,23 +190,23 @@ fn redis_down() -> Entry {
     Entry {
         expr: "redis_up == 0".into(),
         summary: "Redis is down on {{ $labels.instance }}",
-        description: "redis_exporter at {{ $labels.instance }} cannot reach Redis \
+        description: "redis_exporter cannot reach Redis target {{ $labels.instance }} \
                       (redis_up == 0)."
             .into(),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: 0,
-        series: flag("redis_up", EXPORTER),
+        series: gauge("redis_up", 0.0, 1.0),
     }
 }
 
-fn target_down(target: Target, summary: &'static str, description: &str) -> Entry {
+fn job_down(job: Job, summary: &'static str, description: &str) -> Entry {
     Entry {
-        expr: format!("up{{job=\"{}\"}} == 0", target.job),
+        expr: format!("up{{job=\"{}\"}} == 0", job.job),
         summary,
         description: description.into(),
-        target,
+        subject: Subject::Job(job),
         onset: 0,
-        series: flag("up", target),
+        series: gauge("up", 0.0, 1.0),
     }
 }
 
@@ -170,30 +214,30 @@ fn high_latency(threshold: f64) -> Entry {
     let t = number(threshold);
     Entry {
         expr: format!(
-            "{BY} (rate(redis_commands_duration_seconds_total[5m])) / \
-             {BY} (rate(redis_commands_processed_total[5m])) * 1000 > {t}"
+            "sum without (cmd) (rate(redis_commands_duration_seconds_total[5m])) / \
+             rate(redis_commands_processed_total[5m]) * 1000 > {t}"
         ),
         summary: "Redis commands on {{ $labels.instance }} are slow",
         description: format!(
             "The average command latency on {{{{ $labels.instance }}}} is above {t} ms."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: MINUTE,
-        series: Box::new(move |level, n| {
+        series: Box::new(move |level, n, labels| {
             // 100 commands a second, each taking 1.1× or 0.9× the threshold: the ratio of
             // two rates is exact from the second sample on.
             let factor = if level == Level::Bad { 1.1 } else { 0.9 };
             let latency_ms = threshold * factor;
             vec![
                 Series {
-                    series: labelled("redis_commands_processed_total", "", EXPORTER),
+                    series: labelled("redis_commands_processed_total", &[], labels),
                     values: counter(6000.0, n),
                 },
                 Series {
                     series: labelled(
                         "redis_commands_duration_seconds_total",
-                        "cmd=\"set\",",
-                        EXPORTER,
+                        &[("cmd", "set")],
+                        labels,
                     ),
                     values: counter(6.0 * latency_ms, n),
                 },
@@ -204,7 +248,7 @@ fn high_latency(threshold: f64) -> Entry {
 
 fn low_throughput(threshold: f64) -> Entry {
     let t = number(threshold);
-    let rate = format!("{BY} (rate(redis_commands_processed_total[5m]))");
+    let rate = "rate(redis_commands_processed_total[5m])";
     Entry {
         expr: format!(
             "{rate} < {t} and on (instance, job) max_over_time({rate}[1h:1m]) >= {t} \
@@ -215,11 +259,11 @@ fn low_throughput(threshold: f64) -> Entry {
             "Redis on {{{{ $labels.instance }}}} serves fewer than {t} commands per second, \
              after serving more within the last hour."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         // The 5m rate falls below the threshold at 33m: 165/300 of the busy rate,
         // extrapolated by 5/4.
         onset: 33 * MINUTE,
-        series: Box::new(move |level, n| {
+        series: Box::new(move |level, n, labels| {
             // Busy at twice the threshold for 30 minutes, then (bad) a quarter of it, or
             // (safe) busy just above the threshold throughout.
             let busy = 120.0 * threshold;
@@ -237,11 +281,11 @@ fn low_throughput(threshold: f64) -> Entry {
             };
             vec![
                 Series {
-                    series: labelled("redis_commands_processed_total", "", EXPORTER),
+                    series: labelled("redis_commands_processed_total", &[], labels),
                     values: processed,
                 },
                 Series {
-                    series: labelled("redis_up", "", EXPORTER),
+                    series: labelled("redis_up", &[], labels),
                     values: constant(1, n),
                 },
             ]
@@ -260,10 +304,9 @@ fn memory_pressure(inputs: Inputs) -> Entry {
         ),
         summary: "Redis on {{ $labels.instance }} is close to maxmemory",
         description: format!(
-            "Redis on {{{{ $labels.instance }}}} uses more than {t}% of its maxmemory ({}).",
-            inputs.maxmemory
+            "Redis on {{{{ $labels.instance }}}} uses more than {t}% of its maxmemory."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: 0,
         series: share(
             threshold,
@@ -288,7 +331,7 @@ fn too_many_connections(threshold: f64) -> Entry {
             "Redis on {{{{ $labels.instance }}}} has more than {t}% of its maxclients \
              connected; new connections will soon be refused."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: 0,
         series: share(
             threshold,
@@ -300,12 +343,8 @@ fn too_many_connections(threshold: f64) -> Entry {
 
 /// Two gauges of the exporter, a `used` one and its `max`, whose ratio sits just past (bad) or
 /// short of (safe) `threshold` percent.
-fn share(
-    threshold: f64,
-    (used, limit): (&'static str, &'static str),
-    max: f64,
-) -> Box<dyn Fn(Level, u64) -> Vec<Series>> {
-    Box::new(move |level, n| {
+fn share(threshold: f64, (used, limit): (&'static str, &'static str), max: f64) -> Scenario {
+    Box::new(move |level, n, labels| {
         let percent = if level == Level::Bad {
             (threshold + 1.0).min((threshold + 100.0) / 2.0)
         } else {
@@ -313,11 +352,11 @@ fn share(
         };
         vec![
             Series {
-                series: labelled(used, "", EXPORTER),
+                series: labelled(used, &[], labels),
                 values: constant(number((max * percent / 100.0).round()), n),
             },
             Series {
-                series: labelled(limit, "", EXPORTER),
+                series: labelled(limit, &[], labels),
                 values: constant(number(max), n),
             },
         ]
@@ -325,28 +364,28 @@ fn share(
 }
 
 fn buffer_overflow(noeviction: bool) -> Entry {
-    let (metric, extra, selector, what) = if noeviction {
+    let (metric, extra, expr, what) = if noeviction {
         (
             "redis_errors_total",
-            "err=\"OOM\",",
-            "redis_errors_total{err=\"OOM\"}",
+            &[("err", "OOM")][..],
+            "sum without (err) (increase(redis_errors_total{err=\"OOM\"}[5m])) > 0",
             "rejects writes with OOM errors (maxmemory-policy noeviction)",
         )
     } else {
         (
             "redis_evicted_keys_total",
-            "",
-            "redis_evicted_keys_total",
+            &[][..],
+            "increase(redis_evicted_keys_total[5m]) > 0",
             "evicts keys to stay under maxmemory",
         )
     };
     Entry {
-        expr: format!("{BY} (increase({selector}[5m])) > 0"),
+        expr: expr.into(),
         summary: "Redis on {{ $labels.instance }} is full",
         description: format!(
             "Redis on {{{{ $labels.instance }}}} {what}: buffered writes are being lost."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: MINUTE,
         series: increasing(metric, extra, 10.0),
     }
@@ -355,13 +394,13 @@ fn buffer_overflow(noeviction: bool) -> Entry {
 /// A counter that grows by `per_minute` (bad) or stays at zero (safe).
 fn increasing(
     metric: &'static str,
-    extra: &'static str,
+    extra: &'static [(&'static str, &'static str)],
     per_minute: f64,
-) -> Box<dyn Fn(Level, u64) -> Vec<Series>> {
-    Box::new(move |level, n| {
+) -> Scenario {
+    Box::new(move |level, n, labels| {
         let per_minute = if level == Level::Bad { per_minute } else { 0.0 };
         vec![Series {
-            series: labelled(metric, extra, EXPORTER),
+            series: labelled(metric, extra, labels),
             values: counter(per_minute, n),
         }]
     })
@@ -369,38 +408,50 @@ fn increasing(
 
 fn rejected_connections() -> Entry {
     Entry {
-        expr: format!("{BY} (increase(redis_rejected_connections_total[5m])) > 0"),
+        expr: "increase(redis_rejected_connections_total[5m]) > 0".into(),
         summary: "Redis on {{ $labels.instance }} rejects connections",
         description: "Redis on {{ $labels.instance }} refused client connections \
                       (maxclients reached)."
             .into(),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: MINUTE,
-        series: increasing("redis_rejected_connections_total", "", 5.0),
+        series: increasing("redis_rejected_connections_total", &[], 5.0),
     }
 }
 
 fn high_error_rate(threshold: f64) -> Entry {
     let t = number(threshold);
     Entry {
-        expr: format!("{BY} (rate(redis_total_error_replies[5m])) > {t}"),
+        expr: format!("rate(redis_total_error_replies[5m]) > {t}"),
         summary: "Redis on {{ $labels.instance }} answers with many errors",
         description: format!(
             "Redis on {{{{ $labels.instance }}}} sends more than {t} error replies per second."
         ),
-        target: EXPORTER,
+        subject: Subject::Redis,
         // 1.5× the threshold from zero: the 5m rate is 1.5·t/5 of it at minute t, above the
         // threshold from 4m on; 0.9× never is.
         onset: 4 * MINUTE,
-        series: Box::new(move |level, n| {
+        series: Box::new(move |level, n, labels| {
             let factor = if level == Level::Bad { 1.5 } else { 0.9 };
             let per_second = threshold * factor;
             vec![Series {
-                series: labelled("redis_total_error_replies", "", EXPORTER),
+                series: labelled("redis_total_error_replies", &[], labels),
                 values: counter(60.0 * per_second, n),
             }]
         }),
     }
+}
+
+/// Gauges of one target, each `(metric, bad, safe)`.
+fn gauges(list: &'static [(&'static str, f64, f64)]) -> Scenario {
+    Box::new(move |level, n, labels| {
+        list.iter()
+            .map(|&(metric, bad, safe)| Series {
+                series: labelled(metric, &[], labels),
+                values: constant(number(if level == Level::Bad { bad } else { safe }), n),
+            })
+            .collect()
+    })
 }
 
 fn persistence_failing() -> Entry {
@@ -412,18 +463,129 @@ fn persistence_failing() -> Entry {
         description: "The last RDB save or AOF write on {{ $labels.instance }} failed: data \
                       written now may be lost on restart."
             .into(),
-        target: EXPORTER,
+        subject: Subject::Redis,
         onset: 0,
-        series: Box::new(move |level, n| {
-            let status = if level == Level::Bad { 0 } else { 1 };
-            let series = |metric, value| Series {
-                series: labelled(metric, "", EXPORTER),
-                values: constant(value, n),
+        series: gauges(&[
+            ("redis_rdb_last_bgsave_status", 1.0, 1.0),
+            ("redis_aof_last_write_status", 0.0, 1.0),
+            ("redis_aof_last_bgrewrite_status", 1.0, 1.0),
+        ]),
+    }
+}
+
+fn no_maxmemory() -> Entry {
+    Entry {
+        expr: "redis_memory_max_bytes == 0".into(),
+        summary: "Redis on {{ $labels.instance }} has no maxmemory",
+        description: "Redis on {{ $labels.instance }} runs without maxmemory: it grows until \
+                      its host or container runs out of memory, and no memory alert can fire."
+            .into(),
+        subject: Subject::Redis,
+        onset: 0,
+        series: gauge("redis_memory_max_bytes", 0.0, 1073741824.0),
+    }
+}
+
+fn replica_link_down() -> Entry {
+    Entry {
+        expr: "redis_master_link_up == 0".into(),
+        summary: "Replica {{ $labels.instance }} lost its primary",
+        description: "The replica {{ $labels.instance }} has no link to its primary: it \
+                      serves stale data and would lose writes in a failover."
+            .into(),
+        subject: Subject::Redis,
+        onset: 0,
+        series: gauge("redis_master_link_up", 0.0, 1.0),
+    }
+}
+
+fn replicas_lost() -> Entry {
+    Entry {
+        expr: "redis_connected_slaves < max_over_time(redis_connected_slaves[1h])".into(),
+        summary: "Primary {{ $labels.instance }} lost replicas",
+        description: "The primary {{ $labels.instance }} has fewer replicas connected than \
+                      it had within the last hour."
+            .into(),
+        subject: Subject::Redis,
+        // Two replicas for ten minutes, then (bad) one.
+        onset: 10 * MINUTE,
+        series: Box::new(|level, n, labels| {
+            let values = if level == Level::Bad {
+                format!("2x9 1x{}", n - 11)
+            } else {
+                constant(2, n)
+            };
+            vec![Series {
+                series: labelled("redis_connected_slaves", &[], labels),
+                values,
+            }]
+        }),
+    }
+}
+
+fn no_primary() -> Entry {
+    let g = GROUP_LABEL;
+    Entry {
+        expr: format!(
+            "count by ({g}) (redis_up{{{g}!=\"\"}}) unless on ({g}) \
+             count by ({g}) (redis_instance_info{{role=\"master\",{g}!=\"\"}})"
+        ),
+        summary: "Replication group {{ $labels.replication_group }} has no primary",
+        description: "No target of replication group {{ $labels.replication_group }} is a \
+                      primary: writes to the group fail."
+            .into(),
+        subject: Subject::Group,
+        onset: 0,
+        series: Box::new(|level, n, labels| {
+            let role = if level == Level::Bad {
+                "slave"
+            } else {
+                "master"
             };
             vec![
-                series("redis_rdb_last_bgsave_status", 1),
-                series("redis_aof_last_write_status", status),
-                series("redis_aof_last_bgrewrite_status", 1),
+                Series {
+                    series: labelled("redis_up", &[], labels),
+                    values: constant(1, n),
+                },
+                Series {
+                    series: labelled("redis_instance_info", &[("role", role)], labels),
+                    values: constant(1, n),
+                },
+            ]
+        }),
+    }
+}
+
+fn last_save_too_old(threshold: f64) -> Entry {
+    let t = number(threshold);
+    let seconds = number(threshold * 3600.0);
+    Entry {
+        expr: format!(
+            "time() - redis_rdb_last_save_timestamp_seconds > {seconds} \
+             and on (instance, job) redis_rdb_changes_since_last_save > 0 \
+             and on (instance, job) redis_rdb_last_bgsave_duration_sec >= 0"
+        ),
+        summary: "Redis on {{ $labels.instance }} has not saved for too long",
+        description: format!(
+            "Redis on {{{{ $labels.instance }}}} has unsaved changes and no successful RDB \
+             save for more than {t} h: a restart would lose them."
+        ),
+        subject: Subject::Redis,
+        onset: 0,
+        series: Box::new(move |level, n, labels| {
+            // The last save at time 0 (bad), or at about each evaluation (safe); either way
+            // the rule tests start 1.1× or 0.9× the threshold after it.
+            let factor = if level == Level::Bad { 1.1 } else { 0.9 };
+            let offset = (threshold * 3600.0 * factor).round();
+            let saved = format!("{}+60x{}", number(-offset), n - 1);
+            let gauge = |metric, value: &str| Series {
+                series: labelled(metric, &[], labels),
+                values: value.to_string(),
+            };
+            vec![
+                gauge("redis_rdb_last_save_timestamp_seconds", &saved),
+                gauge("redis_rdb_changes_since_last_save", &constant(5, n)),
+                gauge("redis_rdb_last_bgsave_duration_sec", &constant(1, n)),
             ]
         }),
     }

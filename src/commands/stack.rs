@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::docker::spec::StackSpec;
+use crate::docker::PasswordMapPlan;
+use crate::docker::password_map::MapEntry;
+use crate::docker::spec::{SecretSource, StackSpec};
 use crate::error::{Error, Result};
+use crate::model::stack::{PASSWORD_MAP, PasswordMap, REDIS_PASSWORD, password_map_path};
+use crate::model::units::Secret;
 use crate::model::{Project, Stack};
 use crate::render::{Rendered, Tree};
 use crate::{Options, output};
@@ -76,6 +80,43 @@ impl Running {
             tree_dir: &self.tree_dir,
             profile: &self.profile,
             stack: &self.stack,
+            password_map: self.password_map(),
         }
+    }
+
+    /// The exporter's password map `up` assembles: every target's password by address.
+    fn password_map(&self) -> Option<PasswordMapPlan> {
+        if self.stack.redis_exporter.password_map != PasswordMap::Assembled {
+            return None;
+        }
+        let dir = self.runtime_dir.parent()?.parent()?;
+        let source = |secret: &Secret| match secret {
+            Secret::File(path) => SecretSource::File(dir.join(path)),
+            Secret::Env(variable) => SecretSource::Env(variable.clone()),
+        };
+        let managed_password = self.stack.secrets.get(REDIS_PASSWORD);
+        let entries = self
+            .stack
+            .targets
+            .iter()
+            .filter_map(|target| {
+                let (key, secret) = match (&target.password, managed_password) {
+                    (Some(password), _) => (password.key.as_str(), &password.source),
+                    (None, Some(managed)) if target.managed => (managed.key, &managed.source),
+                    _ => return None,
+                };
+                Some(MapEntry {
+                    address: target.address.clone(),
+                    name: format!("password of target {}", target.name),
+                    key: self.key(key),
+                    source: source(secret),
+                })
+            })
+            .collect();
+        Some(PasswordMapPlan {
+            entries,
+            secret: PASSWORD_MAP.into(),
+            source: dir.join(password_map_path(&self.profile)),
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! `stackgen status [--format human|json]`: per service, state, health and a real probe.
 
 use super::stack::Running;
+use crate::docker::fleet::TargetStatus;
+use crate::docker::status::ServiceStatus;
 use crate::docker::{Engine, status};
 use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
@@ -35,15 +37,52 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
                 row.service, row.state, row.health, ok, row.probe
             ));
         }
+        text.push_str(&fleet_table(&rows));
         text
     };
     printer.print(&text)?;
     let failing = rows.iter().filter(|r| !r.ok).count();
-    if failing > 0 {
-        printer.note(&format!("{failing} of {} services unhealthy.", rows.len()))?;
-        Ok(Outcome::Found)
+    let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
+    let down = targets.iter().filter(|t| !t.up).count();
+    let fleet = if targets.is_empty() {
+        String::new()
+    } else if down == 0 {
+        format!(" All {} Redis targets up.", targets.len())
     } else {
-        printer.note(&format!("All {} services healthy.", rows.len()))?;
-        Ok(Outcome::Clean)
+        format!(" {down} of {} Redis targets down.", targets.len())
+    };
+    let services = if failing > 0 {
+        format!("{failing} of {} services unhealthy.", rows.len())
+    } else {
+        format!("All {} services healthy.", rows.len())
+    };
+    printer.note(&format!("{services}{fleet}"))?;
+    Ok(if failing > 0 || down > 0 {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The targets as the exporter reports them, one line each, after the services.
+fn fleet_table(rows: &[ServiceStatus]) -> String {
+    let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
+    if targets.is_empty() {
+        return String::new();
     }
+    let width = targets
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut text = format!("\n{:width$}  {:4}  PROBE\n", "TARGET", "UP");
+    for target in targets {
+        let up = if target.up { "up" } else { "DOWN" };
+        text.push_str(&format!(
+            "{:width$}  {:4}  {} ({})\n",
+            target.name, up, target.detail, target.address
+        ));
+    }
+    text
 }

@@ -1,19 +1,19 @@
 //! What each service must answer to count as ready and wired, asked from the host the way an
 //! operator would: Redis answers PING with its password (and refuses it without), the exporter
-//! reports `redis_up 1`, Prometheus is ready with its rule groups loaded, every target and
-//! Alertmanager discovered and no target down, Alertmanager is ready with its receivers, Grafana
-//! is healthy with its datasource and dashboard. `up` polls these to decide when a service is
-//! ready; `status` shows them. A target Prometheus has not scraped yet is pending, not failed.
-//! Blocking HTTP and Redis calls with short timeouts; a secret used to log in never appears in
-//! what a check reports.
+//! answers and reports the managed Redis up (`redis_up 1` from `/scrape`), Prometheus is ready
+//! with its rule groups loaded, every target and Alertmanager discovered and no target down,
+//! Alertmanager is ready with its receivers, Grafana is healthy with its datasource and
+//! dashboard. `up` polls these to decide when a service is ready; `status` shows them. A target
+//! Prometheus has not scraped yet is pending, not failed. Blocking HTTP and Redis calls with
+//! short timeouts; a secret used to log in never appears in what a check reports.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::probe;
 use super::spec::{ContainerSpec, StackSpec};
+use super::{fleet, probe};
 use crate::model::Stack;
 use crate::printer::plural;
 
@@ -64,7 +64,7 @@ impl Checks<'_> {
         let port = port.host_port;
         match container.service.as_str() {
             "redis" => self.redis(host, port).map(Passed::from),
-            "redis-exporter" => exporter(host, port).map(Passed::from),
+            "redis-exporter" => self.exporter(host, port).map(Passed::from),
             "prometheus" => self.prometheus(host, port),
             "alertmanager" => self.alertmanager(host, port).map(Passed::from),
             "grafana" => self.grafana(host, port).map(Passed::from),
@@ -94,10 +94,37 @@ impl Checks<'_> {
         }
     }
 
+    /// The exporter answers for itself, and reports the managed Redis up when there is one;
+    /// other targets are `status`'s to report, and alerts', not a reason to wait.
+    fn exporter(&self, host: &str, port: u16) -> std::result::Result<String, String> {
+        let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+        if metrics.status != 200 || !metrics.body.contains("redis_exporter_build_info") {
+            return Err(format!("/metrics answered {}", metrics.status));
+        }
+        let targets = plural(self.stack.targets.len(), "target");
+        match self.stack.targets.iter().find(|t| t.managed) {
+            Some(managed) => {
+                let seen = fleet::scrape(host, port, managed);
+                if seen.up {
+                    Ok(format!("{targets}; {}: redis_up 1", managed.name))
+                } else {
+                    Err(format!("{}: {}", managed.name, seen.detail))
+                }
+            }
+            None => Ok(format!("answers, {targets}")),
+        }
+    }
+
+    /// Every target through the exporter published at `host:port`.
+    pub fn targets(&self, host: &str, port: u16) -> Vec<fleet::TargetStatus> {
+        fleet::scrape_all(host, port, &self.stack.targets)
+    }
+
     /// The jobs Prometheus scrapes, as `prometheus.yml` declares them.
     fn jobs(&self) -> Vec<&'static str> {
         let mut jobs = vec!["prometheus"];
         if self.stack.redis_exporter.service.enabled {
+            jobs.push("redis");
             jobs.push("redis-exporter");
         }
         if self.stack.alertmanager.service.enabled {
@@ -187,18 +214,6 @@ impl Checks<'_> {
         json(host, port, "/api/datasources/uid/stackgen-prometheus", auth)?;
         json(host, port, "/api/dashboards/uid/stackgen-redis", auth)?;
         Ok("healthy, datasource and dashboard provisioned".into())
-    }
-}
-
-fn exporter(host: &str, port: u16) -> std::result::Result<String, String> {
-    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
-    if metrics.status == 200 && metrics.body.lines().any(|l| l == "redis_up 1") {
-        Ok("redis_up 1".into())
-    } else {
-        Err(format!(
-            "/metrics answered {} without `redis_up 1`",
-            metrics.status
-        ))
     }
 }
 

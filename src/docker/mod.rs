@@ -22,7 +22,9 @@
 //! - [`execute`]: carrying out a plan, wave by wave; [`ready`]: when a container is ready.
 //! - [`up`]: the phases of `up`, in order; [`down`]: `down`, and removing a container.
 //! - [`checks`]: what each service must answer to be ready and wired, from the host;
-//!   [`probe`]: the HTTP and Redis clients they use; [`status`]: `status`.
+//!   [`probe`]: the HTTP and Redis clients they use; [`status`]: `status`; [`fleet`]: each
+//!   Redis target as the exporter reports it.
+//! - [`password_map`]: the exporter's password map, assembled from the targets' secrets.
 
 pub mod applied;
 pub mod checks;
@@ -33,9 +35,11 @@ pub mod down;
 pub mod engine;
 pub mod execute;
 pub mod fingerprints;
+pub mod fleet;
 pub mod images;
 pub mod labels;
 pub mod observe;
+pub mod password_map;
 pub mod plan;
 pub mod probe;
 pub mod ready;
@@ -46,4 +50,4 @@ pub mod up;
 
 pub use down::{DownReport, down};
 pub use engine::Engine;
-pub use up::{Context, UpOptions, UpReport, up};
+pub use up::{Context, PasswordMapPlan, UpOptions, UpReport, up};

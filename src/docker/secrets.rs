@@ -17,15 +17,28 @@ const REDACTED: &str = "[secret]";
 /// The values of the secrets the stack's containers mount, by secret name.
 pub struct Secrets {
     values: BTreeMap<String, Vec<u8>>,
+    /// Values that no container mounts as such but that text may hold (the passwords inside
+    /// the exporter's password map), for redaction.
+    hidden: Vec<Vec<u8>>,
 }
 
 impl Secrets {
     /// Reads every secret a container mounts: the values of those that can be read (the
     /// others are empty), and a problem for each of the others, all at once, so that `up`
     /// reports them together before anything changes. `keys`: secret name → where
-    /// `stack.toml` declares it.
-    pub fn read_all(spec: &StackSpec, keys: &BTreeMap<String, String>) -> (Self, Vec<Error>) {
+    /// `stack.toml` declares it; `given`: secrets whose value `up` made itself, and the values
+    /// inside them.
+    pub fn read_all(
+        spec: &StackSpec,
+        keys: &BTreeMap<String, String>,
+        given: BTreeMap<String, (Vec<u8>, Vec<Vec<u8>>)>,
+    ) -> (Self, Vec<Error>) {
         let mut values = BTreeMap::new();
+        let mut hidden = Vec::new();
+        for (name, (value, inside)) in given {
+            values.insert(name, value);
+            hidden.extend(inside);
+        }
         let mut problems = Vec::new();
         for name in spec.containers.iter().flat_map(|c| &c.secrets) {
             if values.contains_key(name) {
@@ -41,7 +54,7 @@ impl Secrets {
             });
             values.insert(name.clone(), value);
         }
-        (Self { values }, problems)
+        (Self { values, hidden }, problems)
     }
 
     /// The value of a secret that [`Secrets::read_all`] read: one a container mounts.
@@ -51,7 +64,8 @@ impl Secrets {
 
     /// `text` from a container (logs, health-check output) with every value replaced.
     pub fn redact(&self, text: &str) -> String {
-        redact(text, self.values.values().map(Vec::as_slice))
+        let values = self.values.values().chain(&self.hidden);
+        redact(text, values.map(Vec::as_slice))
     }
 }
 
@@ -171,6 +185,11 @@ fn uid_of(user: &str) -> Option<u32> {
     }
 }
 
+/// Writes a private file readable only by a container's `user`.
+pub fn write_file(path: &Path, value: &[u8], user: &str) -> Result<()> {
+    write_copy(path, value, uid_of(user))
+}
+
 /// Creates a folder only its owner can enter: the runtime folder holds secret copies, and
 /// what they were (`applied.json`).
 pub fn private_dir(path: &Path) -> Result<()> {
@@ -280,6 +299,7 @@ mod tests {
         container.secrets = vec!["a".into(), "b".into()];
         let values = |a: &str, b: &str| Secrets {
             values: BTreeMap::from([("a".into(), a.into()), ("b".into(), b.into())]),
+            hidden: Vec::new(),
         };
         let copies = Copies::new(runtime.path());
         let secrets = values("one", "two");

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::checks::{Checks, PendingTarget};
+use super::fleet::TargetStatus;
 use super::spec::StackSpec;
 use crate::error::Result;
 use crate::model::Stack;
@@ -22,6 +23,9 @@ pub struct ServiceStatus {
     pub probe: String,
     /// Targets Prometheus has not scraped yet (Prometheus only).
     pub pending: Vec<PendingTarget>,
+    /// Every Redis target as the exporter reports it (the exporter only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetStatus>,
 }
 
 pub async fn status(
@@ -46,6 +50,7 @@ pub async fn status(
             ok,
             probe,
             pending,
+            targets: Vec::new(),
         };
         rows.push(if !seen.running {
             row(false, "not running".to_string(), vec![])
@@ -58,6 +63,16 @@ pub async fn status(
                 Err(why) => row(false, why, vec![]),
             }
         });
+        // The fleet, through the exporter, when it answers.
+        if container.service == "redis-exporter"
+            && seen.running
+            && let Some(port) = container.ports.first()
+        {
+            let host = super::probe::reach(&port.host_ip).to_string();
+            let port = port.host_port;
+            let asked = checks.targets(&host, port);
+            rows.last_mut().expect("pushed above").targets = asked;
+        }
     }
     Ok(rows)
 }

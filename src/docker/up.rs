@@ -19,6 +19,7 @@ use super::fingerprints;
 use super::images::{self, Image};
 use super::labels;
 use super::observe::Existing;
+use super::password_map::{self, MapEntry};
 use super::plan::{self, Action, Desired, Observed, Plan};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, Port, StackSpec};
@@ -67,6 +68,16 @@ pub struct Context<'a> {
     pub profile: &'a str,
     /// The resolved stack, for the services' checks.
     pub stack: &'a Stack,
+    /// The exporter's password map, when `up` assembles it.
+    pub password_map: Option<PasswordMapPlan>,
+}
+
+/// The exporter's password map to assemble: its entries, the secret it is, and the source
+/// file `compose.yaml` declares for that secret.
+pub struct PasswordMapPlan {
+    pub entries: Vec<MapEntry>,
+    pub secret: String,
+    pub source: std::path::PathBuf,
 }
 
 /// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
@@ -81,7 +92,21 @@ pub async fn up(
 ) -> Result<()> {
     let images =
         images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
-    let (secrets, mut problems) = Secrets::read_all(spec, &context.secret_keys);
+    let (assembled, mut problems) = match &context.password_map {
+        Some(map) => {
+            let (assembled, problems) = password_map::assemble(&map.entries);
+            (Some(assembled), problems)
+        }
+        None => (None, Vec::new()),
+    };
+    let given = match (&context.password_map, &assembled) {
+        (Some(map), Some(a)) => {
+            BTreeMap::from([(map.secret.clone(), (a.text.clone(), a.values.clone()))])
+        }
+        _ => BTreeMap::new(),
+    };
+    let (secrets, read_problems) = Secrets::read_all(spec, &context.secret_keys, given);
+    problems.extend(read_problems);
     if !options.dry_run
         && let Some(error) = Error::from_many(std::mem::take(&mut problems))
     {
@@ -111,6 +136,15 @@ pub async fn up(
         return Err(error);
     }
     write_secrets(&wanted, &images, &secrets, &copies)?;
+    if let (Some(map), Some(assembled)) = (&context.password_map, &assembled)
+        && let Some(exporter) = spec
+            .containers
+            .iter()
+            .find(|c| c.secrets.contains(&map.secret))
+    {
+        let user = images::user_of(exporter, &images[&exporter.service]);
+        password_map::write_source(&map.source, assembled, &user)?;
+    }
     let execution = Execution {
         docker,
         spec,

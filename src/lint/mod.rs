@@ -3,6 +3,7 @@
 //! [`Collector`] that resolving the stack reports its errors to. Secret values are read only
 //! to be judged (present, non-empty, not `admin`, shaped like a webhook), never shown.
 
+mod fleet;
 mod generated;
 mod policy;
 mod secrets;
@@ -35,6 +36,7 @@ pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<V
     let mut c = Collector::new(project.sources(profile));
     policy::semantic(&mut c, &stack);
     policy::policy(&mut c, &stack);
+    fleet::fleet(&mut c, &stack);
     secrets::secrets(&mut c, &stack, &project.dir, options.strict);
     match tree {
         Ok(tree) => {

@@ -11,7 +11,7 @@ use crate::render::rules;
 /// Settings that resolve but work against the stack.
 pub fn semantic(c: &mut Collector<'_>, stack: &Stack) {
     let redis = &stack.redis;
-    if redis.maxmemory_bytes * 5 > redis.memory_limit_bytes * 4 {
+    if redis.service.enabled && redis.maxmemory_bytes * 5 > redis.memory_limit_bytes * 4 {
         c.at(
             Code::MaxmemoryCrowdsLimit,
             Severity::Warning,
@@ -84,7 +84,7 @@ pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
     services(c, stack);
     let policy = &stack.policy;
     let severity = level(policy.level);
-    if policy.require_redis_auth && !stack.redis.auth {
+    if policy.require_redis_auth && stack.redis.service.enabled && !stack.redis.auth {
         c.at(
             Code::NoRedisAuth,
             severity,

@@ -5,7 +5,7 @@ use std::path::{Component, Path};
 
 use super::level;
 use crate::diagnostic::{Code, Severity};
-use crate::model::stack::{GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL, SecretUse};
+use crate::model::stack::{GRAFANA_ADMIN_PASSWORD, PASSWORD_MAP, SLACK_WEBHOOK_URL};
 use crate::model::units::Secret;
 use crate::model::{Collector, Stack};
 
@@ -15,15 +15,33 @@ pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
     } else {
         Severity::Warning
     };
-    for (name, secret) in &stack.secrets {
-        let found = match &secret.source {
-            Secret::File(relative) => file_value(c, stack, name, secret, relative, dir, missing),
-            Secret::Env(variable) => env_value(c, name, secret, variable, missing),
+    for (name, declared, source) in declared(stack) {
+        let found = match source {
+            Secret::File(relative) => {
+                file_value(c, stack, &name, &declared, relative, dir, missing)
+            }
+            Secret::Env(variable) => env_value(c, &name, &declared, variable, missing),
         };
         if let Some((key, value)) = found {
-            judge(c, stack, name, &key, value.trim());
+            judge(c, stack, &name, &key, value.trim());
         }
     }
+}
+
+/// Every secret `stack.toml` declares: its name, its key and where its value comes from. The
+/// exporter's password map is not one (`up` assembles it); the targets' passwords are.
+fn declared(stack: &Stack) -> Vec<(String, String, &Secret)> {
+    let compose = stack
+        .secrets
+        .iter()
+        .filter(|(name, _)| name.as_str() != PASSWORD_MAP)
+        .map(|(name, secret)| (name.clone(), secret.key.to_string(), &secret.source));
+    let targets = stack.targets.iter().filter_map(|target| {
+        let password = target.password.as_ref()?;
+        let name = format!("password of target {}", target.name);
+        Some((name, password.key.clone(), &password.source))
+    });
+    compose.chain(targets).collect()
 }
 
 /// The value of a secret file, after checking where it is and who can read it.
@@ -31,12 +49,12 @@ fn file_value(
     c: &mut Collector<'_>,
     stack: &Stack,
     name: &str,
-    secret: &SecretUse,
+    declared: &str,
     relative: &str,
     dir: &Path,
     missing: Severity,
 ) -> Option<(String, String)> {
-    let key = format!("{}.file", secret.key);
+    let key = format!("{declared}.file");
     let path = Path::new(relative);
     if path.components().any(|c| matches!(c, Component::ParentDir)) {
         c.at(
@@ -95,11 +113,11 @@ fn file_value(
 fn env_value(
     c: &mut Collector<'_>,
     name: &str,
-    secret: &SecretUse,
+    declared: &str,
     variable: &str,
     missing: Severity,
 ) -> Option<(String, String)> {
-    let key = format!("{}.env", secret.key);
+    let key = format!("{declared}.env");
     match std::env::var(variable) {
         Ok(value) => Some((key, value)),
         Err(_) => {

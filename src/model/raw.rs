@@ -3,6 +3,8 @@
 //! description in the published JSON Schema. Defaults and cross-field rules live in
 //! `resolve`, not here.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +34,15 @@ macro_rules! leaf_combine {
     )*};
 }
 
+/// A list in a profile replaces the list of `stack.toml` as a whole, as in Helm's values.
+impl<T> Combine for Vec<T> {
+    fn combine(self, overlay: Self) -> Self {
+        overlay
+    }
+}
+
 leaf_combine!(
+    BTreeMap<String, String>,
     String,
     u16,
     f64,
@@ -104,6 +114,8 @@ macro_rules! document {
                 grafana: GrafanaTable,
                 /// The alert catalogue: one table per alert.
                 alerts: crate::alerts::AlertsTable,
+                /// More Redis servers to monitor, each through the one redis_exporter.
+                targets: Vec<TargetTable>,
                 $($extra)*
             }
         }
@@ -135,6 +147,7 @@ impl ProfileFile {
             alertmanager: self.alertmanager.clone(),
             grafana: self.grafana.clone(),
             alerts: self.alerts.clone(),
+            targets: self.targets.clone(),
         }
     }
 }
@@ -152,6 +165,8 @@ table! {
 table! {
     /// The Redis server.
     pub struct RedisTable {
+        /// Run the managed Redis; `false` monitors only `[[targets]]`.
+        enabled: bool,
         /// Container image, pinned to a tag or digest.
         image: String,
         /// Host address the published port binds to.
@@ -248,6 +263,35 @@ table! {
         repeat_interval: Duration,
         /// The Slack receiver.
         slack: SlackTable,
+        /// Alerts routed by their target's labels to channels of their own; the first route
+        /// that matches wins, and severity routing is kept within it.
+        routes: Vec<RouteTable>,
+    }
+}
+
+table! {
+    /// A Redis server the stack monitors but does not run.
+    pub struct TargetTable {
+        /// Unique: the `target` label and the `instance` of its alerts.
+        name: String,
+        /// `redis://host:port` or `rediss://host:port` (TLS), as the exporter reaches it.
+        address: String,
+        /// The ACL user the exporter logs in as.
+        username: String,
+        /// The password the exporter logs in with.
+        password: Secret,
+        /// Labels on every series and alert of this target.
+        labels: BTreeMap<String, String>,
+    }
+}
+
+table! {
+    /// An alert route by label.
+    pub struct RouteTable {
+        /// The labels (all of them) an alert must carry to take this route.
+        r#match: BTreeMap<String, String>,
+        /// The Slack channel its alerts go to.
+        channel: String,
     }
 }
 
@@ -310,6 +354,9 @@ table! {
         require_retention_size: bool,
         /// Refuse secret files that group or others can read.
         require_private_secret_files: bool,
+        /// Refuse a target password sent without TLS (`redis://`) to a host off the stack's
+        /// own network.
+        require_tls_for_passwords: bool,
     }
 }
 

@@ -52,6 +52,11 @@ pub fn resolve(
         raw.redis_exporter.unwrap_or_default(),
         prometheus.scrape_timeout,
     );
+    let target_tables = raw.targets.unwrap_or_default();
+    let targets = fleet::targets(&mut c, &redis, target_tables.clone());
+    let mut exporter = exporter;
+    exporter.user = fleet::exporter_user(&mut c, &target_tables);
+    exporter.password_map = fleet::password_map(&redis, &targets, profile_name, &mut secrets);
     let alertmanager = alertmanager(&mut c, raw.alertmanager.unwrap_or_default(), &mut secrets);
     let grafana = grafana(&mut c, raw.grafana.unwrap_or_default(), &mut secrets);
     let alerts_table = raw.alerts.unwrap_or_default();
@@ -68,6 +73,7 @@ pub fn resolve(
             .runbook_base_url
             .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.into()),
         alerts,
+        targets,
         secrets,
         policy: policy(profile.policy.clone().unwrap_or_default()),
     };
@@ -127,7 +133,7 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
         c,
         &REDIS,
         ServiceKeys {
-            enabled: Some(true),
+            enabled: r.enabled,
             image: r.image,
             bind: r.bind,
             port: r.port,
@@ -158,7 +164,7 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
             "`maxmemory` must be above zero",
         );
     }
-    let auth = secret(c, secrets, "redis.password", REDIS_PASSWORD, r.password);
+    let auth = service.enabled && secret(c, secrets, "redis.password", REDIS_PASSWORD, r.password);
     Redis {
         service,
         memory_limit,
@@ -283,10 +289,14 @@ fn exporter(c: &mut Collector<'_>, e: ExporterTable, global_timeout: Duration) -
         e.scrape_interval,
         DEFAULT_EXPORTER_SCRAPE_INTERVAL,
     );
+    let scrape_timeout = global_timeout.min(scrape_interval);
     Exporter {
         service,
         scrape_interval,
-        scrape_timeout: global_timeout.min(scrape_interval),
+        scrape_timeout,
+        connection_timeout: Duration::from_millis((scrape_timeout.millis() / 2).max(1)),
+        user: None,
+        password_map: PasswordMap::None,
     }
 }
 
@@ -325,6 +335,7 @@ fn alertmanager(
         a.repeat_interval,
         DEFAULT_REPEAT_INTERVAL,
     );
+    let routes = fleet::routes(c, a.routes.unwrap_or_default());
     let slack = a.slack.unwrap_or_default();
     let webhook = service.enabled
         && secret(
@@ -353,6 +364,7 @@ fn alertmanager(
             channel,
             send_resolved: slack.send_resolved.unwrap_or(true),
         }),
+        routes,
     }
 }
 
@@ -514,9 +526,11 @@ fn policy(p: PolicyTable) -> Policy {
         require_slack_webhook: p.require_slack_webhook.unwrap_or(false),
         require_retention_size: p.require_retention_size.unwrap_or(false),
         require_private_secret_files: p.require_private_secret_files.unwrap_or(false),
+        require_tls_for_passwords: p.require_tls_for_passwords.unwrap_or(false),
     }
 }
 
+pub mod fleet;
 mod service;
 
 pub use service::*;

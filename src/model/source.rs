@@ -97,8 +97,19 @@ fn index(table: &DeTable<'_>, prefix: &str, keys: &mut BTreeMap<String, Range<us
         } else {
             format!("{prefix}.{}", key.get_ref())
         };
-        if let DeValue::Table(inner) = value.get_ref() {
-            index(inner, &path, keys);
+        match value.get_ref() {
+            DeValue::Table(inner) => index(inner, &path, keys),
+            // `[[targets]]`: each table of the array at `targets.<i>`.
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        let item_path = format!("{path}.{i}");
+                        keys.insert(item_path.clone(), item.span());
+                        index(inner, &item_path, keys);
+                    }
+                }
+            }
+            _ => {}
         }
         keys.insert(path, key.span());
     }
@@ -172,5 +183,24 @@ mod tests {
             "stack.toml:4:2"
         );
         assert!(source.locate("redis.port").is_none());
+    }
+
+    #[test]
+    fn locates_keys_in_arrays_of_tables() {
+        let text =
+            "[[targets]]\nname = \"a\"\n\n[[targets]]\nname = \"b\"\nlabels = { env = \"x\" }\n";
+        let source = Source::parse("stack.toml", text).unwrap();
+        assert_eq!(
+            source.locate("targets.1.name").unwrap().to_string(),
+            "stack.toml:5:1"
+        );
+        assert_eq!(
+            source.locate("targets.1.labels.env").unwrap().to_string(),
+            "stack.toml:6:12"
+        );
+        assert_eq!(
+            source.locate_nearest("targets.0.address").line,
+            source.locate("targets.0").unwrap().line
+        );
     }
 }

@@ -14,6 +14,56 @@ use crate::alerts::AlertKind;
 pub const REDIS_PASSWORD: &str = "redis_password";
 pub const SLACK_WEBHOOK_URL: &str = "slack_webhook_url";
 pub const GRAFANA_ADMIN_PASSWORD: &str = "grafana_admin_password";
+/// The exporter's password map, when `up` assembles it from the targets' secrets.
+pub const PASSWORD_MAP: &str = "redis_exporter_password_map";
+
+/// A Redis server the exporter scrapes: the managed one (when it runs) first, then every
+/// `[[targets]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    /// The `target` and `instance` labels of its series and alerts.
+    pub name: String,
+    /// `redis://host:port` or `rediss://host:port`: the exporter's `target` parameter and the
+    /// key of its password map.
+    pub address: String,
+    pub host: String,
+    pub tls: bool,
+    /// Where its password comes from; none when it takes none.
+    pub password: Option<TargetSecret>,
+    pub labels: BTreeMap<String, String>,
+    /// The Redis this stack runs.
+    pub managed: bool,
+}
+
+/// A target's password: where `stack.toml` declares it, and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetSecret {
+    pub key: String,
+    pub source: Secret,
+}
+
+/// Alerts whose labels carry every `matchers` pair go to `channel`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub matchers: BTreeMap<String, String>,
+    /// The matchers as Alertmanager reads them: `env="prod"`.
+    pub matcher_lines: Vec<String>,
+    pub channel: String,
+}
+
+/// How the exporter learns the targets' passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordMap {
+    /// No target takes a password.
+    None,
+    /// Only the managed Redis does: its container writes the map at start-up, so the stack
+    /// runs under plain `docker compose` as well.
+    FromRedis,
+    /// A `[[targets]]` entry does: `up` assembles the map from every target's secret into
+    /// the private runtime folder, and the exporter mounts it as a secret.
+    Assembled,
+}
 
 /// A service's container and how it is published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +100,12 @@ pub struct Redis {
     pub auth: bool,
 }
 
+/// Where the exporter's password map is, when `up` assembles it: under the runtime folder of
+/// the profile, relative to the project.
+pub fn password_map_path(profile: &str) -> String {
+    format!(".stackgen/{profile}/secrets/password-map.json")
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exporter {
     #[serde(flatten)]
@@ -57,6 +113,12 @@ pub struct Exporter {
     pub scrape_interval: Duration,
     /// The global scrape timeout, capped by this job's interval.
     pub scrape_timeout: Duration,
+    /// How long it waits for a target to connect: half the scrape timeout, so that a target
+    /// that hangs is reported down (`redis_up 0`) before Prometheus gives up on the scrape.
+    pub connection_timeout: Duration,
+    /// The ACL user it logs in to every target as (`--redis.user`), when targets name one.
+    pub user: Option<String>,
+    pub password_map: PasswordMap,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +141,7 @@ pub struct Alertmanager {
     pub group_interval: Duration,
     pub repeat_interval: Duration,
     pub slack: Option<Slack>,
+    pub routes: Vec<Route>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -127,6 +190,7 @@ pub struct Policy {
     pub require_slack_webhook: bool,
     pub require_retention_size: bool,
     pub require_private_secret_files: bool,
+    pub require_tls_for_passwords: bool,
 }
 
 /// The fully resolved stack of one profile: no `Option` left but those the contract has.
@@ -141,6 +205,8 @@ pub struct Stack {
     pub grafana: Grafana,
     pub runbook_base_url: String,
     pub alerts: Vec<AlertSettings>,
+    /// Every Redis the exporter scrapes.
+    pub targets: Vec<Target>,
     /// Secret name → where its value comes from.
     pub secrets: BTreeMap<String, SecretUse>,
     pub policy: Policy,

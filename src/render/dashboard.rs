@@ -18,8 +18,10 @@ pub struct Panel {
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     pub ref_id: String,
-    pub expr: &'static str,
+    pub expr: String,
     pub legend: &'static str,
+    /// One value per series now, as a table row (the fleet overview).
+    pub instant: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +52,8 @@ enum Kind {
     Stat,
     /// A graph, two to a row below.
     Timeseries,
+    /// A table across the top: one row per target.
+    Table,
 }
 
 impl Kind {
@@ -57,19 +61,50 @@ impl Kind {
         match self {
             Self::Stat => "stat",
             Self::Timeseries => "timeseries",
+            Self::Table => "table",
         }
     }
 }
 
-/// The Redis dashboard: every metric an operator of a write buffer looks at.
+/// The selector every query carries: the targets chosen in the dashboard's `target` variable.
+const CHOSEN: &str = "target=~\"$target\"";
+
+/// The Redis dashboard: a fleet overview, then every metric an operator of a write buffer
+/// looks at, per target. `{T}` in a query stands for the chosen targets' selector.
 const PANELS: &[PanelSpec] = &[
+    PanelSpec {
+        title: "Fleet overview",
+        kind: Kind::Table,
+        unit: "none",
+        description: "Every chosen target: up, commands per second, memory in percent of \
+                      maxmemory (empty without maxmemory), evictions per second.",
+        queries: &[
+            Query {
+                expr: "max by (target) (redis_up{T})",
+                legend: "up",
+            },
+            Query {
+                expr: "sum by (target) (rate(redis_commands_processed_total{T}[$__rate_interval]))",
+                legend: "ops/s",
+            },
+            Query {
+                expr: "max by (target) \
+                       (redis_memory_used_bytes{T} / (redis_memory_max_bytes{T} > 0) * 100)",
+                legend: "memory %",
+            },
+            Query {
+                expr: "sum by (target) (rate(redis_evicted_keys_total{T}[$__rate_interval]))",
+                legend: "evictions/s",
+            },
+        ],
+    },
     PanelSpec {
         title: "Redis up",
         kind: Kind::Stat,
         unit: "none",
         description: "1 when redis_exporter reaches Redis.",
         queries: &[Query {
-            expr: "redis_up",
+            expr: "redis_up{T}",
             legend: "{{instance}}",
         }],
     },
@@ -79,7 +114,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "none",
         description: "Clients connected now.",
         queries: &[Query {
-            expr: "redis_connected_clients",
+            expr: "redis_connected_clients{T}",
             legend: "{{instance}}",
         }],
     },
@@ -89,7 +124,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "none",
         description: "Keys across all databases.",
         queries: &[Query {
-            expr: "sum by (instance) (redis_db_keys)",
+            expr: "sum by (instance) (redis_db_keys{T})",
             legend: "{{instance}}",
         }],
     },
@@ -99,7 +134,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "none",
         description: "RSS divided by used memory; far above 1 wastes memory.",
         queries: &[Query {
-            expr: "redis_mem_fragmentation_ratio",
+            expr: "redis_mem_fragmentation_ratio{T}",
             legend: "{{instance}}",
         }],
     },
@@ -109,7 +144,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "ops",
         description: "Commands processed per second.",
         queries: &[Query {
-            expr: "sum by (instance) (rate(redis_commands_processed_total[$__rate_interval]))",
+            expr: "sum by (instance) (rate(redis_commands_processed_total{T}[$__rate_interval]))",
             legend: "{{instance}}",
         }],
     },
@@ -120,11 +155,11 @@ const PANELS: &[PanelSpec] = &[
         description: "Used memory against the maxmemory limit.",
         queries: &[
             Query {
-                expr: "redis_memory_used_bytes",
+                expr: "redis_memory_used_bytes{T}",
                 legend: "used {{instance}}",
             },
             Query {
-                expr: "redis_memory_max_bytes",
+                expr: "redis_memory_max_bytes{T}",
                 legend: "maxmemory {{instance}}",
             },
         ],
@@ -136,9 +171,9 @@ const PANELS: &[PanelSpec] = &[
         description: "Average command latency.",
         queries: &[Query {
             expr: "sum by (instance) \
-                       (rate(redis_commands_duration_seconds_total[$__rate_interval])) \
+                       (rate(redis_commands_duration_seconds_total{T}[$__rate_interval])) \
                        / sum by (instance) \
-                       (rate(redis_commands_processed_total[$__rate_interval])) * 1000",
+                       (rate(redis_commands_processed_total{T}[$__rate_interval])) * 1000",
             legend: "{{instance}}",
         }],
     },
@@ -148,7 +183,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "ops",
         description: "Error replies sent to clients per second.",
         queries: &[Query {
-            expr: "sum by (instance) (rate(redis_total_error_replies[$__rate_interval]))",
+            expr: "sum by (instance) (rate(redis_total_error_replies{T}[$__rate_interval]))",
             legend: "{{instance}}",
         }],
     },
@@ -158,7 +193,7 @@ const PANELS: &[PanelSpec] = &[
         unit: "ops",
         description: "Keys evicted to stay under maxmemory.",
         queries: &[Query {
-            expr: "sum by (instance) (rate(redis_evicted_keys_total[$__rate_interval]))",
+            expr: "sum by (instance) (rate(redis_evicted_keys_total{T}[$__rate_interval]))",
             legend: "{{instance}}",
         }],
     },
@@ -168,34 +203,49 @@ const PANELS: &[PanelSpec] = &[
         unit: "ops",
         description: "Connections refused, usually at maxclients.",
         queries: &[Query {
-            expr: "sum by (instance) (rate(redis_rejected_connections_total[$__rate_interval]))",
+            expr: "sum by (instance) (rate(redis_rejected_connections_total{T}[$__rate_interval]))",
             legend: "{{instance}}",
         }],
     },
 ];
 
-/// The dashboard's panels, placed: stats in a row of four, graphs two to a row below.
+/// The dashboard's panels, placed: the fleet table across the top, stats in a row of four
+/// below it, graphs two to a row below those.
 pub fn panels() -> Vec<Panel> {
     let (mut stats, mut graphs) = (0, 0);
+    let top = if PANELS.iter().any(|p| p.kind == Kind::Table) {
+        8
+    } else {
+        0
+    };
     PANELS
         .iter()
         .enumerate()
         .map(|(i, spec)| {
-            let grid = if spec.kind == Kind::Stat {
-                stats += 1;
-                Grid {
-                    x: (stats - 1) * 6,
+            let grid = match spec.kind {
+                Kind::Table => Grid {
+                    x: 0,
                     y: 0,
-                    w: 6,
-                    h: 4,
-                }
-            } else {
-                graphs += 1;
-                Grid {
-                    x: ((graphs - 1) % 2) * 12,
-                    y: 4 + ((graphs - 1) / 2) * 8,
-                    w: 12,
+                    w: 24,
                     h: 8,
+                },
+                Kind::Stat => {
+                    stats += 1;
+                    Grid {
+                        x: (stats - 1) * 6,
+                        y: top,
+                        w: 6,
+                        h: 4,
+                    }
+                }
+                Kind::Timeseries => {
+                    graphs += 1;
+                    Grid {
+                        x: ((graphs - 1) % 2) * 12,
+                        y: top + 4 + ((graphs - 1) / 2) * 8,
+                        w: 12,
+                        h: 8,
+                    }
                 }
             };
             Panel {
@@ -210,12 +260,30 @@ pub fn panels() -> Vec<Panel> {
                     .enumerate()
                     .map(|(j, query)| Target {
                         ref_id: char::from(b'A' + j as u8).to_string(),
-                        expr: query.expr,
+                        expr: query.expr.replace("{T}", &format!("{{{CHOSEN}}}")),
                         legend: query.legend,
+                        instant: spec.kind == Kind::Table,
                     })
                     .collect(),
                 grid,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_is_filtered_by_the_chosen_targets() {
+        for panel in panels() {
+            for target in &panel.targets {
+                assert!(!target.expr.contains("{T}"), "{}", target.expr);
+                let selectors = target.expr.matches("redis_").count();
+                let chosen = target.expr.matches(CHOSEN).count();
+                assert_eq!(selectors, chosen, "{}: {}", panel.title, target.expr);
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@ use crate::model::Stack;
 /// A generated file, the service whose configuration it is, and its built-in template.
 pub struct FileSpec {
     pub path: &'static str,
+    /// The service it configures, or `stack` for the file of the whole stack.
     pub service: &'static str,
     pub template: &'static str,
 }
@@ -38,9 +39,10 @@ macro_rules! files {
 }
 
 files! {
-    "compose.yaml" => "redis",
+    "compose.yaml" => "stack",
     "redis/redis.conf" => "redis",
     "prometheus/prometheus.yml" => "prometheus",
+    "prometheus/targets/redis.json" => "prometheus",
     "prometheus/rules/redis-alerts.yml" => "prometheus",
     "prometheus/rules/redis-alerts.test.yml" => "prometheus",
     "alertmanager/alertmanager.yml" => "alertmanager",
@@ -113,6 +115,7 @@ impl Renderer {
         context.insert("rules", &rules::rules(stack));
         context.insert("rule_tests", &rules::rule_tests(stack));
         context.insert("panels", &dashboard::panels());
+        context.insert("receivers", &receivers(stack));
         // Alert names by key, for templates that refer to one (inhibition, routing).
         let names: BTreeMap<&str, &str> = AlertKind::ALL
             .iter()
@@ -126,11 +129,13 @@ impl Renderer {
                 stack.profile
             ),
         );
+        // `stack`: the file of the whole stack, always there.
         let enabled = |service: &str| {
-            stack
-                .services()
-                .iter()
-                .any(|s| s.name == service && s.enabled)
+            service == "stack"
+                || stack
+                    .services()
+                    .iter()
+                    .any(|s| s.name == service && s.enabled)
         };
         let mut tree = Tree::new();
         for spec in FILES.iter().filter(|spec| enabled(spec.service)) {
@@ -150,6 +155,31 @@ impl Renderer {
         })?;
         Ok(tree)
     }
+}
+
+/// A Slack receiver of Alertmanager: its name and channel.
+#[derive(serde::Serialize)]
+struct Receiver {
+    name: String,
+    channel: String,
+}
+
+/// The receivers: critical and the rest for the default channel, then for each route's.
+fn receivers(stack: &Stack) -> Vec<Receiver> {
+    let Some(slack) = &stack.alertmanager.slack else {
+        return Vec::new();
+    };
+    let routes = stack.alertmanager.routes.iter().enumerate();
+    let channels = std::iter::once(("slack".to_string(), &slack.channel))
+        .chain(routes.map(|(i, route)| (format!("route-{}", i + 1), &route.channel)));
+    channels
+        .flat_map(|(prefix, channel)| {
+            ["critical", "warning"].map(|severity| Receiver {
+                name: format!("{prefix}-{severity}"),
+                channel: channel.clone(),
+            })
+        })
+        .collect()
 }
 
 /// `\n` line endings, no trailing blanks, exactly one final newline.

@@ -52,6 +52,7 @@ fn file(path: &str, text: &str) -> Result<(), String> {
             }
             Ok(())
         }
+        "prometheus/targets/redis.json" => file_sd(&value),
         "prometheus/rules/redis-alerts.yml" => {
             for expr in pointers(&value, &["groups", "*", "rules", "*", "expr"]) {
                 promql(expr)?;
@@ -60,6 +61,29 @@ fn file(path: &str, text: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// Prometheus' file-discovery format: a list of groups, each with its target addresses and
+/// string labels.
+fn file_sd(value: &Value) -> Result<(), String> {
+    let groups = value.as_array().ok_or("is not a list of target groups")?;
+    for (i, group) in groups.iter().enumerate() {
+        let targets = group["targets"].as_array().filter(|t| !t.is_empty());
+        let targets_ok = targets.is_some_and(|t| t.iter().all(Value::is_string));
+        let labels_ok = group["labels"]
+            .as_object()
+            .is_some_and(|labels| labels.values().all(Value::is_string));
+        let keys_ok = group
+            .as_object()
+            .is_some_and(|g| g.keys().all(|k| k == "targets" || k == "labels"));
+        if !(targets_ok && labels_ok && keys_ok) {
+            return Err(format!(
+                "target group {i} is not `{{\"targets\": [addresses], \"labels\": {{name: \
+                 text}}}}`"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn schema(validator: &Validator, value: &Value, name: &str) -> Result<(), String> {
@@ -105,5 +129,20 @@ mod tests {
         assert!(file("prometheus/prometheus.yml", "a: 1\na: 2\n").is_err());
         let err = file("compose.yaml", "services:\n  r:\n    imag: x\n").unwrap_err();
         assert!(err.contains("compose specification"), "{err}");
+        let targets = "prometheus/targets/redis.json";
+        assert!(
+            file(
+                targets,
+                r#"[{"targets": ["redis://r:6379"], "labels": {"a": "b"}}]"#
+            )
+            .is_ok()
+        );
+        for bad in [
+            r#"{}"#,
+            r#"[{"targets": []}]"#,
+            r#"[{"targets": ["x"], "labels": {"a": 1}}]"#,
+        ] {
+            assert!(file(targets, bad).is_err(), "{bad}");
+        }
     }
 }

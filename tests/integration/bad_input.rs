@@ -22,7 +22,31 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "unknown key in [redis]",
         "[stack]\nname = \"t\"\n[redis]\nmaxmem = \"1GiB\"\n",
-        "unknown field `maxmem`, expected one of `image`",
+        "unknown field `maxmem`, expected one of `enabled`, `image`",
+        "stack.toml:4:1",
+    ),
+    (
+        "a password inside a target's address (never echoed)",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddress = \"redis://u:CANARY@a:6379\"\n",
+        "`address` must not hold a user or password (value not shown)",
+        "stack.toml:5:1",
+    ),
+    (
+        "a target without an address",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\n",
+        "target `a` has no `address`",
+        "stack.toml:3:1",
+    ),
+    (
+        "an unknown key in a target",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddres = \"redis://a\"\n",
+        "unknown field `addres`",
+        "stack.toml:5:1",
+    ),
+    (
+        "no managed Redis and no target",
+        "[stack]\nname = \"t\"\n[redis]\nenabled = false\n",
+        "there is nothing to monitor",
         "stack.toml:4:1",
     ),
     (

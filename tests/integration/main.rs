@@ -9,6 +9,7 @@ mod compose_hash;
 mod diff;
 mod e2e;
 mod first_hour;
+mod fleet;
 mod golden;
 mod interop;
 mod lint;

@@ -69,15 +69,15 @@ fn the_rule_tests_fail_when_a_threshold_or_for_drifts() {
         ("* 1000 > 10\"", "* 1000 > 8.5\""),
         ("* 100 > 90 and", "* 100 > 92 and"),
         ("* 100 > 90 and", "* 100 > 88 and"),
-        ("[5m])) < 1000 and", "[5m])) < 1500 and"),
-        ("[5m])) < 1000 and", "[5m])) < 600 and"),
+        ("[5m]) < 1000 and", "[5m]) < 1500 and"),
+        ("[5m]) < 1000 and", "[5m]) < 600 and"),
         (
-            "redis_total_error_replies[5m])) > 1\"",
-            "redis_total_error_replies[5m])) > 1.25\"",
+            "redis_total_error_replies[5m]) > 1\"",
+            "redis_total_error_replies[5m]) > 1.25\"",
         ),
         (
-            "redis_total_error_replies[5m])) > 1\"",
-            "redis_total_error_replies[5m])) > 0.8\"",
+            "redis_total_error_replies[5m]) > 1\"",
+            "redis_total_error_replies[5m]) > 0.8\"",
         ),
         (
             "* 1000 > 10\"\n        for: \"5m\"",
@@ -307,7 +307,8 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
     let metrics_port = free_port();
     let _exporter = Child(
         Command::new(&exporter)
-            .arg(format!("-redis.addr=redis://127.0.0.1:{port}"))
+            // Multi-target mode, as compose.yaml runs it.
+            .arg("-redis.addr=")
             .arg(format!("-redis.password-file={}", local_map.display()))
             .arg(format!("-web.listen-address=127.0.0.1:{metrics_port}"))
             .stdout(Stdio::null())
@@ -315,8 +316,9 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
             .spawn()
             .unwrap(),
     );
+    let scrape = format!("/scrape?target=redis%3A%2F%2F127.0.0.1%3A{port}");
     let up =
-        || http_get(metrics_port, "/metrics").is_some_and(|m| m.lines().any(|l| l == "redis_up 1"));
+        || http_get(metrics_port, &scrape).is_some_and(|m| m.lines().any(|l| l == "redis_up 1"));
     assert!(
         eventually(10, up),
         "redis_exporter cannot log in with the generated password map"

@@ -1,0 +1,408 @@
+//! The fleet: the managed Redis and every `[[targets]]` entry as the targets one exporter
+//! scrapes, the ACL user it logs in as, how it learns their passwords, and the alert routes
+//! by label. Names, addresses and labels are checked here, each error at its key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use super::{Collector, is_variable_name};
+use crate::diagnostic::Code;
+use crate::model::raw::{RouteTable, TargetTable};
+use crate::model::stack::{
+    PASSWORD_MAP, PasswordMap, Redis, Route, SecretUse, Target, TargetSecret, password_map_path,
+};
+use crate::model::units::Secret;
+
+/// The managed Redis as a target: its name, and its address on the stack's network.
+pub const MANAGED_NAME: &str = "redis";
+pub const MANAGED_ADDRESS: &str = "redis://redis:6379";
+/// Labels every series of a target gets from stackgen itself.
+pub const RESERVED_LABELS: [&str; 3] = ["instance", "job", "target"];
+const DEFAULT_REDIS_PORT: u16 = 6379;
+
+/// The managed Redis (when it runs) and every `[[targets]]` entry, checked.
+pub fn targets(c: &mut Collector<'_>, redis: &Redis, tables: Vec<TargetTable>) -> Vec<Target> {
+    let mut targets = Vec::new();
+    if redis.service.enabled {
+        targets.push(Target {
+            name: MANAGED_NAME.into(),
+            address: MANAGED_ADDRESS.into(),
+            host: "redis".into(),
+            tls: false,
+            password: None,
+            labels: BTreeMap::new(),
+            managed: true,
+        });
+    } else if tables.is_empty() {
+        c.error(
+            Code::InvalidValue,
+            "redis.enabled",
+            "with `[redis] enabled = false` there is nothing to monitor: add `[[targets]]`",
+        );
+    }
+    for (i, table) in tables.into_iter().enumerate() {
+        targets.push(target(c, i, table));
+    }
+    duplicates(c, &targets);
+    targets
+}
+
+fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
+    let key = |field: &str| format!("targets.{i}.{field}");
+    let name = t.name.unwrap_or_default();
+    if !is_target_name(&name) {
+        c.error(
+            Code::InvalidValue,
+            &key("name"),
+            format!(
+                "target name `{name}` is not usable: 1 to 128 letters, digits, `.`, `_`, `-` \
+                 and `:`, starting with a letter or digit"
+            ),
+        );
+    }
+    let (address, host, tls) = match t.address.as_deref().map(parse_address) {
+        Some(Ok(parsed)) => parsed,
+        Some(Err(why)) => {
+            c.error(Code::InvalidValue, &key("address"), why);
+            Default::default()
+        }
+        None => {
+            c.error(
+                Code::InvalidValue,
+                &format!("targets.{i}"),
+                format!("target `{name}` has no `address`: `redis://host:port`"),
+            );
+            Default::default()
+        }
+    };
+    for label in t.labels.iter().flatten().map(|(label, _)| label) {
+        label_name(c, &key(&format!("labels.{label}")), label);
+    }
+    let password = t.password.map(|source| {
+        if let Secret::Env(variable) = &source
+            && !is_variable_name(variable)
+        {
+            c.error(
+                Code::InvalidValue,
+                &key("password.env"),
+                "`env` must name an environment variable: letters, digits and `_` (value not \
+                 shown)",
+            );
+        }
+        TargetSecret {
+            key: key("password"),
+            source,
+        }
+    });
+    Target {
+        name,
+        address,
+        host,
+        tls,
+        password,
+        labels: t.labels.unwrap_or_default(),
+        managed: false,
+    }
+}
+
+/// A label name Prometheus accepts, not reserved by it (`__`) or by stackgen.
+fn label_name(c: &mut Collector<'_>, key: &str, label: &str) {
+    let valid = label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || label.starts_with("__") {
+        c.error(
+            Code::InvalidValue,
+            key,
+            format!(
+                "`{label}` is not a label name: letters, digits and `_`, not starting with a \
+                 digit or `__`"
+            ),
+        );
+    } else if RESERVED_LABELS.contains(&label) {
+        c.error(
+            Code::ReservedLabel,
+            key,
+            format!(
+                "label `{label}` is set by stackgen on every series (from the target's name and \
+                 the scrape job): choose another name"
+            ),
+        );
+    }
+}
+
+fn is_target_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+}
+
+/// `redis://host[:port]` or `rediss://host[:port]` → (the address with its port, host, TLS).
+/// No message repeats the address: a password pasted into it is a secret.
+pub fn parse_address(text: &str) -> Result<(String, String, bool), String> {
+    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+    let tls = match scheme {
+        "redis" => false,
+        "rediss" => true,
+        _ => {
+            return Err("`address` must start with `redis://` or `rediss://` (TLS)".into());
+        }
+    };
+    if rest.contains('@') {
+        return Err(
+            "`address` must not hold a user or password (value not shown): give them \
+                    as `username` and `password`"
+                .into(),
+        );
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains('/') || authority.contains('?') {
+        return Err(
+            "`address` is `scheme://host:port` only: the exporter reads no database number, \
+             path or options from it"
+                .into(),
+        );
+    }
+    let (host, port) = split_port(authority)?;
+    let valid_host = if let Some(ip) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        ip.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    if !valid_host {
+        return Err(format!(
+            "`address` has no usable host: `{scheme}://host:port`, the host a name, an IPv4 \
+             address or an IPv6 address in brackets"
+        ));
+    }
+    Ok((format!("{scheme}://{host}:{port}"), host.to_string(), tls))
+}
+
+fn split_port(authority: &str) -> Result<(&str, u16), String> {
+    let bad_port = || "`address` has a port that is not a number from 1 to 65535".to_string();
+    let (host, port) = match authority.rsplit_once(':') {
+        // An IPv6 address in brackets without a port.
+        Some((host, _)) if authority.ends_with(']') || host.ends_with(':') => {
+            (authority, DEFAULT_REDIS_PORT)
+        }
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(port) if port > 0 => (host, port),
+            _ => return Err(bad_port()),
+        },
+        None => (authority, DEFAULT_REDIS_PORT),
+    };
+    Ok((host, port))
+}
+
+/// A host the exporter reaches without leaving the machine or the stack's own network:
+/// loopback, or a name without dots (a container or service on that network).
+pub fn is_local_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare == "localhost" || !bare.contains('.'),
+    }
+}
+
+fn duplicates(c: &mut Collector<'_>, targets: &[Target]) {
+    let mut names = BTreeSet::new();
+    let mut addresses = BTreeMap::new();
+    for (i, target) in targets.iter().filter(|t| !t.managed).enumerate() {
+        let key = |field: &str| format!("targets.{i}.{field}");
+        if !target.name.is_empty() && !names.insert(target.name.as_str()) {
+            c.error(
+                Code::DuplicateTarget,
+                &key("name"),
+                format!("a target named `{}` exists already", target.name),
+            );
+        }
+        if target.address.is_empty() {
+            continue;
+        }
+        if let Some(first) = addresses.insert(target.address.as_str(), target.name.as_str()) {
+            c.error(
+                Code::DuplicateTarget,
+                &key("address"),
+                format!(
+                    "target `{}` has the address of target `{first}`: one Redis, scraped twice",
+                    target.name
+                ),
+            );
+        }
+    }
+    let managed = targets.iter().find(|t| t.managed);
+    if let Some(managed) = managed {
+        for (i, target) in targets.iter().filter(|t| !t.managed).enumerate() {
+            if target.name == managed.name || target.address == managed.address {
+                c.error(
+                    Code::DuplicateTarget,
+                    &format!("targets.{i}.name"),
+                    format!(
+                        "`{MANAGED_NAME}` at `{MANAGED_ADDRESS}` is the managed Redis: name and \
+                         address this target otherwise"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The one ACL user the exporter logs in as: the `username` every target that names one
+/// names. The managed Redis gets that user too.
+pub fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Option<String> {
+    let mut user: Option<(usize, &str)> = None;
+    for (i, table) in tables.iter().enumerate() {
+        let Some(name) = table.username.as_deref() else {
+            continue;
+        };
+        let key = format!("targets.{i}.username");
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            c.error(
+                Code::InvalidValue,
+                &key,
+                "`username` must be an ACL user name of letters, digits, `.`, `_` and `-`",
+            );
+            continue;
+        }
+        match user {
+            None => user = Some((i, name)),
+            Some((first, other)) if other != name => c.error(
+                Code::MixedUsernames,
+                &key,
+                format!(
+                    "`{name}` differs from `{other}` (targets.{first}.username): redis_exporter \
+                     logs in to every target as one ACL user"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    user.map(|(_, name)| name.to_string())
+}
+
+/// How the exporter learns passwords; records the assembled map as a secret when `up` must
+/// build it.
+pub fn password_map(
+    redis: &Redis,
+    targets: &[Target],
+    profile: &str,
+    secrets: &mut BTreeMap<String, SecretUse>,
+) -> PasswordMap {
+    if targets.iter().any(|t| !t.managed && t.password.is_some()) {
+        secrets.insert(
+            PASSWORD_MAP.into(),
+            SecretUse {
+                key: "targets",
+                source: Secret::File(password_map_path(profile)),
+            },
+        );
+        PasswordMap::Assembled
+    } else if redis.service.enabled && redis.auth {
+        PasswordMap::FromRedis
+    } else {
+        PasswordMap::None
+    }
+}
+
+/// The routes by label, checked; lint says which match no target.
+pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (i, table) in tables.into_iter().enumerate() {
+        let matchers = table.r#match.unwrap_or_default();
+        if matchers.is_empty() {
+            c.error(
+                Code::InvalidValue,
+                &format!("alertmanager.routes.{i}"),
+                "a route needs `match`: the labels an alert must carry to take it",
+            );
+        }
+        for label in matchers.keys() {
+            let key = format!("alertmanager.routes.{i}.match.{label}");
+            let valid = label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                c.error(
+                    Code::InvalidValue,
+                    &key,
+                    format!("`{label}` is not a label name: letters, digits and `_`"),
+                );
+            }
+        }
+        let channel = table.channel.unwrap_or_default();
+        if channel.trim().is_empty() {
+            c.error(
+                Code::InvalidValue,
+                &format!("alertmanager.routes.{i}"),
+                "a route needs a `channel`",
+            );
+        }
+        let matcher_lines = matchers
+            .iter()
+            .map(|(label, value)| {
+                let value = value
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                format!("{label}=\"{value}\"")
+            })
+            .collect();
+        routes.push(Route {
+            matchers,
+            matcher_lines,
+            channel,
+        });
+    }
+    routes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_scheme_host_and_port() {
+        let ok = |text: &str| parse_address(text).unwrap();
+        assert_eq!(
+            ok("redis://redis-eu-1.internal:6380"),
+            (
+                "redis://redis-eu-1.internal:6380".into(),
+                "redis-eu-1.internal".into(),
+                false
+            )
+        );
+        assert_eq!(ok("rediss://10.0.0.5").0, "rediss://10.0.0.5:6379");
+        assert_eq!(ok("redis://[::1]:7000/").0, "redis://[::1]:7000");
+        assert_eq!(ok("redis://[::1]").0, "redis://[::1]:6379");
+        for bad in [
+            "http://x:1",
+            "x:6379",
+            "redis://user:hunter2@x:6379",
+            "redis://x:6379/0",
+            "redis://x:0",
+            "redis://x:port",
+            "redis://",
+            "redis://a b:1",
+        ] {
+            let why = parse_address(bad).unwrap_err();
+            assert!(!why.contains("hunter2"), "{why}");
+        }
+    }
+
+    #[test]
+    fn local_hosts_are_loopback_or_on_the_stack_network() {
+        for local in ["127.0.0.1", "[::1]", "localhost", "redis-eu-1", "cache"] {
+            assert!(is_local_host(local), "{local}");
+        }
+        for remote in ["10.0.0.5", "redis.example.internal", "[2001:db8::1]"] {
+            assert!(!is_local_host(remote), "{remote}");
+        }
+    }
+}

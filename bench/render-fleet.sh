@@ -46,7 +46,7 @@ channel = "#staging-redis"
 ''')
 PY
   (cd "$dir" && hyperfine --warmup 3 --runs "$runs" --export-json "$dir/time.json" \
-    --prepare 'rm -rf generated' "$bin render -q" >/dev/null)
+    --prepare 'rm -rf generated' "$bin render -q" >/dev/null 2>&1)
   rss=$(cd "$dir" && rm -rf generated && /usr/bin/time -f %M "$bin" render -q 2>&1 >/dev/null | tail -1)
   bytes=$(du -sb "$dir/generated" | cut -f1)
   results+=("$n $(python3 -c "import json;print(json.load(open('$dir/time.json'))['results'][0]['median'])") $bytes $rss")
@@ -54,7 +54,7 @@ done
 printf '%s\n' "${results[@]}" | python3 -c '
 import sys
 rows = [tuple(map(float, l.split())) for l in sys.stdin if l.strip()]
-print(f"{\"targets\":>8} {\"median\":>10} {\"output\":>12} {\"max RSS\":>10}")
+print("%8s %10s %12s %10s" % ("targets", "median", "output", "max RSS"))
 for n, t, b, rss in rows:
     print(f"{int(n):>8} {t*1000:>8.1f} ms {b/1024:>9.0f} KiB {rss/1024:>7.1f} MiB")
 xs = [r[0] for r in rows]

@@ -120,6 +120,12 @@ codes! {
     RouteMatchesNoTarget = "SG111",
         "an alert route matches no target",
         "A `[[alertmanager.routes]]` entry whose labels no target carries never takes an alert: usually a typo in a label name or value.";
+    UnsafeWorkload = "SG112",
+        "a Kubernetes workload lacks the security defaults",
+        "Every pod stackgen renders runs as non-root with the runtime's default seccomp profile, and every container without privilege escalation, with a read-only root filesystem, with every capability dropped and with memory and CPU limits. A template override that takes one away weakens the pod; lint reports it at the profile's policy level.";
+    NoNetworkPolicy = "SG113",
+        "Redis or the exporter is not fenced by a NetworkPolicy",
+        "Under the prod policy the Kubernetes target admits only the exporter's connection to Redis and the scrapes of the exporter. Without a NetworkPolicy selecting their pods, anything in the cluster reaches them.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";
@@ -153,6 +159,9 @@ codes! {
     CheckerMissing = "SG306",
         "a checking tool is missing",
         "promtool or amtool is not on PATH, so the generated files were not checked by them. Install Debian's prometheus and prometheus-alertmanager packages; `--strict` makes their absence an error.";
+    KustomizeFails = "SG307",
+        "kubectl kustomize fails",
+        "The generated kustomization does not build: `kubectl apply -k` and GitOps tools would refuse it.";
 }
 
 impl Code {

@@ -33,10 +33,7 @@ pub enum Error {
         path.display(),
         known.join(", ")
     )]
-    StrayTemplate {
-        path: PathBuf,
-        known: Vec<&'static str>,
-    },
+    StrayTemplate { path: PathBuf, known: Vec<String> },
     /// A generated file failed validation (a template override is usually at fault).
     #[error("{file} is not valid (rendered from {template}): {message}")]
     Generated {
@@ -47,6 +44,12 @@ pub enum Error {
     /// `init` would overwrite these files.
     #[error("not overwriting existing files: {}", paths.join(", "))]
     WouldOverwrite { paths: Vec<String> },
+    /// `up`, `down` or `status` on a profile that renders for Kubernetes.
+    #[error(
+        "profile `{profile}` renders Kubernetes manifests, which stackgen does not apply: run \
+         `kubectl apply -k generated/{profile}` or let Argo CD or Flux apply that folder"
+    )]
+    KubernetesTarget { profile: String },
     /// A command-line value is wrong.
     #[error("{option}: {message}")]
     Usage {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::render::{FILES, Tree};
+use crate::render::{Tree, all_paths};
 
 /// One file whose bytes on disk differ from what render produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +44,15 @@ impl Change {
 pub fn changes(project_dir: &Path, trees: &BTreeMap<String, Tree>) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for (profile, tree) in trees {
-        for spec in FILES {
-            let path = format!("generated/{profile}/{}", spec.path);
+        for file in all_paths() {
+            let path = format!("generated/{profile}/{file}");
             let on_disk = project_dir.join(&path);
             let old = match std::fs::read(&on_disk) {
                 Ok(bytes) => Some(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(Error::io(on_disk)(e)),
             };
-            let new = tree.get(spec.path).cloned();
+            let new = tree.get(file).cloned();
             if old.as_deref() != new.as_deref().map(str::as_bytes) {
                 changes.push(Change { path, old, new });
             }

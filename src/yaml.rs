@@ -2,7 +2,13 @@
 //! behind it (serde-saphyr, the maintained successor of serde_yaml) is swapped in one place.
 //! Duplicate keys are errors.
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// A value as block YAML.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| humane(&e.to_string()))
+}
 
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_saphyr::from_str(text).map_err(|e| humane(&e.to_string()))

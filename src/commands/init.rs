@@ -130,6 +130,9 @@ fn next_steps(dir: &Path) -> Result<String> {
             Secret::Env(variable) => format!(
                 "  export {variable}='https://hooks.slack.com/services/…'   # {name}: paste yours"
             ),
+            Secret::Kubernetes { secret, key } => format!(
+                "  kubectl create secret generic {secret} --from-literal={key}=…   # {name}"
+            ),
         });
     }
     lines.push("  stackgen render && stackgen lint --deny-warnings && stackgen up".into());

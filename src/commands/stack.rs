@@ -29,7 +29,10 @@ impl Running {
     pub fn load(options: &Options, write: bool) -> Result<Self> {
         let project = Project::load(&options.file)?;
         let profile = project.active_profile(options.profile.as_deref())?;
-        let Rendered { stack, tree } = project.render(&profile)?;
+        let Rendered { stack, tree, .. } = project.render(&profile)?;
+        if stack.kubernetes.is_some() {
+            return Err(Error::KubernetesTarget { profile });
+        }
         if write {
             let trees = BTreeMap::from([(profile.clone(), tree.clone())]);
             let changes = output::changes(&project.dir, &trees)?;
@@ -90,9 +93,11 @@ impl Running {
             return None;
         }
         let dir = self.runtime_dir.parent()?.parent()?;
+        // A compose profile refuses Kubernetes secret references when it resolves.
         let source = |secret: &Secret| match secret {
             Secret::File(path) => SecretSource::File(dir.join(path)),
             Secret::Env(variable) => SecretSource::Env(variable.clone()),
+            Secret::Kubernetes { secret, .. } => SecretSource::Env(secret.clone()),
         };
         let managed_password = self.stack.secrets.get(REDIS_PASSWORD);
         let entries = self

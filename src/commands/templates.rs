@@ -6,12 +6,34 @@ use std::path::{Path, PathBuf};
 
 use crate::Printer;
 use crate::error::{Error, Outcome, Result};
-use crate::render::FILES;
+use crate::render::{FILES, kubernetes, kubernetes_template};
+
+/// A built-in template: its path under `templates/`, what it configures, its text.
+struct Template {
+    path: String,
+    of: &'static str,
+    text: &'static str,
+}
+
+fn templates() -> Vec<Template> {
+    let compose = FILES.iter().map(|f| Template {
+        path: f.path.to_string(),
+        of: f.service,
+        text: f.template,
+    });
+    let objects = kubernetes::OBJECTS.iter().map(|o| Template {
+        path: kubernetes_template(o.path),
+        of: "kubernetes",
+        text: o.template,
+    });
+    compose.chain(objects).collect()
+}
 
 pub fn run(export: Option<&Path>, paths: &[String], printer: &Printer<'_>) -> Result<Outcome> {
+    let all = templates();
     let unknown: Vec<&String> = paths
         .iter()
-        .filter(|p| !FILES.iter().any(|f| f.path == p.as_str()))
+        .filter(|p| !all.iter().any(|t| &t.path == *p))
         .collect();
     if let Some(path) = unknown.first() {
         return Err(Error::Usage {
@@ -19,12 +41,12 @@ pub fn run(export: Option<&Path>, paths: &[String], printer: &Printer<'_>) -> Re
             message: format!("no built-in template `{path}`; `stackgen templates` lists them"),
         });
     }
-    let chosen = FILES
+    let chosen = all
         .iter()
-        .filter(|f| paths.is_empty() || paths.iter().any(|p| p == f.path));
+        .filter(|t| paths.is_empty() || paths.contains(&t.path));
     let Some(dir) = export else {
         let text: String = chosen
-            .map(|f| format!("{:50} {}\n", f.path, f.service))
+            .map(|t| format!("{:50} {}\n", t.path, t.of))
             .collect();
         printer.print(&text)?;
         printer.note(
@@ -33,7 +55,7 @@ pub fn run(export: Option<&Path>, paths: &[String], printer: &Printer<'_>) -> Re
         )?;
         return Ok(Outcome::Clean);
     };
-    let files: Vec<(PathBuf, &str)> = chosen.map(|f| (dir.join(f.path), f.template)).collect();
+    let files: Vec<(PathBuf, &str)> = chosen.map(|t| (dir.join(&t.path), t.text)).collect();
     super::write_new_files(&files, printer)?;
     printer.note(
         "An override replaces its built-in template and no longer follows stackgen's updates \

@@ -5,6 +5,7 @@
 
 mod fleet;
 mod generated;
+mod kubernetes;
 mod policy;
 mod secrets;
 mod tools;
@@ -27,10 +28,16 @@ pub struct LintOptions {
 pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<Vec<Finding>> {
     // A generated file that fails validation is a finding; the stack it came from is still
     // checked.
-    let (stack, tree) = match project.render(profile) {
-        Ok(Rendered { stack, tree }) => (stack, Ok(tree)),
+    let (stack, tree, configs) = match project.render(profile) {
+        Ok(Rendered {
+            stack,
+            tree,
+            configs,
+        }) => (stack, Ok(tree), configs),
         Err(Error::Input(diagnostics)) => return Ok(diagnostics),
-        Err(invalid @ Error::Generated { .. }) => (project.resolve(profile)?, Err(invalid)),
+        Err(invalid @ Error::Generated { .. }) => {
+            (project.resolve(profile)?, Err(invalid), Default::default())
+        }
         Err(other) => return Err(other),
     };
     let mut c = Collector::new(project.sources(profile));
@@ -40,9 +47,17 @@ pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<V
     secrets::secrets(&mut c, &stack, &project.dir, options.strict);
     match tree {
         Ok(tree) => {
-            generated::rendered_rules(&mut c, &stack, &tree);
+            // A Kubernetes tree's configuration files are inside its objects: the checkers
+            // read them as the compose target lays them out.
+            let checked = if stack.kubernetes.is_some() {
+                kubernetes::kubernetes(&mut c, &stack, &tree)?;
+                &configs
+            } else {
+                &tree
+            };
+            generated::rendered_rules(&mut c, &stack, checked);
             generated::limits(&mut c, &stack, &tree);
-            for failure in tools::check(&stack.profile, &tree)? {
+            for failure in tools::check(&stack.profile, checked)? {
                 generated::tool_finding(&mut c, &stack, failure, options.strict);
             }
         }

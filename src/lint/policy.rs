@@ -154,10 +154,12 @@ fn services(c: &mut Collector<'_>, stack: &Stack) {
     let severity = level(policy.level);
     let profile = &stack.profile;
     for service in stack.services().into_iter().filter(|s| s.enabled) {
-        let wildcard = service
-            .bind
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_unspecified());
+        // On Kubernetes nothing is published on a host address.
+        let wildcard = stack.kubernetes.is_none()
+            && service
+                .bind
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_unspecified());
         if wildcard && !policy.allow_public_binds {
             c.at(
                 Code::PublicBind,

@@ -21,6 +21,8 @@ pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
                 file_value(c, stack, &name, &declared, relative, dir, missing)
             }
             Secret::Env(variable) => env_value(c, &name, &declared, variable, missing),
+            // In the cluster: nothing here can read it.
+            Secret::Kubernetes { .. } => None,
         };
         if let Some((key, value)) = found {
             judge(c, stack, &name, &key, value.trim());

@@ -28,7 +28,13 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -54,7 +60,7 @@ const PROMETHEUS_CONFIG: &str = "prometheus/prometheus.yml";
 const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
 
 /// The tree in a private temporary folder, removed when dropped.
-fn write_tree(tree: &Tree) -> Result<TempDir> {
+pub fn write_tree(tree: &Tree) -> Result<TempDir> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -144,8 +144,12 @@ impl Project {
     /// every file, in memory.
     pub fn render(&self, profile: &str) -> Result<Rendered> {
         let stack = self.resolve(profile)?;
-        let tree = self.renderer()?.render(&stack)?;
-        Ok(Rendered { stack, tree })
+        let (tree, configs) = self.renderer()?.render_all(&stack)?;
+        Ok(Rendered {
+            stack,
+            tree,
+            configs,
+        })
     }
 }
 

@@ -54,7 +54,9 @@ leaf_combine!(
     MaxmemoryPolicy,
     Appendfsync,
     Severity,
-    PolicyLevel
+    PolicyLevel,
+    Platform,
+    KubernetesMode
 );
 
 /// Declares a table: every field optional, unknown keys rejected, merged field by field.
@@ -116,6 +118,8 @@ macro_rules! document {
                 alerts: crate::alerts::AlertsTable,
                 /// More Redis servers to monitor, each through the one redis_exporter.
                 targets: Vec<TargetTable>,
+                /// Where the stack runs when `[stack] target = "kubernetes"`.
+                kubernetes: KubernetesTable,
                 $($extra)*
             }
         }
@@ -148,6 +152,7 @@ impl ProfileFile {
             grafana: self.grafana.clone(),
             alerts: self.alerts.clone(),
             targets: self.targets.clone(),
+            kubernetes: self.kubernetes.clone(),
         }
     }
 }
@@ -159,7 +164,41 @@ table! {
         name: String,
         /// The profile used when `--profile` is not given.
         profile: String,
+        /// What the profile renders for: `compose` (a compose file `up` runs) or `kubernetes`
+        /// (manifests for `kubectl apply -k` or a GitOps tool).
+        target: Platform,
     }
+}
+
+table! {
+    /// The Kubernetes target.
+    pub struct KubernetesTable {
+        /// The namespace every object is in (default: the project name).
+        namespace: String,
+        /// `operator`: the cluster runs kube-prometheus-stack, stackgen adds its custom
+        /// resources; `standalone`: stackgen's own Prometheus, Alertmanager and Grafana.
+        mode: KubernetesMode,
+        /// The `release` label kube-prometheus-stack selects its custom resources by.
+        release: String,
+        /// The storage class of the volume claims (default: the cluster's default).
+        storage_class: String,
+    }
+}
+
+/// What a profile renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Compose,
+    Kubernetes,
+}
+
+/// How the monitoring runs on Kubernetes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KubernetesMode {
+    Operator,
+    Standalone,
 }
 
 table! {

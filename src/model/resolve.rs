@@ -44,7 +44,10 @@ pub fn resolve(
     let raw = stack_file.clone().combine(profile.overlay());
     let mut c = Collector::new(sources);
     let mut secrets = BTreeMap::new();
-    let name = project_name(&mut c, raw.stack.unwrap_or_default());
+    let stack_table = raw.stack.unwrap_or_default();
+    let platform = stack_table.target;
+    let name = project_name(&mut c, stack_table);
+    let kubernetes = kubernetes::kubernetes(&mut c, platform, raw.kubernetes, &name);
     let redis = redis(&mut c, raw.redis.unwrap_or_default(), &mut secrets);
     let prometheus = prometheus(&mut c, raw.prometheus.unwrap_or_default());
     let exporter = exporter(
@@ -56,7 +59,13 @@ pub fn resolve(
     let targets = fleet::targets(&mut c, &redis, target_tables.clone());
     let mut exporter = exporter;
     exporter.user = fleet::exporter_user(&mut c, &target_tables);
-    exporter.password_map = fleet::password_map(&redis, &targets, profile_name, &mut secrets);
+    exporter.password_map = fleet::password_map(
+        &redis,
+        &targets,
+        profile_name,
+        kubernetes.is_some(),
+        &mut secrets,
+    );
     let alertmanager = alertmanager(&mut c, raw.alertmanager.unwrap_or_default(), &mut secrets);
     let grafana = grafana(&mut c, raw.grafana.unwrap_or_default(), &mut secrets);
     let alerts_table = raw.alerts.unwrap_or_default();
@@ -74,10 +83,14 @@ pub fn resolve(
             .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.into()),
         alerts,
         targets,
+        kubernetes,
         secrets,
         policy: policy(profile.policy.clone().unwrap_or_default()),
     };
-    check_ports(&mut c, &stack.services());
+    kubernetes::secret_forms(&mut c, &stack);
+    if stack.kubernetes.is_none() {
+        check_ports(&mut c, &stack.services());
+    }
     if c.has_errors() {
         return Err(c.finish());
     }
@@ -264,6 +277,7 @@ fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
         service,
         retention_time,
         retention_size: p.retention_size.map(Size::prometheus),
+        retention_size_bytes: p.retention_size.map(|size| size.bytes()),
         scrape_interval,
         scrape_timeout,
         evaluation_interval,
@@ -531,6 +545,7 @@ fn policy(p: PolicyTable) -> Policy {
 }
 
 pub mod fleet;
+pub mod kubernetes;
 mod service;
 
 pub use service::*;

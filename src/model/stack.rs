@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{Appendfsync, PolicyLevel, Severity};
+use super::raw::{Appendfsync, KubernetesMode, PolicyLevel, Severity};
 use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::AlertKind;
 
@@ -128,6 +128,7 @@ pub struct Prometheus {
     pub retention_time: Duration,
     /// In Prometheus' unit spelling (`10GB`), when set.
     pub retention_size: Option<String>,
+    pub retention_size_bytes: Option<u64>,
     pub scrape_interval: Duration,
     pub scrape_timeout: Duration,
     pub evaluation_interval: Duration,
@@ -193,6 +194,15 @@ pub struct Policy {
     pub require_tls_for_passwords: bool,
 }
 
+/// Where a Kubernetes profile's objects go and which monitoring they plug into.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kubernetes {
+    pub namespace: String,
+    pub mode: KubernetesMode,
+    pub release: String,
+    pub storage_class: Option<String>,
+}
+
 /// The fully resolved stack of one profile: no `Option` left but those the contract has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stack {
@@ -207,6 +217,8 @@ pub struct Stack {
     pub alerts: Vec<AlertSettings>,
     /// Every Redis the exporter scrapes.
     pub targets: Vec<Target>,
+    /// Set when the profile renders Kubernetes manifests instead of a compose file.
+    pub kubernetes: Option<Kubernetes>,
     /// Secret name → where its value comes from.
     pub secrets: BTreeMap<String, SecretUse>,
     pub policy: Policy,

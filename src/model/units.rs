@@ -310,9 +310,23 @@ pub enum Secret {
     File(String),
     /// An environment variable.
     Env(String),
+    /// A key of a Kubernetes Secret, in a profile whose target is Kubernetes.
+    Kubernetes { secret: String, key: String },
 }
 
-const SECRET_HELP: &str = "a secret must be `{ file = \"path\" }` or `{ env = \"NAME\" }`";
+impl Secret {
+    /// How the secret is written, for messages: `file`, `env` or `{ secret, key }`.
+    pub fn form(&self) -> &'static str {
+        match self {
+            Self::File(_) => "`file`",
+            Self::Env(_) => "`env`",
+            Self::Kubernetes { .. } => "`{ secret, key }`",
+        }
+    }
+}
+
+const SECRET_HELP: &str = "a secret must be `{ file = \"path\" }` or `{ env = \"NAME\" }`, \
+                           or in a Kubernetes profile `{ secret = \"name\", key = \"key\" }`";
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -357,31 +371,35 @@ impl<'de> Deserialize<'de> for Secret {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Secret, A::Error> {
-                let mut found = None;
+                let mut keys = std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     let value: String = match key.as_str() {
-                        "file" | "env" => map.next_value()?,
+                        "file" | "env" | "secret" | "key" => map.next_value()?,
                         _ => {
                             return Err(de::Error::custom(format!(
                                 "unknown key `{key}` in a secret: {SECRET_HELP}"
                             )));
                         }
                     };
-                    if found.is_some() {
-                        return Err(de::Error::custom(format!(
-                            "a secret takes exactly one of `file` or `env`: {SECRET_HELP}"
-                        )));
-                    }
                     if value.trim().is_empty() {
                         return Err(de::Error::custom(format!("`{key}` must not be empty")));
                     }
-                    found = Some(if key == "file" {
-                        Secret::File(value)
-                    } else {
-                        Secret::Env(value)
-                    });
+                    keys.insert(key, value);
                 }
-                found.ok_or_else(|| de::Error::custom(SECRET_HELP))
+                let mut take = |key: &str| keys.remove(key);
+                let found = match (take("file"), take("env"), take("secret"), take("key")) {
+                    (Some(file), None, None, None) => Secret::File(file),
+                    (None, Some(env), None, None) => Secret::Env(env),
+                    (None, None, Some(secret), Some(key)) => Secret::Kubernetes { secret, key },
+                    (None, None, None, None) => return Err(de::Error::custom(SECRET_HELP)),
+                    _ => {
+                        return Err(de::Error::custom(format!(
+                            "a secret takes exactly one of `file`, `env` or `secret` with `key`: \
+                             {SECRET_HELP}"
+                        )));
+                    }
+                };
+                Ok(found)
             }
         }
 
@@ -396,7 +414,7 @@ impl JsonSchema for Secret {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A secret is never a literal: read it from a file (relative to stack.toml) or an environment variable.",
+            "description": "A secret is never a literal: read it from a file (relative to stack.toml) or an environment variable, or in a Kubernetes profile name a Secret and its key.",
             "oneOf": [
                 {
                     "type": "object",
@@ -408,6 +426,16 @@ impl JsonSchema for Secret {
                     "type": "object",
                     "properties": { "env": { "type": "string", "minLength": 1 } },
                     "required": ["env"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "description": "A key of a Kubernetes Secret (profiles whose target is kubernetes).",
+                    "properties": {
+                        "secret": { "type": "string", "minLength": 1 },
+                        "key": { "type": "string", "minLength": 1 }
+                    },
+                    "required": ["secret", "key"],
                     "additionalProperties": false
                 }
             ]

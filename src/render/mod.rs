@@ -5,6 +5,7 @@
 
 pub mod dashboard;
 mod json;
+pub mod kubernetes;
 pub mod rules;
 pub mod validate;
 
@@ -52,6 +53,14 @@ files! {
     "grafana/dashboards/redis.json" => "grafana",
 }
 
+/// Every path any profile may generate, compose and Kubernetes targets alike.
+pub fn all_paths() -> impl Iterator<Item = &'static str> {
+    FILES
+        .iter()
+        .map(|f| f.path)
+        .chain(kubernetes::OBJECTS.iter().map(|o| o.path))
+}
+
 /// The rendered files of one profile: path under `generated/<profile>/` → contents.
 pub type Tree = BTreeMap<String, String>;
 
@@ -59,6 +68,10 @@ pub type Tree = BTreeMap<String, String>;
 pub struct Rendered {
     pub stack: Stack,
     pub tree: Tree,
+    /// For a Kubernetes profile, the configuration files inside its objects as the compose
+    /// target lays them out (rules, rule tests, prometheus.yml, alertmanager.yml), which the
+    /// checkers read; never written. Empty for a compose profile.
+    pub configs: Tree,
 }
 
 pub struct Renderer {
@@ -70,6 +83,40 @@ pub struct Renderer {
 /// Quotes any value for YAML or JSON: a JSON scalar is also a valid YAML flow scalar.
 fn quote(value: Value, _: Kwargs, _: &State) -> tera::TeraResult<String> {
     serde_json::to_string(&value).map_err(|e| tera::Error::message(e.to_string()))
+}
+
+/// Any value as block YAML, its lines after the first indented by `indent`: a mapping or list
+/// nested where the filter stands.
+fn nest(value: Value, kwargs: Kwargs, _: &State) -> tera::TeraResult<String> {
+    let indent: usize = kwargs.get("indent")?.unwrap_or(0);
+    let json: serde_json::Value =
+        serde_json::to_value(&value).map_err(|e| tera::Error::message(e.to_string()))?;
+    let text = crate::yaml::to_string(&json).map_err(tera::Error::message)?;
+    Ok(indented(text.trim_end(), indent, false))
+}
+
+/// Text as a YAML literal block (`|`), its lines indented by `indent`.
+fn block(value: Value, kwargs: Kwargs, _: &State) -> tera::TeraResult<String> {
+    let indent: usize = kwargs.get("indent")?.unwrap_or(0);
+    let text = value
+        .as_str()
+        .ok_or_else(|| tera::Error::message("`block` takes text"))?;
+    Ok(format!("|\n{}", indented(text.trim_end(), indent, true)))
+}
+
+fn indented(text: &str, indent: usize, first: bool) -> String {
+    let pad = " ".repeat(indent);
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if (i > 0 || first) && !line.is_empty() {
+                format!("{pad}{line}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Quotes a value for compose.yaml, where `$` starts a variable unless doubled.
@@ -85,24 +132,30 @@ impl Renderer {
         tera.register_filter("json", quote);
         tera.register_filter("yaml", quote);
         tera.register_filter("compose", quote_compose);
+        tera.register_filter("nest", nest);
+        tera.register_filter("block", block);
         let mut origins = BTreeMap::new();
-        for spec in FILES {
-            let own = templates_dir.join(spec.path);
+        // Each template by its path under `templates/`; its origin by the output path.
+        let compose = FILES
+            .iter()
+            .map(|f| (f.path.to_string(), f.path, f.template));
+        let objects = kubernetes::OBJECTS
+            .iter()
+            .map(|o| (kubernetes_template(o.path), o.path, o.template));
+        for (name, output, builtin) in compose.chain(objects) {
+            let own = templates_dir.join(&name);
             let (origin, text) = if own.is_file() {
                 let text = std::fs::read_to_string(&own).map_err(Error::io(&own))?;
                 (own.display().to_string(), text)
             } else {
-                (
-                    format!("<built-in>/templates/{}", spec.path),
-                    spec.template.to_string(),
-                )
+                (format!("<built-in>/templates/{name}"), builtin.to_string())
             };
-            tera.add_raw_template(spec.path, &text)
+            tera.add_raw_template(&name, &text)
                 .map_err(|e| Error::Template {
                     origin: origin.clone(),
                     message: e.to_string(),
                 })?;
-            origins.insert(spec.path, origin);
+            origins.insert(output, origin);
         }
         check_strays(templates_dir)?;
         Ok(Self { tera, origins })
@@ -110,6 +163,12 @@ impl Renderer {
 
     /// Renders every file the stack needs.
     pub fn render(&self, stack: &Stack) -> Result<Tree> {
+        self.render_all(stack).map(|(tree, _)| tree)
+    }
+
+    /// Renders every file the stack needs, and for a Kubernetes profile the configuration
+    /// files its objects hold.
+    pub fn render_all(&self, stack: &Stack) -> Result<(Tree, Tree)> {
         let mut context = Context::new();
         context.insert("stack", stack);
         context.insert("rules", &rules::rules(stack));
@@ -138,6 +197,9 @@ impl Renderer {
                     .any(|s| s.name == service && s.enabled)
         };
         let mut tree = Tree::new();
+        if stack.kubernetes.is_some() {
+            return self.render_kubernetes(stack, context, &enabled);
+        }
         for spec in FILES.iter().filter(|spec| enabled(spec.service)) {
             let text = self
                 .tera
@@ -153,8 +215,87 @@ impl Renderer {
             template: self.origins[path.as_str()].clone(),
             message,
         })?;
-        Ok(tree)
+        Ok((tree, Tree::new()))
     }
+}
+
+impl Renderer {
+    /// The Kubernetes target: the configuration files the compose target would write, rendered
+    /// the same way, then one file per object holding them.
+    fn render_kubernetes(
+        &self,
+        stack: &Stack,
+        mut context: Context,
+        enabled: &dyn Fn(&str) -> bool,
+    ) -> Result<(Tree, Tree)> {
+        let mut configs = BTreeMap::new();
+        for spec in FILES
+            .iter()
+            .filter(|s| s.service != "stack" && enabled(s.service))
+        {
+            let text = self.render_one(spec.path, spec.path, &context)?;
+            configs.insert(spec.path, text);
+        }
+        let groups = rule_groups(&configs)?;
+        context.insert("configs", &configs);
+        context.insert("rule_groups", &groups);
+        context.insert("k8s", &kubernetes::context(stack));
+        let mut tree = Tree::new();
+        for object in kubernetes::objects(stack) {
+            let name = kubernetes_template(object.path);
+            let text = self.render_one(&name, object.path, &context)?;
+            tree.insert(object.path.to_string(), text);
+        }
+        validate::kubernetes(&tree).map_err(|(path, message)| Error::Generated {
+            file: format!("generated/{}/{path}", stack.profile),
+            template: self.origins[path.as_str()].clone(),
+            message,
+        })?;
+        let configs = configs
+            .into_iter()
+            .map(|(path, text)| (path.to_string(), text))
+            .collect();
+        Ok((tree, configs))
+    }
+
+    fn render_one(&self, template: &str, path: &str, context: &Context) -> Result<String> {
+        self.tera
+            .render(template, context)
+            .map(|text| normalize(&text))
+            .map_err(|e| Error::Template {
+                origin: self.origins[path].clone(),
+                message: e.to_string(),
+            })
+    }
+}
+
+/// Every template's path under `templates/`: a project's own file there replaces it.
+pub fn template_paths() -> impl Iterator<Item = String> {
+    FILES.iter().map(|f| f.path.to_string()).chain(
+        kubernetes::OBJECTS
+            .iter()
+            .map(|o| kubernetes_template(o.path)),
+    )
+}
+
+/// The template of a Kubernetes object file, under `templates/`.
+pub fn kubernetes_template(path: &str) -> String {
+    format!("kubernetes/{path}")
+}
+
+/// The rule groups of the compose target's rules file, for a PrometheusRule (the catalogue
+/// leaves out, under the operator, the alerts about what kube-prometheus-stack watches itself).
+fn rule_groups(configs: &BTreeMap<&str, String>) -> Result<serde_json::Value> {
+    let Some(rules) = configs.get("prometheus/rules/redis-alerts.yml") else {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    };
+    let mut file: serde_json::Value =
+        crate::yaml::from_str(rules).map_err(|message| Error::Generated {
+            file: "prometheus/rules/redis-alerts.yml".into(),
+            template: "<built-in>".into(),
+            message,
+        })?;
+    Ok(file["groups"].take())
 }
 
 /// A Slack receiver of Alertmanager: its name and channel.
@@ -211,10 +352,10 @@ fn check_strays(templates_dir: &Path) -> Result<()> {
             }
             let relative = path.strip_prefix(templates_dir).unwrap_or(&path);
             let relative = relative.to_string_lossy().replace('\\', "/");
-            if !FILES.iter().any(|spec| spec.path == relative) {
+            if !template_paths().any(|known| known == relative) {
                 return Err(Error::StrayTemplate {
                     path,
-                    known: FILES.iter().map(|s| s.path).collect(),
+                    known: template_paths().collect(),
                 });
             }
         }

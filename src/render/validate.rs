@@ -20,6 +20,152 @@ fn compile(schema: &str) -> Validator {
 static COMPOSE: LazyLock<Validator> = LazyLock::new(|| compile(COMPOSE_SCHEMA));
 static DASHBOARD: LazyLock<Validator> = LazyLock::new(|| compile(DASHBOARD_SCHEMA));
 
+/// The Kubernetes schemas, by `apiVersion` and `kind`: the 1.33 built-in kinds (strict) and
+/// the prometheus-operator's custom resources.
+const KUBERNETES_SCHEMAS: [(&str, &str, &str); 9] = [
+    (
+        "v1",
+        "ConfigMap",
+        include_str!("../../vendor/schemas/kubernetes/v1.33.0-local-strict/configmap-v1.json"),
+    ),
+    (
+        "v1",
+        "Service",
+        include_str!("../../vendor/schemas/kubernetes/v1.33.0-local-strict/service-v1.json"),
+    ),
+    (
+        "apps/v1",
+        "StatefulSet",
+        include_str!(
+            "../../vendor/schemas/kubernetes/v1.33.0-local-strict/statefulset-apps-v1.json"
+        ),
+    ),
+    (
+        "apps/v1",
+        "Deployment",
+        include_str!(
+            "../../vendor/schemas/kubernetes/v1.33.0-local-strict/deployment-apps-v1.json"
+        ),
+    ),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        include_str!(
+            "../../vendor/schemas/kubernetes/v1.33.0-local-strict/networkpolicy-networking-v1.json"
+        ),
+    ),
+    (
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        include_str!(
+            "../../vendor/schemas/kubernetes/monitoring.coreos.com/servicemonitor_v1.json"
+        ),
+    ),
+    (
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        include_str!(
+            "../../vendor/schemas/kubernetes/monitoring.coreos.com/prometheusrule_v1.json"
+        ),
+    ),
+    (
+        "monitoring.coreos.com/v1alpha1",
+        "ScrapeConfig",
+        include_str!(
+            "../../vendor/schemas/kubernetes/monitoring.coreos.com/scrapeconfig_v1alpha1.json"
+        ),
+    ),
+    (
+        "monitoring.coreos.com/v1alpha1",
+        "AlertmanagerConfig",
+        include_str!(
+            "../../vendor/schemas/kubernetes/monitoring.coreos.com/alertmanagerconfig_v1alpha1.json"
+        ),
+    ),
+];
+static KUBERNETES_DEFINITIONS: &str =
+    include_str!("../../vendor/schemas/kubernetes/v1.33.0-local-strict/_definitions.json");
+
+/// The built-in kinds refer to `/api/_definitions.json`: that is the vendored file, and
+/// nothing is ever fetched.
+struct Definitions;
+
+impl jsonschema::Retrieve for Definitions {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        if uri.path().as_str().ends_with("/api/_definitions.json") {
+            Ok(serde_json::from_str(KUBERNETES_DEFINITIONS)?)
+        } else {
+            Err(format!("no schema at {uri}").into())
+        }
+    }
+}
+
+static KUBERNETES: LazyLock<Vec<(&str, &str, Validator)>> = LazyLock::new(|| {
+    KUBERNETES_SCHEMAS
+        .iter()
+        .map(|(api, kind, schema)| {
+            let schema: Value = serde_json::from_str(schema).expect("embedded schema is JSON");
+            let validator = jsonschema::options()
+                .with_retriever(Definitions)
+                .build(&schema)
+                .expect("embedded schema compiles");
+            (*api, *kind, validator)
+        })
+        .collect()
+});
+
+/// Validates the files of a Kubernetes tree: each object against its kind's schema (unknown
+/// fields are errors), never a Secret, and the kustomization listing every object file.
+pub fn kubernetes(tree: &Tree) -> Result<(), (String, String)> {
+    for (path, text) in tree {
+        kubernetes_file(path, text, tree).map_err(|message| (path.clone(), message))?;
+    }
+    Ok(())
+}
+
+fn kubernetes_file(path: &str, text: &str, tree: &Tree) -> Result<(), String> {
+    let value: Value = crate::yaml::from_str(text)?;
+    if path == "kustomization.yaml" {
+        let listed: Vec<&str> = pointers(&value, &["resources", "*"]);
+        let files: Vec<&str> = tree
+            .keys()
+            .map(String::as_str)
+            .filter(|p| *p != "kustomization.yaml")
+            .collect();
+        return if listed == files {
+            Ok(())
+        } else {
+            Err(format!("lists {listed:?}, not the object files {files:?}"))
+        };
+    }
+    let api = value["apiVersion"].as_str().unwrap_or_default();
+    let kind = value["kind"].as_str().unwrap_or_default();
+    let name = value["metadata"]["name"].as_str().unwrap_or_default();
+    let object = format!("{kind}/{name}");
+    if kind == "Secret" {
+        return Err(format!(
+            "object {object} is a Secret: stackgen never renders one; secrets are references"
+        ));
+    }
+    let Some((_, _, validator)) = KUBERNETES.iter().find(|(a, k, _)| *a == api && *k == kind)
+    else {
+        return Err(format!(
+            "object {object}: no schema for apiVersion `{api}` kind `{kind}`"
+        ));
+    };
+    schema(validator, &value, &format!("the schema of {kind} ({api})"))
+        .map_err(|message| format!("object {object} {message}"))?;
+    if kind == "PrometheusRule" {
+        for expr in pointers(&value, &["spec", "groups", "*", "rules", "*", "expr"]) {
+            promql(expr)?;
+        }
+    }
+    Ok(())
+}
+
 /// Grafana's built-in interval variables, as a duration PromQL can parse.
 const GRAFANA_VARIABLES: [&str; 3] = ["$__rate_interval", "$__interval", "$__range"];
 

@@ -18,6 +18,13 @@ fn check_case(case: &str) {
     let fixture = Path::new(ROOT).join("tests/fixtures").join(case);
     let stack = std::fs::read_to_string(fixture.join("stack.toml")).unwrap();
     let project = Project::new(&stack);
+    if let Ok(profiles) = std::fs::read_dir(fixture.join("profiles")) {
+        for profile in profiles.flatten() {
+            let name = profile.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(profile.path()).unwrap();
+            project.file(&format!("profiles/{name}"), &text);
+        }
+    }
     project.run(["render"]).success();
     let actual = texts(&project.path().join("generated"));
     let expected_dir = fixture.join("generated");
@@ -57,6 +64,12 @@ fn golden_minimal() {
 #[test]
 fn golden_noeviction() {
     check_case("noeviction");
+}
+
+/// The Kubernetes target: operator and standalone mode, each under the dev and the prod policy.
+#[test]
+fn golden_kubernetes() {
+    check_case("kubernetes");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod first_hour;
 mod fleet;
 mod golden;
 mod interop;
+mod kubernetes;
 mod lint;
 mod real_tools;
 mod secrets;

@@ -290,13 +290,18 @@ pub fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Option<St
 
 /// How the exporter learns passwords; records the assembled map as a secret when `up` must
 /// build it.
+/// On Kubernetes an init container assembles the map from the Secrets: no file of `up`'s.
 pub fn password_map(
     redis: &Redis,
     targets: &[Target],
     profile: &str,
+    kubernetes: bool,
     secrets: &mut BTreeMap<String, SecretUse>,
 ) -> PasswordMap {
     if targets.iter().any(|t| !t.managed && t.password.is_some()) {
+        if kubernetes {
+            return PasswordMap::Assembled;
+        }
         secrets.insert(
             PASSWORD_MAP.into(),
             SecretUse {

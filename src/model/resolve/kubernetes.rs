@@ -1,0 +1,126 @@
+//! The Kubernetes target: `[stack] target` and the `[kubernetes]` table, and the rule that a
+//! profile's secrets match its target (references to Secrets on Kubernetes, files or variables
+//! for compose).
+
+use super::Collector;
+use crate::diagnostic::Code;
+use crate::model::raw::{KubernetesMode, KubernetesTable, Platform};
+use crate::model::stack::{Kubernetes, Stack};
+use crate::model::units::Secret;
+
+/// The `release` label kube-prometheus-stack selects on when installed under its chart name.
+pub const DEFAULT_RELEASE: &str = "kube-prometheus-stack";
+
+pub fn kubernetes(
+    c: &mut Collector<'_>,
+    target: Option<Platform>,
+    table: Option<KubernetesTable>,
+    project: &str,
+) -> Option<Kubernetes> {
+    if target != Some(Platform::Kubernetes) {
+        if table.is_some() {
+            c.error(
+                Code::InvalidValue,
+                "kubernetes",
+                "`[kubernetes]` applies only to a profile with `[stack] target = \"kubernetes\"`",
+            );
+        }
+        return None;
+    }
+    let table = table.unwrap_or_default();
+    let namespace = table.namespace.unwrap_or_else(|| project.replace('_', "-"));
+    if !is_dns_label(&namespace) {
+        c.error(
+            Code::InvalidValue,
+            "kubernetes.namespace",
+            format!(
+                "`{namespace}` is not a namespace name: up to 63 lower-case letters, digits and \
+                 `-`, starting and ending with a letter or digit"
+            ),
+        );
+    }
+    let release = table.release.unwrap_or_else(|| DEFAULT_RELEASE.into());
+    if release.trim().is_empty() {
+        c.error(
+            Code::InvalidValue,
+            "kubernetes.release",
+            "`release` must not be empty",
+        );
+    }
+    Some(Kubernetes {
+        namespace,
+        mode: table.mode.unwrap_or(KubernetesMode::Operator),
+        release,
+        storage_class: table.storage_class.filter(|s| !s.is_empty()),
+    })
+}
+
+fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Every secret of the stack in the form its target reads: a Kubernetes profile names Secrets,
+/// a compose profile files or variables.
+pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
+    let kubernetes = stack.kubernetes.is_some();
+    let declared = stack
+        .secrets
+        .values()
+        .map(|s| (s.key.to_string(), &s.source))
+        .chain(
+            stack
+                .targets
+                .iter()
+                .filter_map(|t| t.password.as_ref().map(|p| (p.key.clone(), &p.source))),
+        );
+    for (key, source) in declared {
+        let is_reference = matches!(source, Secret::Kubernetes { .. });
+        if kubernetes && !is_reference {
+            c.error(
+                Code::SecretUnusable,
+                &key,
+                format!(
+                    "a Kubernetes profile reads secrets from Secrets: write `{{ secret = \"name\", \
+                     key = \"key\" }}`, not {}",
+                    source.form()
+                ),
+            );
+        } else if !kubernetes && is_reference {
+            c.error(
+                Code::SecretUnusable,
+                &key,
+                "`{ secret, key }` names a Kubernetes Secret: this profile runs on compose, which \
+                 reads `file` or `env`",
+            );
+        }
+        if let Secret::Kubernetes { secret, key: name } = source
+            && (!is_dns_subdomain(secret) || !is_secret_key(name))
+        {
+            c.error(
+                Code::InvalidValue,
+                &key,
+                "`secret` must be a Secret's name (lower-case letters, digits, `-` and `.`) and \
+                 `key` one of its keys (letters, digits, `-`, `_` and `.`)",
+            );
+        }
+    }
+}
+
+fn is_dns_subdomain(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+fn is_secret_key(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}

@@ -1,0 +1,260 @@
+//! The Kubernetes target: which objects a profile gets (one file each, by kind and name), and
+//! what their templates share — labels, selectors, security contexts, resources, the Secret
+//! each secret names, the password map's entries. The configuration files inside ConfigMaps are
+//! the compose target's own templates, rendered for the same stack.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::alerts::AlertKind;
+use crate::model::Stack;
+use crate::model::raw::{KubernetesMode, PolicyLevel};
+use crate::model::stack::REDIS_PASSWORD;
+use crate::model::units::Secret;
+
+/// A generated object file and when a stack has it. Its template is
+/// `templates/kubernetes/<path>`.
+pub struct ObjectFile {
+    pub path: &'static str,
+    pub template: &'static str,
+    pub when: fn(&Stack) -> bool,
+}
+
+macro_rules! objects {
+    ($($path:literal when $when:expr,)*) => {
+        /// Every file of the Kubernetes target, by its path under `generated/<profile>/`.
+        pub const OBJECTS: &[ObjectFile] = &[
+            $(ObjectFile {
+                path: $path,
+                template: include_str!(concat!("../../templates/kubernetes/", $path)),
+                when: $when,
+            },)*
+        ];
+    };
+}
+
+fn always(_: &Stack) -> bool {
+    true
+}
+fn redis(s: &Stack) -> bool {
+    s.redis.service.enabled
+}
+fn exporter(s: &Stack) -> bool {
+    s.redis_exporter.service.enabled
+}
+fn mode(s: &Stack) -> KubernetesMode {
+    s.kubernetes
+        .as_ref()
+        .map_or(KubernetesMode::Operator, |k| k.mode)
+}
+fn operator(s: &Stack) -> bool {
+    mode(s) == KubernetesMode::Operator
+}
+fn standalone(s: &Stack) -> bool {
+    mode(s) == KubernetesMode::Standalone
+}
+fn operator_exporter(s: &Stack) -> bool {
+    operator(s) && exporter(s)
+}
+fn operator_slack(s: &Stack) -> bool {
+    operator(s) && s.alertmanager.slack.is_some()
+}
+fn grafana(s: &Stack) -> bool {
+    s.grafana.service.enabled
+}
+fn own_prometheus(s: &Stack) -> bool {
+    standalone(s) && s.prometheus.service.enabled
+}
+fn own_alertmanager(s: &Stack) -> bool {
+    standalone(s) && s.alertmanager.service.enabled
+}
+fn own_grafana(s: &Stack) -> bool {
+    standalone(s) && grafana(s)
+}
+/// Under the prod policy the pods admit only the traffic the stack needs.
+fn fenced(s: &Stack) -> bool {
+    s.policy.level == PolicyLevel::Error
+}
+fn fenced_redis(s: &Stack) -> bool {
+    fenced(s) && redis(s)
+}
+fn fenced_exporter(s: &Stack) -> bool {
+    fenced(s) && exporter(s)
+}
+
+objects! {
+    "kustomization.yaml" when always,
+    "configmap-redis.yaml" when redis,
+    "service-redis.yaml" when redis,
+    "statefulset-redis.yaml" when redis,
+    "deployment-redis-exporter.yaml" when exporter,
+    "service-redis-exporter.yaml" when exporter,
+    "servicemonitor-redis-exporter.yaml" when operator_exporter,
+    "scrapeconfig-redis.yaml" when operator_exporter,
+    "prometheusrule-redis.yaml" when operator,
+    "alertmanagerconfig-redis.yaml" when operator_slack,
+    "configmap-grafana-dashboard.yaml" when grafana,
+    "configmap-prometheus.yaml" when own_prometheus,
+    "service-prometheus.yaml" when own_prometheus,
+    "statefulset-prometheus.yaml" when own_prometheus,
+    "configmap-alertmanager.yaml" when own_alertmanager,
+    "service-alertmanager.yaml" when own_alertmanager,
+    "statefulset-alertmanager.yaml" when own_alertmanager,
+    "configmap-grafana.yaml" when own_grafana,
+    "service-grafana.yaml" when own_grafana,
+    "deployment-grafana.yaml" when own_grafana,
+    "networkpolicy-redis.yaml" when fenced_redis,
+    "networkpolicy-redis-exporter.yaml" when fenced_exporter,
+}
+
+/// The objects this stack has.
+pub fn objects(stack: &Stack) -> impl Iterator<Item = &'static ObjectFile> + '_ {
+    OBJECTS.iter().filter(|o| (o.when)(stack))
+}
+
+/// Alerts about what kube-prometheus-stack runs and watches itself: left out of the
+/// PrometheusRule in operator mode, where no scrape job of stackgen's feeds them.
+pub const WATCHED_BY_OPERATOR: [AlertKind; 1] = [AlertKind::AlertmanagerDown];
+
+/// A component: its `app.kubernetes.io/name` and the user its image runs as.
+const COMPONENTS: [(&str, u32); 5] = [
+    ("redis", 999),
+    ("redis-exporter", 59000),
+    ("prometheus", 65534),
+    ("alertmanager", 65534),
+    ("grafana", 472),
+];
+
+/// A Secret and one of its keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRef {
+    pub name: String,
+    pub key: String,
+}
+
+/// One entry of the exporter's password map, which an init container assembles.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapEntry {
+    pub address: String,
+    pub secret: SecretRef,
+}
+
+/// What every Kubernetes template shares.
+#[derive(Debug, Serialize)]
+pub struct Context {
+    pub namespace: String,
+    pub release: String,
+    pub operator: bool,
+    pub storage_class: Option<String>,
+    /// Component → the labels of its objects, and the selector of its pods.
+    pub labels: BTreeMap<&'static str, Value>,
+    pub selector: BTreeMap<&'static str, Value>,
+    /// Component → its pod's security context; the one container security context.
+    pub pod_security: BTreeMap<&'static str, Value>,
+    pub container_security: Value,
+    /// Component → requests and limits.
+    pub resources: BTreeMap<&'static str, Value>,
+    /// Secret name (`redis_password`, …) → the Secret and key it names.
+    pub secrets: BTreeMap<String, SecretRef>,
+    pub password_map: Vec<MapEntry>,
+    /// The object files, for the kustomization.
+    pub resources_files: Vec<&'static str>,
+}
+
+pub fn context(stack: &Stack) -> Context {
+    let kubernetes = stack.kubernetes.clone().expect("a Kubernetes profile");
+    let operator = kubernetes.mode == KubernetesMode::Operator;
+    let mut labels = BTreeMap::new();
+    let mut selector = BTreeMap::new();
+    let mut pod_security = BTreeMap::new();
+    for (name, uid) in COMPONENTS {
+        let select = json!({
+            "app.kubernetes.io/name": name,
+            "app.kubernetes.io/instance": stack.name,
+        });
+        let mut all = select.clone();
+        all["app.kubernetes.io/part-of"] = json!(stack.name);
+        all["app.kubernetes.io/managed-by"] = json!("stackgen");
+        if operator {
+            all["release"] = json!(kubernetes.release);
+        }
+        labels.insert(name, all);
+        selector.insert(name, select);
+        pod_security.insert(
+            name,
+            json!({
+                "runAsNonRoot": true,
+                "runAsUser": uid,
+                "runAsGroup": uid,
+                "fsGroup": uid,
+                "seccompProfile": { "type": "RuntimeDefault" },
+            }),
+        );
+    }
+    let resources = stack
+        .services()
+        .iter()
+        .map(|s| {
+            let limits = json!({
+                "cpu": format!("{}m", (s.cpus.0 * 1000.0).round() as u64),
+                "memory": s.memory_limit_bytes.to_string(),
+            });
+            (s.name, json!({ "requests": limits, "limits": limits }))
+        })
+        .collect();
+    let secrets: BTreeMap<String, SecretRef> = stack
+        .secrets
+        .iter()
+        .filter_map(|(name, secret)| Some((name.clone(), reference(&secret.source)?)))
+        .collect();
+    let password_map = stack
+        .targets
+        .iter()
+        .filter_map(|target| {
+            let secret = match &target.password {
+                Some(password) => reference(&password.source)?,
+                None if target.managed => secrets.get(REDIS_PASSWORD)?.clone(),
+                None => return None,
+            };
+            Some(MapEntry {
+                address: target.address.clone(),
+                secret,
+            })
+        })
+        .collect();
+    let mut resources_files: Vec<&'static str> = objects(stack)
+        .map(|o| o.path)
+        .filter(|p| *p != "kustomization.yaml")
+        .collect();
+    resources_files.sort_unstable();
+    Context {
+        namespace: kubernetes.namespace,
+        release: kubernetes.release,
+        operator,
+        storage_class: kubernetes.storage_class,
+        labels,
+        selector,
+        pod_security,
+        container_security: json!({
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": { "drop": ["ALL"] },
+        }),
+        resources,
+        secrets,
+        password_map,
+        resources_files,
+    }
+}
+
+fn reference(secret: &Secret) -> Option<SecretRef> {
+    match secret {
+        Secret::Kubernetes { secret, key } => Some(SecretRef {
+            name: secret.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    }
+}

@@ -249,6 +249,53 @@ pub fn context(stack: &Stack) -> Context {
     }
 }
 
+/// The configuration files each component's pods read from ConfigMaps.
+const CONFIGS: [(&str, &[&str]); 4] = [
+    ("redis", &["redis/redis.conf"]),
+    (
+        "prometheus",
+        &[
+            "prometheus/prometheus.yml",
+            "prometheus/rules/redis-alerts.yml",
+            "prometheus/targets/redis.json",
+        ],
+    ),
+    (
+        "alertmanager",
+        &[
+            "alertmanager/alertmanager.yml",
+            "alertmanager/templates/slack.tmpl",
+        ],
+    ),
+    (
+        "grafana",
+        &[
+            "grafana/provisioning/datasources/prometheus.yml",
+            "grafana/provisioning/dashboards/dashboards.yml",
+            "grafana/dashboards/redis.json",
+        ],
+    ),
+];
+
+/// Component → the sha256 of the configuration its pods read, for their template's
+/// `checksum/config` annotation: a ConfigMap that changes rolls the pods that read it (none of
+/// them re-reads its files on its own).
+pub fn checksums(configs: &BTreeMap<&str, String>) -> BTreeMap<&'static str, String> {
+    use sha2::{Digest, Sha256};
+    CONFIGS
+        .iter()
+        .map(|(component, files)| {
+            let mut hash = Sha256::new();
+            for file in *files {
+                hash.update(file.as_bytes());
+                hash.update(configs.get(file).map_or(&b""[..], |t| t.as_bytes()));
+            }
+            let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            (*component, hex)
+        })
+        .collect()
+}
+
 fn reference(secret: &Secret) -> Option<SecretRef> {
     match secret {
         Secret::Kubernetes { secret, key } => Some(SecretRef {

@@ -175,6 +175,14 @@ impl Renderer {
         context.insert("rule_tests", &rules::rule_tests(stack));
         context.insert("panels", &dashboard::panels());
         context.insert("receivers", &receivers(stack));
+        // The dashboard's datasource: the one stackgen provisions, or under kube-prometheus-stack
+        // (whose Grafana has its own) a variable that picks one.
+        let datasource = if rules::operator(stack) {
+            "${datasource}"
+        } else {
+            "stackgen-prometheus"
+        };
+        context.insert("dashboard_datasource", datasource);
         // Alert names by key, for templates that refer to one (inhibition, routing).
         let names: BTreeMap<&str, &str> = AlertKind::ALL
             .iter()
@@ -240,6 +248,7 @@ impl Renderer {
         context.insert("configs", &configs);
         context.insert("rule_groups", &groups);
         context.insert("k8s", &kubernetes::context(stack));
+        context.insert("checksums", &kubernetes::checksums(&configs));
         let mut tree = Tree::new();
         for object in kubernetes::objects(stack) {
             let name = kubernetes_template(object.path);

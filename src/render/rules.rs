@@ -60,14 +60,18 @@ pub fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
 
 /// Whether an alert can match anything in this stack: `RedisNoPrimary` needs a target in a
 /// replication group.
+/// Whether the stack plugs into kube-prometheus-stack (Kubernetes, operator mode).
+pub fn operator(stack: &Stack) -> bool {
+    stack
+        .kubernetes
+        .as_ref()
+        .is_some_and(|k| k.mode == KubernetesMode::Operator)
+}
+
 /// Under kube-prometheus-stack (Kubernetes, operator mode) no scrape job of stackgen's feeds the
 /// alerts about what the operator runs and watches itself.
 fn applies(stack: &Stack, kind: AlertKind) -> bool {
-    let operator = stack
-        .kubernetes
-        .as_ref()
-        .is_some_and(|k| k.mode == KubernetesMode::Operator);
-    if operator && WATCHED_BY_OPERATOR.contains(&kind) {
+    if operator(stack) && WATCHED_BY_OPERATOR.contains(&kind) {
         return false;
     }
     kind != AlertKind::NoPrimary

@@ -137,6 +137,21 @@ fn the_rules_are_the_compose_rules_and_select_jobs_that_exist() {
             );
         }
     }
+    // The operator routes an AlertmanagerConfig's alerts by `namespace`: every Redis series
+    // gets the stack's.
+    let namespace = scrape["spec"]["relabelings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["targetLabel"] == "namespace")
+        .expect("a namespace relabelling");
+    assert_eq!(namespace["replacement"], "redis-buffer");
+    // The dashboard picks the cluster's Prometheus through a datasource variable.
+    let dashboard = yaml(&project.read("generated/operator/configmap-grafana-dashboard.yaml"));
+    let dashboard: Value =
+        serde_json::from_str(dashboard["data"]["redis.json"].as_str().unwrap()).unwrap();
+    assert_eq!(dashboard["templating"]["list"][0]["type"], "datasource");
+    assert_eq!(dashboard["panels"][0]["datasource"]["uid"], "${datasource}");
     // Each target is a static target of the ScrapeConfig, with its labels.
     let groups = scrape["spec"]["staticConfigs"].as_array().unwrap();
     assert_eq!(groups.len(), 2);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::diff::DiffOptions;
+use crate::commands::drill::DrillArgs;
 use crate::commands::lint::LintArgs;
 use crate::{Command, Options};
 
@@ -136,6 +137,14 @@ enum Cmd {
         #[arg(long)]
         volumes: bool,
     },
+    /// Load and failure tests against the running stack: `baseline` (SET/GET load, its ops/s
+    /// and latencies, and Prometheus' view of the same window).
+    Drill {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        args: DrillCli,
+    },
     /// Each service's state, health and a real probe.
     Status {
         #[command(flatten)]
@@ -144,6 +153,56 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+}
+
+/// What `drill` takes besides the project.
+#[derive(Debug, Args)]
+struct DrillCli {
+    /// Scenarios to run (default: all).
+    #[arg(value_enum)]
+    scenarios: Vec<Scenario>,
+    /// How long each load runs.
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Connections sending load.
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// Commands per pipeline, half SET and half GET.
+    #[arg(long, default_value_t = 16)]
+    pipeline: usize,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 256)]
+    value_size: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Run against a profile whose policy is prod's.
+    #[arg(long)]
+    allow_prod: bool,
+}
+
+impl From<DrillCli> for DrillArgs {
+    fn from(cli: DrillCli) -> Self {
+        Self {
+            scenarios: cli
+                .scenarios
+                .iter()
+                .map(|s| s.to_possible_value().expect("named").get_name().to_string())
+                .collect(),
+            duration: cli.duration,
+            clients: cli.clients,
+            pipeline: cli.pipeline,
+            value_size: cli.value_size,
+            json: cli.format == Format::Json,
+            allow_prod: cli.allow_prod,
+        }
+    }
+}
+
+/// A drill scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    Baseline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -213,6 +272,10 @@ impl Cli {
             } => {
                 project = p;
                 Command::Down { volumes }
+            }
+            Cmd::Drill { project: p, args } => {
+                project = p;
+                Command::Drill(args.into())
             }
             Cmd::Status { project: p, format } => {
                 project = p;

@@ -50,6 +50,9 @@ pub enum Error {
          `kubectl apply -k generated/{profile}` or let Argo CD or Flux apply that folder"
     )]
     KubernetesTarget { profile: String },
+    /// `drill` cannot run against this profile's stack.
+    #[error("drill on profile `{profile}`: {why}")]
+    DrillRefused { profile: String, why: String },
     /// A command-line value is wrong.
     #[error("{option}: {message}")]
     Usage {

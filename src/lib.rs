@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod docker;
+pub mod drill;
 pub mod error;
 pub mod lint;
 pub mod model;
@@ -57,6 +58,7 @@ pub enum Command {
     Status {
         json: bool,
     },
+    Drill(commands::drill::DrillArgs),
 }
 
 /// Runs one command.
@@ -77,5 +79,6 @@ pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Resul
         } => commands::up::run(options, timeout, *dry_run, *wait_scrape, printer),
         Command::Down { volumes } => commands::down::run(options, *volumes, printer),
         Command::Status { json } => commands::status::run(options, *json, printer),
+        Command::Drill(args) => commands::drill::run(options, args, printer),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod down;
+pub mod drill;
 pub mod init;
 pub mod lint;
 pub mod render;

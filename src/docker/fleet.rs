@@ -45,7 +45,7 @@ pub fn scrape_all(host: &str, port: u16, targets: &[Target]) -> Vec<TargetStatus
 
 /// One target.
 pub fn scrape(host: &str, port: u16, target: &Target) -> TargetStatus {
-    let path = format!("/scrape?target={}", encode(&target.address));
+    let path = format!("/scrape?target={}", probe::encode_query(&target.address));
     let (up, detail) = match probe::get(host, port, &path) {
         Ok(response) if response.status == 200 => judge(&response.body),
         Ok(response) => (false, format!("the exporter answered {}", response.status)),
@@ -94,19 +94,6 @@ fn judge(metrics: &str) -> (bool, String) {
     (true, format!("{role}, {memory}, {clients} clients"))
 }
 
-/// A query parameter's value, percent-encoded.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +110,7 @@ mod tests {
         assert!(!judge("redis_up 0\n").0);
         assert!(!judge("redis_uptime_in_seconds 1\n").0);
         assert_eq!(
-            encode("redis://[::1]:6379"),
+            probe::encode_query("redis://[::1]:6379"),
             "redis%3A%2F%2F%5B%3A%3A1%5D%3A6379"
         );
     }

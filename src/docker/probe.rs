@@ -136,6 +136,19 @@ pub fn redis_ping(host: &str, port: u16, password: Option<&str>) -> std::io::Res
     Ok(Pings { without, with })
 }
 
+/// A URL query parameter's value, percent-encoded.
+pub fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -16,7 +16,7 @@ const IMAGES: [&str; 4] = [
     "stackgen-test/prometheus:2.42",
     "stackgen-test/alertmanager:0.25",
 ];
-const PASSWORD: &str = "e2e pa$$ \"w0rd\" \\ 'x'";
+pub const PASSWORD: &str = "e2e pa$$ \"w0rd\" \\ 'x'";
 
 /// Whether the engine and the stand-in images are there; panics when they must be.
 pub fn docker_ready() -> bool {

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod compose_hash;
 mod diff;
+mod drill;
 mod e2e;
 mod first_hour;
 mod fleet;

@@ -1,0 +1,227 @@
+//! `stackgen drill [SCENARIO…]`: load and failure tests against the running stack of a profile,
+//! reported as a table or JSON. Refuses a prod-policy profile without `--allow-prod`, before it
+//! connects to anything; removes every drill key at the end, whatever happened.
+
+use std::time::Duration;
+
+use super::stack::Running;
+use crate::alerts::AlertKind;
+use crate::docker::probe;
+use crate::drill::{DrillOptions, Endpoints, Report, baseline, load};
+use crate::error::{Error, Outcome, Result};
+use crate::model::raw::PolicyLevel;
+use crate::model::stack::REDIS_PASSWORD;
+use crate::{Options, Printer};
+
+/// The scenarios there are, in the order they run.
+pub const SCENARIOS: [&str; 1] = ["baseline"];
+
+/// What the command line asked for.
+#[derive(Debug, Clone)]
+pub struct DrillArgs {
+    pub scenarios: Vec<String>,
+    pub duration: String,
+    pub clients: usize,
+    pub pipeline: usize,
+    pub value_size: usize,
+    pub json: bool,
+    pub allow_prod: bool,
+}
+
+pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
+    let duration: crate::model::units::Duration =
+        args.duration.parse().map_err(|message| Error::Usage {
+            option: "--duration",
+            message,
+        })?;
+    if duration.millis() < 1000 {
+        return Err(usage("--duration", "a drill runs for at least 1s"));
+    }
+    if args.clients == 0 || args.pipeline == 0 || args.value_size == 0 {
+        return Err(usage(
+            "--clients/--pipeline/--value-size",
+            "each must be at least 1",
+        ));
+    }
+    let running = Running::load(options, false)?;
+    let stack = &running.stack;
+    if stack.policy.level == PolicyLevel::Error && !args.allow_prod {
+        return Err(Error::DrillRefused {
+            profile: running.profile.clone(),
+            why: "its policy is prod's (`level = \"error\"`): a drill loads Redis and writes \
+                  keys; pass --allow-prod to run it anyway"
+                .into(),
+        });
+    }
+    let endpoints = endpoints(&running)?;
+    let options = DrillOptions {
+        duration: Duration::from_millis(duration.millis()),
+        shape: load::Shape {
+            clients: args.clients,
+            pipeline: args.pipeline,
+            value_size: args.value_size,
+            keys: 1000,
+        },
+    };
+    let thresholds = thresholds(stack);
+    let chosen: Vec<&str> = if args.scenarios.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        args.scenarios.iter().map(String::as_str).collect()
+    };
+    // One thread, as redis-benchmark has: on a small machine the other cores stay Redis'.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("tokio runtime")(e))?;
+    let report = runtime.block_on(async {
+        let client = load::client(
+            &endpoints.redis_host,
+            endpoints.redis_port,
+            endpoints.redis_password.as_deref(),
+        )
+        .map_err(|e| drill_error(&running.profile, format!("Redis: {e}")))?;
+        let mut scenarios = Vec::new();
+        for name in &chosen {
+            printer.note(&format!(
+                "drill {name}: {} of load, {} clients × pipeline {} × {} B values…",
+                duration, options.shape.clients, options.shape.pipeline, options.shape.value_size
+            ))?;
+            let result = match *name {
+                "baseline" => baseline::run(&client, &endpoints, &options, thresholds).await,
+                other => Err(format!("no scenario `{other}`")),
+            };
+            scenarios.push(result.unwrap_or_else(
+                |why| serde_json::json!({ "name": name, "ok": false, "error": why }),
+            ));
+        }
+        // Whatever happened above, no drill key stays.
+        let removed = load::clean(&client)
+            .await
+            .map_err(|e| drill_error(&running.profile, format!("removing drill keys: {e}")))?;
+        let ok = scenarios.iter().all(|s| s["ok"] == true);
+        Ok::<_, Error>(Report {
+            profile: running.profile.clone(),
+            ok,
+            scenarios,
+            drill_keys_removed: removed,
+        })
+    })?;
+    let text = if args.json {
+        let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
+        text.push('\n');
+        text
+    } else {
+        table(&report)
+    };
+    printer.print(&text)?;
+    printer.note(&format!(
+        "{} drill keys removed; nothing else was changed.",
+        report.drill_keys_removed
+    ))?;
+    Ok(if report.ok {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
+/// The thresholds of the alerts the figures are compared with, where those alerts are on.
+fn thresholds(stack: &crate::model::Stack) -> baseline::Thresholds {
+    let threshold = |kind: AlertKind| {
+        stack
+            .alerts
+            .iter()
+            .find(|a| a.kind == kind && a.enabled)
+            .and_then(|a| a.threshold)
+    };
+    baseline::Thresholds {
+        low_throughput_ops: threshold(AlertKind::LowThroughput),
+        high_latency_ms: threshold(AlertKind::HighLatency),
+    }
+}
+
+fn usage(option: &'static str, message: &str) -> Error {
+    Error::Usage {
+        option,
+        message: message.into(),
+    }
+}
+
+fn drill_error(profile: &str, why: String) -> Error {
+    Error::DrillRefused {
+        profile: profile.into(),
+        why,
+    }
+}
+
+/// Redis and Prometheus as published by the profile's running stack.
+fn endpoints(running: &Running) -> Result<Endpoints> {
+    let stack = &running.stack;
+    let published = |service: &str| {
+        running
+            .spec
+            .containers
+            .iter()
+            .find(|c| c.service == service)
+            .and_then(|c| c.ports.first())
+            .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port))
+    };
+    let refuse = |why: &str| drill_error(&running.profile, why.to_string());
+    let (redis_host, redis_port) =
+        published("redis").ok_or_else(|| refuse("a drill loads the managed Redis: it is off"))?;
+    let (prometheus_host, prometheus_port) = published("prometheus")
+        .ok_or_else(|| refuse("a drill checks its figures against Prometheus: it is off"))?;
+    let redis_password = if stack.redis.auth {
+        Some(
+            crate::docker::secrets::value(&running.spec, REDIS_PASSWORD)
+                .ok_or_else(|| refuse("the Redis password secret cannot be read"))?,
+        )
+    } else {
+        None
+    };
+    let target = stack
+        .targets
+        .iter()
+        .find(|t| t.managed)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    Ok(Endpoints {
+        redis_host,
+        redis_port,
+        redis_password,
+        prometheus_host,
+        prometheus_port,
+        target,
+        scrape_interval: Duration::from_millis(stack.redis_exporter.scrape_interval.millis()),
+    })
+}
+
+/// The human report: one block per scenario.
+fn table(report: &Report) -> String {
+    let mut text = format!("{:10}  {:4}  RESULT\n", "SCENARIO", "OK");
+    for scenario in &report.scenarios {
+        let ok = if scenario["ok"] == true { "ok" } else { "FAIL" };
+        let name = scenario["name"].as_str().unwrap_or("?");
+        let detail = match scenario.get("error") {
+            Some(error) => error.as_str().unwrap_or_default().to_string(),
+            None => format!(
+                "{:.0} ops/s (Prometheus {:.0}, {:.1} % apart), p50 {:.2} ms, p99 {:.2} ms, max \
+                 {:.2} ms, {} errors",
+                scenario["ops_per_sec"].as_f64().unwrap_or_default(),
+                scenario["prometheus_ops_per_sec"]
+                    .as_f64()
+                    .unwrap_or_default(),
+                scenario["prometheus_agreement_percent"]
+                    .as_f64()
+                    .unwrap_or_default(),
+                scenario["p50_ms"].as_f64().unwrap_or_default(),
+                scenario["p99_ms"].as_f64().unwrap_or_default(),
+                scenario["max_ms"].as_f64().unwrap_or_default(),
+                scenario["errors"],
+            ),
+        };
+        text.push_str(&format!("{name:10}  {ok:4}  {detail}\n"));
+    }
+    text
+}

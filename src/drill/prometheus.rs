@@ -1,0 +1,61 @@
+//! What Prometheus recorded, asked over its HTTP API: the raw samples of one series over a
+//! recent range.
+
+use serde_json::Value;
+
+use crate::docker::probe;
+
+/// The samples `(unix seconds, value)` of the series `selector` over the last `seconds`.
+pub fn samples(
+    host: &str,
+    port: u16,
+    selector: &str,
+    seconds: u64,
+) -> Result<Vec<(f64, f64)>, String> {
+    let query = probe::encode_query(&format!("{selector}[{seconds}s]"));
+    let path = format!("/api/v1/query?query={query}");
+    let response = probe::get(host, port, &path).map_err(|e| format!("Prometheus: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("Prometheus answered {} to {path}", response.status));
+    }
+    let answer: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    let values = answer["data"]["result"][0]["values"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(values
+        .iter()
+        .filter_map(|pair| {
+            let t = pair[0].as_f64()?;
+            let v = pair[1].as_str()?.parse().ok()?;
+            Some((t, v))
+        })
+        .collect())
+}
+
+/// How much a counter grew across a window: from its last sample at or before `start` to its
+/// first at or after `end`. None until Prometheus has both.
+pub fn growth(samples: &[(f64, f64)], start: f64, end: f64) -> Option<f64> {
+    let before = samples.iter().rev().find(|(t, _)| *t <= start)?;
+    let after = samples.iter().find(|(t, _)| *t >= end)?;
+    Some(after.1 - before.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_brackets_the_window() {
+        let samples = [
+            (0.0, 10.0),
+            (5.0, 12.0),
+            (10.0, 500.0),
+            (15.0, 900.0),
+            (20.0, 901.0),
+        ];
+        assert_eq!(growth(&samples, 6.0, 14.0), Some(888.0));
+        assert_eq!(growth(&samples, 6.0, 21.0), None);
+        assert_eq!(growth(&samples, -1.0, 5.0), None);
+    }
+}

@@ -1,0 +1,95 @@
+//! `stackgen drill` on a real engine: refused on a prod-policy profile without `--allow-prod`,
+//! and `baseline` with it: real load through the `redis` crate, its figures checked against
+//! what the test itself reads from Redis and Prometheus, no drill key left, the user's keys
+//! intact.
+
+use serde_json::Value;
+
+use crate::e2e::{Stack, docker_ready};
+use crate::support::*;
+
+#[test]
+fn baseline_loads_redis_agrees_with_prometheus_and_leaves_no_key() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("drill", "");
+    stack.up();
+    let password = Some(crate::e2e::PASSWORD);
+    let port = stack.ports[0];
+    redis_cli(port, password, &["set", "user:key", "kept"]);
+    let processed = || -> u64 {
+        let info = redis_cli(port, password, &["info", "stats"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+
+    // 1. The stack's profile has the prod policy: refused, nothing touched.
+    let before = processed();
+    let refused = stack
+        .run(&["drill", "baseline", "--duration", "2s"])
+        .code(2);
+    assert!(refused.stderr.contains("--allow-prod"), "{refused}");
+    assert_eq!(refused.stderr.trim().lines().count(), 1, "{refused}");
+    // Only the test's own INFO ran meanwhile (and the exporter's scrapes).
+    assert!(
+        processed() - before < 200,
+        "the refused drill sent commands"
+    );
+
+    // 2. With --allow-prod: load, figures, cleanup.
+    let before = processed();
+    let run = stack
+        .run(&[
+            "drill",
+            "baseline",
+            "--allow-prod",
+            "--duration",
+            "5s",
+            "--clients",
+            "8",
+            "--pipeline",
+            "4",
+            "--value-size",
+            "100",
+            "--format",
+            "json",
+        ])
+        .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["profile"], "prod");
+    let baseline = &report["scenarios"][0];
+    assert_eq!(baseline["name"], "baseline");
+    let commands = baseline["commands"].as_u64().unwrap();
+    let ops = baseline["ops_per_sec"].as_f64().unwrap();
+    let duration = baseline["duration_s"].as_f64().unwrap();
+    assert!(commands > 1000, "{baseline}");
+    assert!((ops * duration - commands as f64).abs() < 1.0, "{baseline}");
+    // Redis' own count: the drill's commands, its cleanup (SCAN, UNLINK) and the exporter's
+    // scrapes; within 10 % of what the drill says it sent.
+    let counted = (processed() - before) as f64;
+    assert!(
+        (counted - commands as f64).abs() / (commands as f64) < 0.10,
+        "Redis counted {counted}, the drill {commands}"
+    );
+    let prometheus = baseline["prometheus_ops_per_sec"].as_f64().unwrap();
+    assert!((prometheus - ops).abs() / ops < 0.10, "{baseline}");
+    let p50 = baseline["p50_ms"].as_f64().unwrap();
+    let p99 = baseline["p99_ms"].as_f64().unwrap();
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= baseline["max_ms"].as_f64().unwrap());
+    assert_eq!(baseline["low_throughput_threshold_ops_per_sec"], 1000.0);
+    assert_eq!(baseline["errors"], 0);
+    // No drill key left; the user's key intact.
+    assert!(report["drill_keys_removed"].as_u64().unwrap() > 0);
+    assert_eq!(redis_cli(port, password, &["dbsize"]), "1");
+    assert_eq!(redis_cli(port, password, &["get", "user:key"]), "kept");
+    assert!(
+        run.stderr
+            .contains("drill keys removed; nothing else was changed")
+    );
+}

@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use super::stack::Running;
 use crate::alerts::AlertKind;
+use crate::docker::Engine;
 use crate::docker::probe;
-use crate::drill::{DrillOptions, Endpoints, Report, baseline, load};
+use crate::drill::{DrillOptions, Endpoints, Report, baseline, load, recovery};
 use crate::error::{Error, Outcome, Result};
+use crate::model::raw::Appendfsync;
 use crate::model::raw::PolicyLevel;
 use crate::model::stack::REDIS_PASSWORD;
 use crate::{Options, Printer};
 
 /// The scenarios there are, in the order they run.
-pub const SCENARIOS: [&str; 1] = ["baseline"];
+pub const SCENARIOS: [&str; 2] = ["baseline", "recovery"];
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -29,20 +31,7 @@ pub struct DrillArgs {
 }
 
 pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
-    let duration: crate::model::units::Duration =
-        args.duration.parse().map_err(|message| Error::Usage {
-            option: "--duration",
-            message,
-        })?;
-    if duration.millis() < 1000 {
-        return Err(usage("--duration", "a drill runs for at least 1s"));
-    }
-    if args.clients == 0 || args.pipeline == 0 || args.value_size == 0 {
-        return Err(usage(
-            "--clients/--pipeline/--value-size",
-            "each must be at least 1",
-        ));
-    }
+    let (duration, drill_options) = drill_options(args)?;
     let running = Running::load(options, false)?;
     let stack = &running.stack;
     if stack.policy.level == PolicyLevel::Error && !args.allow_prod {
@@ -54,27 +43,21 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
         });
     }
     let endpoints = endpoints(&running)?;
-    let options = DrillOptions {
-        duration: Duration::from_millis(duration.millis()),
-        shape: load::Shape {
-            clients: args.clients,
-            pipeline: args.pipeline,
-            value_size: args.value_size,
-            keys: 1000,
-        },
-    };
+    let options = drill_options;
     let thresholds = thresholds(stack);
     let chosen: Vec<&str> = if args.scenarios.is_empty() {
         SCENARIOS.to_vec()
     } else {
         args.scenarios.iter().map(String::as_str).collect()
     };
-    // One thread, as redis-benchmark has: on a small machine the other cores stay Redis'.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("tokio runtime")(e))?;
-    let report = runtime.block_on(async {
+    // The engine's runtime: one thread, as redis-benchmark has; on a small machine the other
+    // cores stay Redis'.
+    let engine = Engine::connect()?;
+    let durability = recovery::Durability {
+        appendonly: stack.redis.appendonly,
+        everysec: stack.redis.appendfsync == Appendfsync::Everysec,
+    };
+    let report = engine.block_on(async {
         let client = load::client(
             &endpoints.redis_host,
             endpoints.redis_port,
@@ -83,12 +66,20 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
         .map_err(|e| drill_error(&running.profile, format!("Redis: {e}")))?;
         let mut scenarios = Vec::new();
         for name in &chosen {
-            printer.note(&format!(
-                "drill {name}: {} of load, {} clients × pipeline {} × {} B values…",
-                duration, options.shape.clients, options.shape.pipeline, options.shape.value_size
-            ))?;
+            printer.note(&format!("drill {name}: {duration}…"))?;
             let result = match *name {
                 "baseline" => baseline::run(&client, &endpoints, &options, thresholds).await,
+                "recovery" => {
+                    let container = &endpoints.redis_container;
+                    recovery::run(
+                        &client,
+                        &engine.docker,
+                        container,
+                        options.duration,
+                        durability,
+                    )
+                    .await
+                }
                 other => Err(format!("no scenario `{other}`")),
             };
             scenarios.push(result.unwrap_or_else(
@@ -124,6 +115,34 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
     } else {
         Outcome::Found
     })
+}
+
+/// The options, checked: a duration of at least a second, and no zero in the load's shape.
+fn drill_options(args: &DrillArgs) -> Result<(crate::model::units::Duration, DrillOptions)> {
+    let duration: crate::model::units::Duration =
+        args.duration.parse().map_err(|message| Error::Usage {
+            option: "--duration",
+            message,
+        })?;
+    if duration.millis() < 1000 {
+        return Err(usage("--duration", "a drill runs for at least 1s"));
+    }
+    if args.clients == 0 || args.pipeline == 0 || args.value_size == 0 {
+        return Err(usage(
+            "--clients/--pipeline/--value-size",
+            "each must be at least 1",
+        ));
+    }
+    let options = DrillOptions {
+        duration: Duration::from_millis(duration.millis()),
+        shape: load::Shape {
+            clients: args.clients,
+            pipeline: args.pipeline,
+            value_size: args.value_size,
+            keys: 1000,
+        },
+    };
+    Ok((duration, options))
 }
 
 /// The thresholds of the alerts the figures are compared with, where those alerts are on.
@@ -194,6 +213,13 @@ fn endpoints(running: &Running) -> Result<Endpoints> {
         prometheus_port,
         target,
         scrape_interval: Duration::from_millis(stack.redis_exporter.scrape_interval.millis()),
+        redis_container: running
+            .spec
+            .containers
+            .iter()
+            .find(|c| c.service == "redis")
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -203,21 +229,26 @@ fn table(report: &Report) -> String {
     for scenario in &report.scenarios {
         let ok = if scenario["ok"] == true { "ok" } else { "FAIL" };
         let name = scenario["name"].as_str().unwrap_or("?");
-        let detail = match scenario.get("error") {
-            Some(error) => error.as_str().unwrap_or_default().to_string(),
-            None => format!(
+        let number = |key: &str| scenario[key].as_f64().unwrap_or_default();
+        let detail = match (scenario.get("error"), name) {
+            (Some(error), _) => error.as_str().unwrap_or_default().to_string(),
+            (None, "recovery") => format!(
+                "{} acked, {} survived, {} lost ({:.2} s of writes), up again after {:.1} s",
+                scenario["acked"],
+                scenario["survived"],
+                scenario["lost"],
+                number("lost_seconds_of_writes"),
+                number("recovery_s"),
+            ),
+            (None, _) => format!(
                 "{:.0} ops/s (Prometheus {:.0}, {:.1} % apart), p50 {:.2} ms, p99 {:.2} ms, max \
                  {:.2} ms, {} errors",
-                scenario["ops_per_sec"].as_f64().unwrap_or_default(),
-                scenario["prometheus_ops_per_sec"]
-                    .as_f64()
-                    .unwrap_or_default(),
-                scenario["prometheus_agreement_percent"]
-                    .as_f64()
-                    .unwrap_or_default(),
-                scenario["p50_ms"].as_f64().unwrap_or_default(),
-                scenario["p99_ms"].as_f64().unwrap_or_default(),
-                scenario["max_ms"].as_f64().unwrap_or_default(),
+                number("ops_per_sec"),
+                number("prometheus_ops_per_sec"),
+                number("prometheus_agreement_percent"),
+                number("p50_ms"),
+                number("p99_ms"),
+                number("max_ms"),
                 scenario["errors"],
             ),
         };

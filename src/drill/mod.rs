@@ -1,11 +1,12 @@
 //! `stackgen drill`: the stack's own load and failure tests, run against the stack `up` runs.
 //! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
 //! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
-//! removed) and the report. Scenarios: `baseline`.
+//! removed) and the report. Scenarios: `baseline`, `recovery`.
 
 pub mod baseline;
 pub mod load;
 pub mod prometheus;
+pub mod recovery;
 
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ pub struct Endpoints {
     pub target: String,
     /// How often Prometheus scrapes Redis, for waiting on a scrape after the load.
     pub scrape_interval: std::time::Duration,
+    /// The managed Redis' container, which `recovery` kills.
+    pub redis_container: String,
 }
 
 /// The whole run, as `--format json` prints it.

@@ -1,0 +1,143 @@
+//! `recovery`: writes acknowledged keys, kills Redis with SIGKILL through the engine while it
+//! writes, waits until Redis answers again (starting the container if its restart policy does
+//! not), then counts which acknowledged writes survived. With AOF `everysec`, at most one second
+//! of writes may be lost.
+
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::KillContainerOptionsBuilder;
+use serde_json::json;
+
+use super::load::PREFIX;
+
+/// Writes per pipeline.
+const BATCH: usize = 16;
+/// How long Redis may take to answer again after the kill.
+const RESTART_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the stack promises about lost writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Durability {
+    pub appendonly: bool,
+    pub everysec: bool,
+}
+
+pub async fn run(
+    client: &redis::Client,
+    docker: &Docker,
+    container: &str,
+    before_kill: Duration,
+    durability: Durability,
+) -> Result<serde_json::Value, String> {
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    // Acknowledged writes and when each batch was acknowledged, from the start.
+    let started = Instant::now();
+    let mut acks: Vec<Duration> = Vec::new();
+    let mut killed_at: Option<Instant> = None;
+    loop {
+        if killed_at.is_none() && started.elapsed() >= before_kill {
+            kill(docker, container).await?;
+            killed_at = Some(Instant::now());
+        }
+        let first = acks.len();
+        let mut pipe = redis::pipe();
+        for n in first..first + BATCH {
+            pipe.set(key(n), n).ignore();
+        }
+        match pipe.query_async::<()>(&mut connection).await {
+            Ok(()) => acks.extend(std::iter::repeat_n(started.elapsed(), BATCH)),
+            Err(_) if killed_at.is_some() => break,
+            Err(e) => return Err(format!("a write failed before the kill: {e}")),
+        }
+    }
+    let killed_at = killed_at.unwrap_or(started);
+    wait_until_up(client, docker, container).await?;
+    let recovered_after = killed_at.elapsed();
+    let survived = count_survivors(client, acks.len()).await?;
+    let lost = acks.len() - survived;
+    // The lost writes are the last acknowledged ones: from the first lost to the last ack.
+    let lost_seconds = if lost == 0 {
+        0.0
+    } else {
+        (acks[acks.len() - 1] - acks[survived]).as_secs_f64()
+    };
+    let bound = (durability.appendonly && durability.everysec).then_some(1.0);
+    let ok = bound.is_none_or(|b| lost_seconds <= b);
+    Ok(json!({
+        "name": "recovery",
+        "ok": ok,
+        "acked": acks.len(),
+        "survived": survived,
+        "lost": lost,
+        "lost_seconds_of_writes": lost_seconds,
+        "lost_seconds_allowed": bound,
+        "recovery_s": recovered_after.as_secs_f64(),
+        "killed_after_s": (killed_at - started).as_secs_f64(),
+    }))
+}
+
+fn key(n: usize) -> String {
+    format!("{PREFIX}recovery:{n}")
+}
+
+async fn kill(docker: &Docker, container: &str) -> Result<(), String> {
+    let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+    docker
+        .kill_container(container, Some(options))
+        .await
+        .map_err(|e| format!("killing {container}: {e}"))
+}
+
+/// Waits until Redis answers PING with its data loaded; starts the container when the engine
+/// has not restarted it after a few seconds.
+async fn wait_until_up(
+    client: &redis::Client,
+    docker: &Docker,
+    container: &str,
+) -> Result<(), String> {
+    let deadline = Instant::now() + RESTART_TIMEOUT;
+    let waited = Instant::now();
+    let mut started = false;
+    loop {
+        if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
+            let pong: redis::RedisResult<String> =
+                redis::cmd("PING").query_async(&mut connection).await;
+            if pong.is_ok() {
+                return Ok(());
+            }
+        }
+        if !started && waited.elapsed() > Duration::from_secs(2) {
+            let _ = docker.start_container(container, None).await;
+            started = true;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "Redis did not answer within {RESTART_TIMEOUT:?} of the kill"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How many of the first `acked` writes are there.
+async fn count_survivors(client: &redis::Client, acked: usize) -> Result<usize, String> {
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("Redis after the restart: {e}"))?;
+    let mut survived = 0;
+    for chunk in (0..acked).collect::<Vec<_>>().chunks(1000) {
+        let keys: Vec<String> = chunk.iter().map(|&n| key(n)).collect();
+        let values: Vec<Option<u64>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| format!("counting survivors: {e}"))?;
+        survived += values.iter().filter(|v| v.is_some()).count();
+    }
+    Ok(survived)
+}

@@ -179,6 +179,9 @@ struct DrillCli {
     /// Run against a profile whose policy is prod's.
     #[arg(long)]
     allow_prod: bool,
+    /// Fill Redis (`capacity`) even when it holds keys that are not the drill's.
+    #[arg(long)]
+    allow_eviction: bool,
 }
 
 impl From<DrillCli> for DrillArgs {
@@ -195,6 +198,7 @@ impl From<DrillCli> for DrillArgs {
             value_size: cli.value_size,
             json: cli.format == Format::Json,
             allow_prod: cli.allow_prod,
+            allow_eviction: cli.allow_eviction,
         }
     }
 }
@@ -203,6 +207,7 @@ impl From<DrillCli> for DrillArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
     Baseline,
+    Capacity,
     Recovery,
 }
 

@@ -8,7 +8,7 @@ use super::stack::Running;
 use crate::alerts::AlertKind;
 use crate::docker::Engine;
 use crate::docker::probe;
-use crate::drill::{DrillOptions, Endpoints, Report, baseline, load, recovery};
+use crate::drill::{DrillOptions, Endpoints, Report, baseline, capacity, load, recovery};
 use crate::error::{Error, Outcome, Result};
 use crate::model::raw::Appendfsync;
 use crate::model::raw::PolicyLevel;
@@ -16,7 +16,10 @@ use crate::model::stack::REDIS_PASSWORD;
 use crate::{Options, Printer};
 
 /// The scenarios there are, in the order they run.
-pub const SCENARIOS: [&str; 2] = ["baseline", "recovery"];
+pub const SCENARIOS: [&str; 3] = ["baseline", "capacity", "recovery"];
+
+/// The scenarios that fill Redis towards `maxmemory`, where other keys could be evicted.
+const FILLING: [&str; 1] = ["capacity"];
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -28,6 +31,7 @@ pub struct DrillArgs {
     pub value_size: usize,
     pub json: bool,
     pub allow_prod: bool,
+    pub allow_eviction: bool,
 }
 
 pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
@@ -57,6 +61,7 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
         appendonly: stack.redis.appendonly,
         everysec: stack.redis.appendfsync == Appendfsync::Everysec,
     };
+    let pressure = pressure(stack);
     let report = engine.block_on(async {
         let client = load::client(
             &endpoints.redis_host,
@@ -64,11 +69,20 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
             endpoints.redis_password.as_deref(),
         )
         .map_err(|e| drill_error(&running.profile, format!("Redis: {e}")))?;
+        if chosen.iter().any(|name| FILLING.contains(name)) && !args.allow_eviction {
+            no_other_keys(&client)
+                .await
+                .map_err(|why| drill_error(&running.profile, why))?;
+        }
         let mut scenarios = Vec::new();
         for name in &chosen {
-            printer.note(&format!("drill {name}: {duration}…"))?;
+            printer.note(&format!("drill {name} ({duration} where it loads)…"))?;
             let result = match *name {
                 "baseline" => baseline::run(&client, &endpoints, &options, thresholds).await,
+                "capacity" => match &pressure {
+                    Some(pressure) => capacity::run(&client, &endpoints, pressure).await,
+                    None => Err("the memory_pressure alert is off: no threshold to fill to".into()),
+                },
                 "recovery" => {
                     let container = &endpoints.redis_container;
                     recovery::run(
@@ -143,6 +157,33 @@ fn drill_options(args: &DrillArgs) -> Result<(crate::model::units::Duration, Dri
         },
     };
     Ok((duration, options))
+}
+
+/// The memory threshold `capacity` fills to, when its alert is on.
+fn pressure(stack: &crate::model::Stack) -> Option<capacity::Pressure> {
+    stack
+        .alerts
+        .iter()
+        .find(|a| a.kind == AlertKind::MemoryPressure && a.enabled)
+        .and_then(|a| a.threshold)
+        .map(|threshold_percent| capacity::Pressure {
+            threshold_percent,
+            alert: AlertKind::MemoryPressure.name(),
+        })
+}
+
+/// Filling Redis could evict keys that are not the drill's: there must be none.
+async fn no_other_keys(client: &redis::Client) -> std::result::Result<(), String> {
+    let others = load::other_keys(client)
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    if others > 0 {
+        return Err(format!(
+            "Redis holds {others} keys that are not the drill's, which filling it could evict; \
+             pass --allow-eviction to fill it anyway"
+        ));
+    }
+    Ok(())
 }
 
 /// The thresholds of the alerts the figures are compared with, where those alerts are on.
@@ -232,6 +273,15 @@ fn table(report: &Report) -> String {
         let number = |key: &str| scenario[key].as_f64().unwrap_or_default();
         let detail = match (scenario.get("error"), name) {
             (Some(error), _) => error.as_str().unwrap_or_default().to_string(),
+            (None, "capacity") => format!(
+                "{} keys, {} bytes at {}% of maxmemory; exporter {:.1} % from INFO; {} {}",
+                scenario["keys_at_threshold"],
+                scenario["bytes_at_threshold"],
+                scenario["threshold_percent"],
+                number("exporter_agreement_percent"),
+                scenario["alert"].as_str().unwrap_or_default(),
+                scenario["alert_state"].as_str().unwrap_or_default(),
+            ),
             (None, "recovery") => format!(
                 "{} acked, {} survived, {} lost ({:.2} s of writes), up again after {:.1} s",
                 scenario["acked"],

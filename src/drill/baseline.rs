@@ -3,11 +3,9 @@
 //! load to the first after it), compared with each other and with the `low_throughput` and
 //! `high_latency` thresholds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use serde_json::json;
 
-use super::{DrillOptions, Endpoints, load, prometheus};
+use super::{DrillOptions, Endpoints, load, now, prometheus};
 
 /// Prometheus must agree with the drill's own count within this share.
 pub const AGREEMENT: f64 = 0.10;
@@ -64,68 +62,23 @@ pub async fn run(
     }))
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
+/// The counter both figures come from.
+const PROCESSED: &str = "redis_commands_processed_total";
 
-fn selector(endpoints: &Endpoints) -> String {
-    format!(
-        "redis_commands_processed_total{{job=\"redis\",target=\"{}\"}}",
-        endpoints.target
-    )
-}
-
-/// Waits until Prometheus holds a sample of the target (up to three scrape intervals).
+/// Waits until Prometheus holds a sample of the target (a stack just up may have none).
 async fn wait_for_scrape(endpoints: &Endpoints) -> Result<(), String> {
-    let interval = endpoints.scrape_interval.as_secs_f64();
-    let deadline = now() + 3.0 * interval + 5.0;
-    let range = (3.0 * interval).ceil() as u64 + 5;
-    loop {
-        let samples = prometheus::samples(
-            &endpoints.prometheus_host,
-            endpoints.prometheus_port,
-            &selector(endpoints),
-            range,
-        )?;
-        if !samples.is_empty() {
-            return Ok(());
-        }
-        if now() > deadline {
-            return Err(format!(
-                "Prometheus has not scraped {} yet",
-                endpoints.target
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let from = now() - 3.0 * endpoints.scrape_interval.as_secs_f64();
+    prometheus::poll(endpoints, PROCESSED, from, |s| {
+        (!s.is_empty()).then_some(())
+    })
+    .await
 }
 
-/// Commands Redis processed across the window, as Prometheus scraped them: waits for the first
-/// scrape after its end (up to three scrape intervals).
+/// Commands Redis processed across the window, as Prometheus scraped them: from the last scrape
+/// at or before its start to the first at or after its end.
 async fn prometheus_growth(endpoints: &Endpoints, start: f64, end: f64) -> Result<f64, String> {
-    let selector = selector(endpoints);
-    let interval = endpoints.scrape_interval.as_secs_f64();
-    let deadline = now() + 3.0 * interval + 5.0;
-    loop {
-        let range = (now() - start + 3.0 * interval).ceil() as u64;
-        let samples = prometheus::samples(
-            &endpoints.prometheus_host,
-            endpoints.prometheus_port,
-            &selector,
-            range,
-        )?;
-        if let Some(growth) = prometheus::growth(&samples, start, end) {
-            return Ok(growth);
-        }
-        if now() > deadline {
-            return Err(format!(
-                "Prometheus has no scrape of {} bracketing the load ({} samples)",
-                endpoints.target,
-                samples.len()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    prometheus::poll(endpoints, PROCESSED, start, |s| {
+        prometheus::growth(s, start, end)
+    })
+    .await
 }

@@ -157,6 +157,19 @@ async fn one_client(
     Ok(load)
 }
 
+/// How many keys Redis holds that are not the drill's.
+pub async fn other_keys(client: &redis::Client) -> redis::RedisResult<u64> {
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let all: u64 = redis::cmd("DBSIZE").query_async(&mut connection).await?;
+    let mut ours = 0u64;
+    let mut iter: redis::AsyncIter<String> = connection.scan_match(format!("{PREFIX}*")).await?;
+    while let Some(key) = iter.next_item().await {
+        key?;
+        ours += 1;
+    }
+    Ok(all.saturating_sub(ours))
+}
+
 /// Deletes every drill key; how many there were.
 pub async fn clean(client: &redis::Client) -> redis::RedisResult<u64> {
     let mut connection = client.get_multiplexed_async_connection().await?;

@@ -1,9 +1,10 @@
 //! `stackgen drill`: the stack's own load and failure tests, run against the stack `up` runs.
 //! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
 //! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
-//! removed) and the report. Scenarios: `baseline`, `recovery`.
+//! removed) and the report. Scenarios: `baseline`, `capacity`, `recovery`.
 
 pub mod baseline;
+pub mod capacity;
 pub mod load;
 pub mod prometheus;
 pub mod recovery;
@@ -41,4 +42,11 @@ pub struct Report {
     pub scenarios: Vec<serde_json::Value>,
     /// Drill keys removed at the end.
     pub drill_keys_removed: u64,
+}
+
+/// Now, in Unix seconds, as Prometheus stamps samples.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

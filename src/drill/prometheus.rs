@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::{Endpoints, now};
 use crate::docker::probe;
 
 /// The samples `(unix seconds, value)` of the series `selector` over the last `seconds`.
@@ -31,6 +32,35 @@ pub fn samples(
             Some((t, v))
         })
         .collect())
+}
+
+/// Polls the target's samples of `metric` since `from` (Unix seconds) until `found` finds what
+/// it wants in them, for up to three scrape intervals and five seconds.
+pub async fn poll<T>(
+    endpoints: &Endpoints,
+    metric: &str,
+    from: f64,
+    mut found: impl FnMut(&[(f64, f64)]) -> Option<T>,
+) -> Result<T, String> {
+    let selector = format!("{metric}{{job=\"redis\",target=\"{}\"}}", endpoints.target);
+    let interval = endpoints.scrape_interval.as_secs_f64();
+    let deadline = now() + 3.0 * interval + 5.0;
+    loop {
+        let range = (now() - from + 3.0 * interval).ceil().max(1.0) as u64;
+        let host = &endpoints.prometheus_host;
+        let samples = samples(host, endpoints.prometheus_port, &selector, range)?;
+        if let Some(value) = found(&samples) {
+            return Ok(value);
+        }
+        if now() > deadline {
+            return Err(format!(
+                "Prometheus has no fitting scrape of {metric} for {} ({} samples)",
+                endpoints.target,
+                samples.len()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 /// How much a counter grew across a window: from its last sample at or before `start` to its

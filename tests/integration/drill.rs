@@ -146,3 +146,51 @@ fn recovery_kills_redis_counts_survivors_and_leaves_it_running() {
         "{removed} drill keys removed, {survived} survived"
     );
 }
+
+#[test]
+fn capacity_fills_to_the_threshold_only_with_leave_to_evict() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("capacity", "");
+    // A small Redis: maxmemory 192MiB.
+    stack.edit(|toml| toml.replacen("[redis]\n", "[redis]\nmemory_limit = \"256MiB\"\n", 1));
+    stack.up();
+    let password = Some(crate::e2e::PASSWORD);
+    let port = stack.ports[0];
+    redis_cli(port, password, &["set", "user:key", "kept"]);
+
+    // 1. A user's key: refused, nothing written.
+    let refused = stack
+        .run(&["drill", "capacity", "--allow-prod"])
+        .code(2)
+        .stderr_has("--allow-eviction");
+    assert_eq!(refused.stderr.trim().lines().count(), 1, "{refused}");
+    assert_eq!(redis_cli(port, password, &["dbsize"]), "1");
+
+    // 2. With leave: filled past the threshold, the exporter agrees with INFO, the alert is
+    //    pending (or firing), and afterwards only the user's key is there.
+    let run = stack
+        .run(&[
+            "drill",
+            "capacity",
+            "--allow-prod",
+            "--allow-eviction",
+            "--format",
+            "json",
+        ])
+        .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let capacity = &report["scenarios"][0];
+    assert_eq!(capacity["ok"], true, "{capacity}");
+    assert_eq!(capacity["maxmemory"], 192 * 1024 * 1024);
+    let used = capacity["used_memory"].as_f64().unwrap();
+    assert!(used >= 0.9 * 192.0 * 1024.0 * 1024.0, "{capacity}");
+    assert!(capacity["keys_at_threshold"].as_u64().unwrap() > 1000);
+    assert!(capacity["exporter_agreement_percent"].as_f64().unwrap() <= 5.0);
+    assert_eq!(capacity["alert"], "RedisMemoryPressure");
+    let state = capacity["alert_state"].as_str().unwrap();
+    assert!(state == "pending" || state == "firing", "{capacity}");
+    assert_eq!(redis_cli(port, password, &["dbsize"]), "1");
+    assert_eq!(redis_cli(port, password, &["get", "user:key"]), "kept");
+}

@@ -179,7 +179,7 @@ struct DrillCli {
     /// Run against a profile whose policy is prod's.
     #[arg(long)]
     allow_prod: bool,
-    /// Fill Redis (`capacity`) even when it holds keys that are not the drill's.
+    /// Fill Redis (`capacity`, `pressure`) even when it holds keys that are not the drill's.
     #[arg(long)]
     allow_eviction: bool,
 }
@@ -208,6 +208,7 @@ impl From<DrillCli> for DrillArgs {
 pub enum Scenario {
     Baseline,
     Capacity,
+    Pressure,
     Recovery,
 }
 

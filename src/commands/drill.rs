@@ -8,7 +8,7 @@ use super::stack::Running;
 use crate::alerts::AlertKind;
 use crate::docker::Engine;
 use crate::docker::probe;
-use crate::drill::{DrillOptions, Endpoints, Report, baseline, capacity, load, recovery};
+use crate::drill::{DrillOptions, Endpoints, Report, baseline, capacity, load, pressure, recovery};
 use crate::error::{Error, Outcome, Result};
 use crate::model::raw::Appendfsync;
 use crate::model::raw::PolicyLevel;
@@ -16,10 +16,10 @@ use crate::model::stack::REDIS_PASSWORD;
 use crate::{Options, Printer};
 
 /// The scenarios there are, in the order they run.
-pub const SCENARIOS: [&str; 3] = ["baseline", "capacity", "recovery"];
+pub const SCENARIOS: [&str; 4] = ["baseline", "capacity", "pressure", "recovery"];
 
 /// The scenarios that fill Redis towards `maxmemory`, where other keys could be evicted.
-const FILLING: [&str; 1] = ["capacity"];
+const FILLING: [&str; 2] = ["capacity", "pressure"];
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -61,7 +61,8 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
         appendonly: stack.redis.appendonly,
         everysec: stack.redis.appendfsync == Appendfsync::Everysec,
     };
-    let pressure = pressure(stack);
+    let pressure = memory_threshold(stack);
+    let evicts = stack.redis.maxmemory_policy != "noeviction";
     let report = engine.block_on(async {
         let client = load::client(
             &endpoints.redis_host,
@@ -83,6 +84,10 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
                     Some(pressure) => capacity::run(&client, &endpoints, pressure).await,
                     None => Err("the memory_pressure alert is off: no threshold to fill to".into()),
                 },
+                "pressure" => {
+                    let alert = AlertKind::BufferOverflow.name();
+                    pressure::run(&client, &endpoints, evicts, alert).await
+                }
                 "recovery" => {
                     let container = &endpoints.redis_container;
                     recovery::run(
@@ -112,18 +117,7 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
             drill_keys_removed: removed,
         })
     })?;
-    let text = if args.json {
-        let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
-        text.push('\n');
-        text
-    } else {
-        table(&report)
-    };
-    printer.print(&text)?;
-    printer.note(&format!(
-        "{} drill keys removed; nothing else was changed.",
-        report.drill_keys_removed
-    ))?;
+    print(&report, args.json, printer)?;
     Ok(if report.ok {
         Outcome::Clean
     } else {
@@ -160,7 +154,7 @@ fn drill_options(args: &DrillArgs) -> Result<(crate::model::units::Duration, Dri
 }
 
 /// The memory threshold `capacity` fills to, when its alert is on.
-fn pressure(stack: &crate::model::Stack) -> Option<capacity::Pressure> {
+fn memory_threshold(stack: &crate::model::Stack) -> Option<capacity::Pressure> {
     stack
         .alerts
         .iter()
@@ -264,6 +258,22 @@ fn endpoints(running: &Running) -> Result<Endpoints> {
     })
 }
 
+/// The report as JSON or a table, and what was cleaned up.
+fn print(report: &Report, json: bool, printer: &Printer<'_>) -> Result<()> {
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(report).expect("a report serializes");
+        text.push('\n');
+        text
+    } else {
+        table(report)
+    };
+    printer.print(&text)?;
+    printer.note(&format!(
+        "{} drill keys removed; nothing else was changed.",
+        report.drill_keys_removed
+    ))
+}
+
 /// The human report: one block per scenario.
 fn table(report: &Report) -> String {
     let mut text = format!("{:10}  {:4}  RESULT\n", "SCENARIO", "OK");
@@ -279,6 +289,17 @@ fn table(report: &Report) -> String {
                 scenario["bytes_at_threshold"],
                 scenario["threshold_percent"],
                 number("exporter_agreement_percent"),
+                scenario["alert"].as_str().unwrap_or_default(),
+                scenario["alert_state"].as_str().unwrap_or_default(),
+            ),
+            (None, "pressure") => format!(
+                "{} bytes written against {} maxmemory: {} evicted (exporter {}), {} rejected; \
+                 {} {}",
+                scenario["written_bytes"],
+                scenario["maxmemory"],
+                scenario["evicted_keys"],
+                scenario["exporter_evicted_keys"],
+                scenario["rejected_writes"],
                 scenario["alert"].as_str().unwrap_or_default(),
                 scenario["alert_state"].as_str().unwrap_or_default(),
             ),

@@ -24,7 +24,7 @@ pub async fn run(
     thresholds: Thresholds,
 ) -> Result<serde_json::Value, String> {
     // Prometheus must have scraped Redis once before the load (a stack just up may not yet).
-    wait_for_scrape(endpoints).await?;
+    prometheus::wait_for_scrape(endpoints, PROCESSED).await?;
     let start = now();
     let load = load::run(client, options.shape, options.duration)
         .await
@@ -64,15 +64,6 @@ pub async fn run(
 
 /// The counter both figures come from.
 const PROCESSED: &str = "redis_commands_processed_total";
-
-/// Waits until Prometheus holds a sample of the target (a stack just up may have none).
-async fn wait_for_scrape(endpoints: &Endpoints) -> Result<(), String> {
-    let from = now() - 3.0 * endpoints.scrape_interval.as_secs_f64();
-    prometheus::poll(endpoints, PROCESSED, from, |s| {
-        (!s.is_empty()).then_some(())
-    })
-    .await
-}
 
 /// Commands Redis processed across the window, as Prometheus scraped them: from the last scrape
 /// at or before its start to the first at or after its end.

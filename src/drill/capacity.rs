@@ -14,7 +14,7 @@ use crate::docker::probe;
 /// The exporter's memory must agree with `INFO` within this share.
 const AGREEMENT: f64 = 0.05;
 /// How long the alert may take to show up once the threshold is crossed.
-const ALERT_TIMEOUT: Duration = Duration::from_secs(90);
+pub const ALERT_TIMEOUT: Duration = Duration::from_secs(90);
 /// Percentage points past the threshold the fill goes.
 const MARGIN: f64 = 2.0;
 /// Values written per pipeline, and their size.
@@ -32,14 +32,7 @@ pub async fn run(
     endpoints: &Endpoints,
     pressure: &Pressure,
 ) -> Result<Value, String> {
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| format!("Redis: {e}"))?;
-    let maxmemory = info_field(&mut connection, "memory", "maxmemory").await? as f64;
-    if maxmemory <= 0.0 {
-        return Err("Redis has no maxmemory: there is no capacity to measure".into());
-    }
+    let (mut connection, maxmemory) = with_maxmemory(client).await?;
     // A little past the threshold: what Redis counts as used moves by a few kilobytes as
     // clients come and go, and the alert wants it above, not at, the threshold.
     let percent = (pressure.threshold_percent + MARGIN).min(99.0);
@@ -81,6 +74,21 @@ pub async fn run(
     }))
 }
 
+/// A connection to Redis, and its `maxmemory`, which must be set.
+pub async fn with_maxmemory(
+    client: &redis::Client,
+) -> Result<(redis::aio::MultiplexedConnection, f64), String> {
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    let maxmemory = info_field(&mut connection, "memory", "maxmemory").await? as f64;
+    if maxmemory <= 0.0 {
+        return Err("Redis has no maxmemory: there is no limit to fill it to".into());
+    }
+    Ok((connection, maxmemory))
+}
+
 /// A numeric field of an `INFO` section.
 pub async fn info_field(
     connection: &mut redis::aio::MultiplexedConnection,
@@ -114,24 +122,10 @@ async fn exporter_agrees(
 }
 
 /// Waits for the alert to be pending or firing in Prometheus; its state and how long it took.
-async fn alert_state(endpoints: &Endpoints, alert: &str) -> (String, Option<f64>) {
+pub async fn alert_state(endpoints: &Endpoints, alert: &str) -> (String, Option<f64>) {
     let started = Instant::now();
     loop {
-        let state = probe::get(
-            &endpoints.prometheus_host,
-            endpoints.prometheus_port,
-            "/api/v1/alerts",
-        )
-        .ok()
-        .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
-        .and_then(|answer| {
-            answer["data"]["alerts"]
-                .as_array()?
-                .iter()
-                .find(|a| a["labels"]["alertname"] == alert)
-                .and_then(|a| a["state"].as_str().map(String::from))
-        });
-        if let Some(state) = state {
+        if let Some(state) = alert_now(endpoints, alert) {
             return (state, Some(started.elapsed().as_secs_f64()));
         }
         if started.elapsed() > ALERT_TIMEOUT {
@@ -139,4 +133,20 @@ async fn alert_state(endpoints: &Endpoints, alert: &str) -> (String, Option<f64>
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The alert's state in Prometheus now (`pending`, `firing`), if it is active.
+pub fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
+    let answer = probe::get(
+        &endpoints.prometheus_host,
+        endpoints.prometheus_port,
+        "/api/v1/alerts",
+    )
+    .ok()?;
+    let answer: Value = serde_json::from_str(&answer.body).ok()?;
+    answer["data"]["alerts"]
+        .as_array()?
+        .iter()
+        .find(|a| a["labels"]["alertname"] == alert)
+        .and_then(|a| a["state"].as_str().map(String::from))
 }

@@ -1,11 +1,13 @@
 //! `stackgen drill`: the stack's own load and failure tests, run against the stack `up` runs.
 //! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
 //! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
-//! removed) and the report. Scenarios: `baseline`, `capacity`, `recovery`.
+//! removed) and the report. Scenarios: `baseline`, `capacity`,
+//! `pressure`, `recovery`.
 
 pub mod baseline;
 pub mod capacity;
 pub mod load;
+pub mod pressure;
 pub mod prometheus;
 pub mod recovery;
 

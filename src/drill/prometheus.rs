@@ -63,6 +63,13 @@ pub async fn poll<T>(
     }
 }
 
+/// Waits until Prometheus holds a sample of the target's `metric` (a stack just up may have
+/// none), so that a window starting now has a scrape before it.
+pub async fn wait_for_scrape(endpoints: &Endpoints, metric: &str) -> Result<(), String> {
+    let from = now() - 3.0 * endpoints.scrape_interval.as_secs_f64();
+    poll(endpoints, metric, from, |s| (!s.is_empty()).then_some(())).await
+}
+
 /// How much a counter grew across a window: from its last sample at or before `start` to its
 /// first at or after `end`. None until Prometheus has both.
 pub fn growth(samples: &[(f64, f64)], start: f64, end: f64) -> Option<f64> {

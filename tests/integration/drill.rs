@@ -194,3 +194,64 @@ fn capacity_fills_to_the_threshold_only_with_leave_to_evict() {
     assert_eq!(redis_cli(port, password, &["dbsize"]), "1");
     assert_eq!(redis_cli(port, password, &["get", "user:key"]), "kept");
 }
+
+/// `pressure` on a small Redis under `policy`: what it must see, and the alert.
+fn pressure_on(test: &str, policy: &str) -> Value {
+    let stack = Stack::new(test, "");
+    stack.edit(|toml| {
+        toml.replacen(
+            "[redis]\n",
+            &format!("[redis]\nmemory_limit = \"128MiB\"\nmaxmemory_policy = \"{policy}\"\n"),
+            1,
+        )
+    });
+    stack.up();
+    let run = stack
+        .run(&["drill", "pressure", "--allow-prod", "--format", "json"])
+        .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    // Every drill key is gone, even under noeviction with Redis full.
+    assert_eq!(
+        redis_cli(stack.ports[0], Some(crate::e2e::PASSWORD), &["dbsize"]),
+        "0"
+    );
+    report["scenarios"][0].clone()
+}
+
+#[test]
+fn pressure_evicts_under_an_evicting_policy_and_the_alert_follows() {
+    if !docker_ready() {
+        return;
+    }
+    let pressure = pressure_on("evict", "allkeys-lru");
+    assert_eq!(pressure["ok"], true, "{pressure}");
+    assert!(pressure["evicted_keys"].as_u64().unwrap() > 0, "{pressure}");
+    assert!(
+        pressure["exporter_evicted_keys"].as_u64().unwrap() > 0,
+        "{pressure}"
+    );
+    assert_eq!(pressure["rejected_writes"], 0);
+    assert_eq!(pressure["alert"], "RedisBufferOverflow");
+    let written = pressure["written_bytes"].as_f64().unwrap();
+    assert!(
+        written >= 1.1 * pressure["maxmemory"].as_f64().unwrap(),
+        "{pressure}"
+    );
+}
+
+#[test]
+fn pressure_is_rejected_with_oom_under_noeviction_and_the_alert_follows() {
+    if !docker_ready() {
+        return;
+    }
+    let pressure = pressure_on("oom", "noeviction");
+    assert_eq!(pressure["ok"], true, "{pressure}");
+    assert!(
+        pressure["rejected_writes"].as_u64().unwrap() > 0,
+        "{pressure}"
+    );
+    assert_eq!(pressure["evicted_keys"], 0);
+    assert_eq!(pressure["alert"], "RedisBufferOverflow");
+    let state = pressure["alert_state"].as_str().unwrap();
+    assert!(state == "pending" || state == "firing", "{pressure}");
+}

@@ -137,8 +137,8 @@ enum Cmd {
         #[arg(long)]
         volumes: bool,
     },
-    /// Load and failure tests against the running stack: `baseline` (SET/GET load, its ops/s
-    /// and latencies, and Prometheus' view of the same window).
+    /// Load and failure tests against the running stack: baseline, capacity, pressure, recovery,
+    /// throughput.
     Drill {
         #[command(flatten)]
         project: ProjectArgs,
@@ -210,6 +210,7 @@ pub enum Scenario {
     Capacity,
     Pressure,
     Recovery,
+    Throughput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

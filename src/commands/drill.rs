@@ -8,7 +8,9 @@ use super::stack::Running;
 use crate::alerts::AlertKind;
 use crate::docker::Engine;
 use crate::docker::probe;
-use crate::drill::{DrillOptions, Endpoints, Report, baseline, capacity, load, pressure, recovery};
+use crate::drill::{
+    DrillOptions, Endpoints, Report, baseline, capacity, load, pressure, recovery, throughput,
+};
 use crate::error::{Error, Outcome, Result};
 use crate::model::raw::Appendfsync;
 use crate::model::raw::PolicyLevel;
@@ -16,7 +18,7 @@ use crate::model::stack::REDIS_PASSWORD;
 use crate::{Options, Printer};
 
 /// The scenarios there are, in the order they run.
-pub const SCENARIOS: [&str; 4] = ["baseline", "capacity", "pressure", "recovery"];
+pub const SCENARIOS: [&str; 5] = ["baseline", "capacity", "pressure", "recovery", "throughput"];
 
 /// The scenarios that fill Redis towards `maxmemory`, where other keys could be evicted.
 const FILLING: [&str; 2] = ["capacity", "pressure"];
@@ -87,6 +89,11 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
                 "pressure" => {
                     let alert = AlertKind::BufferOverflow.name();
                     pressure::run(&client, &endpoints, evicts, alert).await
+                }
+                "throughput" => {
+                    let alert = AlertKind::LowThroughput.name();
+                    let threshold = thresholds.low_throughput_ops;
+                    throughput::run(&client, &endpoints, &options, threshold, alert).await
                 }
                 "recovery" => {
                     let container = &endpoints.redis_container;
@@ -300,6 +307,14 @@ fn table(report: &Report) -> String {
                 scenario["evicted_keys"],
                 scenario["exporter_evicted_keys"],
                 scenario["rejected_writes"],
+                scenario["alert"].as_str().unwrap_or_default(),
+                scenario["alert_state"].as_str().unwrap_or_default(),
+            ),
+            (None, "throughput") => format!(
+                "{:.0} ops/s median, {:.0} at the slowest second (threshold {}); {} {}",
+                number("ops_per_sec_median"),
+                number("ops_per_sec_min"),
+                scenario["low_throughput_threshold_ops_per_sec"],
                 scenario["alert"].as_str().unwrap_or_default(),
                 scenario["alert_state"].as_str().unwrap_or_default(),
             ),

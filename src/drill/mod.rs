@@ -2,7 +2,7 @@
 //! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
 //! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
 //! removed) and the report. Scenarios: `baseline`, `capacity`,
-//! `pressure`, `recovery`.
+//! `pressure`, `recovery`, `throughput`.
 
 pub mod baseline;
 pub mod capacity;
@@ -10,6 +10,7 @@ pub mod load;
 pub mod pressure;
 pub mod prometheus;
 pub mod recovery;
+pub mod throughput;
 
 use serde::Serialize;
 

@@ -255,3 +255,46 @@ fn pressure_is_rejected_with_oom_under_noeviction_and_the_alert_follows() {
     let state = pressure["alert_state"].as_str().unwrap();
     assert!(state == "pending" || state == "firing", "{pressure}");
 }
+
+#[test]
+fn throughput_holds_above_the_threshold_every_second_and_stays_quiet() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("throughput", "");
+    stack.up();
+    let run = stack
+        .run(&[
+            "drill",
+            "throughput",
+            "--allow-prod",
+            "--duration",
+            "5s",
+            "--clients",
+            "8",
+            "--pipeline",
+            "4",
+            "--format",
+            "json",
+        ])
+        .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let throughput = &report["scenarios"][0];
+    assert_eq!(throughput["ok"], true, "{throughput}");
+    let seconds: Vec<u64> = throughput["ops_per_sec_by_second"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(seconds.len(), 5);
+    let min = throughput["ops_per_sec_min"].as_f64().unwrap();
+    assert_eq!(min, *seconds.iter().min().unwrap() as f64);
+    assert!(min >= 1000.0, "{throughput}");
+    assert_eq!(throughput["alert"], "RedisLowThroughput");
+    assert_eq!(throughput["alert_state"], "inactive");
+    assert_eq!(
+        redis_cli(stack.ports[0], Some(crate::e2e::PASSWORD), &["dbsize"]),
+        "0"
+    );
+}

@@ -8,6 +8,15 @@ use serde_json::Value;
 use crate::e2e::{Stack, docker_ready};
 use crate::support::*;
 
+/// `stackgen drill SCENARIO --allow-prod --format json ARGS… -p prod`, which must exit 0: its
+/// report.
+fn drill(stack: &Stack, scenario: &str, args: &[&str]) -> Value {
+    let mut all = vec!["drill", scenario, "--allow-prod", "--format", "json"];
+    all.extend(args);
+    let run = stack.run(&all).success();
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 #[test]
 fn baseline_loads_redis_agrees_with_prometheus_and_leaves_no_key() {
     if !docker_ready() {
@@ -108,18 +117,7 @@ fn recovery_kills_redis_counts_survivors_and_leaves_it_running() {
     let started_at = || crate::e2e::docker(&["inspect", "-f", "{{.State.StartedAt}}", &container]);
     let before = started_at();
 
-    let run = stack
-        .run(&[
-            "drill",
-            "recovery",
-            "--allow-prod",
-            "--duration",
-            "3s",
-            "--format",
-            "json",
-        ])
-        .success();
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = drill(&stack, "recovery", &["--duration", "3s"]);
     let recovery = &report["scenarios"][0];
     assert_eq!(recovery["name"], "recovery");
     assert_eq!(recovery["ok"], true, "{recovery}");
@@ -170,17 +168,7 @@ fn capacity_fills_to_the_threshold_only_with_leave_to_evict() {
 
     // 2. With leave: filled past the threshold, the exporter agrees with INFO, the alert is
     //    pending (or firing), and afterwards only the user's key is there.
-    let run = stack
-        .run(&[
-            "drill",
-            "capacity",
-            "--allow-prod",
-            "--allow-eviction",
-            "--format",
-            "json",
-        ])
-        .success();
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = drill(&stack, "capacity", &["--allow-eviction"]);
     let capacity = &report["scenarios"][0];
     assert_eq!(capacity["ok"], true, "{capacity}");
     assert_eq!(capacity["maxmemory"], 192 * 1024 * 1024);
@@ -206,10 +194,7 @@ fn pressure_on(test: &str, policy: &str) -> Value {
         )
     });
     stack.up();
-    let run = stack
-        .run(&["drill", "pressure", "--allow-prod", "--format", "json"])
-        .success();
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = drill(&stack, "pressure", &[]);
     // Every drill key is gone, even under noeviction with Redis full.
     assert_eq!(
         redis_cli(stack.ports[0], Some(crate::e2e::PASSWORD), &["dbsize"]),
@@ -263,22 +248,8 @@ fn throughput_holds_above_the_threshold_every_second_and_stays_quiet() {
     }
     let stack = Stack::new("throughput", "");
     stack.up();
-    let run = stack
-        .run(&[
-            "drill",
-            "throughput",
-            "--allow-prod",
-            "--duration",
-            "5s",
-            "--clients",
-            "8",
-            "--pipeline",
-            "4",
-            "--format",
-            "json",
-        ])
-        .success();
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let args = ["--duration", "5s", "--clients", "8", "--pipeline", "4"];
+    let report = drill(&stack, "throughput", &args);
     let throughput = &report["scenarios"][0];
     assert_eq!(throughput["ok"], true, "{throughput}");
     let seconds: Vec<u64> = throughput["ops_per_sec_by_second"]

@@ -98,6 +98,9 @@ fn start_target(stack: &Stack, i: usize) {
         &format!("io.stackgen.project={}", stack.name),
         "-v",
         &mount,
+        // Its data in memory: no anonymous volume for the image's /data outlives the test.
+        "--tmpfs",
+        "/data",
         "stackgen-test/redis:7.0",
         "redis-server",
         "/etc/fleet.conf",

@@ -2,7 +2,6 @@
 
 use super::stack::Running;
 use crate::docker::fleet::TargetStatus;
-use crate::docker::status::ServiceStatus;
 use crate::docker::{Engine, status};
 use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
@@ -15,6 +14,7 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
         &running.spec,
         &running.stack,
     ))?;
+    let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
     let text = if json {
         let mut text = serde_json::to_string_pretty(&rows).expect("rows serialize");
         text.push('\n');
@@ -37,12 +37,11 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
                 row.service, row.state, row.health, ok, row.probe
             ));
         }
-        text.push_str(&fleet_table(&rows));
+        text.push_str(&fleet_table(&targets));
         text
     };
     printer.print(&text)?;
     let failing = rows.iter().filter(|r| !r.ok).count();
-    let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
     let down = targets.iter().filter(|t| !t.up).count();
     let fleet = if targets.is_empty() {
         String::new()
@@ -65,8 +64,7 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
 }
 
 /// The targets as the exporter reports them, one line each, after the services.
-fn fleet_table(rows: &[ServiceStatus]) -> String {
-    let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
+fn fleet_table(targets: &[&TargetStatus]) -> String {
     if targets.is_empty() {
         return String::new();
     }

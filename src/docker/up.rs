@@ -92,19 +92,16 @@ pub async fn up(
 ) -> Result<()> {
     let images =
         images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
-    let (assembled, mut problems) = match &context.password_map {
-        Some(map) => {
-            let (assembled, problems) = password_map::assemble(&map.entries);
-            (Some(assembled), problems)
-        }
-        None => (None, Vec::new()),
-    };
-    let given = match (&context.password_map, &assembled) {
-        (Some(map), Some(a)) => {
-            BTreeMap::from([(map.secret.clone(), (a.text.clone(), a.values.clone()))])
-        }
-        _ => BTreeMap::new(),
-    };
+    // The exporter's password map, when `up` assembles it, is a secret whose value it made.
+    let mut problems = Vec::new();
+    let mut given = BTreeMap::new();
+    let assembled = context.password_map.as_ref().map(|map| {
+        let (assembled, unreadable) = password_map::assemble(&map.entries);
+        problems.extend(unreadable);
+        let value = (assembled.text.clone(), assembled.values.clone());
+        given.insert(map.secret.clone(), value);
+        (map, assembled)
+    });
     let (secrets, read_problems) = Secrets::read_all(spec, &context.secret_keys, given);
     problems.extend(read_problems);
     if !options.dry_run
@@ -136,7 +133,7 @@ pub async fn up(
         return Err(error);
     }
     write_secrets(&wanted, &images, &secrets, &copies)?;
-    if let (Some(map), Some(assembled)) = (&context.password_map, &assembled)
+    if let Some((map, assembled)) = &assembled
         && let Some(exporter) = spec
             .containers
             .iter()

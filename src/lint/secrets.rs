@@ -5,7 +5,7 @@ use std::path::{Component, Path};
 
 use super::level;
 use crate::diagnostic::{Code, Severity};
-use crate::model::stack::{GRAFANA_ADMIN_PASSWORD, PASSWORD_MAP, SLACK_WEBHOOK_URL};
+use crate::model::stack::{Declared, GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL};
 use crate::model::units::Secret;
 use crate::model::{Collector, Stack};
 
@@ -15,7 +15,12 @@ pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
     } else {
         Severity::Warning
     };
-    for (name, declared, source) in declared(stack) {
+    for Declared {
+        name,
+        key: declared,
+        source,
+    } in stack.declared_secrets()
+    {
         let found = match source {
             Secret::File(relative) => {
                 file_value(c, stack, &name, &declared, relative, dir, missing)
@@ -28,22 +33,6 @@ pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
             judge(c, stack, &name, &key, value.trim());
         }
     }
-}
-
-/// Every secret `stack.toml` declares: its name, its key and where its value comes from. The
-/// exporter's password map is not one (`up` assembles it); the targets' passwords are.
-fn declared(stack: &Stack) -> Vec<(String, String, &Secret)> {
-    let compose = stack
-        .secrets
-        .iter()
-        .filter(|(name, _)| name.as_str() != PASSWORD_MAP)
-        .map(|(name, secret)| (name.clone(), secret.key.to_string(), &secret.source));
-    let targets = stack.targets.iter().filter_map(|target| {
-        let password = target.password.as_ref()?;
-        let name = format!("password of target {}", target.name);
-        Some((name, password.key.clone(), &password.source))
-    });
-    compose.chain(targets).collect()
 }
 
 /// The value of a secret file, after checking where it is and who can read it.

@@ -224,7 +224,37 @@ pub struct Stack {
     pub policy: Policy,
 }
 
+/// A secret `stack.toml` declares: how messages name it, its key, where its value comes from.
+pub struct Declared<'a> {
+    pub name: String,
+    pub key: String,
+    pub source: &'a Secret,
+}
+
 impl Stack {
+    /// Every secret `stack.toml` declares: the services' and the targets' passwords; not the
+    /// exporter's password map, which `up` assembles from them.
+    pub fn declared_secrets(&self) -> Vec<Declared<'_>> {
+        let services = self
+            .secrets
+            .iter()
+            .filter(|(name, _)| name.as_str() != PASSWORD_MAP)
+            .map(|(name, secret)| Declared {
+                name: name.clone(),
+                key: secret.key.to_string(),
+                source: &secret.source,
+            });
+        let targets = self.targets.iter().filter_map(|target| {
+            let password = target.password.as_ref()?;
+            Some(Declared {
+                name: format!("password of target {}", target.name),
+                key: password.key.clone(),
+                source: &password.source,
+            })
+        });
+        services.chain(targets).collect()
+    }
+
     pub fn services(&self) -> [&Service; 5] {
         [
             &self.redis.service,

@@ -44,16 +44,12 @@ fn redis(s: &Stack) -> bool {
 fn exporter(s: &Stack) -> bool {
     s.redis_exporter.service.enabled
 }
-fn mode(s: &Stack) -> KubernetesMode {
-    s.kubernetes
-        .as_ref()
-        .map_or(KubernetesMode::Operator, |k| k.mode)
-}
-fn operator(s: &Stack) -> bool {
-    mode(s) == KubernetesMode::Operator
+/// Whether the stack plugs into kube-prometheus-stack (Kubernetes, operator mode).
+pub fn operator(s: &Stack) -> bool {
+    s.kubernetes.as_ref().map(|k| k.mode) == Some(KubernetesMode::Operator)
 }
 fn standalone(s: &Stack) -> bool {
-    mode(s) == KubernetesMode::Standalone
+    s.kubernetes.as_ref().map(|k| k.mode) == Some(KubernetesMode::Standalone)
 }
 fn operator_exporter(s: &Stack) -> bool {
     operator(s) && exporter(s)

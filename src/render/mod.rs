@@ -177,7 +177,7 @@ impl Renderer {
         context.insert("receivers", &receivers(stack));
         // The dashboard's datasource: the one stackgen provisions, or under kube-prometheus-stack
         // (whose Grafana has its own) a variable that picks one.
-        let datasource = if rules::operator(stack) {
+        let datasource = if kubernetes::operator(stack) {
             "${datasource}"
         } else {
             "stackgen-prometheus"

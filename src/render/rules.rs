@@ -10,10 +10,9 @@ use serde::Serialize;
 use crate::alerts::promql::{self, Inputs, Labels, Level, MINUTE, REDIS_JOB, Series, Subject};
 use crate::alerts::{AlertKind, GROUP_LABEL, Source};
 use crate::model::Stack;
-use crate::model::raw::KubernetesMode;
 use crate::model::stack::AlertSettings;
 use crate::model::units::Duration;
-use crate::render::kubernetes::WATCHED_BY_OPERATOR;
+use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
 
 /// One alerting rule, ready for the rules file.
 #[derive(Debug, Clone, Serialize)]
@@ -59,17 +58,8 @@ pub fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
 }
 
 /// Whether an alert can match anything in this stack: `RedisNoPrimary` needs a target in a
-/// replication group.
-/// Whether the stack plugs into kube-prometheus-stack (Kubernetes, operator mode).
-pub fn operator(stack: &Stack) -> bool {
-    stack
-        .kubernetes
-        .as_ref()
-        .is_some_and(|k| k.mode == KubernetesMode::Operator)
-}
-
-/// Under kube-prometheus-stack (Kubernetes, operator mode) no scrape job of stackgen's feeds the
-/// alerts about what the operator runs and watches itself.
+/// replication group, and under kube-prometheus-stack (Kubernetes, operator mode) no scrape job
+/// of stackgen's feeds the alerts about what the operator runs and watches itself.
 fn applies(stack: &Stack, kind: AlertKind) -> bool {
     if operator(stack) && WATCHED_BY_OPERATOR.contains(&kind) {
         return false;

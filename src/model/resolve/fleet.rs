@@ -107,9 +107,7 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
 
 /// A label name Prometheus accepts, not reserved by it (`__`) or by stackgen.
 fn label_name(c: &mut Collector<'_>, key: &str, label: &str) {
-    let valid = label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid || label.starts_with("__") {
+    if !is_label_name(label) || label.starts_with("__") {
         c.error(
             Code::InvalidValue,
             key,
@@ -128,6 +126,12 @@ fn label_name(c: &mut Collector<'_>, key: &str, label: &str) {
             ),
         );
     }
+}
+
+/// Prometheus' label name grammar: letters, digits and `_`, not starting with a digit.
+fn is_label_name(label: &str) -> bool {
+    label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_target_name(name: &str) -> bool {
@@ -331,9 +335,7 @@ pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
         }
         for label in matchers.keys() {
             let key = format!("alertmanager.routes.{i}.match.{label}");
-            let valid = label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
+            if !is_label_name(label) {
                 c.error(
                     Code::InvalidValue,
                     &key,

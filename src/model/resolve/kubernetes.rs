@@ -5,7 +5,7 @@
 use super::Collector;
 use crate::diagnostic::Code;
 use crate::model::raw::{KubernetesMode, KubernetesTable, Platform};
-use crate::model::stack::{Kubernetes, Stack};
+use crate::model::stack::{Declared, Kubernetes, Stack};
 use crate::model::units::Secret;
 
 /// The `release` label kube-prometheus-stack selects on when installed under its chart name.
@@ -68,17 +68,7 @@ fn is_dns_label(name: &str) -> bool {
 /// a compose profile files or variables.
 pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
     let kubernetes = stack.kubernetes.is_some();
-    let declared = stack
-        .secrets
-        .values()
-        .map(|s| (s.key.to_string(), &s.source))
-        .chain(
-            stack
-                .targets
-                .iter()
-                .filter_map(|t| t.password.as_ref().map(|p| (p.key.clone(), &p.source))),
-        );
-    for (key, source) in declared {
+    for Declared { key, source, .. } in stack.declared_secrets() {
         let is_reference = matches!(source, Secret::Kubernetes { .. });
         if kubernetes && !is_reference {
             c.error(

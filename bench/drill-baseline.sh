@@ -3,13 +3,15 @@
 # same Redis (a stack of the stand-in images, dev profile), with the same clients, pipeline and
 # value size: 50 connections, 16 commands per pipeline, 256-byte values, SET and GET.
 #   drill:           `stackgen drill baseline --duration 10s` (half SET, half GET, alternating)
-#   redis-benchmark: `redis-benchmark -c 50 -P 16 -d 256 -t set,get -n N`: SET then GET, each N
-#                    requests; its ops/s is the mean of the two rates (N sized for about 10 s)
+#   redis-benchmark: `redis-benchmark -c 50 -P 16 -d 256 -r 50000 -t set,get -n N`: SET then GET,
+#                    each N requests over the same number of keys the drill writes (50
+#                    connections × 1000); its ops/s is N SETs and N GETs over the time both took
+#                    (the harmonic mean of the two rates), N sized for about 10 s
 # Rounds alternate (drill, redis-benchmark, drill, …); medians reported. Needs a running engine,
 # .ci/images/build.sh done, redis-tools. Target: drill ≥ 0.9× redis-benchmark's ops/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 cargo build --release --locked -q
 bin=$PWD/target/release/stackgen
 work=$(mktemp -d)
@@ -50,8 +52,8 @@ for round in $(seq "$rounds"); do
     --value-size 256 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["scenarios"][0]["ops_per_sec"])')
   drill+=("$ops")
   n=$(python3 -c "print(int($ops * 5))")
-  rates=$(redis-benchmark -h 127.0.0.1 -p 26479 -a "$REDISCLI_AUTH" -c 50 -P 16 -d 256 -t set,get -n "$n" --csv \
-    | python3 -c 'import csv,sys; r=[float(row[1]) for row in csv.reader(sys.stdin) if row and row[0] in ("SET","GET")]; print(sum(r)/len(r))')
+  rates=$(redis-benchmark -h 127.0.0.1 -p 26479 -a "$REDISCLI_AUTH" -c 50 -P 16 -d 256 -r 50000 -t set,get -n "$n" --csv \
+    | python3 -c 'import csv,sys; r=[float(row[1]) for row in csv.reader(sys.stdin) if row and row[0] in ("SET","GET")]; print(len(r)/sum(1/x for x in r))')
   bench+=("$rates")
   redis-cli -p 26479 --no-auth-warning flushall >/dev/null
   # Prometheus counts every command Redis processes: let a scrape pass between the two tools.

@@ -138,7 +138,7 @@ enum Cmd {
         volumes: bool,
     },
     /// Load and failure tests against the running stack: baseline, capacity, pressure, recovery,
-    /// throughput.
+    /// throughput, alerts.
     Drill {
         #[command(flatten)]
         project: ProjectArgs,
@@ -161,9 +161,9 @@ struct DrillCli {
     /// Scenarios to run (default: all).
     #[arg(value_enum)]
     scenarios: Vec<Scenario>,
-    /// How long each load runs.
-    #[arg(long, default_value = "10s")]
-    duration: String,
+    /// How long each load runs (default 10s; 60s for `throughput`).
+    #[arg(long)]
+    duration: Option<String>,
     /// Connections sending load.
     #[arg(long, default_value_t = 50)]
     clients: usize,
@@ -179,9 +179,18 @@ struct DrillCli {
     /// Run against a profile whose policy is prod's.
     #[arg(long)]
     allow_prod: bool,
-    /// Fill Redis (`capacity`, `pressure`) even when it holds keys that are not the drill's.
+    /// Fill Redis (`capacity`, `pressure`, evictions in `alerts`) even when it holds keys that
+    /// are not the drill's.
     #[arg(long)]
     allow_eviction: bool,
+    /// Do not wait out each alert's `for`: Prometheus evaluates copies of the alerts with
+    /// `for: 0s` for the length of the drill.
+    #[arg(long)]
+    quick: bool,
+    /// Write an SVG chart of the run: ops/s, used memory, each alert's pending, firing and
+    /// resolved span.
+    #[arg(long, value_name = "FILE.svg")]
+    report: Option<std::path::PathBuf>,
 }
 
 impl From<DrillCli> for DrillArgs {
@@ -199,6 +208,8 @@ impl From<DrillCli> for DrillArgs {
             json: cli.format == Format::Json,
             allow_prod: cli.allow_prod,
             allow_eviction: cli.allow_eviction,
+            quick: cli.quick,
+            report: cli.report,
         }
     }
 }
@@ -211,6 +222,7 @@ pub enum Scenario {
     Pressure,
     Recovery,
     Throughput,
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

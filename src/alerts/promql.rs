@@ -10,6 +10,10 @@ use super::{AlertKind, GROUP_LABEL};
 use crate::model::Stack;
 use crate::model::units::Size;
 
+/// The window of every `rate()` and `increase()` in the catalogue's expressions (`[5m]`), in
+/// seconds: how long a burst counts, for `stackgen drill`.
+pub const RATE_WINDOW_SECONDS: f64 = 300.0;
+
 /// The exporter's own job, as Prometheus labels it.
 pub const EXPORTER: Job = Job {
     job: "redis-exporter",

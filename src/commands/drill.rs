@@ -1,15 +1,22 @@
 //! `stackgen drill [SCENARIO…]`: load and failure tests against the running stack of a profile,
-//! reported as a table or JSON. Refuses a prod-policy profile without `--allow-prod`, before it
-//! connects to anything; removes every drill key at the end, whatever happened.
+//! reported as a table or JSON, and charted with `--report`. Refuses a prod-policy profile
+//! without `--allow-prod`, before it connects to anything. Whatever happens — success, failure,
+//! Ctrl-C — everything the drill changed is restored and every drill key removed, and the
+//! output says so.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use super::stack::Running;
 use crate::alerts::AlertKind;
 use crate::docker::Engine;
 use crate::docker::probe;
+use crate::drill::alerts::{Alerts, Setting};
+use crate::drill::timeline::Recorder;
+use crate::drill::undo::{Change, Journal, Stack};
 use crate::drill::{
-    DrillOptions, Endpoints, Report, baseline, capacity, load, pressure, recovery, throughput,
+    DrillOptions, Endpoints, Report, alerts, baseline, capacity, chart, induce, load, pressure,
+    quick, recovery, table, throughput,
 };
 use crate::error::{Error, Outcome, Result};
 use crate::model::raw::Appendfsync;
@@ -18,26 +25,58 @@ use crate::model::stack::REDIS_PASSWORD;
 use crate::{Options, Printer};
 
 /// The scenarios there are, in the order they run.
-pub const SCENARIOS: [&str; 5] = ["baseline", "capacity", "pressure", "recovery", "throughput"];
+pub const SCENARIOS: [&str; 6] = [
+    "baseline",
+    "capacity",
+    "pressure",
+    "recovery",
+    "throughput",
+    "alerts",
+];
 
 /// The scenarios that fill Redis towards `maxmemory`, where other keys could be evicted.
 const FILLING: [&str; 2] = ["capacity", "pressure"];
+
+/// How long `throughput` loads Redis when `--duration` does not say.
+const THROUGHPUT: Duration = Duration::from_secs(60);
+
+/// The rendered rules file, which `--quick` copies and restores.
+const RULES: &str = "prometheus/rules/redis-alerts.yml";
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
 pub struct DrillArgs {
     pub scenarios: Vec<String>,
-    pub duration: String,
+    /// `--duration`, when given.
+    pub duration: Option<String>,
     pub clients: usize,
     pub pipeline: usize,
     pub value_size: usize,
     pub json: bool,
     pub allow_prod: bool,
     pub allow_eviction: bool,
+    pub quick: bool,
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// What every scenario runs against.
+struct Drill<'a, 'p> {
+    running: &'a Running,
+    args: &'a DrillArgs,
+    options: DrillOptions,
+    stack: Stack<'a>,
+    journal: Journal,
+    settings: Vec<Setting>,
+    printer: &'a Printer<'p>,
+    /// Each finished scenario's result, kept outside the run so that an interrupted run still
+    /// reports them.
+    results: RefCell<Vec<serde_json::Value>>,
+    /// Drill keys removed so far.
+    removed: std::cell::Cell<u64>,
 }
 
 pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
-    let (duration, drill_options) = drill_options(args)?;
+    let (_, drill_options) = drill_options(args)?;
     let running = Running::load(options, false)?;
     let stack = &running.stack;
     if stack.policy.level == PolicyLevel::Error && !args.allow_prod {
@@ -48,82 +87,47 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
                 .into(),
         });
     }
-    let endpoints = endpoints(&running)?;
-    let options = drill_options;
-    let thresholds = thresholds(stack);
-    let chosen: Vec<&str> = if args.scenarios.is_empty() {
-        SCENARIOS.to_vec()
-    } else {
-        args.scenarios.iter().map(String::as_str).collect()
-    };
+    let endpoints = endpoints(&running, args.quick)?;
+    let rendered_rules = running.tree.get(RULES).cloned().unwrap_or_default();
     // The engine's runtime: one thread, as redis-benchmark has; on a small machine the other
     // cores stay Redis'.
     let engine = Engine::connect()?;
-    let durability = recovery::Durability {
-        appendonly: stack.redis.appendonly,
-        everysec: stack.redis.appendfsync == Appendfsync::Everysec,
+    let client = load::client(
+        &endpoints.redis_host,
+        endpoints.redis_port,
+        endpoints.redis_password.as_deref(),
+    )
+    .map_err(|e| drill_error(&running.profile, format!("Redis: {e}")))?;
+    let recorder = args
+        .report
+        .as_ref()
+        .map(|_| Recorder::new(memory_threshold(stack).map(|p| p.threshold_percent)));
+    let drill = Drill {
+        running: &running,
+        args,
+        options: drill_options,
+        stack: Stack {
+            docker: &engine.docker,
+            client: &client,
+            endpoints: &endpoints,
+            rendered_rules: &rendered_rules,
+        },
+        journal: Journal::default(),
+        settings: settings(stack),
+        printer,
+        results: RefCell::new(Vec::new()),
+        removed: std::cell::Cell::new(0),
     };
-    let pressure = memory_threshold(stack);
-    let evicts = stack.redis.maxmemory_policy != "noeviction";
-    let report = engine.block_on(async {
-        let client = load::client(
-            &endpoints.redis_host,
-            endpoints.redis_port,
-            endpoints.redis_password.as_deref(),
-        )
-        .map_err(|e| drill_error(&running.profile, format!("Redis: {e}")))?;
-        if chosen.iter().any(|name| FILLING.contains(name)) && !args.allow_eviction {
-            no_other_keys(&client)
-                .await
-                .map_err(|why| drill_error(&running.profile, why))?;
-        }
-        let mut scenarios = Vec::new();
-        for name in &chosen {
-            printer.note(&format!("drill {name} ({duration} where it loads)…"))?;
-            let result = match *name {
-                "baseline" => baseline::run(&client, &endpoints, &options, thresholds).await,
-                "capacity" => match &pressure {
-                    Some(pressure) => capacity::run(&client, &endpoints, pressure).await,
-                    None => Err("the memory_pressure alert is off: no threshold to fill to".into()),
-                },
-                "pressure" => {
-                    let alert = AlertKind::BufferOverflow.name();
-                    pressure::run(&client, &endpoints, evicts, alert).await
-                }
-                "throughput" => {
-                    let alert = AlertKind::LowThroughput.name();
-                    let threshold = thresholds.low_throughput_ops;
-                    throughput::run(&client, &endpoints, &options, threshold, alert).await
-                }
-                "recovery" => {
-                    let container = &endpoints.redis_container;
-                    recovery::run(
-                        &client,
-                        &engine.docker,
-                        container,
-                        options.duration,
-                        durability,
-                    )
-                    .await
-                }
-                other => Err(format!("no scenario `{other}`")),
-            };
-            scenarios.push(result.unwrap_or_else(
-                |why| serde_json::json!({ "name": name, "ok": false, "error": why }),
-            ));
-        }
-        // Whatever happened above, no drill key stays.
-        let removed = load::clean(&client)
-            .await
-            .map_err(|e| drill_error(&running.profile, format!("removing drill keys: {e}")))?;
-        let ok = scenarios.iter().all(|s| s["ok"] == true);
-        Ok::<_, Error>(Report {
-            profile: running.profile.clone(),
-            ok,
-            scenarios,
-            drill_keys_removed: removed,
-        })
-    })?;
+    let report = engine.block_on(drive(&drill, recorder.as_ref()))?;
+    if let (Some(path), Some(recorder)) = (&args.report, &recorder) {
+        let title = format!(
+            "stackgen drill on profile {}: {}",
+            running.profile,
+            chosen(args).join(", ")
+        );
+        let svg = chart::svg(&recorder.timeline.borrow(), &title);
+        std::fs::write(path, svg).map_err(Error::io(path))?;
+    }
     print(&report, args.json, printer)?;
     Ok(if report.ok {
         Outcome::Clean
@@ -132,10 +136,246 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
     })
 }
 
+fn chosen(args: &DrillArgs) -> Vec<&str> {
+    if args.scenarios.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        args.scenarios.iter().map(String::as_str).collect()
+    }
+}
+
+/// Runs the scenarios (sampling for the chart alongside) until they end or the user stops
+/// the drill; then restores what is left changed and removes the drill keys.
+async fn drive(drill: &Drill<'_, '_>, recorder: Option<&Recorder>) -> Result<Report> {
+    let profile = &drill.running.profile;
+    let sampling = async {
+        match recorder {
+            Some(recorder) => {
+                recorder
+                    .record(drill.stack.client, drill.stack.endpoints)
+                    .await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = scenarios(drill, recorder) => Some(outcome),
+        () = sampling => None,
+        () = interrupted() => None,
+    };
+    let interrupted = outcome.is_none();
+    if interrupted {
+        drill
+            .printer
+            .note("interrupted: restoring what the drill changed…")?;
+        let done = drill.results.borrow().len();
+        if let Some(name) = chosen(drill.args).get(done) {
+            drill.results.borrow_mut().push(serde_json::json!({
+                "name": name, "ok": false, "error": "interrupted",
+            }));
+        }
+    }
+    let failed: Vec<String> = drill
+        .journal
+        .undo_all(&drill.stack)
+        .await
+        .into_iter()
+        .filter_map(std::result::Result::err)
+        .collect();
+    let restored = drill.journal.restored();
+    // Whatever happened above, no drill key stays.
+    let removed = load::clean(drill.stack.client)
+        .await
+        .map_err(|e| drill_error(profile, format!("removing drill keys: {e}")))?;
+    if !failed.is_empty() {
+        return Err(drill_error(profile, failed.join("; ")));
+    }
+    if let Some(Err(why)) = outcome {
+        return Err(drill_error(profile, why));
+    }
+    let scenarios = drill.results.take();
+    Ok(Report {
+        profile: profile.clone(),
+        ok: !interrupted && scenarios.iter().all(|s| s["ok"] == true),
+        interrupted,
+        scenarios,
+        restored,
+        drill_keys_removed: drill.removed.get() + removed,
+    })
+}
+
+/// Ctrl-C, or a termination request.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The scenarios, one after another, each result kept as it comes. An error here means the
+/// drill could not run at all.
+async fn scenarios(
+    drill: &Drill<'_, '_>,
+    recorder: Option<&Recorder>,
+) -> std::result::Result<(), String> {
+    let chosen = chosen(drill.args);
+    let mut eviction_unsafe = None;
+    if chosen
+        .iter()
+        .any(|name| FILLING.contains(name) || *name == "alerts")
+        && !drill.args.allow_eviction
+        && let Err(why) = no_other_keys(drill.stack.client).await
+    {
+        if chosen.iter().any(|name| FILLING.contains(name)) {
+            return Err(why);
+        }
+        eviction_unsafe = Some(why);
+    }
+    if drill.args.quick {
+        drill
+            .printer
+            .note("loading the drill's `for: 0s` rules into Prometheus…")
+            .ok();
+        drill.journal.record(Change::QuickRules);
+        quick::load(
+            drill.stack.docker,
+            drill.stack.endpoints,
+            drill.stack.rendered_rules,
+        )
+        .await?;
+    }
+    for name in &chosen {
+        drill
+            .printer
+            .note(&format!(
+                "drill {name} ({} where it loads)…",
+                drill.args.duration.as_deref().unwrap_or("10s")
+            ))
+            .ok();
+        if let Some(recorder) = recorder {
+            recorder.mark(name);
+        }
+        let mark = drill.journal.mark();
+        if FILLING.contains(name) {
+            induce::no_forks(&drill.stack, &drill.journal).await?;
+        }
+        let result = one(drill, name, eviction_unsafe.clone()).await;
+        if FILLING.contains(name) {
+            // The drill keys first: the settings that allow forks come back on an empty buffer.
+            load::clean(drill.stack.client)
+                .await
+                .map_err(|e| e.to_string())?;
+            for line in drill.journal.undo_since(&drill.stack, mark).await {
+                line?;
+            }
+        }
+        drill.results.borrow_mut().push(
+            result.unwrap_or_else(
+                |why| serde_json::json!({ "name": name, "ok": false, "error": why }),
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// One scenario's result.
+async fn one(
+    drill: &Drill<'_, '_>,
+    name: &str,
+    eviction_unsafe: Option<String>,
+) -> std::result::Result<serde_json::Value, String> {
+    let (client, endpoints) = (drill.stack.client, drill.stack.endpoints);
+    let stack = &drill.running.stack;
+    let options = &drill.options;
+    let setting = |kind: AlertKind| drill.settings.iter().find(|s| s.kind == kind);
+    let rendered_for = |kind: AlertKind| setting(kind).map(|s| s.r#for).unwrap_or_default();
+    match name {
+        "baseline" => baseline::run(client, endpoints, options, thresholds(stack)).await,
+        "capacity" => match &memory_threshold(stack) {
+            Some(pressure) => capacity::run(client, endpoints, pressure).await,
+            None => Err("the memory_pressure alert is off: no threshold to fill to".into()),
+        },
+        "pressure" => {
+            let kind = AlertKind::BufferOverflow;
+            let evicts = stack.redis.maxmemory_policy != "noeviction";
+            pressure::run(client, endpoints, evicts, kind.name(), rendered_for(kind)).await
+        }
+        "throughput" => {
+            let alert = AlertKind::LowThroughput.name();
+            let threshold = thresholds(stack).low_throughput_ops;
+            // Sustained: a minute unless --duration says otherwise.
+            let mut options = options.clone();
+            if drill.args.duration.is_none() {
+                options.duration = THROUGHPUT;
+            }
+            throughput::run(client, endpoints, &options, threshold, alert).await
+        }
+        "recovery" => {
+            let durability = recovery::Durability {
+                appendonly: stack.redis.appendonly,
+                everysec: stack.redis.appendfsync == Appendfsync::Everysec,
+            };
+            let container = &endpoints.redis_container;
+            let docker = drill.stack.docker;
+            let (duration, journal) = (options.duration, &drill.journal);
+            recovery::run(client, docker, container, duration, durability, journal).await
+        }
+        "alerts" => {
+            let progress = |line: &str| {
+                drill.printer.note(line).ok();
+            };
+            let scenario = Alerts {
+                stack: Stack { ..drill.stack },
+                journal: &drill.journal,
+                settings: drill.settings.clone(),
+                evicts: stack.redis.maxmemory_policy != "noeviction",
+                eviction_unsafe,
+                shape: options.shape,
+                progress: &progress,
+            };
+            alerts::run(&scenario).await
+        }
+        other => Err(format!("no scenario `{other}`")),
+    }
+}
+
+/// Every alert of the catalogue as the stack renders it.
+fn settings(stack: &crate::model::Stack) -> Vec<Setting> {
+    stack
+        .alerts
+        .iter()
+        .map(|a| Setting {
+            kind: a.kind,
+            enabled: a.enabled,
+            r#for: Duration::from_millis(a.r#for.millis()),
+            threshold: a.threshold,
+        })
+        .collect()
+}
+
 /// The options, checked: a duration of at least a second, and no zero in the load's shape.
 fn drill_options(args: &DrillArgs) -> Result<(crate::model::units::Duration, DrillOptions)> {
-    let duration: crate::model::units::Duration =
-        args.duration.parse().map_err(|message| Error::Usage {
+    let duration: crate::model::units::Duration = args
+        .duration
+        .as_deref()
+        .unwrap_or("10s")
+        .parse()
+        .map_err(|message| Error::Usage {
             option: "--duration",
             message,
         })?;
@@ -170,6 +410,13 @@ fn memory_threshold(stack: &crate::model::Stack) -> Option<capacity::Pressure> {
         .map(|threshold_percent| capacity::Pressure {
             threshold_percent,
             alert: AlertKind::MemoryPressure.name(),
+            r#for: Duration::from_millis(
+                stack
+                    .alerts
+                    .iter()
+                    .find(|a| a.kind == AlertKind::MemoryPressure)
+                    .map_or(0, |a| a.r#for.millis()),
+            ),
         })
 }
 
@@ -217,17 +464,21 @@ fn drill_error(profile: &str, why: String) -> Error {
 }
 
 /// Redis and Prometheus as published by the profile's running stack.
-fn endpoints(running: &Running) -> Result<Endpoints> {
+fn endpoints(running: &Running, quick: bool) -> Result<Endpoints> {
     let stack = &running.stack;
-    let published = |service: &str| {
+    let of = |service: &str| {
         running
             .spec
             .containers
             .iter()
             .find(|c| c.service == service)
+    };
+    let published = |service: &str| {
+        of(service)
             .and_then(|c| c.ports.first())
             .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port))
     };
+    let container = |service: &str| of(service).map(|c| c.name.clone()).unwrap_or_default();
     let refuse = |why: &str| drill_error(&running.profile, why.to_string());
     let (redis_host, redis_port) =
         published("redis").ok_or_else(|| refuse("a drill loads the managed Redis: it is off"))?;
@@ -255,90 +506,35 @@ fn endpoints(running: &Running) -> Result<Endpoints> {
         prometheus_port,
         target,
         scrape_interval: Duration::from_millis(stack.redis_exporter.scrape_interval.millis()),
-        redis_container: running
-            .spec
-            .containers
-            .iter()
-            .find(|c| c.service == "redis")
-            .map(|c| c.name.clone())
-            .unwrap_or_default(),
+        evaluation_interval: Duration::from_millis(stack.prometheus.evaluation_interval.millis()),
+        redis_container: container("redis"),
+        prometheus_container: container("prometheus"),
+        exporter_container: container("redis-exporter"),
+        alertmanager_container: container("alertmanager"),
+        alertmanager: published("alertmanager"),
+        slack: stack.alertmanager.service.enabled && stack.alertmanager.slack.is_some(),
+        delivery_within: Duration::from_millis(
+            stack.alertmanager.group_wait.millis() + stack.alertmanager.group_interval.millis(),
+        ),
+        quick,
     })
 }
 
-/// The report as JSON or a table, and what was cleaned up.
+/// The report as JSON or a table, and what was restored and cleaned up.
 fn print(report: &Report, json: bool, printer: &Printer<'_>) -> Result<()> {
     let text = if json {
         let mut text = serde_json::to_string_pretty(report).expect("a report serializes");
         text.push('\n');
         text
     } else {
-        table(report)
+        table::table(report)
     };
     printer.print(&text)?;
+    for line in &report.restored {
+        printer.note(&format!("restored: {line}"))?;
+    }
     printer.note(&format!(
         "{} drill keys removed; nothing else was changed.",
         report.drill_keys_removed
     ))
-}
-
-/// The human report: one block per scenario.
-fn table(report: &Report) -> String {
-    let mut text = format!("{:10}  {:4}  RESULT\n", "SCENARIO", "OK");
-    for scenario in &report.scenarios {
-        let ok = if scenario["ok"] == true { "ok" } else { "FAIL" };
-        let name = scenario["name"].as_str().unwrap_or("?");
-        let number = |key: &str| scenario[key].as_f64().unwrap_or_default();
-        let detail = match (scenario.get("error"), name) {
-            (Some(error), _) => error.as_str().unwrap_or_default().to_string(),
-            (None, "capacity") => format!(
-                "{} keys, {} bytes at {}% of maxmemory; exporter {:.1} % from INFO; {} {}",
-                scenario["keys_at_threshold"],
-                scenario["bytes_at_threshold"],
-                scenario["threshold_percent"],
-                number("exporter_agreement_percent"),
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "pressure") => format!(
-                "{} bytes written against {} maxmemory: {} evicted (exporter {}), {} rejected; \
-                 {} {}",
-                scenario["written_bytes"],
-                scenario["maxmemory"],
-                scenario["evicted_keys"],
-                scenario["exporter_evicted_keys"],
-                scenario["rejected_writes"],
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "throughput") => format!(
-                "{:.0} ops/s median, {:.0} at the slowest second (threshold {}); {} {}",
-                number("ops_per_sec_median"),
-                number("ops_per_sec_min"),
-                scenario["low_throughput_threshold_ops_per_sec"],
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "recovery") => format!(
-                "{} acked, {} survived, {} lost ({:.2} s of writes), up again after {:.1} s",
-                scenario["acked"],
-                scenario["survived"],
-                scenario["lost"],
-                number("lost_seconds_of_writes"),
-                number("recovery_s"),
-            ),
-            (None, _) => format!(
-                "{:.0} ops/s (Prometheus {:.0}, {:.1} % apart), p50 {:.2} ms, p99 {:.2} ms, max \
-                 {:.2} ms, {} errors",
-                number("ops_per_sec"),
-                number("prometheus_ops_per_sec"),
-                number("prometheus_agreement_percent"),
-                number("p50_ms"),
-                number("p99_ms"),
-                number("max_ms"),
-                scenario["errors"],
-            ),
-        };
-        text.push_str(&format!("{name:10}  {ok:4}  {detail}\n"));
-    }
-    text
 }

@@ -375,7 +375,9 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
         .first()
         .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port));
     match (how, address) {
-        (Some("SIGHUP"), Some((host, port))) => hangup_and_verify(docker, spec, &host, port).await,
+        (Some("SIGHUP"), Some((host, port))) => {
+            hangup_and_verify(docker, &spec.name, &host, port).await
+        }
         (_, Some((host, port))) => Ok(refusal(probe::http("POST", &host, port, "/-/reload", None))),
         (_, None) => hangup(docker, &spec.name).await.map(|()| None),
     }
@@ -383,9 +385,9 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
 
 /// SIGHUP through the engine, then Prometheus' verdict from its metrics: a refusal, or the
 /// last successful load's timestamp moving past what it was before the signal.
-async fn hangup_and_verify(
+pub async fn hangup_and_verify(
     docker: &Docker,
-    spec: &ContainerSpec,
+    name: &str,
     host: &str,
     port: u16,
 ) -> Result<Option<String>> {
@@ -400,7 +402,7 @@ async fn hangup_and_verify(
             tokio::time::sleep(Duration::from_secs_f64(last_success + 1.0 - now)).await;
         }
     }
-    hangup(docker, &spec.name).await?;
+    hangup(docker, name).await?;
     let deadline = Instant::now() + RELOAD_VERDICT;
     loop {
         match (reloads(host, port), &before) {

@@ -1,20 +1,19 @@
 //! `capacity`: fills drill keys until Redis' used memory reaches the `memory_pressure`
 //! threshold, then reports what the buffer holds there, checks the exporter's figure (through
 //! Prometheus) against Redis' own `INFO`, and waits for `RedisMemoryPressure` to become pending
-//! (or firing).
+//! (firing once its `for` has passed, at once under `--quick`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::load::PREFIX;
-use super::{Endpoints, now, prometheus};
-use crate::docker::probe;
+use super::{Endpoints, notify, now, prometheus};
 
 /// The exporter's memory must agree with `INFO` within this share.
 const AGREEMENT: f64 = 0.05;
-/// How long the alert may take to show up once the threshold is crossed.
-pub const ALERT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a write near maxmemory may take to be answered.
+const SLOW_REPLY: Duration = Duration::from_secs(10);
 /// Percentage points past the threshold the fill goes.
 const MARGIN: f64 = 2.0;
 /// Values written per pipeline, and their size.
@@ -25,6 +24,32 @@ const VALUE: usize = 4096;
 pub struct Pressure {
     pub threshold_percent: f64,
     pub alert: &'static str,
+    /// The alert's rendered `for`.
+    pub r#for: Duration,
+}
+
+/// Writes drill keys until Redis' used memory reaches `goal` bytes: the keys written, and the
+/// used memory then.
+pub async fn fill(
+    connection: &mut redis::aio::MultiplexedConnection,
+    goal: f64,
+) -> Result<(usize, f64), String> {
+    let value = vec![b'c'; VALUE];
+    let mut keys = 0usize;
+    let mut used = info_field(connection, "memory", "used_memory").await? as f64;
+    while used < goal {
+        let mut pipe = redis::pipe();
+        for n in keys..keys + BATCH {
+            pipe.set(format!("{PREFIX}capacity:{n}"), &value[..])
+                .ignore();
+        }
+        pipe.query_async::<()>(connection)
+            .await
+            .map_err(|e| format!("filling: {e}"))?;
+        keys += BATCH;
+        used = info_field(connection, "memory", "used_memory").await? as f64;
+    }
+    Ok((keys, used))
 }
 
 pub async fn run(
@@ -38,25 +63,13 @@ pub async fn run(
     let percent = (pressure.threshold_percent + MARGIN).min(99.0);
     let goal = maxmemory * percent / 100.0;
     let before = info_field(&mut connection, "memory", "used_memory").await? as f64;
-    let value = vec![b'c'; VALUE];
-    let mut keys = 0usize;
-    let mut used = before;
-    while used < goal {
-        let mut pipe = redis::pipe();
-        for n in keys..keys + BATCH {
-            pipe.set(format!("{PREFIX}capacity:{n}"), &value[..])
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut connection)
-            .await
-            .map_err(|e| format!("filling: {e}"))?;
-        keys += BATCH;
-        used = info_field(&mut connection, "memory", "used_memory").await? as f64;
-    }
+    let (keys, used) = fill(&mut connection, goal).await?;
     let (exporter, info) = exporter_agrees(endpoints, &mut connection).await?;
     let agreement = (exporter - info).abs() / info;
-    let (state, seconds) = alert_state(endpoints, pressure.alert).await;
-    let ok = agreement <= AGREEMENT && matches!(state.as_str(), "pending" | "firing");
+    let timeout = notify::effective_for(endpoints, pressure.r#for) + notify::margin(endpoints);
+    let seconds = notify::until(endpoints, pressure.alert, timeout, notify::is_firing).await;
+    let state = notify::alert_now(endpoints, pressure.alert).unwrap_or_else(|| "inactive".into());
+    let ok = agreement <= AGREEMENT && seconds.is_some();
     Ok(json!({
         "name": "capacity",
         "ok": ok,
@@ -78,8 +91,11 @@ pub async fn run(
 pub async fn with_maxmemory(
     client: &redis::Client,
 ) -> Result<(redis::aio::MultiplexedConnection, f64), String> {
+    // Writes at maxmemory wait for evictions and background frees: more than the crate's
+    // default half second.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(SLOW_REPLY));
     let mut connection = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .map_err(|e| format!("Redis: {e}"))?;
     let maxmemory = info_field(&mut connection, "memory", "maxmemory").await? as f64;
@@ -119,34 +135,4 @@ async fn exporter_agrees(
     .await?;
     let info = info_field(connection, "memory", "used_memory").await? as f64;
     Ok((exporter, info))
-}
-
-/// Waits for the alert to be pending or firing in Prometheus; its state and how long it took.
-pub async fn alert_state(endpoints: &Endpoints, alert: &str) -> (String, Option<f64>) {
-    let started = Instant::now();
-    loop {
-        if let Some(state) = alert_now(endpoints, alert) {
-            return (state, Some(started.elapsed().as_secs_f64()));
-        }
-        if started.elapsed() > ALERT_TIMEOUT {
-            return ("inactive".into(), None);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// The alert's state in Prometheus now (`pending`, `firing`), if it is active.
-pub fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
-    let answer = probe::get(
-        &endpoints.prometheus_host,
-        endpoints.prometheus_port,
-        "/api/v1/alerts",
-    )
-    .ok()?;
-    let answer: Value = serde_json::from_str(&answer.body).ok()?;
-    answer["data"]["alerts"]
-        .as_array()?
-        .iter()
-        .find(|a| a["labels"]["alertname"] == alert)
-        .and_then(|a| a["state"].as_str().map(String::from))
 }

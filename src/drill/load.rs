@@ -58,11 +58,19 @@ impl Load {
 /// password goes in a structure, never through a URL or a message).
 pub fn client(host: &str, port: u16, password: Option<&str>) -> redis::RedisResult<redis::Client> {
     use redis::IntoConnectionInfo;
-    let mut info = redis::ConnectionAddr::Tcp(host.into(), port).into_connection_info()?;
+    // Redis before 7.2 answers the `CLIENT SETINFO` the crate sends on connect with an error:
+    // the drill's own connections would count as error replies.
+    let mut settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
     if let Some(password) = password {
-        info =
-            info.set_redis_settings(redis::RedisConnectionInfo::default().set_password(password));
+        settings = settings.set_password(password);
     }
+    // TCP_NODELAY, as hiredis and redis-benchmark set it: a pipeline goes out at once instead
+    // of waiting for the previous one's acknowledgement.
+    let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(true);
+    let info = redis::ConnectionAddr::Tcp(host.into(), port)
+        .into_connection_info()?
+        .set_redis_settings(settings)
+        .set_tcp_settings(tcp);
     redis::Client::open(info)
 }
 
@@ -162,12 +170,19 @@ pub async fn other_keys(client: &redis::Client) -> redis::RedisResult<u64> {
     let mut connection = client.get_multiplexed_async_connection().await?;
     let all: u64 = redis::cmd("DBSIZE").query_async(&mut connection).await?;
     let mut ours = 0u64;
-    let mut iter: redis::AsyncIter<String> = connection.scan_match(format!("{PREFIX}*")).await?;
+    let mut iter: redis::AsyncIter<String> = connection.scan_options(drill_keys()).await?;
     while let Some(key) = iter.next_item().await {
         key?;
         ours += 1;
     }
     Ok(all.saturating_sub(ours))
+}
+
+/// A SCAN over the drill keys, a thousand slots a call.
+fn drill_keys() -> redis::ScanOptions {
+    redis::ScanOptions::default()
+        .with_pattern(format!("{PREFIX}*"))
+        .with_count(1000)
 }
 
 /// Deletes every drill key; how many there were.
@@ -176,8 +191,7 @@ pub async fn clean(client: &redis::Client) -> redis::RedisResult<u64> {
     let mut deleted = 0;
     loop {
         let keys: Vec<String> = {
-            let mut iter: redis::AsyncIter<String> =
-                connection.scan_match(format!("{PREFIX}*")).await?;
+            let mut iter: redis::AsyncIter<String> = connection.scan_options(drill_keys()).await?;
             let mut keys = Vec::new();
             while let Some(key) = iter.next_item().await {
                 keys.push(key?);
@@ -188,6 +202,12 @@ pub async fn clean(client: &redis::Client) -> redis::RedisResult<u64> {
             keys
         };
         if keys.is_empty() {
+            // The allocator keeps freed pages until it decays them: hand them back now, so
+            // that the next fill starts from the memory Redis really uses.
+            let _: redis::RedisResult<()> = redis::cmd("MEMORY")
+                .arg("PURGE")
+                .query_async(&mut connection)
+                .await;
             return Ok(deleted);
         }
         for chunk in keys.chunks(1000) {

@@ -1,16 +1,24 @@
 //! `stackgen drill`: the stack's own load and failure tests, run against the stack `up` runs.
 //! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
 //! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
-//! removed) and the report. Scenarios: `baseline`, `capacity`,
-//! `pressure`, `recovery`, `throughput`.
+//! removed, everything changed restored) and the report. Scenarios: `baseline`, `capacity`,
+//! `pressure`, `recovery`, `throughput`, `alerts`.
 
+pub mod alerts;
 pub mod baseline;
 pub mod capacity;
+pub mod chart;
+pub mod induce;
 pub mod load;
+pub mod notify;
 pub mod pressure;
 pub mod prometheus;
+pub mod quick;
 pub mod recovery;
+pub mod table;
 pub mod throughput;
+pub mod timeline;
+pub mod undo;
 
 use serde::Serialize;
 
@@ -33,8 +41,22 @@ pub struct Endpoints {
     pub target: String,
     /// How often Prometheus scrapes Redis, for waiting on a scrape after the load.
     pub scrape_interval: std::time::Duration,
-    /// The managed Redis' container, which `recovery` kills.
+    /// How often Prometheus evaluates its rules.
+    pub evaluation_interval: std::time::Duration,
+    /// The containers of the managed Redis (which `recovery` kills), Prometheus, the exporter
+    /// and Alertmanager (empty when off).
     pub redis_container: String,
+    pub prometheus_container: String,
+    pub exporter_container: String,
+    pub alertmanager_container: String,
+    /// Alertmanager's published address, when it runs.
+    pub alertmanager: Option<(String, u16)>,
+    /// Whether Alertmanager sends to Slack.
+    pub slack: bool,
+    /// How long Alertmanager may take to send a new alert: `group_wait` and `group_interval`.
+    pub delivery_within: std::time::Duration,
+    /// `--quick`: the drill's `for: 0s` copies of the alerts are the ones that count.
+    pub quick: bool,
 }
 
 /// The whole run, as `--format json` prints it.
@@ -43,6 +65,10 @@ pub struct Report {
     pub profile: String,
     pub ok: bool,
     pub scenarios: Vec<serde_json::Value>,
+    /// The user stopped the drill (Ctrl-C) before it ended.
+    pub interrupted: bool,
+    /// What was restored at the end, a line each.
+    pub restored: Vec<String>,
     /// Drill keys removed at the end.
     pub drill_keys_removed: u64,
 }

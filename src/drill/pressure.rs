@@ -1,13 +1,15 @@
 //! `pressure`: writes on to 110 % of `maxmemory`. Under an evicting policy Redis must evict (seen
 //! in `INFO` and in the exporter's counter through Prometheus); under `noeviction` it must
 //! reject writes with OOM. Either way the alert that policy maps to (`RedisBufferOverflow`)
-//! must become pending or firing.
+//! must fire (at once under `--quick`, else after its `for`).
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::capacity::{ALERT_TIMEOUT, alert_now, info_field, with_maxmemory};
+use super::capacity::{info_field, with_maxmemory};
 use super::load::PREFIX;
-use super::{Endpoints, now, prometheus};
+use super::{Endpoints, notify, now, prometheus};
 
 /// How far past `maxmemory` the writes go.
 const OVERSHOOT: f64 = 1.10;
@@ -19,29 +21,14 @@ pub async fn run(
     endpoints: &Endpoints,
     evicts: bool,
     alert: &str,
+    r#for: Duration,
 ) -> Result<Value, String> {
     let (mut connection, maxmemory) = with_maxmemory(client).await?;
     prometheus::wait_for_scrape(endpoints, "redis_evicted_keys_total").await?;
     let evicted_before = info_field(&mut connection, "stats", "evicted_keys").await?;
     let start = now();
-    let mut writes = Writes::default();
-    while writes.written < maxmemory * OVERSHOOT {
-        writes.batch(&mut connection).await?;
-    }
-    // Writes go on, a batch every 200 ms, until the alert shows: a counter the exporter shows
-    // only once it is non-zero (OOM errors) needs to grow between two scrapes to alert.
-    let waited = std::time::Instant::now();
-    let state = loop {
-        if let Some(state) = alert_now(endpoints, alert) {
-            break state;
-        }
-        if waited.elapsed() > ALERT_TIMEOUT {
-            break "inactive".to_string();
-        }
-        writes.batch(&mut connection).await?;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
-    let seconds = (state != "inactive").then(|| waited.elapsed().as_secs_f64());
+    let (writes, seconds) = overflow(&mut connection, endpoints, maxmemory, alert, r#for).await?;
+    let state = notify::alert_now(endpoints, alert).unwrap_or_else(|| "inactive".into());
     let end = now();
     let evicted = info_field(&mut connection, "stats", "evicted_keys").await? - evicted_before;
     // The exporter's view of the evictions: its counter across the writes.
@@ -55,7 +42,7 @@ pub async fn run(
         None
     };
     let (written, accepted, rejected) = (writes.written, writes.accepted, writes.rejected);
-    let fired = matches!(state.as_str(), "pending" | "firing");
+    let fired = seconds.is_some();
     let seen = if evicts {
         evicted > 0 && exporter_evicted.is_some_and(|e| e > 0)
     } else {
@@ -77,12 +64,41 @@ pub async fn run(
     }))
 }
 
+/// Writes past `maxmemory`, then on, a batch every 200 ms, until the alert fires (a counter
+/// the exporter shows only once it is non-zero, OOM errors, needs to grow between two scrapes
+/// to alert) or its `for` and a margin have passed: the writes, and the seconds the alert
+/// took after the overshoot.
+pub async fn overflow(
+    connection: &mut redis::aio::MultiplexedConnection,
+    endpoints: &Endpoints,
+    maxmemory: f64,
+    alert: &str,
+    r#for: Duration,
+) -> Result<(Writes, Option<f64>), String> {
+    let mut writes = Writes::default();
+    while writes.written < maxmemory * OVERSHOOT {
+        writes.batch(connection).await?;
+    }
+    let timeout = notify::effective_for(endpoints, r#for) + notify::margin(endpoints);
+    let waited = Instant::now();
+    loop {
+        if notify::is_firing(notify::alert_now(endpoints, alert).as_deref()) {
+            return Ok((writes, Some(waited.elapsed().as_secs_f64())));
+        }
+        if waited.elapsed() > timeout {
+            return Ok((writes, None));
+        }
+        writes.batch(connection).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The writes so far: bytes sent, and how Redis answered.
 #[derive(Default)]
-struct Writes {
-    written: f64,
-    accepted: u64,
-    rejected: u64,
+pub struct Writes {
+    pub written: f64,
+    pub accepted: u64,
+    pub rejected: u64,
     next: usize,
 }
 

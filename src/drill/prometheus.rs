@@ -34,6 +34,18 @@ pub fn samples(
         .collect())
 }
 
+/// The value of an instant `query` now: its first series' value, if it has one.
+pub fn value(endpoints: &Endpoints, query: &str) -> Result<Option<f64>, String> {
+    let path = format!("/api/v1/query?query={}", probe::encode_query(query));
+    let host = &endpoints.prometheus_host;
+    let response = probe::get(host, endpoints.prometheus_port, &path)
+        .map_err(|e| format!("Prometheus: {e}"))?;
+    let answer: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    Ok(answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok()))
+}
+
 /// Polls the target's samples of `metric` since `from` (Unix seconds) until `found` finds what
 /// it wants in them, for up to three scrape intervals and five seconds.
 pub async fn poll<T>(

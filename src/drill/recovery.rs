@@ -10,6 +10,7 @@ use bollard::query_parameters::KillContainerOptionsBuilder;
 use serde_json::json;
 
 use super::load::PREFIX;
+use super::undo::{Change, Journal};
 
 /// Writes per pipeline.
 const BATCH: usize = 16;
@@ -29,6 +30,7 @@ pub async fn run(
     container: &str,
     before_kill: Duration,
     durability: Durability,
+    journal: &Journal,
 ) -> Result<serde_json::Value, String> {
     let mut connection = client
         .get_multiplexed_async_connection()
@@ -40,6 +42,8 @@ pub async fn run(
     let mut killed_at: Option<Instant> = None;
     loop {
         if killed_at.is_none() && started.elapsed() >= before_kill {
+            // Recorded: should the drill be stopped before Redis is back, it is started.
+            journal.record(Change::Stopped(container.into()));
             kill(docker, container).await?;
             killed_at = Some(Instant::now());
         }
@@ -56,6 +60,7 @@ pub async fn run(
     }
     let killed_at = killed_at.unwrap_or(started);
     wait_until_up(client, docker, container).await?;
+    journal.forget(&Change::Stopped(container.into()));
     let recovered_after = killed_at.elapsed();
     let survived = count_survivors(client, acks.len()).await?;
     let lost = acks.len() - survived;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::capacity::alert_now;
+use super::notify::alert_now;
 use super::{DrillOptions, Endpoints, load};
 
 pub async fn run(

@@ -62,6 +62,8 @@ pub struct Stack {
     pub ports: [u16; 4],
     /// Environment variables every `stackgen` run of this stack gets.
     pub env: Vec<(String, String)>,
+    /// The profile every run uses: `prod` unless [`Stack::with_profile`] says otherwise.
+    pub profile: &'static str,
 }
 
 impl Drop for Stack {
@@ -69,7 +71,7 @@ impl Drop for Stack {
         let _ = self
             .project
             .command()
-            .args(["down", "--volumes", "-p", "prod"])
+            .args(["down", "--volumes", "-p", self.profile])
             .output();
     }
 }
@@ -132,7 +134,14 @@ enabled = false
             name,
             ports,
             env: Vec::new(),
+            profile: "prod",
         }
+    }
+
+    /// The same stack, run with another of the shipped profiles.
+    pub fn with_profile(mut self, profile: &'static str) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// `stackgen ARGS -p prod` with the stack's variables.
@@ -141,7 +150,7 @@ enabled = false
             self.project
                 .command()
                 .args(args)
-                .args(["-p", "prod"])
+                .args(["-p", self.profile])
                 .envs(self.env.iter().cloned()),
         )
     }

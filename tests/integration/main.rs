@@ -8,6 +8,7 @@ mod cli;
 mod compose_hash;
 mod diff;
 mod drill;
+mod drill_alerts;
 mod e2e;
 mod first_hour;
 mod fleet;

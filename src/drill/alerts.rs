@@ -1,0 +1,434 @@
+//! `alerts`: every alert that can be induced safely on a running stack is induced, must fire
+//! (in Prometheus, then held by Alertmanager and sent to Slack when it is configured), is
+//! undone and must resolve. An alert that cannot be induced safely is listed with why.
+//!
+//! The order follows the catalogue's 5m windows: a burst of load first (so that
+//! `RedisLowThroughput` has a rate to fall from), the alerts that write much next (each waits
+//! until it is quiet: an alert still active from an earlier scenario proves nothing), the
+//! short-lived ones after, then the throughput drop and slow commands once the busy minutes
+//! have left the window — slow commands can only raise the average latency of a quiet window.
+//! Alerts on a windowed counter (errors, rejections, evictions) resolve when their burst leaves
+//! the window: they are waited for last, together.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::undo::{Journal, Stack};
+use super::{capacity, induce, load, notify, pressure, prometheus};
+use crate::alerts::AlertKind;
+use crate::alerts::promql::RATE_WINDOW_SECONDS;
+
+/// An alert as the stack renders it.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub kind: AlertKind,
+    pub enabled: bool,
+    pub r#for: Duration,
+    pub threshold: Option<f64>,
+}
+
+/// What the scenario works with.
+pub struct Alerts<'a> {
+    pub stack: Stack<'a>,
+    pub journal: &'a Journal,
+    pub settings: Vec<Setting>,
+    pub evicts: bool,
+    /// Why inducing evictions would be unsafe (keys that are not the drill's), if it would.
+    pub eviction_unsafe: Option<String>,
+    pub shape: load::Shape,
+    pub progress: &'a dyn Fn(&str),
+}
+
+/// One alert's proof.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proof {
+    pub alert: &'static str,
+    pub induced: bool,
+    /// How it was induced, or why it was not.
+    pub how: String,
+    pub fired: bool,
+    pub in_alertmanager: Option<bool>,
+    pub delivered: Option<bool>,
+    pub resolved: bool,
+    pub seconds_to_fire: Option<f64>,
+    pub seconds_to_resolve: Option<f64>,
+    /// What went wrong, when something did.
+    pub error: Option<String>,
+}
+
+impl Proof {
+    fn listed(kind: AlertKind, why: String) -> Self {
+        Self {
+            alert: kind.name(),
+            how: why,
+            ..Self::default()
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        !self.induced
+            || (self.error.is_none()
+                && self.fired
+                && self.in_alertmanager != Some(false)
+                && self.delivered != Some(false)
+                && self.resolved)
+    }
+}
+
+/// Alerts that are never induced, and why.
+fn not_inducible(setting: &Setting) -> Option<String> {
+    let why = match setting.kind {
+        AlertKind::PersistenceFailing => {
+            "not induced: it needs a failing disk or a refused fork, which cannot be made \
+             safely on a running Redis"
+                .to_string()
+        }
+        AlertKind::ReplicaLinkDown | AlertKind::ReplicasLost | AlertKind::NoPrimary => {
+            "not induced: it needs replication cut or a primary demoted, which the drill never \
+             does to a running Redis"
+                .to_string()
+        }
+        AlertKind::LastSaveTooOld => format!(
+            "not induced: it needs {} hours of changes without a save",
+            setting.threshold.unwrap_or_default()
+        ),
+        _ => return None,
+    };
+    Some(why)
+}
+
+pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
+    let mut proofs: Vec<Proof> = Vec::new();
+    // Alerts whose windowed counter resolves only once the burst has left the window.
+    let mut windowed: Vec<(usize, Instant)> = Vec::new();
+    let on = |kind: AlertKind| a.settings.iter().find(|s| s.kind == kind && s.enabled);
+    for setting in &a.settings {
+        if !setting.enabled {
+            proofs.push(Proof::listed(setting.kind, "off in stack.toml".into()));
+        } else if let Some(why) = not_inducible(setting) {
+            proofs.push(Proof::listed(setting.kind, why));
+        }
+    }
+    let burst_at = Instant::now();
+    let low_throughput = on(AlertKind::LowThroughput).and_then(|s| s.threshold);
+    if let Some(threshold) = low_throughput {
+        (a.progress)("alerts: a burst of load, for RedisLowThroughput to fall from");
+        induce::burst(&a.stack, a.shape, burst_commands(threshold)).await?;
+    }
+    for kind in ORDER {
+        let Some(setting) = on(kind) else { continue };
+        (a.progress)(&format!("alerts: {}…", kind.name()));
+        let proof = prove(a, setting).await;
+        if WINDOWED.contains(&kind) && proof.fired {
+            windowed.push((proofs.len(), Instant::now()));
+        }
+        proofs.push(proof);
+    }
+    let latency = on(AlertKind::HighLatency);
+    let throughput = on(AlertKind::LowThroughput);
+    let mut last = drop_and_slow(a, throughput, latency, burst_at).await;
+    let resolving = last.iter().filter(|p| p.fired).count();
+    if resolving > 0 {
+        (a.progress)("alerts: load again, for throughput and latency to recover");
+        let threshold = low_throughput.unwrap_or_default();
+        induce::burst(&a.stack, a.shape, burst_commands(threshold).max(50_000.0)).await?;
+        for proof in last.iter_mut().filter(|p| p.fired) {
+            resolve(a, proof, Duration::ZERO).await;
+        }
+    }
+    proofs.extend(last);
+    for (index, fired_at) in windowed {
+        let proof = &mut proofs[index];
+        (a.progress)(&format!(
+            "alerts: {} resolves once its burst leaves the 5m window…",
+            proof.alert
+        ));
+        let left = Duration::from_secs_f64(RATE_WINDOW_SECONDS).saturating_sub(fired_at.elapsed());
+        resolve(a, proof, left).await;
+    }
+    let ok = proofs.iter().all(Proof::ok);
+    Ok(json!({ "name": "alerts", "ok": ok, "alerts": proofs }))
+}
+
+/// The alerts induced one after another, in this order.
+const ORDER: [AlertKind; 9] = [
+    AlertKind::BufferOverflow,
+    AlertKind::MemoryPressure,
+    AlertKind::HighErrorRate,
+    AlertKind::RejectedConnections,
+    AlertKind::TooManyConnections,
+    AlertKind::NoMaxmemory,
+    AlertKind::ExporterDown,
+    AlertKind::RedisDown,
+    AlertKind::AlertmanagerDown,
+];
+
+/// Those on a windowed counter, which resolve only when their burst has left the window.
+const WINDOWED: [AlertKind; 3] = [
+    AlertKind::BufferOverflow,
+    AlertKind::HighErrorRate,
+    AlertKind::RejectedConnections,
+];
+
+/// The longest the slow commands may have to run, in seconds.
+const QUIET_ENOUGH: f64 = 60.0;
+
+/// Commands enough for the 5m rate to pass `threshold` ops/s, with a margin.
+fn burst_commands(threshold: f64) -> f64 {
+    threshold * RATE_WINDOW_SECONDS * 1.3
+}
+
+/// Induces one alert, waits for it to fire and be delivered, undoes it, and (unless its
+/// counter is windowed) waits for it to resolve.
+async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
+    let mut proof = Proof {
+        alert: setting.kind.name(),
+        induced: true,
+        ..Proof::default()
+    };
+    // An alert still active from before (an earlier scenario's evictions in the window) would
+    // prove nothing, nor would a notification sent for it then: it must be quiet first.
+    let endpoints = a.stack.endpoints;
+    let settle = Duration::from_secs_f64(RATE_WINDOW_SECONDS) + notify::margin(endpoints);
+    if notify::until(endpoints, proof.alert, settle, notify::is_inactive)
+        .await
+        .is_none()
+    {
+        proof.error = Some("it stayed active from before the drill could induce it".into());
+        return proof;
+    }
+    let mark = a.journal.mark();
+    let result = induce_and_undo(a, setting, &mut proof).await;
+    // Whatever failed, nothing this alert changed stays changed.
+    for line in a.journal.undo_since(&a.stack, mark).await {
+        if let Err(why) = line {
+            proof.error.get_or_insert(why);
+        }
+    }
+    if let Err(why) = result {
+        proof.error.get_or_insert(why);
+        let _ = load::clean(a.stack.client).await;
+    }
+    proof
+}
+
+async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Result<(), String> {
+    let stack = &a.stack;
+    let endpoints = stack.endpoints;
+    let threshold = s.threshold.unwrap_or_default();
+    match s.kind {
+        AlertKind::MemoryPressure => {
+            induce::no_forks(stack, a.journal).await?;
+            let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
+            let goal = maxmemory * (threshold + 2.0).min(99.0) / 100.0;
+            let (keys, _) = capacity::fill(&mut connection, goal).await?;
+            proof.how = format!("filled {keys} drill keys past {threshold}% of maxmemory");
+            fired(a, s, proof).await;
+            load::clean(stack.client).await.map_err(|e| e.to_string())?;
+            resolve(a, proof, Duration::ZERO).await;
+        }
+        AlertKind::BufferOverflow => {
+            if let (true, Some(why)) = (a.evicts, &a.eviction_unsafe) {
+                *proof = Proof::listed(s.kind, format!("not induced: {why}"));
+                return Ok(());
+            }
+            induce::no_forks(stack, a.journal).await?;
+            let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
+            let (writes, seconds) =
+                pressure::overflow(&mut connection, endpoints, maxmemory, proof.alert, s.r#for)
+                    .await?;
+            proof.how = format!(
+                "wrote drill keys to 110% of maxmemory ({} rejected with OOM)",
+                writes.rejected
+            );
+            proof.fired = seconds.is_some();
+            proof.seconds_to_fire = seconds;
+            delivered(a, proof).await;
+            load::clean(stack.client).await.map_err(|e| e.to_string())?;
+        }
+        AlertKind::HighErrorRate => {
+            let count = (threshold * RATE_WINDOW_SECONDS * 1.3).ceil() as u64 + 20;
+            let errors = induce::error_replies(stack, count).await?;
+            proof.how = format!("{errors} error replies (failed AUTH and INCR on text)");
+            fired(a, s, proof).await;
+        }
+        AlertKind::RejectedConnections => {
+            let rejected = induce::rejected_connections(stack, a.journal).await?;
+            proof.how = format!("maxclients lowered for a moment: {rejected} connections refused");
+            fired(a, s, proof).await;
+        }
+        AlertKind::TooManyConnections => {
+            let (held, change) = induce::many_connections(stack, a.journal, threshold).await?;
+            proof.how = format!("maxclients lowered and {} connections held", held.len());
+            fired(a, s, proof).await;
+            drop(held);
+            a.journal.undo(stack, &change).await?;
+            resolve(a, proof, Duration::ZERO).await;
+        }
+        AlertKind::NoMaxmemory => {
+            let change = induce::config_set(stack, a.journal, "maxmemory", "0").await?;
+            proof.how = "maxmemory set to 0 (no limit)".into();
+            fired(a, s, proof).await;
+            a.journal.undo(stack, &change).await?;
+            resolve(a, proof, Duration::ZERO).await;
+        }
+        AlertKind::ExporterDown | AlertKind::RedisDown | AlertKind::AlertmanagerDown => {
+            let container = match s.kind {
+                AlertKind::ExporterDown => &endpoints.exporter_container,
+                AlertKind::RedisDown => &endpoints.redis_container,
+                _ => &endpoints.alertmanager_container,
+            };
+            if container.is_empty() {
+                *proof = Proof::listed(s.kind, "not induced: its service is off".into());
+                return Ok(());
+            }
+            let change = induce::stop(stack, a.journal, container).await?;
+            proof.how = format!("stopped {container}");
+            if s.kind == AlertKind::AlertmanagerDown {
+                // Alertmanager is what is down: Prometheus alone can show it.
+                proof.seconds_to_fire = induce::fires(stack, proof.alert, s.r#for).await;
+                proof.fired = proof.seconds_to_fire.is_some();
+            } else {
+                fired(a, s, proof).await;
+            }
+            a.journal.undo(stack, &change).await?;
+            resolve(a, proof, Duration::ZERO).await;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Waits for the alert to fire, then for Alertmanager to hold and deliver it.
+async fn fired(a: &Alerts<'_>, setting: &Setting, proof: &mut Proof) {
+    proof.seconds_to_fire = induce::fires(&a.stack, proof.alert, setting.r#for).await;
+    proof.fired = proof.seconds_to_fire.is_some();
+    if proof.fired {
+        delivered(a, proof).await;
+    }
+}
+
+async fn delivered(a: &Alerts<'_>, proof: &mut Proof) {
+    if a.stack.endpoints.alertmanager.is_some() && proof.fired {
+        let (held, sent) = notify::delivery(a.stack.endpoints, proof.alert).await;
+        proof.in_alertmanager = Some(held);
+        proof.delivered = sent;
+    }
+}
+
+/// Waits for the alert to leave Prometheus' active alerts, `wait` and a margin at most.
+async fn resolve(a: &Alerts<'_>, proof: &mut Proof, wait: Duration) {
+    let endpoints = a.stack.endpoints;
+    let timeout = wait + notify::margin(endpoints) + 2 * endpoints.evaluation_interval;
+    proof.seconds_to_resolve =
+        notify::until(endpoints, proof.alert, timeout, notify::is_inactive).await;
+    proof.resolved = proof.seconds_to_resolve.is_some();
+}
+
+/// The throughput drop (the burst's rate falls out of the window) and slow commands (once the
+/// window is quiet enough for them to raise the average). Both are undone by load.
+async fn drop_and_slow(
+    a: &Alerts<'_>,
+    throughput: Option<&Setting>,
+    latency: Option<&Setting>,
+    burst_at: Instant,
+) -> Vec<Proof> {
+    let mut proofs = Vec::new();
+    if let Some(setting) = throughput {
+        (a.progress)("alerts: RedisLowThroughput, once the burst has left the 5m window…");
+        let endpoints = a.stack.endpoints;
+        let left =
+            Duration::from_secs_f64(RATE_WINDOW_SECONDS + 60.0).saturating_sub(burst_at.elapsed());
+        let timeout =
+            left + notify::effective_for(endpoints, setting.r#for) + notify::margin(endpoints);
+        let seconds =
+            notify::until(endpoints, setting.kind.name(), timeout, notify::is_firing).await;
+        let mut proof = Proof {
+            alert: setting.kind.name(),
+            induced: true,
+            how: "a burst of load, then none".into(),
+            fired: seconds.is_some(),
+            seconds_to_fire: seconds,
+            ..Proof::default()
+        };
+        delivered(a, &mut proof).await;
+        proofs.push(proof);
+    }
+    if let Some(setting) = latency {
+        (a.progress)("alerts: RedisHighLatency, once the window is quiet enough…");
+        proofs.push(slow(a, setting).await);
+    }
+    proofs
+}
+
+/// Slow commands, once the commands in the window are few enough for them to lift the
+/// average above the threshold within a minute.
+async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
+    let mut proof = Proof {
+        alert: setting.kind.name(),
+        induced: true,
+        ..Proof::default()
+    };
+    let threshold_ms = setting.threshold.unwrap_or_default();
+    let each_ms = 4.0 * threshold_ms;
+    if each_ms > 4000.0 {
+        return Proof::listed(
+            setting.kind,
+            "not induced: each slow command would block Redis for more than 4 s".into(),
+        );
+    }
+    let needed = match quiet_enough(a, threshold_ms / 1000.0, each_ms / 1000.0).await {
+        Ok(seconds) => seconds,
+        Err(why) => {
+            proof.error = Some(why);
+            return proof;
+        }
+    };
+    proof.how = format!("commands of {each_ms:.0} ms each (a Lua loop) for up to {needed:.0} s");
+    let endpoints = a.stack.endpoints;
+    let started = Instant::now();
+    let alert = proof.alert;
+    let fired = || notify::is_firing(notify::alert_now(endpoints, alert).as_deref());
+    let limit = needed * 2.0 + notify::margin(endpoints).as_secs_f64();
+    if let Err(why) = induce::slow_commands(&a.stack, each_ms, limit, fired).await {
+        proof.error = Some(why);
+        return proof;
+    }
+    let rest = notify::effective_for(endpoints, setting.r#for) + notify::margin(endpoints);
+    proof.seconds_to_fire = notify::until(endpoints, proof.alert, rest, notify::is_firing)
+        .await
+        .map(|_| started.elapsed().as_secs_f64());
+    proof.fired = proof.seconds_to_fire.is_some();
+    delivered(a, &mut proof).await;
+    proof
+}
+
+/// Waits (up to the window and a minute) until slow commands of `each` seconds would lift the
+/// window's average latency above `threshold` seconds within a minute of running; how long
+/// they need to run. Other traffic sets the length: the window's command time must pass
+/// `threshold` times its commands.
+async fn quiet_enough(a: &Alerts<'_>, threshold: f64, each: f64) -> Result<f64, String> {
+    let endpoints = a.stack.endpoints;
+    let selector = format!("{{job=\"redis\",target=\"{}\"}}", endpoints.target);
+    let commands = format!("increase(redis_commands_processed_total{selector}[5m])");
+    let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[5m]))");
+    let deadline = Instant::now() + Duration::from_secs_f64(RATE_WINDOW_SECONDS + 60.0);
+    loop {
+        let n = prometheus::value(endpoints, &commands)?.unwrap_or_default();
+        let d = prometheus::value(endpoints, &busy)?.unwrap_or_default();
+        // (d + t) / (n + t / each) > threshold, for t seconds of slow commands.
+        let needed = ((threshold * n - d) / (1.0 - threshold / each)).max(0.0) * 1.2 + 5.0;
+        if needed <= QUIET_ENOUGH {
+            return Ok(needed);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the 5m window stayed too busy ({n:.0} commands) for slow commands to lift its \
+                 average"
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}

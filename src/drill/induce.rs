@@ -1,0 +1,255 @@
+//! The ways `alerts` makes an alert's condition true on a running stack, each as small and
+//! short as the alert allows, through the engine and Redis' own commands. Every change to the
+//! stack goes through the journal first, so that it is undone however the drill ends.
+
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::StopContainerOptionsBuilder;
+
+use super::capacity::info_field;
+use super::load::PREFIX;
+use super::undo::{Change, Journal, Stack};
+use super::{load, notify};
+
+/// Connections held open to keep a condition true; dropping them ends it.
+pub type Held = Vec<redis::aio::MultiplexedConnection>;
+
+/// Stops a container of the stack, recorded; the change that starts it again.
+pub async fn stop(stack: &Stack<'_>, journal: &Journal, container: &str) -> Result<Change, String> {
+    let change = Change::Stopped(container.to_string());
+    journal.record(change.clone());
+    let options = StopContainerOptionsBuilder::new().t(10).build();
+    stack
+        .docker
+        .stop_container(container, Some(options))
+        .await
+        .map_err(|e| format!("stopping {container}: {e}"))?;
+    Ok(change)
+}
+
+async fn connection(stack: &Stack<'_>) -> Result<redis::aio::MultiplexedConnection, String> {
+    stack
+        .client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("Redis: {e}"))
+}
+
+/// A Redis setting now.
+async fn config_get(
+    connection: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> Result<String, String> {
+    let pair: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg(key)
+        .query_async(connection)
+        .await
+        .map_err(|e| format!("CONFIG GET {key}: {e}"))?;
+    pair.get(1)
+        .cloned()
+        .ok_or_else(|| format!("Redis has no setting {key}"))
+}
+
+/// Changes a Redis setting, recorded with its value before; the change that undoes it.
+pub async fn config_set(
+    stack: &Stack<'_>,
+    journal: &Journal,
+    key: &str,
+    value: &str,
+) -> Result<Change, String> {
+    let mut connection = connection(stack).await?;
+    let before = config_get(&mut connection, key).await?;
+    let change = Change::Config {
+        key: key.into(),
+        value: before,
+    };
+    journal.record(change.clone());
+    super::undo::config_set(&mut connection, key, value).await?;
+    Ok(change)
+}
+
+/// What the drill writes while it fills Redis stays out of its persistence: no snapshot
+/// (`save ""`) and no AOF (`appendonly no`) until the drill keys are gone. A fork from a Redis
+/// near `maxmemory` under writes copies its pages, and an AOF holding the fill replays it at
+/// the next start with more memory than it took live: either can take the container past its
+/// memory limit, and the second again at every restart. Both settings are recorded and set
+/// back once the drill keys are gone; turning the AOF back on rewrites it from what is left.
+/// A fork already running (a snapshot the `save` rules started) is waited for.
+pub async fn no_forks(stack: &Stack<'_>, journal: &Journal) -> Result<(), String> {
+    config_set(stack, journal, "save", "").await?;
+    config_set(stack, journal, "appendonly", "no").await?;
+    let mut connection = connection(stack).await?;
+    let started = Instant::now();
+    loop {
+        let saving = info_field(&mut connection, "persistence", "rdb_bgsave_in_progress").await?;
+        let rewriting =
+            info_field(&mut connection, "persistence", "aof_rewrite_in_progress").await?;
+        if saving == 0 && rewriting == 0 {
+            return Ok(());
+        }
+        if started.elapsed() > FORK_WAIT {
+            return Err("a snapshot of Redis is still being written: try again later".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How long a running snapshot may take to finish before the drill fills Redis.
+const FORK_WAIT: Duration = Duration::from_secs(120);
+
+/// Error replies: `count` in all, half of them failed `AUTH`s on a connection that never
+/// logged in, half `INCR` on a drill key that holds text.
+pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String> {
+    let mut logged_in = connection(stack).await?;
+    let key = format!("{PREFIX}errors");
+    redis::cmd("SET")
+        .arg(&key)
+        .arg("not a number")
+        .query_async::<()>(&mut logged_in)
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    let endpoints = stack.endpoints;
+    let anonymous = load::client(&endpoints.redis_host, endpoints.redis_port, None)
+        .map_err(|e| format!("Redis: {e}"))?;
+    let mut anonymous = anonymous
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    let mut errors = 0;
+    for half in 0..2 {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for _ in 0..count.div_ceil(2) {
+            if half == 0 {
+                pipe.cmd("AUTH").arg("stackgen-drill-wrong-password");
+            } else {
+                pipe.cmd("INCR").arg(&key);
+            }
+        }
+        let target = if half == 0 {
+            &mut anonymous
+        } else {
+            &mut logged_in
+        };
+        let replies: Vec<redis::RedisResult<redis::Value>> = pipe
+            .query_async(target)
+            .await
+            .map_err(|e| format!("Redis: {e}"))?;
+        errors += replies.iter().filter(|r| r.is_err()).count() as u64;
+    }
+    Ok(errors)
+}
+
+/// Rejected connections: `maxclients` lowered to one past the connected clients, then a few
+/// connections more than that opened and closed at once. How many Redis turned away.
+pub async fn rejected_connections(stack: &Stack<'_>, journal: &Journal) -> Result<u64, String> {
+    let mut probe = connection(stack).await?;
+    let connected = info_field(&mut probe, "clients", "connected_clients").await?;
+    let change = config_set(stack, journal, "maxclients", &(connected + 1).to_string()).await?;
+    let mut held = Vec::new();
+    let mut rejected = 0;
+    for _ in 0..6 {
+        match stack.client.get_multiplexed_async_connection().await {
+            Ok(connection) => held.push(connection),
+            Err(_) => rejected += 1,
+        }
+    }
+    drop(held);
+    // Back through the connection held all along: a new one could be turned away too, until
+    // Redis has seen the dropped ones close.
+    if let Change::Config { key, value } = &change {
+        super::undo::config_set(&mut probe, key, value).await?;
+    }
+    journal.forget(&change);
+    Ok(rejected)
+}
+
+/// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered so that a
+/// few held connections cross the threshold with room left for the exporter's scrape.
+pub async fn many_connections(
+    stack: &Stack<'_>,
+    journal: &Journal,
+    threshold_percent: f64,
+) -> Result<(Held, Change), String> {
+    let mut probe = connection(stack).await?;
+    let connected = info_field(&mut probe, "clients", "connected_clients").await?;
+    let room = 3.0;
+    let share = threshold_percent / 100.0;
+    let maxclients = ((room / (1.0 - share)).floor() as u64 + 2).max(connected + 6);
+    let change = config_set(stack, journal, "maxclients", &maxclients.to_string()).await?;
+    let mut held = Vec::new();
+    while connected + (held.len() as u64) < maxclients - room as u64 {
+        held.push(connection(stack).await?);
+    }
+    Ok((held, change))
+}
+
+/// Commands that each run `ms` milliseconds (a Lua loop calibrated on this Redis, which calls
+/// no command: only the script counts), one after another for `seconds`, or until `stop`
+/// says so between two of them. How many ran.
+pub async fn slow_commands(
+    stack: &Stack<'_>,
+    ms: f64,
+    seconds: f64,
+    stop: impl Fn() -> bool,
+) -> Result<u64, String> {
+    const SCRIPT: &str = "local n = tonumber(ARGV[1]) local x = 0 for i = 1, n do x = x + 1 \
+                          end return 0";
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(
+        Duration::from_millis(ms as u64) + Duration::from_secs(5),
+    ));
+    let mut connection = stack
+        .client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
+    let mut eval = async |iterations: u64| {
+        let sent = Instant::now();
+        redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(0)
+            .arg(iterations)
+            .query_async::<i64>(&mut connection)
+            .await
+            .map_err(|e| format!("EVAL: {e}"))?;
+        Ok::<_, String>(sent.elapsed().as_secs_f64() * 1000.0)
+    };
+    let probe = 1_000_000;
+    let took = eval(probe).await?.max(0.01);
+    let iterations = (probe as f64 * ms / took) as u64;
+    let started = Instant::now();
+    let mut asked = Instant::now();
+    let mut ran = 1;
+    while started.elapsed().as_secs_f64() < seconds {
+        // `stop` is asked once a second, not between every two commands.
+        if asked.elapsed() >= Duration::from_secs(1) {
+            if stop() {
+                break;
+            }
+            asked = Instant::now();
+        }
+        eval(iterations).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Fast load of at least `commands` commands, in slices of a second.
+pub async fn burst(stack: &Stack<'_>, shape: load::Shape, commands: f64) -> Result<u64, String> {
+    let mut done = 0;
+    while (done as f64) < commands {
+        let slice = load::run(stack.client, shape, Duration::from_secs(1))
+            .await
+            .map_err(|e| format!("load: {e}"))?;
+        done += slice.commands;
+    }
+    Ok(done)
+}
+
+/// Waits for the alert to fire, up to its `for` and a margin: the seconds it took.
+pub async fn fires(stack: &Stack<'_>, alert: &str, r#for: Duration) -> Option<f64> {
+    let endpoints = stack.endpoints;
+    let timeout = notify::effective_for(endpoints, r#for) + notify::margin(endpoints);
+    notify::until(endpoints, alert, timeout, notify::is_firing).await
+}

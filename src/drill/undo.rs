@@ -1,0 +1,187 @@
+//! What a drill changed on the running stack and has not put back yet. Every change is
+//! recorded before it is made and undone through [`Journal::undo`]; whatever is still
+//! recorded when the drill ends — it succeeded, failed or was interrupted — is undone then,
+//! newest first, and each undo is reported.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+
+use super::Endpoints;
+
+/// One change to the running stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A container the drill stopped.
+    Stopped(String),
+    /// A Redis setting the drill changed, with the value to put back.
+    Config { key: String, value: String },
+    /// The drill's `for: 0s` rules are loaded in Prometheus.
+    QuickRules,
+}
+
+impl Change {
+    /// What undoing it does, for the output.
+    pub fn restoring(&self) -> String {
+        match self {
+            Change::Stopped(container) => format!("started {container} again"),
+            Change::Config { key, value } => format!("set Redis' {key} back to {value}"),
+            Change::QuickRules => {
+                "removed the drill's rules: Prometheus evaluates the rendered rules, each with \
+                 its rendered `for` (seen in its rules API)"
+                    .into()
+            }
+        }
+    }
+}
+
+/// What undoing needs: the engine, Redis, Prometheus, and the rendered rules to restore.
+pub struct Stack<'a> {
+    pub docker: &'a Docker,
+    pub client: &'a redis::Client,
+    pub endpoints: &'a Endpoints,
+    pub rendered_rules: &'a str,
+}
+
+/// The changes not undone yet, oldest first, and what undoing did so far. Cloned handles
+/// share one journal.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    changes: Rc<RefCell<Vec<Change>>>,
+    restored: Rc<RefCell<Vec<String>>>,
+}
+
+impl Journal {
+    pub fn record(&self, change: Change) {
+        self.changes.borrow_mut().push(change);
+    }
+
+    pub fn pending(&self) -> Vec<Change> {
+        self.changes.borrow().clone()
+    }
+
+    /// Every undo done so far, a line each, in order.
+    pub fn restored(&self) -> Vec<String> {
+        self.restored.borrow().clone()
+    }
+
+    /// Undoes `change` and forgets it; it stays recorded when undoing fails.
+    pub async fn undo(&self, stack: &Stack<'_>, change: &Change) -> Result<(), String> {
+        apply(stack, change).await?;
+        self.forget(change);
+        self.restored.borrow_mut().push(change.restoring());
+        Ok(())
+    }
+
+    /// Where the journal stands, for [`Journal::undo_since`].
+    pub fn mark(&self) -> usize {
+        self.changes.borrow().len()
+    }
+
+    /// Forgets `change` without undoing it: something else did.
+    pub fn forget(&self, change: &Change) {
+        let mut changes = self.changes.borrow_mut();
+        if let Some(at) = changes.iter().rposition(|c| c == change) {
+            changes.remove(at);
+        }
+    }
+
+    /// Undoes everything still recorded, newest first: a line for each, and why one failed.
+    pub async fn undo_all(&self, stack: &Stack<'_>) -> Vec<Result<String, String>> {
+        self.undo_since(stack, 0).await
+    }
+
+    /// Undoes what was recorded after `mark` and is still recorded, newest first.
+    pub async fn undo_since(&self, stack: &Stack<'_>, mark: usize) -> Vec<Result<String, String>> {
+        let mut lines = Vec::new();
+        while let Some(change) = self.pending().get(mark..).and_then(|c| c.last().cloned()) {
+            let line = match self.undo(stack, &change).await {
+                Ok(()) => Ok(change.restoring()),
+                Err(why) => {
+                    self.forget(&change);
+                    Err(format!("could not undo ({}): {why}", change.restoring()))
+                }
+            };
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// How long a restarted container may take to answer again.
+const RESTART: Duration = Duration::from_secs(60);
+
+async fn apply(stack: &Stack<'_>, change: &Change) -> Result<(), String> {
+    match change {
+        Change::Stopped(container) => {
+            stack
+                .docker
+                .start_container(container, None)
+                .await
+                .or_else(|e| match e {
+                    // Already running (a restart policy, or the user): nothing to do.
+                    bollard::errors::Error::DockerResponseServerError {
+                        status_code: 304, ..
+                    } => Ok(()),
+                    e => Err(format!("starting {container}: {e}")),
+                })?;
+            if container == &stack.endpoints.redis_container {
+                redis_answers(stack.client).await?;
+            }
+            Ok(())
+        }
+        Change::Config { key, value } => {
+            let mut connection = stack
+                .client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| format!("Redis: {e}"))?;
+            config_set(&mut connection, key, value).await
+        }
+        Change::QuickRules => {
+            super::quick::restore(stack.docker, stack.endpoints, stack.rendered_rules)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+/// `CONFIG SET key value` on `connection`.
+pub async fn config_set(
+    connection: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(key)
+        .arg(value)
+        .query_async::<()>(connection)
+        .await
+        .map_err(|e| format!("CONFIG SET {key} {value}: {e}"))
+}
+
+/// Waits until Redis answers PING (it loads its data before it does).
+pub async fn redis_answers(client: &redis::Client) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let answer = async {
+            let mut connection = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+        };
+        match tokio::time::timeout(Duration::from_secs(2), answer).await {
+            Ok(Ok(_)) => return Ok(()),
+            _ if started.elapsed() > RESTART => {
+                return Err(format!(
+                    "Redis does not answer {}s after its start",
+                    RESTART.as_secs()
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}

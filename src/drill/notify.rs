@@ -125,10 +125,17 @@ pub fn slack_notifications(endpoints: &Endpoints) -> Option<(f64, f64)> {
     ))
 }
 
+/// Prometheus' `--rules.alert.resend-delay`, which the stack leaves at its default.
+const RESEND_DELAY: Duration = Duration::from_secs(60);
+
 /// What Alertmanager did with a firing alert: whether it holds it, and — when Slack is
 /// configured — whether it sent a Slack notification once it held it (and none failed).
 pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<bool>) {
-    let deadline = Instant::now() + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
+    // Prometheus sends a firing alert again at most once a minute (its resend delay): after
+    // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
+    // reaches it only then.
+    let deadline =
+        Instant::now() + RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
     let held = loop {
         if in_alertmanager(endpoints, alert) {
             break true;

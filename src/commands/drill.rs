@@ -516,6 +516,7 @@ fn endpoints(running: &Running, quick: bool) -> Result<Endpoints> {
         delivery_within: Duration::from_millis(
             stack.alertmanager.group_wait.millis() + stack.alertmanager.group_interval.millis(),
         ),
+        group_interval: Duration::from_millis(stack.alertmanager.group_interval.millis()),
         quick,
     })
 }

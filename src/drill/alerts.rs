@@ -2,13 +2,14 @@
 //! (in Prometheus, then held by Alertmanager and sent to Slack when it is configured), is
 //! undone and must resolve. An alert that cannot be induced safely is listed with why.
 //!
-//! The order follows the catalogue's 5m windows: a burst of load first (so that
-//! `RedisLowThroughput` has a rate to fall from), the alerts that write much next (each waits
-//! until it is quiet: an alert still active from an earlier scenario proves nothing), the
-//! short-lived ones after, then the throughput drop and slow commands once the busy minutes
-//! have left the window — slow commands can only raise the average latency of a quiet window.
-//! Alerts on a windowed counter (errors, rejections, evictions) resolve when their burst leaves
-//! the window: they are waited for last, together.
+//! The order follows the catalogue's 5m windows. While the alerts that write much, the
+//! short-lived ones and the outages are induced one after another (each waits until it is
+//! quiet: an alert still active from an earlier scenario proves nothing), a steady load keeps
+//! the rate above `RedisLowThroughput`'s threshold, so that it cannot fire among them and have
+//! its notification taken for another's. The load stops, the rate falls out of the window and
+//! it fires; slow commands follow once the window is quiet — they can only raise the average
+//! latency of a quiet window. Alerts on a windowed counter (errors, rejections, evictions)
+//! resolve when their burst leaves the window: they are waited for last, together.
 
 use std::time::{Duration, Instant};
 
@@ -111,24 +112,35 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
             proofs.push(Proof::listed(setting.kind, why));
         }
     }
-    let burst_at = Instant::now();
     let low_throughput = on(AlertKind::LowThroughput).and_then(|s| s.threshold);
-    if let Some(threshold) = low_throughput {
-        (a.progress)("alerts: a burst of load, for RedisLowThroughput to fall from");
-        induce::burst(&a.stack, a.shape, burst_commands(threshold)).await?;
-    }
-    for kind in ORDER {
-        let Some(setting) = on(kind) else { continue };
-        (a.progress)(&format!("alerts: {}…", kind.name()));
-        let proof = prove(a, setting).await;
-        if WINDOWED.contains(&kind) && proof.fired {
-            windowed.push((proofs.len(), Instant::now()));
+    let one_by_one = async {
+        for kind in ORDER {
+            let Some(setting) = on(kind) else { continue };
+            (a.progress)(&format!("alerts: {}…", kind.name()));
+            let proof = prove(a, setting).await;
+            if WINDOWED.contains(&kind) && proof.fired {
+                windowed.push((proofs.len(), Instant::now()));
+            }
+            proofs.push(proof);
         }
-        proofs.push(proof);
+    };
+    if let Some(threshold) = low_throughput {
+        (a.progress)(&format!(
+            "alerts: a steady {:.0} commands a second meanwhile, for RedisLowThroughput to fall \
+             from",
+            STEADY * threshold
+        ));
+        let steady = induce::steady(&a.stack, STEADY * threshold, RATE_WINDOW_SECONDS);
+        tokio::select! {
+            () = one_by_one => {}
+            never = steady => match never {},
+        }
+    } else {
+        one_by_one.await;
     }
     let latency = on(AlertKind::HighLatency);
     let throughput = on(AlertKind::LowThroughput);
-    let mut last = drop_and_slow(a, throughput, latency, burst_at).await;
+    let mut last = drop_and_slow(a, throughput, latency).await;
     let resolving = last.iter().filter(|p| p.fired).count();
     if resolving > 0 {
         (a.progress)("alerts: load again, for throughput and latency to recover");
@@ -175,6 +187,11 @@ const WINDOWED: [AlertKind; 3] = [
 /// The longest the slow commands may have to run, in seconds.
 const QUIET_ENOUGH: f64 = 60.0;
 
+/// The steady load while the other alerts are induced, as a multiple of `RedisLowThroughput`'s
+/// threshold: twice, so that the rate stays above it across an outage of up to half the
+/// window, and falls below it half a window after the load stops.
+const STEADY: f64 = 2.0;
+
 /// Commands enough for the 5m rate to pass `threshold` ops/s, with a margin.
 fn burst_commands(threshold: f64) -> f64 {
     threshold * RATE_WINDOW_SECONDS * 1.3
@@ -197,6 +214,15 @@ async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
         .is_none()
     {
         proof.error = Some("it stayed active from before the drill could induce it".into());
+        return proof;
+    }
+    // Nor would it be news to Alertmanager before it sent that it resolved.
+    let flush = endpoints.group_interval + notify::margin(endpoints);
+    if notify::forgotten(endpoints, proof.alert, flush)
+        .await
+        .is_none()
+    {
+        proof.error = Some("Alertmanager still had it firing from before".into());
         return proof;
     }
     let mark = a.journal.mark();
@@ -327,28 +353,29 @@ async fn resolve(a: &Alerts<'_>, proof: &mut Proof, wait: Duration) {
     proof.resolved = proof.seconds_to_resolve.is_some();
 }
 
-/// The throughput drop (the burst's rate falls out of the window) and slow commands (once the
-/// window is quiet enough for them to raise the average). Both are undone by load.
+/// The throughput drop (the steady load's rate falls out of the window) and slow commands
+/// (once the window is quiet enough for them to raise the average). Both are undone by load.
 async fn drop_and_slow(
     a: &Alerts<'_>,
     throughput: Option<&Setting>,
     latency: Option<&Setting>,
-    burst_at: Instant,
 ) -> Vec<Proof> {
     let mut proofs = Vec::new();
     if let Some(setting) = throughput {
-        (a.progress)("alerts: RedisLowThroughput, once the burst has left the 5m window…");
+        (a.progress)("alerts: RedisLowThroughput, once the steady load has left the 5m window…");
         let endpoints = a.stack.endpoints;
-        let left =
-            Duration::from_secs_f64(RATE_WINDOW_SECONDS + 60.0).saturating_sub(burst_at.elapsed());
-        let timeout =
-            left + notify::effective_for(endpoints, setting.r#for) + notify::margin(endpoints);
+        let timeout = Duration::from_secs_f64(RATE_WINDOW_SECONDS)
+            + notify::effective_for(endpoints, setting.r#for)
+            + notify::margin(endpoints);
         let seconds =
             notify::until(endpoints, setting.kind.name(), timeout, notify::is_firing).await;
         let mut proof = Proof {
             alert: setting.kind.name(),
             induced: true,
-            how: "a burst of load, then none".into(),
+            how: format!(
+                "{STEADY}× its threshold in commands a second while the other alerts were \
+                 induced, then none"
+            ),
             fired: seconds.is_some(),
             seconds_to_fire: seconds,
             ..Proof::default()

@@ -247,6 +247,44 @@ pub async fn burst(stack: &Stack<'_>, shape: load::Shape, commands: f64) -> Resu
     Ok(done)
 }
 
+/// Keeps `per_second` commands a second going to Redis for as long as it is polled, counted
+/// from `ahead` seconds before it starts (so the window it fills is full at once): PINGs, which
+/// write nothing, in a pipeline every tenth of a second. While Redis cannot be reached (another
+/// alert stopped it), the commands it missed are sent once it is back.
+pub async fn steady(stack: &Stack<'_>, per_second: f64, ahead: f64) -> std::convert::Infallible {
+    const MOST_AT_ONCE: f64 = 50_000.0;
+    let started = Instant::now();
+    let mut sent = 0.0;
+    let mut open: Option<redis::aio::MultiplexedConnection> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let due = (per_second * (ahead + started.elapsed().as_secs_f64()) - sent)
+            .min(MOST_AT_ONCE)
+            .floor();
+        if due < 1.0 {
+            continue;
+        }
+        if open.is_none() {
+            let connecting = tokio::time::timeout(Duration::from_secs(2), connection(stack));
+            open = connecting.await.ok().and_then(Result::ok);
+        }
+        let Some(connection) = open.as_mut() else {
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for _ in 0..due as u64 {
+            pipe.cmd("PING").ignore();
+        }
+        let answered = tokio::time::timeout(Duration::from_secs(5), pipe.query_async(connection));
+        match answered.await {
+            Ok(Ok(())) => sent += due,
+            _ => open = None,
+        }
+    }
+}
+
 /// Waits for the alert to fire, up to its `for` and a margin: the seconds it took.
 pub async fn fires(stack: &Stack<'_>, alert: &str, r#for: Duration) -> Option<f64> {
     let endpoints = stack.endpoints;

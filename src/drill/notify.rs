@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Endpoints, quick};
+use super::{Endpoints, prometheus, quick};
 use crate::docker::probe;
 
 /// The alert's state in Prometheus now (`pending`, `firing`), if it is active. Under `--quick`
@@ -87,6 +87,34 @@ pub fn is_firing(state: Option<&str>) -> bool {
 
 pub fn is_inactive(state: Option<&str>) -> bool {
     state.is_none()
+}
+
+/// Waits, up to `timeout`, until the alert has not fired for one of Alertmanager's group
+/// intervals (and the evaluations that tell it so); the seconds it took. Until then Alertmanager
+/// may not have sent that it resolved, and takes it firing again for the firing it already
+/// sent: there would be no new notification to prove delivery by. Without Slack, at once.
+pub async fn forgotten(endpoints: &Endpoints, alert: &str, timeout: Duration) -> Option<f64> {
+    let started = Instant::now();
+    if !endpoints.slack {
+        return Some(0.0);
+    }
+    let quick = if endpoints.quick { quick::LABEL.1 } else { "" };
+    let since =
+        endpoints.group_interval + 2 * endpoints.evaluation_interval + Duration::from_secs(5);
+    let query = format!(
+        "count_over_time(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",{}=\"{quick}\"}}[{}s])",
+        quick::LABEL.0,
+        since.as_secs(),
+    );
+    loop {
+        if let Ok(None) = prometheus::value(endpoints, &query) {
+            return Some(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > timeout {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Whether Alertmanager holds the alert as active (not silenced, not inhibited).

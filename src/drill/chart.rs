@@ -11,6 +11,8 @@ const LEFT: f64 = 190.0;
 const RIGHT: f64 = 20.0;
 const PANEL: f64 = 150.0;
 const LANE: f64 = 18.0;
+/// About the width of a character of the 12px labels.
+const CHAR_WIDTH: f64 = 7.0;
 
 /// A line over time: `(seconds, value)`, no value where there was none.
 type Series = Vec<(f64, Option<f64>)>;
@@ -30,7 +32,7 @@ pub fn svg(timeline: &Timeline, title: &str) -> String {
         .iter()
         .filter(|(_, states)| states.iter().any(|(_, s)| s != "inactive"))
         .collect();
-    let ops_top = 96.0;
+    let ops_top = 108.0;
     let memory_top = ops_top + PANEL + 40.0;
     let lanes_top = memory_top + PANEL + 40.0;
     let axis_y = lanes_top + LANE * lanes.len() as f64 + 10.0;
@@ -46,10 +48,20 @@ pub fn svg(timeline: &Timeline, title: &str) -> String {
         r#"<text x="{LEFT}" y="24" font-size="16" font-weight="bold">{}</text>"#,
         escape(title)
     );
-    // Scenario marks across every panel, their names on three staggered rows.
-    for (row, (t, name)) in timeline.marks.iter().enumerate() {
+    // Scenario marks across every panel, each name on the first of five rows where it does not
+    // run into the name before it (short scenarios sit close together).
+    let mut row_ends = [f64::MIN; 5];
+    for (t, name) in &timeline.marks {
         let mx = x(*t);
-        let ty = ops_top - 44.0 + 12.0 * (row % 3) as f64;
+        let row = (0..row_ends.len())
+            .find(|&r| row_ends[r] < mx)
+            .unwrap_or_else(|| {
+                (0..row_ends.len())
+                    .min_by(|&a, &b| row_ends[a].total_cmp(&row_ends[b]))
+                    .unwrap_or_default()
+            });
+        row_ends[row] = mx + 3.0 + CHAR_WIDTH * name.chars().count() as f64 + 4.0;
+        let ty = ops_top - 68.0 + 12.0 * row as f64;
         let _ = writeln!(
             svg,
             r##"<line x1="{mx:.1}" y1="{:.1}" x2="{mx:.1}" y2="{axis_y}" stroke="#999" stroke-dasharray="2,3"/><text x="{:.1}" y="{ty:.1}" fill="#555">{}</text>"##,
@@ -320,5 +332,55 @@ mod tests {
         assert_eq!(ops.matches('M').count(), 2, "{ops}");
         assert_eq!(nice(7.0), 10.0);
         assert_eq!(nice(1500.0), 2000.0);
+    }
+
+    #[test]
+    fn names_of_scenarios_close_together_do_not_run_into_each_other() {
+        let mut timeline = Timeline::default();
+        let close = [
+            (0.0, "baseline"),
+            (15.0, "capacity"),
+            (33.0, "pressure"),
+            (42.0, "recovery"),
+            (48.0, "alerts"),
+        ];
+        for (t, name) in close {
+            timeline.marks.push((t, name.into()));
+        }
+        timeline.marks.push((870.0, "throughput".into()));
+        for t in [0.0, 900.0] {
+            timeline.points.push(Point {
+                t,
+                ops_per_sec: Some(1.0),
+                used_memory: Some(1.0),
+                maxmemory: None,
+            });
+        }
+        let svg = svg(&timeline, "drill");
+        // (row y, start x, end x) of each name, from its <text> element.
+        let names: Vec<(f64, f64, f64)> = svg
+            .lines()
+            .filter(|l| l.contains("stroke-dasharray=\"2,3\""))
+            .map(|l| {
+                let text = &l[l.find("<text").unwrap()..];
+                let attr = |key: &str| -> f64 {
+                    let from = text.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+                    let len = text[from..].find('"').unwrap();
+                    text[from..from + len].parse().unwrap()
+                };
+                let name = &text[text.find('>').unwrap() + 1..text.find("</").unwrap()];
+                let start = attr("x");
+                (attr("y"), start, start + CHAR_WIDTH * name.len() as f64)
+            })
+            .collect();
+        assert_eq!(names.len(), 6, "{svg}");
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                let apart = a.0 != b.0 || a.2 <= b.1 || b.2 <= a.1;
+                assert!(apart, "{a:?} and {b:?} overlap");
+            }
+        }
+        // The last one has room on the first row.
+        assert_eq!(names[5].0, names[0].0);
     }
 }

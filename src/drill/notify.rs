@@ -157,13 +157,14 @@ pub fn slack_notifications(endpoints: &Endpoints) -> Option<(f64, f64)> {
 const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// What Alertmanager did with a firing alert: whether it holds it, and — when Slack is
-/// configured — whether it sent a Slack notification once it held it (and none failed).
-pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<bool>) {
+/// configured — whether it sent a Slack notification once it held it (and none failed), with
+/// why not when it did not.
+pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<Result<(), String>>) {
     // Prometheus sends a firing alert again at most once a minute (its resend delay): after
     // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
     // reaches it only then.
-    let deadline =
-        Instant::now() + RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
+    let wait = RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
+    let deadline = Instant::now() + wait;
     let held = loop {
         if in_alertmanager(endpoints, alert) {
             break true;
@@ -177,19 +178,39 @@ pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<bool>
         return (held, None);
     }
     if !held {
-        return (false, Some(false));
+        let why = format!("Alertmanager did not hold it within {} s", wait.as_secs());
+        return (false, Some(Err(why)));
     }
     let Some((sent, failed)) = slack_notifications(endpoints) else {
-        return (held, Some(false));
+        return (
+            held,
+            Some(Err("Alertmanager's metrics did not answer".into())),
+        );
     };
-    let deadline = Instant::now() + endpoints.delivery_within + Duration::from_secs(10);
-    loop {
+    let within = endpoints.delivery_within + Duration::from_secs(10);
+    let deadline = Instant::now() + within;
+    let now = loop {
         match slack_notifications(endpoints) {
-            Some((now, _)) if now > sent => break,
-            _ if Instant::now() > deadline => return (held, Some(false)),
+            Some((now, _)) if now > sent => break now,
+            _ if Instant::now() > deadline => {
+                let why = format!(
+                    "Alertmanager held it but sent no Slack notification within {} s ({sent} \
+                     sent before and after)",
+                    within.as_secs()
+                );
+                return (held, Some(Err(why)));
+            }
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
+    };
+    match slack_notifications(endpoints) {
+        Some((_, f)) if f > failed => {
+            let why = format!(
+                "Slack notifications failed meanwhile ({failed} failed before, {f} after; \
+                 {sent} sent before, {now} after)"
+            );
+            (held, Some(Err(why)))
+        }
+        _ => (held, Some(Ok(()))),
     }
-    let failed_since = slack_notifications(endpoints).is_some_and(|(_, f)| f > failed);
-    (held, Some(!failed_since))
 }

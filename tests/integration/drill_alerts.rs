@@ -158,6 +158,20 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     ]);
     stop.store(true, Ordering::Relaxed);
     let counted = survivors.join().unwrap();
+    if run.code != 0 {
+        // What the receiver and Alertmanager saw, for the failure's post-mortem.
+        for container in [webhook.clone(), format!("{}-alertmanager", stack.name)] {
+            let logs = std::process::Command::new("docker")
+                .args(["logs", "--timestamps", &container])
+                .output()
+                .unwrap();
+            eprintln!(
+                "--- {container}\n{}{}",
+                String::from_utf8_lossy(&logs.stdout),
+                String::from_utf8_lossy(&logs.stderr)
+            );
+        }
+    }
     let run = run.success();
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report:#}");

@@ -149,7 +149,7 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
     if resolving > 0 {
         (a.progress)("alerts: load again, for throughput and latency to recover");
         let threshold = low_throughput.unwrap_or_default();
-        induce::burst(&a.stack, a.shape, burst_commands(threshold).max(50_000.0)).await?;
+        induce::burst(&a.stack, a.shape, past_rate(threshold).max(50_000.0)).await?;
         for proof in last.iter_mut().filter(|p| p.fired) {
             resolve(a, proof, Duration::ZERO).await;
         }
@@ -196,8 +196,9 @@ const QUIET_ENOUGH: f64 = 60.0;
 /// window, and falls below it half a window after the load stops.
 const STEADY: f64 = 2.0;
 
-/// Commands enough for the 5m rate to pass `threshold` ops/s, with a margin.
-fn burst_commands(threshold: f64) -> f64 {
+/// Events (commands, error replies) enough in one 5m window for their rate to pass
+/// `threshold` a second, with a margin.
+fn past_rate(threshold: f64) -> f64 {
     threshold * RATE_WINDOW_SECONDS * 1.3
 }
 
@@ -275,7 +276,7 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             load::clean(stack.client).await.map_err(|e| e.to_string())?;
         }
         AlertKind::HighErrorRate => {
-            let count = (threshold * RATE_WINDOW_SECONDS * 1.3).ceil() as u64 + 20;
+            let count = past_rate(threshold).ceil() as u64 + 20;
             let errors = induce::error_replies(stack, count).await?;
             proof.how = format!("{errors} error replies (failed AUTH and INCR on text)");
             fired(a, s, proof).await;

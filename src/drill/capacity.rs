@@ -116,10 +116,14 @@ pub async fn info_field(
         .query_async(connection)
         .await
         .map_err(|e| format!("INFO {section}: {e}"))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+    info_value(&text, field).ok_or_else(|| format!("INFO {section} has no {field}"))
+}
+
+/// The value of `field` in the text of an `INFO`.
+pub fn info_value<T: std::str::FromStr>(info: &str, field: &str) -> Option<T> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("INFO {section} has no {field}"))
 }
 
 /// The exporter's `redis_memory_used_bytes` from the first scrape after now, and `INFO`'s

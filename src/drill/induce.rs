@@ -27,14 +27,6 @@ pub async fn stop(stack: &Stack<'_>, journal: &Journal, container: &str) -> Resu
     Ok(change)
 }
 
-async fn connection(stack: &Stack<'_>) -> Result<redis::aio::MultiplexedConnection, String> {
-    stack
-        .client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| format!("Redis: {e}"))
-}
-
 /// A Redis setting now.
 async fn config_get(
     connection: &mut redis::aio::MultiplexedConnection,
@@ -58,7 +50,7 @@ pub async fn config_set(
     key: &str,
     value: &str,
 ) -> Result<Change, String> {
-    let mut connection = connection(stack).await?;
+    let mut connection = stack.connection().await?;
     let before = config_get(&mut connection, key).await?;
     let change = Change::Config {
         key: key.into(),
@@ -79,7 +71,7 @@ pub async fn config_set(
 pub async fn no_forks(stack: &Stack<'_>, journal: &Journal) -> Result<(), String> {
     config_set(stack, journal, "save", "").await?;
     config_set(stack, journal, "appendonly", "no").await?;
-    let mut connection = connection(stack).await?;
+    let mut connection = stack.connection().await?;
     let started = Instant::now();
     loop {
         let saving = info_field(&mut connection, "persistence", "rdb_bgsave_in_progress").await?;
@@ -101,7 +93,7 @@ const FORK_WAIT: Duration = Duration::from_secs(120);
 /// Error replies: `count` in all, half of them failed `AUTH`s on a connection that never
 /// logged in, half `INCR` on a drill key that holds text.
 pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String> {
-    let mut logged_in = connection(stack).await?;
+    let mut logged_in = stack.connection().await?;
     let key = format!("{PREFIX}errors");
     redis::cmd("SET")
         .arg(&key)
@@ -144,7 +136,7 @@ pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String>
 /// Rejected connections: `maxclients` lowered to one past the connected clients, then a few
 /// connections more than that opened and closed at once. How many Redis turned away.
 pub async fn rejected_connections(stack: &Stack<'_>, journal: &Journal) -> Result<u64, String> {
-    let mut probe = connection(stack).await?;
+    let mut probe = stack.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
     let change = config_set(stack, journal, "maxclients", &(connected + 1).to_string()).await?;
     let mut held = Vec::new();
@@ -172,7 +164,7 @@ pub async fn many_connections(
     journal: &Journal,
     threshold_percent: f64,
 ) -> Result<(Held, Change), String> {
-    let mut probe = connection(stack).await?;
+    let mut probe = stack.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
     let room = 3.0;
     let share = threshold_percent / 100.0;
@@ -180,7 +172,7 @@ pub async fn many_connections(
     let change = config_set(stack, journal, "maxclients", &maxclients.to_string()).await?;
     let mut held = Vec::new();
     while connected + (held.len() as u64) < maxclients - room as u64 {
-        held.push(connection(stack).await?);
+        held.push(stack.connection().await?);
     }
     Ok((held, change))
 }
@@ -267,7 +259,7 @@ pub async fn steady(stack: &Stack<'_>, per_second: f64, ahead: f64) -> std::conv
             continue;
         }
         if open.is_none() {
-            let connecting = tokio::time::timeout(Duration::from_secs(2), connection(stack));
+            let connecting = tokio::time::timeout(Duration::from_secs(2), stack.connection());
             open = connecting.await.ok().and_then(Result::ok);
         }
         let Some(connection) = open.as_mut() else {

@@ -1,6 +1,7 @@
 //! Where an alert is: its state in Prometheus (the drill's copy under `--quick`), whether
 //! Alertmanager holds it, and whether Alertmanager sent a Slack notification after that.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,6 +18,12 @@ pub fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
 /// The alert's state, or why Prometheus could not say: a failed request is no answer, never
 /// "inactive".
 fn alert_state(endpoints: &Endpoints, alert: &str) -> Result<Option<String>, String> {
+    Ok(active(endpoints)?.remove(alert))
+}
+
+/// Every active alert's state in Prometheus (`pending`, `firing`), by name; firing wins when
+/// several series have the alert. Under `--quick` only the drill's copies count.
+pub fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, String> {
     let answer = probe::get(
         &endpoints.prometheus_host,
         endpoints.prometheus_port,
@@ -27,17 +34,19 @@ fn alert_state(endpoints: &Endpoints, alert: &str) -> Result<Option<String>, Str
     let alerts = answer["data"]["alerts"]
         .as_array()
         .ok_or("Prometheus answered without alerts")?;
-    let states = alerts
-        .iter()
-        .filter(|a| a["labels"]["alertname"] == alert && ours(endpoints, &a["labels"]))
-        .filter_map(|a| a["state"].as_str())
-        .collect::<Vec<_>>();
-    // Firing wins over pending when several series have the alert.
-    Ok(states
-        .iter()
-        .find(|s| **s == "firing")
-        .or(states.first())
-        .map(|s| s.to_string()))
+    let mut states = BTreeMap::new();
+    for alert in alerts.iter().filter(|a| ours(endpoints, &a["labels"])) {
+        let (Some(name), Some(state)) = (
+            alert["labels"]["alertname"].as_str(),
+            alert["state"].as_str(),
+        ) else {
+            continue;
+        };
+        if states.get(name).is_none_or(|s| s != "firing") {
+            states.insert(name.to_string(), state.to_string());
+        }
+    }
+    Ok(states)
 }
 
 /// Whether an alert's labels are the drill's copy (under `--quick`) or the rendered rule's.
@@ -67,17 +76,31 @@ pub async fn until(
     timeout: Duration,
     done: impl Fn(Option<&str>) -> bool,
 ) -> Option<f64> {
+    let check = || {
+        let state = alert_state(endpoints, alert).ok()?;
+        done(state.as_deref()).then_some(())
+    };
+    poll(timeout, Duration::from_millis(500), check)
+        .await
+        .map(|((), seconds)| seconds)
+}
+
+/// Asks `check` every `every` until it answers, up to `timeout`: the answer, and the seconds
+/// it took.
+async fn poll<T>(
+    timeout: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<(T, f64)> {
     let started = Instant::now();
     loop {
-        if let Ok(state) = alert_state(endpoints, alert)
-            && done(state.as_deref())
-        {
-            return Some(started.elapsed().as_secs_f64());
+        if let Some(answer) = check() {
+            return Some((answer, started.elapsed().as_secs_f64()));
         }
         if started.elapsed() > timeout {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -94,7 +117,6 @@ pub fn is_inactive(state: Option<&str>) -> bool {
 /// may not have sent that it resolved, and takes it firing again for the firing it already
 /// sent: there would be no new notification to prove delivery by. Without Slack, at once.
 pub async fn forgotten(endpoints: &Endpoints, alert: &str, timeout: Duration) -> Option<f64> {
-    let started = Instant::now();
     if !endpoints.slack {
         return Some(0.0);
     }
@@ -106,15 +128,10 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str, timeout: Duration) ->
         quick::LABEL.0,
         since.as_secs(),
     );
-    loop {
-        if let Ok(None) = prometheus::value(endpoints, &query) {
-            return Some(started.elapsed().as_secs_f64());
-        }
-        if started.elapsed() > timeout {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    let quiet = || matches!(prometheus::value(endpoints, &query), Ok(None)).then_some(());
+    poll(timeout, Duration::from_secs(1), quiet)
+        .await
+        .map(|((), seconds)| seconds)
 }
 
 /// Whether Alertmanager holds the alert as active (not silenced, not inhibited).
@@ -164,16 +181,9 @@ pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<Resul
     // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
     // reaches it only then.
     let wait = RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
-    let deadline = Instant::now() + wait;
-    let held = loop {
-        if in_alertmanager(endpoints, alert) {
-            break true;
-        }
-        if Instant::now() > deadline {
-            break false;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let every = Duration::from_millis(250);
+    let holds = || in_alertmanager(endpoints, alert).then_some(());
+    let held = poll(wait, every, holds).await.is_some();
     if !endpoints.slack {
         return (held, None);
     }
@@ -188,20 +198,14 @@ pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<Resul
         );
     };
     let within = endpoints.delivery_within + Duration::from_secs(10);
-    let deadline = Instant::now() + within;
-    let now = loop {
-        match slack_notifications(endpoints) {
-            Some((now, _)) if now > sent => break now,
-            _ if Instant::now() > deadline => {
-                let why = format!(
-                    "Alertmanager held it but sent no Slack notification within {} s ({sent} \
-                     sent before and after)",
-                    within.as_secs()
-                );
-                return (held, Some(Err(why)));
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
+    let more = || slack_notifications(endpoints).and_then(|(now, _)| (now > sent).then_some(now));
+    let Some((now, _)) = poll(within, every, more).await else {
+        let why = format!(
+            "Alertmanager held it but sent no Slack notification within {} s ({sent} sent \
+             before and after)",
+            within.as_secs()
+        );
+        return (held, Some(Err(why)));
     };
     match slack_notifications(endpoints) {
         Some((_, f)) if f > failed => {

@@ -108,12 +108,8 @@ async fn wait_until_up(
     let waited = Instant::now();
     let mut started = false;
     loop {
-        if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
-            let pong: redis::RedisResult<String> =
-                redis::cmd("PING").query_async(&mut connection).await;
-            if pong.is_ok() {
-                return Ok(());
-            }
+        if super::undo::answers(client).await {
+            return Ok(());
         }
         if !started && waited.elapsed() > Duration::from_secs(2) {
             let _ = docker.start_container(container, None).await;

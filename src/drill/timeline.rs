@@ -6,10 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::Endpoints;
-use crate::docker::probe;
+use super::capacity::info_value;
 
 /// One second of the run.
 #[derive(Debug, Clone, Default)]
@@ -80,11 +78,7 @@ impl Recorder {
                 // One INFO a second: every command counts in what the alerts watch.
                 match redis::cmd("INFO").query_async::<String>(c).await {
                     Ok(info) => {
-                        let field = |name: &str| {
-                            info.lines()
-                                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                                .and_then(|v| v.trim().parse::<f64>().ok())
-                        };
+                        let field = |name: &str| info_value::<f64>(&info, name);
                         let processed = field("total_commands_processed");
                         point.ops_per_sec = match (last, processed) {
                             (Some((then, before)), Some(now)) if now >= before && t > then => {
@@ -102,7 +96,7 @@ impl Recorder {
                     }
                 }
             }
-            let states = alert_states(endpoints);
+            let states = super::notify::active(endpoints).ok();
             {
                 let mut timeline = self.timeline.borrow_mut();
                 timeline.points.push(point);
@@ -114,26 +108,6 @@ impl Recorder {
             tokio::time::sleep(next).await;
         }
     }
-}
-
-/// Every active alert's state in Prometheus, by name (the drill's copy under `--quick`).
-fn alert_states(endpoints: &Endpoints) -> Option<BTreeMap<String, String>> {
-    let host = &endpoints.prometheus_host;
-    let answer = probe::get(host, endpoints.prometheus_port, "/api/v1/alerts").ok()?;
-    let answer: Value = serde_json::from_str(&answer.body).ok()?;
-    let mut states = BTreeMap::new();
-    for alert in answer["data"]["alerts"].as_array()? {
-        let labels = &alert["labels"];
-        let ours = (labels[super::quick::LABEL.0] == super::quick::LABEL.1) == endpoints.quick;
-        let (Some(name), Some(state)) = (labels["alertname"].as_str(), alert["state"].as_str())
-        else {
-            continue;
-        };
-        if ours && states.get(name).is_none_or(|s| s != "firing") {
-            states.insert(name.to_string(), state.to_string());
-        }
-    }
-    Some(states)
 }
 
 /// Records the changes in `now` against what each alert's states say last.

@@ -45,6 +45,16 @@ pub struct Stack<'a> {
     pub rendered_rules: &'a str,
 }
 
+impl Stack<'_> {
+    /// A connection to the managed Redis.
+    pub async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+        self.client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| format!("Redis: {e}"))
+    }
+}
+
 /// The changes not undone yet, oldest first, and what undoing did so far. Cloned handles
 /// share one journal.
 #[derive(Debug, Clone, Default)]
@@ -133,12 +143,7 @@ async fn apply(stack: &Stack<'_>, change: &Change) -> Result<(), String> {
             Ok(())
         }
         Change::Config { key, value } => {
-            let mut connection = stack
-                .client
-                .get_multiplexed_async_connection()
-                .await
-                .map_err(|e| format!("Redis: {e}"))?;
-            config_set(&mut connection, key, value).await
+            config_set(&mut stack.connection().await?, key, value).await
         }
         Change::QuickRules => {
             super::quick::restore(stack.docker, stack.endpoints, stack.rendered_rules)
@@ -166,22 +171,28 @@ pub async fn config_set(
 /// Waits until Redis answers PING (it loads its data before it does).
 pub async fn redis_answers(client: &redis::Client) -> Result<(), String> {
     let started = Instant::now();
-    loop {
-        let answer = async {
-            let mut connection = client.get_multiplexed_async_connection().await?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut connection)
-                .await
-        };
-        match tokio::time::timeout(Duration::from_secs(2), answer).await {
-            Ok(Ok(_)) => return Ok(()),
-            _ if started.elapsed() > RESTART => {
-                return Err(format!(
-                    "Redis does not answer {}s after its start",
-                    RESTART.as_secs()
-                ));
-            }
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+    while !answers(client).await {
+        if started.elapsed() > RESTART {
+            return Err(format!(
+                "Redis does not answer {}s after its start",
+                RESTART.as_secs()
+            ));
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    Ok(())
+}
+
+/// Whether Redis answers PING now, within two seconds.
+pub async fn answers(client: &redis::Client) -> bool {
+    let answer = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), answer).await,
+        Ok(Ok(_))
+    )
 }

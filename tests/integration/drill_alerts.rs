@@ -171,6 +171,20 @@ fn every_scenario(test: &str, policy: &str) -> Value {
                 String::from_utf8_lossy(&logs.stderr)
             );
         }
+        // Alertmanager's groups and its notification metrics, as the drill left them.
+        let alertmanager = stack.ports[3];
+        let groups = http_get(alertmanager, "/api/v2/alerts/groups").unwrap_or_default();
+        let metrics = http_get(alertmanager, "/metrics").unwrap_or_default();
+        let notifications: Vec<&str> = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("alertmanager_notification") || l.starts_with("alertmanager_nflog")
+            })
+            .collect();
+        eprintln!(
+            "--- groups\n{groups}\n--- metrics\n{}",
+            notifications.join("\n")
+        );
     }
     let run = run.success();
     let report: Value = serde_json::from_str(&run.stdout).unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::e2e::{PASSWORD, Stack, docker, docker_ready};
+use crate::e2e::{PASSWORD, Stack, docker, docker_ready, percent_encode};
 use crate::support::*;
 
 /// The rendered `for` of every alert of the profile, in seconds.
@@ -93,6 +93,34 @@ fn count_survivors(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
         }
         most
     })
+}
+
+/// When each alert fired in Prometheus over the last 30 minutes, as spans of seconds before
+/// now, for a failure's post-mortem.
+fn firing_history(stack: &Stack) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let query = percent_encode("ALERTS{alertstate=\"firing\"}");
+    let answer = stack.prometheus(&format!(
+        "/api/v1/query_range?query={query}&start={}&end={now}&step=2",
+        now - 1800
+    ));
+    let mut lines = vec![format!("seconds before {now} (Unix time)")];
+    for series in answer["data"]["result"].as_array().into_iter().flatten() {
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for point in series["values"].as_array().into_iter().flatten() {
+            let at = now - point[0].as_f64().unwrap_or_default() as u64;
+            match spans.last_mut() {
+                Some((_, end)) if *end <= at + 3 => *end = at,
+                _ => spans.push((at, at)),
+            }
+        }
+        let spans: Vec<String> = spans.iter().map(|(a, b)| format!("{a}..{b}")).collect();
+        lines.push(format!("{} {}", series["metric"], spans.join(" ")));
+    }
+    lines.join("\n")
 }
 
 #[test]
@@ -185,6 +213,11 @@ fn every_scenario(test: &str, policy: &str) -> Value {
             "--- groups\n{groups}\n--- metrics\n{}",
             notifications.join("\n")
         );
+        eprintln!("--- firing in Prometheus\n{}", firing_history(&stack));
+        // Whether a notification the drill waited for in vain comes later.
+        std::thread::sleep(Duration::from_secs(90));
+        let logs = docker(&["logs", "--timestamps", &webhook]);
+        eprintln!("--- {webhook}, 90 s later\n{logs}");
     }
     let run = run.success();
     let report: Value = serde_json::from_str(&run.stdout).unwrap();

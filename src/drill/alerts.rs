@@ -434,22 +434,32 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
         proof.error = Some(why);
         return proof;
     }
-    proof.how = format!("commands of {each_ms:.0} ms each (a Lua loop) for up to {needed:.0} s");
+    proof.how = format!(
+        "commands of {each_ms:.0} ms each (a Lua loop), about {needed:.0} s of them expected, \
+         until it fired and Alertmanager had it"
+    );
     let endpoints = a.stack.endpoints;
     let started = Instant::now();
-    let alert = proof.alert;
-    let fired = || notify::is_firing(notify::alert_now(endpoints, alert).as_deref());
-    let limit = needed * 2.0 + notify::margin(endpoints).as_secs_f64();
-    if let Err(why) = induce::slow_commands(&a.stack, each_ms, limit, fired).await {
+    let timeout = Duration::from_secs_f64(needed * 2.0)
+        + notify::effective_for(endpoints, setting.r#for)
+        + 2 * notify::margin(endpoints);
+    // The slow commands go on until Alertmanager has had the alert: stopped as soon as it
+    // fires, the window's average can fall back under the threshold within Alertmanager's
+    // group wait, and Alertmanager rightly sends nothing for an alert that resolved meanwhile.
+    let proving = async {
+        proof.seconds_to_fire = notify::until(endpoints, proof.alert, timeout, notify::is_firing)
+            .await
+            .map(|_| started.elapsed().as_secs_f64());
+        proof.fired = proof.seconds_to_fire.is_some();
+        delivered(a, &mut proof).await;
+    };
+    let failed = tokio::select! {
+        slowing = induce::slow_commands(&a.stack, each_ms) => slowing.err(),
+        () = proving => None,
+    };
+    if let Some(why) = failed {
         proof.error = Some(why);
-        return proof;
     }
-    let rest = notify::effective_for(endpoints, setting.r#for) + notify::margin(endpoints);
-    proof.seconds_to_fire = notify::until(endpoints, proof.alert, rest, notify::is_firing)
-        .await
-        .map(|_| started.elapsed().as_secs_f64());
-    proof.fired = proof.seconds_to_fire.is_some();
-    delivered(a, &mut proof).await;
     proof
 }
 

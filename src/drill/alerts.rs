@@ -263,8 +263,9 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             }
             induce::no_forks(stack, a.journal).await?;
             let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
+            let mut watch = notify::Watch::new(endpoints, proof.alert);
             let (writes, seconds) =
-                pressure::overflow(&mut connection, endpoints, maxmemory, proof.alert, s.r#for)
+                pressure::overflow(&mut connection, endpoints, maxmemory, &mut watch, s.r#for)
                     .await?;
             proof.how = format!(
                 "wrote drill keys to 110% of maxmemory ({} rejected with OOM)",
@@ -272,7 +273,7 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             );
             proof.fired = seconds.is_some();
             proof.seconds_to_fire = seconds;
-            delivered(a, proof).await;
+            delivered(a, proof, watch.before).await;
             load::clean(stack.client).await.map_err(|e| e.to_string())?;
         }
         AlertKind::HighErrorRate => {
@@ -315,7 +316,8 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             proof.how = format!("stopped {container}");
             if s.kind == AlertKind::AlertmanagerDown {
                 // Alertmanager is what is down: Prometheus alone can show it.
-                proof.seconds_to_fire = induce::fires(stack, proof.alert, s.r#for).await;
+                let mut watch = notify::Watch::new(endpoints, proof.alert);
+                proof.seconds_to_fire = watch.fires(s.r#for).await;
                 proof.fired = proof.seconds_to_fire.is_some();
             } else {
                 fired(a, s, proof).await;
@@ -341,16 +343,19 @@ async fn news_to_alertmanager(a: &Alerts<'_>, alert: &str) -> Result<(), String>
 
 /// Waits for the alert to fire, then for Alertmanager to hold and deliver it.
 async fn fired(a: &Alerts<'_>, setting: &Setting, proof: &mut Proof) {
-    proof.seconds_to_fire = induce::fires(&a.stack, proof.alert, setting.r#for).await;
+    let mut watch = notify::Watch::new(a.stack.endpoints, proof.alert);
+    proof.seconds_to_fire = watch.fires(setting.r#for).await;
     proof.fired = proof.seconds_to_fire.is_some();
     if proof.fired {
-        delivered(a, proof).await;
+        delivered(a, proof, watch.before).await;
     }
 }
 
-async fn delivered(a: &Alerts<'_>, proof: &mut Proof) {
+/// Whether Alertmanager held and sent the fired alert; `before`: its Slack counts from before
+/// it could have the alert (see [`notify::Watch`]).
+async fn delivered(a: &Alerts<'_>, proof: &mut Proof, before: Option<notify::Counts>) {
     if a.stack.endpoints.alertmanager.is_some() && proof.fired {
-        let (held, sent) = notify::delivery(a.stack.endpoints, proof.alert).await;
+        let (held, sent) = notify::delivery(a.stack.endpoints, proof.alert, before).await;
         proof.in_alertmanager = Some(held);
         proof.delivered = sent.as_ref().map(Result::is_ok);
         if let Some(Err(why)) = sent {
@@ -382,8 +387,8 @@ async fn drop_and_slow(
         let timeout = Duration::from_secs_f64(RATE_WINDOW_SECONDS)
             + notify::effective_for(endpoints, setting.r#for)
             + notify::margin(endpoints);
-        let seconds =
-            notify::until(endpoints, setting.kind.name(), timeout, notify::is_firing).await;
+        let mut watch = notify::Watch::new(endpoints, setting.kind.name());
+        let seconds = watch.until_firing(timeout).await;
         let mut proof = Proof {
             alert: setting.kind.name(),
             induced: true,
@@ -395,7 +400,7 @@ async fn drop_and_slow(
             seconds_to_fire: seconds,
             ..Proof::default()
         };
-        delivered(a, &mut proof).await;
+        delivered(a, &mut proof, watch.before).await;
         proofs.push(proof);
     }
     if let Some(setting) = latency {
@@ -447,11 +452,13 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
     // fires, the window's average can fall back under the threshold within Alertmanager's
     // group wait, and Alertmanager rightly sends nothing for an alert that resolved meanwhile.
     let proving = async {
-        proof.seconds_to_fire = notify::until(endpoints, proof.alert, timeout, notify::is_firing)
+        let mut watch = notify::Watch::new(endpoints, proof.alert);
+        proof.seconds_to_fire = watch
+            .until_firing(timeout)
             .await
             .map(|_| started.elapsed().as_secs_f64());
         proof.fired = proof.seconds_to_fire.is_some();
-        delivered(a, &mut proof).await;
+        delivered(a, &mut proof, watch.before).await;
     };
     let failed = tokio::select! {
         slowing = induce::slow_commands(&a.stack, each_ms) => slowing.err(),

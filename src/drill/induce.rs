@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use bollard::query_parameters::StopContainerOptionsBuilder;
 
 use super::capacity::info_field;
+use super::load;
 use super::load::PREFIX;
 use super::undo::{Change, Journal, Stack};
-use super::{load, notify};
 
 /// Connections held open to keep a condition true; dropping them ends it.
 pub type Held = Vec<redis::aio::MultiplexedConnection>;
@@ -258,11 +258,4 @@ pub async fn steady(stack: &Stack<'_>, per_second: f64, ahead: f64) -> std::conv
             _ => open = None,
         }
     }
-}
-
-/// Waits for the alert to fire, up to its `for` and a margin: the seconds it took.
-pub async fn fires(stack: &Stack<'_>, alert: &str, r#for: Duration) -> Option<f64> {
-    let endpoints = stack.endpoints;
-    let timeout = notify::effective_for(endpoints, r#for) + notify::margin(endpoints);
-    notify::until(endpoints, alert, timeout, notify::is_firing).await
 }

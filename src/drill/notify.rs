@@ -104,6 +104,56 @@ async fn poll<T>(
     }
 }
 
+/// An alert watched until it fires. While it does not, Alertmanager's Slack notification counts
+/// are taken as well — before its state, so that they surely come from before Alertmanager
+/// could have it: a delivery counted from them cannot miss a notification Alertmanager sent
+/// between receiving the alert and the drill seeing it there.
+pub struct Watch<'a> {
+    endpoints: &'a Endpoints,
+    alert: &'a str,
+    /// The counts when the alert was last seen not firing.
+    pub before: Option<Counts>,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(endpoints: &'a Endpoints, alert: &'a str) -> Self {
+        Self {
+            endpoints,
+            alert,
+            before: None,
+        }
+    }
+
+    /// Whether the alert fires now.
+    pub fn firing(&mut self) -> bool {
+        let counts = self
+            .endpoints
+            .slack
+            .then(|| slack_notifications(self.endpoints))
+            .flatten();
+        let firing = is_firing(alert_now(self.endpoints, self.alert).as_deref());
+        if !firing {
+            self.before = counts;
+        }
+        firing
+    }
+
+    /// Waits until the alert fires, up to `timeout`: the seconds it took.
+    pub async fn until_firing(&mut self, timeout: Duration) -> Option<f64> {
+        poll(timeout, Duration::from_millis(500), || {
+            self.firing().then_some(())
+        })
+        .await
+        .map(|((), seconds)| seconds)
+    }
+
+    /// Waits for the alert to fire, up to its `for` and a margin: the seconds it took.
+    pub async fn fires(&mut self, r#for: Duration) -> Option<f64> {
+        let timeout = effective_for(self.endpoints, r#for) + margin(self.endpoints);
+        self.until_firing(timeout).await
+    }
+}
+
 pub fn is_firing(state: Option<&str>) -> bool {
     state == Some("firing")
 }
@@ -154,7 +204,9 @@ pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> bool {
 }
 
 /// Alertmanager's Slack notifications so far: sent, and failed.
-pub fn slack_notifications(endpoints: &Endpoints) -> Option<(f64, f64)> {
+pub type Counts = (f64, f64);
+
+pub fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
     let (host, port) = endpoints.alertmanager.as_ref()?;
     let metrics = probe::get(host, *port, "/metrics").ok()?.body;
     let sum = |name: &str| {
@@ -174,9 +226,14 @@ pub fn slack_notifications(endpoints: &Endpoints) -> Option<(f64, f64)> {
 const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// What Alertmanager did with a firing alert: whether it holds it, and — when Slack is
-/// configured — whether it sent a Slack notification once it held it (and none failed), with
-/// why not when it did not.
-pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<Result<(), String>>) {
+/// configured — whether it sent a Slack notification since `before` (the counts from before it
+/// could have the alert; now, when there are none) within its group wait and interval of
+/// holding it, and none failed; with why not when it did not.
+pub async fn delivery(
+    endpoints: &Endpoints,
+    alert: &str,
+    before: Option<Counts>,
+) -> (bool, Option<Result<(), String>>) {
     // Prometheus sends a firing alert again at most once a minute (its resend delay): after
     // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
     // reaches it only then.
@@ -191,7 +248,7 @@ pub async fn delivery(endpoints: &Endpoints, alert: &str) -> (bool, Option<Resul
         let why = format!("Alertmanager did not hold it within {} s", wait.as_secs());
         return (false, Some(Err(why)));
     }
-    let Some((sent, failed)) = slack_notifications(endpoints) else {
+    let Some((sent, failed)) = before.or_else(|| slack_notifications(endpoints)) else {
         return (
             held,
             Some(Err("Alertmanager's metrics did not answer".into())),

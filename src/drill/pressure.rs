@@ -27,7 +27,9 @@ pub async fn run(
     prometheus::wait_for_scrape(endpoints, "redis_evicted_keys_total").await?;
     let evicted_before = info_field(&mut connection, "stats", "evicted_keys").await?;
     let start = now();
-    let (writes, seconds) = overflow(&mut connection, endpoints, maxmemory, alert, r#for).await?;
+    let mut watch = notify::Watch::new(endpoints, alert);
+    let (writes, seconds) =
+        overflow(&mut connection, endpoints, maxmemory, &mut watch, r#for).await?;
     let state = notify::alert_now(endpoints, alert).unwrap_or_else(|| "inactive".into());
     let end = now();
     let evicted = info_field(&mut connection, "stats", "evicted_keys").await? - evicted_before;
@@ -72,7 +74,7 @@ pub async fn overflow(
     connection: &mut redis::aio::MultiplexedConnection,
     endpoints: &Endpoints,
     maxmemory: f64,
-    alert: &str,
+    watch: &mut notify::Watch<'_>,
     r#for: Duration,
 ) -> Result<(Writes, Option<f64>), String> {
     let mut writes = Writes::default();
@@ -82,7 +84,7 @@ pub async fn overflow(
     let timeout = notify::effective_for(endpoints, r#for) + notify::margin(endpoints);
     let waited = Instant::now();
     loop {
-        if notify::is_firing(notify::alert_now(endpoints, alert).as_deref()) {
+        if watch.firing() {
             return Ok((writes, Some(waited.elapsed().as_secs_f64())));
         }
         if waited.elapsed() > timeout {

@@ -513,9 +513,7 @@ fn endpoints(running: &Running, quick: bool) -> Result<Endpoints> {
         alertmanager_container: container("alertmanager"),
         alertmanager: published("alertmanager"),
         slack: stack.alertmanager.service.enabled && stack.alertmanager.slack.is_some(),
-        delivery_within: Duration::from_millis(
-            stack.alertmanager.group_wait.millis() + stack.alertmanager.group_interval.millis(),
-        ),
+        group_wait: Duration::from_millis(stack.alertmanager.group_wait.millis()),
         group_interval: Duration::from_millis(stack.alertmanager.group_interval.millis()),
         quick,
     })

@@ -333,9 +333,7 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
 /// Waits until the alert has not fired for one of Alertmanager's group intervals (see
 /// [`notify::forgotten`]), or says why it could not.
 async fn news_to_alertmanager(a: &Alerts<'_>, alert: &str) -> Result<(), String> {
-    let endpoints = a.stack.endpoints;
-    let flush = endpoints.group_interval + notify::margin(endpoints);
-    match notify::forgotten(endpoints, alert, flush).await {
+    match notify::forgotten(a.stack.endpoints, alert).await {
         Some(_) => Ok(()),
         None => Err("Alertmanager still had it firing from before".into()),
     }

@@ -53,8 +53,8 @@ pub struct Endpoints {
     pub alertmanager: Option<(String, u16)>,
     /// Whether Alertmanager sends to Slack.
     pub slack: bool,
-    /// How long Alertmanager may take to send a new alert: `group_wait` and `group_interval`.
-    pub delivery_within: std::time::Duration,
+    /// Alertmanager's `group_wait`: how long it holds a new group's first alert before sending.
+    pub group_wait: std::time::Duration,
     /// Alertmanager's `group_interval`: how long it may take to send that an alert resolved.
     pub group_interval: std::time::Duration,
     /// `--quick`: the drill's `for: 0s` copies of the alerts are the ones that count.

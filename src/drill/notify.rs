@@ -162,17 +162,29 @@ pub fn is_inactive(state: Option<&str>) -> bool {
     state.is_none()
 }
 
-/// Waits, up to `timeout`, until the alert has not fired for one of Alertmanager's group
-/// intervals (and the evaluations that tell it so); the seconds it took. Until then Alertmanager
-/// may not have sent that it resolved, and takes it firing again for the firing it already
-/// sent: there would be no new notification to prove delivery by. Without Slack, at once.
-pub async fn forgotten(endpoints: &Endpoints, alert: &str, timeout: Duration) -> Option<f64> {
+/// How often Alertmanager drops its emptied alert groups (its dispatcher's maintenance).
+const GROUP_CLEANUP: Duration = Duration::from_secs(30);
+
+/// How long past its due time a flush may take to show in Alertmanager's metrics.
+const FLUSH_MARGIN: Duration = Duration::from_secs(5);
+
+/// Waits until the alert has not fired for one of Alertmanager's group intervals and its group
+/// clean-up (and the evaluations that tell it so); the seconds it took. Until the interval has
+/// passed, Alertmanager may not have sent that it resolved, and takes it firing again for the
+/// firing it already sent: there would be no new notification to prove delivery by. Until the
+/// clean-up, its emptied group may still be there, sending on its own clock; after it, the
+/// alert's next firing makes a new group, sent exactly `group_wait` after it arrives (see
+/// [`delivery`]). Without Slack, at once.
+pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
     if !endpoints.slack {
         return Some(0.0);
     }
     let quick = if endpoints.quick { quick::LABEL.1 } else { "" };
-    let since =
-        endpoints.group_interval + 2 * endpoints.evaluation_interval + Duration::from_secs(5);
+    let since = endpoints.group_interval
+        + GROUP_CLEANUP
+        + 2 * endpoints.evaluation_interval
+        + Duration::from_secs(5);
+    let timeout = since + margin(endpoints);
     let query = format!(
         "count_over_time(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",{}=\"{quick}\"}}[{}s])",
         quick::LABEL.0,
@@ -184,23 +196,24 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str, timeout: Duration) ->
         .map(|((), seconds)| seconds)
 }
 
-/// Whether Alertmanager holds the alert as active (not silenced, not inhibited).
-pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> bool {
-    let Some((host, port)) = &endpoints.alertmanager else {
-        return false;
-    };
+/// Whether Alertmanager holds the alert as active (not silenced, not inhibited): `None` when it
+/// does not; whether its group (the rendered `group_by`: alert name and instance) holds another
+/// alert too — the other copy, under `--quick` — when it does.
+pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
+    let (host, port) = endpoints.alertmanager.as_ref()?;
     let filter = probe::encode_query(&format!("alertname=\"{alert}\""));
-    let Ok(answer) = probe::get(host, *port, &format!("/api/v2/alerts?filter={filter}")) else {
-        return false;
-    };
-    let Ok(alerts) = serde_json::from_str::<Value>(&answer.body) else {
-        return false;
-    };
-    alerts
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|a| a["status"]["state"] == "active" && ours(endpoints, &a["labels"]))
+    let answer = probe::get(host, *port, &format!("/api/v2/alerts?filter={filter}")).ok()?;
+    let alerts: Value = serde_json::from_str(&answer.body).ok()?;
+    let alerts = alerts.as_array()?;
+    let held = alerts
+        .iter()
+        .find(|a| a["status"]["state"] == "active" && ours(endpoints, &a["labels"]))?;
+    let instance = &held["labels"]["instance"];
+    Some(
+        alerts
+            .iter()
+            .any(|a| !ours(endpoints, &a["labels"]) && a["labels"]["instance"] == *instance),
+    )
 }
 
 /// Alertmanager's Slack notifications so far: sent, and failed.
@@ -227,8 +240,12 @@ const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// What Alertmanager did with a firing alert: whether it holds it, and — when Slack is
 /// configured — whether it sent a Slack notification since `before` (the counts from before it
-/// could have the alert; now, when there are none) within its group wait and interval of
-/// holding it, and none failed; with why not when it did not.
+/// could have the alert; now, when there are none) and none failed; with why not when it did
+/// not. It returns no sooner than Alertmanager sends the alert's group — `group_wait` after it
+/// held the alert in a new group, `group_interval` in one already there: the caller keeps the
+/// alert's cause until then, for an alert that resolved before its group was sent is rightly
+/// never sent, and a notification of another group in the meantime would be taken for it.
+/// Attribution is by time all the same.
 pub async fn delivery(
     endpoints: &Endpoints,
     alert: &str,
@@ -239,8 +256,9 @@ pub async fn delivery(
     // reaches it only then.
     let wait = RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
     let every = Duration::from_millis(250);
-    let holds = || in_alertmanager(endpoints, alert).then_some(());
-    let held = poll(wait, every, holds).await.is_some();
+    let holds = || in_alertmanager(endpoints, alert);
+    let shared = poll(wait, every, holds).await.map(|(shared, _)| shared);
+    let held = shared.is_some();
     if !endpoints.slack {
         return (held, None);
     }
@@ -254,8 +272,21 @@ pub async fn delivery(
             Some(Err("Alertmanager's metrics did not answer".into())),
         );
     };
-    let within = endpoints.delivery_within + Duration::from_secs(10);
-    let more = || slack_notifications(endpoints).and_then(|(now, _)| (now > sent).then_some(now));
+    // A new group is sent `group_wait` after its first alert arrived; an alert joining a group
+    // already there, at the group's next interval.
+    let held_at = Instant::now();
+    let flushed = FLUSH_MARGIN
+        + if shared == Some(true) {
+            endpoints.group_interval
+        } else {
+            endpoints.group_wait
+        };
+    // Given up after a group wait and a group interval, and a margin.
+    let within = endpoints.group_wait + endpoints.group_interval + Duration::from_secs(10);
+    let more = || {
+        let (now, _) = slack_notifications(endpoints)?;
+        (now > sent && held_at.elapsed() >= flushed).then_some(now)
+    };
     let Some((now, _)) = poll(within, every, more).await else {
         let why = format!(
             "Alertmanager held it but sent no Slack notification within {} s ({sent} sent \

@@ -216,9 +216,10 @@ pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
     )
 }
 
-/// Alertmanager's Slack notifications so far: sent, and failed.
+/// Counts of Alertmanager's Slack notifications: sent, and failed.
 pub type Counts = (f64, f64);
 
+/// Alertmanager's Slack notifications so far.
 pub fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
     let (host, port) = endpoints.alertmanager.as_ref()?;
     let metrics = probe::get(host, *port, "/metrics").ok()?.body;

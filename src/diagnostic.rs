@@ -88,8 +88,8 @@ codes! {
         "targets log in as different ACL users",
         "redis_exporter takes one ACL user for every target (`--redis.user`), and uses it wherever a password is given. Create the same monitoring user on every target that needs a password, or give none.";
     PublicBind = "SG101",
-        "a service publishes on every interface",
-        "A bind of 0.0.0.0 or :: publishes the port on every network the host is on, firewall permitting. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
+        "a service publishes beyond this machine",
+        "A bind of 0.0.0.0 or :: (in any spelling, `::ffff:0.0.0.0` too) publishes the port on every network the host is on, firewall permitting; a private address (RFC 1918, link-local, unique-local) on that network, a routable one to the internet. Only loopback (127.0.0.0/8, ::1) keeps it on this machine. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
     NoRedisAuth = "SG102",
         "Redis has no password",
         "Without `redis.password` anyone who reaches the port can read, change and delete the buffer, and run CONFIG.";
@@ -126,6 +126,9 @@ codes! {
     NoNetworkPolicy = "SG113",
         "Redis or the exporter is not fenced by a NetworkPolicy",
         "Under the prod policy the Kubernetes target admits only the exporter's connection to Redis and the scrapes of the exporter. Without a NetworkPolicy selecting their pods, anything in the cluster reaches them.";
+    UnsafeOverride = "SG114",
+        "a compose.yaml override weakens a container or hands it a secret",
+        "A template override of compose.yaml that makes a container privileged, adds a capability the built-in template does not grant, or interpolates a secret's environment variable (`${SLACK_WEBHOOK_URL}`: compose fills in the value, which then sits in the container's environment or argv) undoes what the generated stack promises. Lint reports it at the profile's policy level.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";

@@ -25,6 +25,13 @@ pub enum Error {
     #[error("unknown profile `{name}`; the profiles are: {}", known.join(", "))]
     UnknownProfile { name: String, known: Vec<String> },
     /// A template does not compile or render.
+    #[error(
+        "{}: `{name}` is not a profile name: {}",
+        path.display(),
+        crate::model::grammar::PROFILE_NAME
+    )]
+    ProfileName { path: PathBuf, name: String },
+
     #[error("template {origin}: {message}")]
     Template { origin: String, message: String },
     /// A file under `templates/` has no generated file of its path.

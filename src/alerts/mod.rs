@@ -34,22 +34,25 @@ pub struct Threshold {
     pub default: f64,
     /// The value must be above this.
     pub above: f64,
-    /// And, when set, below this.
-    pub below: Option<f64>,
+    /// And below this: a value past it is a mistake, or one the generated tests cannot prove.
+    pub below: f64,
 }
 
 impl Threshold {
     /// Why `value` is out of range, if it is.
     pub fn check(&self, value: f64) -> Result<(), String> {
-        let in_range = value > self.above && self.below.is_none_or(|below| value < below);
+        let in_range = value > self.above && value < self.below;
         if in_range && value.is_finite() {
             return Ok(());
         }
-        let range = match self.below {
-            Some(below) => format!("between {} and {below}, exclusive", self.above),
-            None => format!("above {}", self.above),
+        let range = format!("between {} and {}, exclusive", self.above, self.below);
+        // 1e300 in full is three hundred digits.
+        let shown = if value != 0.0 && !(1e-6..1e15).contains(&value.abs()) {
+            format!("{value:e}")
+        } else {
+            value.to_string()
         };
-        Err(format!("`{}` must be {range}, not {value}", self.key))
+        Err(format!("`{}` must be {range}, not {shown}", self.key))
     }
 }
 
@@ -254,7 +257,7 @@ catalogue! {
             unit: "ms",
             default: 10.0,
             above: 0.0,
-            below: None,
+            below: 3_600_000.0,
         },
     }
     /// RedisLowThroughput: commands per second fell below `threshold_ops_per_sec` after
@@ -269,7 +272,7 @@ catalogue! {
             unit: "ops/s",
             default: 1000.0,
             above: 0.0,
-            below: None,
+            below: 1e9,
         },
     }
     /// RedisMemoryPressure: used memory above `threshold_percent` of `maxmemory`.
@@ -283,7 +286,7 @@ catalogue! {
             unit: "%",
             default: 90.0,
             above: 0.0,
-            below: Some(100.0),
+            below: 100.0,
         },
     }
     /// RedisTooManyConnections: connected clients above `threshold_percent` of `maxclients`.
@@ -297,7 +300,7 @@ catalogue! {
             unit: "%",
             default: 85.0,
             above: 0.0,
-            below: Some(100.0),
+            below: 100.0,
         },
     }
     /// RedisBufferOverflow: keys evicted, or writes rejected at `maxmemory`.
@@ -325,7 +328,7 @@ catalogue! {
             unit: "/s",
             default: 1.0,
             above: 0.0,
-            below: None,
+            below: 1e9,
         },
     }
     /// RedisPersistenceFailing: the last AOF or RDB write failed.
@@ -377,7 +380,7 @@ catalogue! {
             unit: "h",
             default: 2.0,
             above: 0.0,
-            below: None,
+            below: 8760.0,
         },
     }
     /// AlertmanagerDown: Prometheus cannot reach Alertmanager.
@@ -446,9 +449,12 @@ mod tests {
         let latency = AlertKind::HighLatency.threshold().unwrap();
         assert_eq!(
             latency.check(0.0).unwrap_err(),
-            "`threshold_ms` must be above 0, not 0"
+            "`threshold_ms` must be between 0 and 3600000, exclusive, not 0"
         );
         assert!(latency.check(f64::INFINITY).is_err());
+        assert!(latency.check(f64::NAN).is_err());
+        assert!(latency.check(1e300).is_err());
+        assert!(latency.check(1e-10).is_ok(), "tiny, and written exactly");
         assert_eq!(AlertKind::RedisDown.threshold(), None);
     }
 

@@ -140,11 +140,10 @@ fn counter(per_minute: f64, samples: u64) -> String {
     format!("0+{}x{}", number(per_minute), samples - 1)
 }
 
-/// Numbers as PromQL and promtool read them, without float noise.
+/// Numbers as PromQL and promtool read them: the shortest decimal that reads back as exactly
+/// this `f64`, so that no threshold moves (rounding turned 1e-10 into `> 0`, always firing).
 pub fn number(value: f64) -> String {
-    // Nine decimals hide float noise (66.00000000000001) without moving any threshold.
-    let rounded = (value * 1e9).round() / 1e9;
-    format!("{rounded}")
+    format!("{value}")
 }
 
 /// The alert's expression, annotations and test scenarios.

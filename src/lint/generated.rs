@@ -69,6 +69,96 @@ pub fn limits(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
     }
 }
 
+/// What a compose.yaml override may not do: make a container privileged, add a capability the
+/// built-in template does not grant, or interpolate a secret's variable (compose would write
+/// its value into the container's environment or argv).
+pub fn overrides(c: &mut Collector<'_>, stack: &Stack, tree: &Tree, builtin: &Tree) {
+    const FILE: &str = "compose.yaml";
+    let (Some(text), Some(reference)) = (tree.get(FILE), builtin.get(FILE)) else {
+        return;
+    };
+    let parse = |text: &str| crate::yaml::from_str::<serde_json::Value>(text).ok();
+    let (Some(compose), Some(reference)) = (parse(text), parse(reference)) else {
+        return;
+    };
+    let severity = super::level(stack.policy.level);
+    let location = generated_location(&format!("generated/{}/{FILE}", stack.profile));
+    let mut report = |message: String, hint: &str| {
+        c.push(Diagnostic {
+            location: location.clone(),
+            code: Code::UnsafeOverride,
+            severity,
+            message,
+            hint: hint.into(),
+        });
+    };
+    let services = compose["services"].as_object().into_iter().flatten();
+    for (name, body) in services {
+        if body["privileged"] == serde_json::Value::Bool(true) {
+            report(
+                format!("service `{name}` runs privileged"),
+                "remove `privileged: true` from the compose.yaml template override",
+            );
+        }
+        let granted = capabilities(&reference["services"][name]);
+        let added: Vec<String> = capabilities(body)
+            .into_iter()
+            .filter(|cap| !granted.contains(cap))
+            .collect();
+        if !added.is_empty() {
+            report(
+                format!("service `{name}` adds capabilities: {}", added.join(", ")),
+                "keep `cap_add` as the built-in template has it",
+            );
+        }
+    }
+    let variables: Vec<&str> = stack
+        .declared_secrets()
+        .into_iter()
+        .filter_map(|secret| match secret.source {
+            crate::model::units::Secret::Env(variable) => Some(variable.as_str()),
+            _ => None,
+        })
+        .collect();
+    for variable in interpolated(text) {
+        if variables.contains(&variable) {
+            report(
+                format!("`${{{variable}}}` puts a secret's value into a container"),
+                "declare the secret under `secrets:` and mount it, as the built-in template does",
+            );
+        }
+    }
+}
+
+fn capabilities(service: &serde_json::Value) -> Vec<String> {
+    let list = service["cap_add"].as_array().into_iter().flatten();
+    let names = list.filter_map(|cap| cap.as_str());
+    names
+        .map(|cap| cap.trim_start_matches("CAP_").to_ascii_uppercase())
+        .collect()
+}
+
+/// The variables compose interpolates in a file: `${NAME…}` and `$NAME`, not `$$`.
+fn interpolated(text: &str) -> Vec<&str> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        if let Some(escaped) = after.strip_prefix('$') {
+            rest = escaped;
+            continue;
+        }
+        let body = after.strip_prefix('{').unwrap_or(after);
+        let end = body.find(|c: char| !is_name(c)).unwrap_or(body.len());
+        if end > 0 {
+            names.push(&body[..end]);
+        }
+        rest = &body[end..];
+    }
+    names
+}
+
 /// A checker's failure as a finding; when it names an alert, where that alert is configured.
 pub fn tool_finding(c: &mut Collector<'_>, stack: &Stack, failure: ToolFailure, strict: bool) {
     let location = generated_location(&failure.file);
@@ -101,4 +191,16 @@ pub fn tool_finding(c: &mut Collector<'_>, stack: &Stack, failure: ToolFailure, 
         message,
         hint: "see the tool's message; a template override is the usual cause".into(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn interpolation_is_found_as_compose_reads_it() {
+        let text = "a: ${SLACK_WEBHOOK_URL}\nb: $$NOT\nc: $X_1 ${Y:-d} $$$Z\nd: $$(cat f)\n";
+        assert_eq!(
+            super::interpolated(text),
+            ["SLACK_WEBHOOK_URL", "X_1", "Y", "Z"]
+        );
+    }
 }

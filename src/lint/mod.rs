@@ -14,7 +14,7 @@ use crate::diagnostic::{Code, Diagnostic, Location, Severity};
 use crate::error::{Error, Result};
 use crate::model::raw::PolicyLevel;
 use crate::model::{Collector, Project};
-use crate::render::Rendered;
+use crate::render::{Rendered, Renderer};
 
 /// A lint finding is a diagnostic: place, code, severity, message and hint.
 pub type Finding = Diagnostic;
@@ -57,6 +57,10 @@ pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<V
             };
             generated::rendered_rules(&mut c, &stack, checked);
             generated::limits(&mut c, &stack, &tree);
+            if project.templates_dir().join("compose.yaml").is_file() {
+                let builtin = Renderer::builtin()?.render(&stack)?;
+                generated::overrides(&mut c, &stack, &tree, &builtin);
+            }
             for failure in tools::check(&stack.profile, checked)? {
                 generated::tool_finding(&mut c, &stack, failure, options.strict);
             }

@@ -4,6 +4,7 @@
 use super::{is_pinned, level};
 use crate::alerts::Source;
 use crate::diagnostic::{Code, Severity};
+use crate::model::grammar::Reach;
 use crate::model::units::Duration;
 use crate::model::{Collector, Stack};
 use crate::render::rules;
@@ -155,19 +156,21 @@ fn services(c: &mut Collector<'_>, stack: &Stack) {
     let profile = &stack.profile;
     for service in stack.services().into_iter().filter(|s| s.enabled) {
         // On Kubernetes nothing is published on a host address.
-        let wildcard = stack.kubernetes.is_none()
-            && service
-                .bind
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_unspecified());
-        if wildcard && !policy.allow_public_binds {
+        let reach = Reach::of(&service.bind).filter(|_| stack.kubernetes.is_none());
+        let exposed = reach.filter(|reach| *reach != Reach::Local);
+        if let Some(reach) = exposed
+            && !policy.allow_public_binds
+        {
             c.at(
                 Code::PublicBind,
                 severity,
                 &format!("{}.bind", service.table),
                 format!(
-                    "{} publishes port {} on {} (every interface)",
-                    service.name, service.port, service.bind
+                    "{} publishes port {} on {} ({})",
+                    service.name,
+                    service.port,
+                    service.bind,
+                    reach.describe()
                 ),
                 &format!(
                     "bind to 127.0.0.1 and reach it through a proxy or tunnel, or allow it in \

@@ -4,6 +4,7 @@
 //! one entry point from a profile's name to its rendered files. Nothing here talks to Docker.
 
 pub mod collect;
+pub(crate) mod grammar;
 pub mod project;
 pub mod raw;
 pub mod resolve;

@@ -166,6 +166,10 @@ fn load_profiles(dir: &Path, stack_path: &Path) -> Result<BTreeMap<String, Profi
                     .unwrap_or_default()
                     .to_string_lossy()
                     .to_string();
+                // The name becomes `generated/<name>/`: `..` or `.` would write elsewhere.
+                if !super::grammar::is_profile_name(&name) {
+                    return Err(Error::ProfileName { path, name });
+                }
                 let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
                 let shown = stack_path
                     .parent()

@@ -3,7 +3,6 @@
 //! key that causes it through one [`Collector`]. All problems come back together.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use super::collect::{Collector, Sources};
 use super::raw::{
@@ -78,9 +77,7 @@ pub fn resolve(
         prometheus,
         alertmanager,
         grafana,
-        runbook_base_url: alerts_table
-            .runbook_base_url
-            .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.into()),
+        runbook_base_url: runbook_base_url(&mut c, &alerts_table),
         alerts,
         targets,
         kubernetes,
@@ -155,6 +152,7 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
         },
     );
     let (memory_limit, maxmemory) = memory(r.memory_limit, r.maxmemory);
+    let memory_limit = limit_memory(c, REDIS.table, memory_limit);
     service.memory_limit = memory_limit;
     service.memory_limit_bytes = memory_limit.bytes();
     if maxmemory >= memory_limit {
@@ -362,12 +360,8 @@ fn alertmanager(
     let channel = slack
         .channel
         .unwrap_or_else(|| DEFAULT_SLACK_CHANNEL.into());
-    if channel.trim().is_empty() {
-        c.error(
-            Code::InvalidValue,
-            "alertmanager.slack.channel",
-            "`channel` must not be empty",
-        );
+    if let Err(why) = super::grammar::slack_channel(&channel) {
+        c.error(Code::InvalidValue, "alertmanager.slack.channel", why);
     }
     Alertmanager {
         service,
@@ -495,8 +489,22 @@ fn alerts(c: &mut Collector<'_>, table: &AlertsTable) -> Vec<AlertSettings> {
         .collect()
 }
 
+/// Where the runbooks are: a URL the alerts link to, or none.
+fn runbook_base_url(c: &mut Collector<'_>, table: &AlertsTable) -> String {
+    let url = table
+        .runbook_base_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_RUNBOOK_BASE_URL.into());
+    if !url.is_empty()
+        && let Err(why) = super::grammar::url(&url)
+    {
+        c.error(Code::InvalidValue, "alerts.runbook_base_url", why);
+    }
+    url
+}
+
 fn is_wildcard(bind: &str) -> bool {
-    bind.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
+    super::grammar::Reach::of(bind) == Some(super::grammar::Reach::Everywhere)
 }
 
 fn binds_overlap(a: &str, b: &str) -> bool {

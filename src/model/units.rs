@@ -188,6 +188,13 @@ impl std::str::FromStr for Duration {
         if text.is_empty() {
             return Err(invalid());
         }
+        // Prometheus and Alertmanager hold durations in Go's `time.Duration`: nanoseconds in
+        // an i64, about 292 years. A longer one renders, and then the service refuses to start.
+        if u128::from(millis) * 1_000_000 > i64::MAX as u128 {
+            return Err(format!(
+                "duration `{text}` is longer than Prometheus and Alertmanager can hold (292 years)"
+            ));
+        }
         Ok(Self { millis })
     }
 }
@@ -468,12 +475,13 @@ mod tests {
         assert_eq!(ms("1m500ms"), Ok(60_500));
         assert_eq!(ms("0"), Ok(0));
         for bad in [
-            "1.5h", "", "30", "5 m", "30m1h", "1mm", "1s1s", "-1s", "1hour",
+            "1.5h", "", "30", "5 m", "30m1h", "1mm", "1s1s", "-1s", "1hour", "300y", "293y",
         ] {
             assert!(ms(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!("90m".parse::<Duration>().unwrap().to_string(), "1h30m");
         assert_eq!("200h".parse::<Duration>().unwrap().to_string(), "200h");
         assert_eq!("1w".parse::<Duration>().unwrap().to_string(), "168h");
+        assert!(ms("292y").is_ok(), "Go's time.Duration holds 292 years");
     }
 }

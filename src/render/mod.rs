@@ -82,7 +82,34 @@ pub struct Renderer {
 
 /// Quotes any value for YAML or JSON: a JSON scalar is also a valid YAML flow scalar.
 fn quote(value: Value, _: Kwargs, _: &State) -> tera::TeraResult<String> {
-    serde_json::to_string(&value).map_err(|e| tera::Error::message(e.to_string()))
+    serde_json::to_string(&value)
+        .map(|text| escape_unprintable(&text))
+        .map_err(|e| tera::Error::message(e.to_string()))
+}
+
+/// JSON text with every character that YAML 1.1 cannot carry raw written as a `\u` escape,
+/// which JSON and both YAML versions read alike: C1 controls and DEL (refused by YAML 1.1
+/// readers), U+0085, U+2028 and U+2029 (line breaks to YAML 1.1, even inside quotes), the BOM
+/// and the non-characters U+FFFE and U+FFFF. Only inside strings: JSON has these nowhere else.
+pub(crate) fn escape_unprintable(json: &str) -> String {
+    let unprintable = |c: char| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+    };
+    if !json.contains(unprintable) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unprintable(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Any value as block YAML, its lines after the first indented by `indent`: a mapping or list
@@ -127,6 +154,15 @@ fn quote_compose(value: Value, kwargs: Kwargs, state: &State) -> tera::TeraResul
 impl Renderer {
     /// The built-in templates, each replaced by `<templates_dir>/<path>` where that exists.
     pub fn new(templates_dir: &Path) -> Result<Self> {
+        Self::with_overrides(Some(templates_dir))
+    }
+
+    /// The built-in templates alone: what an override is compared with.
+    pub fn builtin() -> Result<Self> {
+        Self::with_overrides(None)
+    }
+
+    fn with_overrides(templates_dir: Option<&Path>) -> Result<Self> {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", quote);
@@ -143,8 +179,8 @@ impl Renderer {
             .iter()
             .map(|o| (kubernetes_template(o.path), o.path, o.template));
         for (name, output, builtin) in compose.chain(objects) {
-            let own = templates_dir.join(&name);
-            let (origin, text) = if own.is_file() {
+            let own = templates_dir.map(|dir| dir.join(&name));
+            let (origin, text) = if let Some(own) = own.filter(|own| own.is_file()) {
                 let text = std::fs::read_to_string(&own).map_err(Error::io(&own))?;
                 (own.display().to_string(), text)
             } else {
@@ -157,7 +193,9 @@ impl Renderer {
                 })?;
             origins.insert(output, origin);
         }
-        check_strays(templates_dir)?;
+        if let Some(dir) = templates_dir {
+            check_strays(dir)?;
+        }
         Ok(Self { tera, origins })
     }
 

@@ -13,6 +13,7 @@ mod e2e;
 mod first_hour;
 mod fleet;
 mod golden;
+mod injection;
 mod interop;
 mod kubernetes;
 mod lint;

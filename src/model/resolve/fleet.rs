@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::{Collector, is_variable_name};
 use crate::diagnostic::Code;
+use crate::model::grammar;
 use crate::model::raw::{RouteTable, TargetTable};
 use crate::model::stack::{
     PASSWORD_MAP, PasswordMap, Redis, Route, SecretUse, Target, TargetSecret, password_map_path,
@@ -75,8 +76,16 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
             Default::default()
         }
     };
-    for label in t.labels.iter().flatten().map(|(label, _)| label) {
-        label_name(c, &key(&format!("labels.{label}")), label);
+    for (label, value) in t.labels.iter().flatten() {
+        let at = key(&format!("labels.{label}"));
+        label_name(c, &at, label);
+        if value.is_empty() {
+            c.error(
+                Code::InvalidValue,
+                &at,
+                format!("label `{label}` is empty: Prometheus drops a label with no value"),
+            );
+        }
     }
     let password = t.password.map(|source| {
         if let Secret::Env(variable) = &source
@@ -169,21 +178,16 @@ pub fn parse_address(text: &str) -> Result<(String, String, bool), String> {
         );
     }
     let (host, port) = split_port(authority)?;
-    let valid_host = if let Some(ip) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        ip.parse::<std::net::Ipv6Addr>().is_ok()
-    } else {
-        !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    };
-    if !valid_host {
+    // Host names are case-insensitive: one spelling, so that `redis://CACHE` and
+    // `redis://cache` are one Redis (and one key of the exporter's password map).
+    let host = host.to_ascii_lowercase();
+    if !grammar::is_host(&host) {
         return Err(format!(
             "`address` has no usable host: `{scheme}://host:port`, the host a name, an IPv4 \
              address or an IPv6 address in brackets"
         ));
     }
-    Ok((format!("{scheme}://{host}:{port}"), host.to_string(), tls))
+    Ok((format!("{scheme}://{host}:{port}"), host, tls))
 }
 
 fn split_port(authority: &str) -> Result<(&str, u16), String> {
@@ -333,7 +337,7 @@ pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
                 "a route needs `match`: the labels an alert must carry to take it",
             );
         }
-        for label in matchers.keys() {
+        for (label, value) in &matchers {
             let key = format!("alertmanager.routes.{i}.match.{label}");
             if !is_label_name(label) {
                 c.error(
@@ -342,13 +346,29 @@ pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
                     format!("`{label}` is not a label name: letters, digits and `_`"),
                 );
             }
+            if value.is_empty() {
+                c.error(
+                    Code::InvalidValue,
+                    &key,
+                    format!(
+                        "`{label} = \"\"` would match every alert without the label: give the \
+                         value it must have"
+                    ),
+                );
+            }
         }
         let channel = table.channel.unwrap_or_default();
-        if channel.trim().is_empty() {
+        if channel.is_empty() {
             c.error(
                 Code::InvalidValue,
                 &format!("alertmanager.routes.{i}"),
                 "a route needs a `channel`",
+            );
+        } else if let Err(why) = crate::model::grammar::slack_channel(&channel) {
+            c.error(
+                Code::InvalidValue,
+                &format!("alertmanager.routes.{i}.channel"),
+                why,
             );
         }
         let matcher_lines = matchers
@@ -388,6 +408,7 @@ mod tests {
         assert_eq!(ok("rediss://10.0.0.5").0, "rediss://10.0.0.5:6379");
         assert_eq!(ok("redis://[::1]:7000/").0, "redis://[::1]:7000");
         assert_eq!(ok("redis://[::1]").0, "redis://[::1]:6379");
+        assert_eq!(ok("redis://CACHE").0, ok("redis://cache").0);
         for bad in [
             "http://x:1",
             "x:6379",
@@ -397,6 +418,9 @@ mod tests {
             "redis://x:port",
             "redis://",
             "redis://a b:1",
+            "redis://...:6379",
+            "redis://-h",
+            "redis://a..b:1",
         ] {
             let why = parse_address(bad).unwrap_err();
             assert!(!why.contains("hunter2"), "{why}");

@@ -4,6 +4,7 @@
 
 use super::Collector;
 use crate::diagnostic::Code;
+use crate::model::grammar;
 use crate::model::raw::{KubernetesMode, KubernetesTable, Platform};
 use crate::model::stack::{Declared, Kubernetes, Stack};
 use crate::model::units::Secret;
@@ -28,40 +29,40 @@ pub fn kubernetes(
         return None;
     }
     let table = table.unwrap_or_default();
-    let namespace = table.namespace.unwrap_or_else(|| project.replace('_', "-"));
-    if !is_dns_label(&namespace) {
-        c.error(
-            Code::InvalidValue,
-            "kubernetes.namespace",
-            format!(
-                "`{namespace}` is not a namespace name: up to 63 lower-case letters, digits and \
-                 `-`, starting and ending with a letter or digit"
-            ),
-        );
+    // The project's name is every object's `app.kubernetes.io/instance` label, and the
+    // namespace unless one is given: one error for it, at its key.
+    let project_valid = grammar::label_value(project).map_err(|why| {
+        c.error(Code::InvalidValue, "stack.name", why);
+    });
+    let namespace = match table.namespace {
+        Some(namespace) => Some(namespace),
+        None => project_valid.ok().map(|()| project.replace('_', "-")),
+    };
+    if let Some(Err(why)) = namespace.as_deref().map(|n| grammar::dns_label(n, 63)) {
+        c.error(Code::InvalidValue, "kubernetes.namespace", why);
     }
+    let namespace = namespace.unwrap_or_default();
+    // The `release` label kube-prometheus-stack selects its rules and monitors by.
     let release = table.release.unwrap_or_else(|| DEFAULT_RELEASE.into());
-    if release.trim().is_empty() {
+    if release.is_empty() {
         c.error(
             Code::InvalidValue,
             "kubernetes.release",
             "`release` must not be empty",
         );
+    } else if let Err(why) = grammar::label_value(&release) {
+        c.error(Code::InvalidValue, "kubernetes.release", why);
+    }
+    let storage_class = table.storage_class.filter(|s| !s.is_empty());
+    if let Some(Err(why)) = storage_class.as_deref().map(grammar::dns_subdomain) {
+        c.error(Code::InvalidValue, "kubernetes.storage_class", why);
     }
     Some(Kubernetes {
         namespace,
         mode: table.mode.unwrap_or(KubernetesMode::Operator),
         release,
-        storage_class: table.storage_class.filter(|s| !s.is_empty()),
+        storage_class,
     })
-}
-
-fn is_dns_label(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
 }
 
 /// Every secret of the stack in the form its target reads: a Kubernetes profile names Secrets,
@@ -89,7 +90,7 @@ pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
             );
         }
         if let Secret::Kubernetes { secret, key: name } = source
-            && (!is_dns_subdomain(secret) || !is_secret_key(name))
+            && (grammar::dns_subdomain(secret).is_err() || !is_secret_key(name))
         {
             c.error(
                 Code::InvalidValue,
@@ -99,13 +100,6 @@ pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
             );
         }
     }
-}
-
-fn is_dns_subdomain(name: &str) -> bool {
-    (1..=253).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 fn is_secret_key(name: &str) -> bool {

@@ -126,19 +126,44 @@ pub(super) fn service(
         bind,
         port,
         container_port: defaults.port,
-        memory_limit: memory_limit.unwrap_or(defaults.memory_limit),
+        memory_limit: limit_memory(c, table, memory_limit.unwrap_or(defaults.memory_limit)),
         memory_limit_bytes: memory_limit.unwrap_or(defaults.memory_limit).bytes(),
         cpus: limit_cpus(c, table, cpus.unwrap_or(defaults.cpus)),
     }
 }
 
-/// A CPU limit the engine accepts: above zero, at most 1024 cores.
+/// The smallest memory limit the engine accepts; below it (`0B` among them) there would be no
+/// limit at all, or a container that cannot start.
+pub const MIN_MEMORY_LIMIT: Size = Size::mib(6);
+/// The smallest CPU share the engine accepts; below it the limit is dropped.
+pub const MIN_CPUS: f64 = 0.01;
+pub const MAX_CPUS: f64 = 1024.0;
+
+/// A memory limit the engine accepts.
+pub(super) fn limit_memory(c: &mut Collector<'_>, table: &str, limit: Size) -> Size {
+    if limit < MIN_MEMORY_LIMIT {
+        c.error(
+            Code::InvalidValue,
+            &format!("{table}.memory_limit"),
+            format!(
+                "`memory_limit` must be at least {MIN_MEMORY_LIMIT}, the engine's smallest \
+                 limit, not {limit}"
+            ),
+        );
+    }
+    limit
+}
+
+/// A CPU limit the engine accepts: from 0.01 to 1024 cores.
 fn limit_cpus(c: &mut Collector<'_>, table: &str, cpus: Cpus) -> Cpus {
-    if !(cpus.0 > 0.0 && cpus.0 <= 1024.0) {
+    if !(MIN_CPUS..=MAX_CPUS).contains(&cpus.0) {
         c.error(
             Code::InvalidValue,
             &format!("{table}.cpus"),
-            format!("`cpus` must be a number of cores above 0, such as 0.5 or 2, not {cpus}"),
+            format!(
+                "`cpus` must be a number of cores from {MIN_CPUS} to {MAX_CPUS}, such as 0.5 or \
+                 2, not {cpus}"
+            ),
         );
     }
     cpus

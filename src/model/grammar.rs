@@ -135,6 +135,73 @@ pub(crate) fn is_host(host: &str) -> bool {
     (1..=253).contains(&name.len()) && name.split('.').all(label)
 }
 
+/// An image reference as the engine and compose parse it (distribution's reference grammar):
+/// `[host[:port]/]path[:tag][@algorithm:hex]`, the path lower-case components joined by `/`.
+pub(crate) fn image(text: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "`{}` is not an image reference: `[registry/]name[:tag][@sha256:digest]`, the name \
+             in lower case",
+            text.escape_debug()
+        )
+    };
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    if let Some(digest) = digest {
+        let (algorithm, hex) = digest.split_once(':').ok_or_else(bad)?;
+        let algorithm_ok = !algorithm.is_empty()
+            && algorithm
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c));
+        if !algorithm_ok || hex.len() < 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+    }
+    // A tag follows the last `:` that comes after the last `/`.
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let tag_ok = (1..=128).contains(&tag.len())
+            && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !tag_ok {
+            return Err(bad());
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // A first part with a `.` or `:`, or `localhost`, is a registry host.
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let host = parts.remove(0);
+        let (host, port) = host.split_once(':').unwrap_or((host, "0"));
+        let host_ok = host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !host_ok || port.parse::<u16>().is_err() {
+            return Err(bad());
+        }
+    }
+    let component = |part: &str| {
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !part.is_empty()
+            && part.starts_with(alnum)
+            && part.ends_with(alnum)
+            && part.chars().all(|c| alnum(c) || "._-".contains(c))
+            && !part.contains("..")
+    };
+    if name.len() > 255 || parts.is_empty() || !parts.iter().all(|p| component(p)) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
 /// Who can reach a port published on a bind address, decided by the address, not by how it is
 /// spelt: `::ffff:0.0.0.0` is every interface, as `0.0.0.0` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,6 +338,40 @@ mod tests {
         }
         for bad in ["-a", "a-", "a b", "on\u{85}", &"a".repeat(64)] {
             assert!(label_value(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn images_follow_the_reference_grammar() {
+        let digest = format!("redis:7.2@sha256:{}", "a".repeat(64));
+        for good in [
+            "redis",
+            "redis:7.2",
+            "redis:7.2-alpine",
+            "oliver006/redis_exporter:v1.62.0",
+            "ghcr.io/org/redis:7",
+            "localhost:5000/redis",
+            "registry.example.com:5000/a/b-c/d__e:latest",
+            "stackgen-test/redis:7.0",
+            digest.as_str(),
+        ] {
+            assert!(image(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Redis:7",
+            "redis:",
+            "redis:7 2",
+            "redis:7\nprivileged: true",
+            "redis:${TAG}",
+            "redis@sha256:xyz",
+            "-redis",
+            "redis/",
+            "/redis",
+            "a..b",
+            "redis:-7",
+        ] {
+            assert!(image(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -130,7 +130,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "negative latency threshold",
         "[stack]\nname = \"t\"\n[alerts.high_latency]\nthreshold_ms = -5\n",
-        "`threshold_ms` must be above 0, not -5",
+        "`threshold_ms` must be between 0 and 3600000, exclusive, not -5",
         "stack.toml:4:1",
     ),
     (

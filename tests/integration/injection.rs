@@ -51,6 +51,12 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "stack.toml:4:1",
         ),
         (
+            "an image reference that carries YAML",
+            format!("{BASE}[redis]\nimage = \"redis:7\\nprivileged: true\"\n"),
+            "is not an image reference",
+            "stack.toml:4:1",
+        ),
+        (
             "a memory limit of 0B (no limit at all)",
             format!("{BASE}[prometheus]\nmemory_limit = \"0B\"\n"),
             "`memory_limit` must be at least 6MiB",

@@ -89,12 +89,8 @@ pub(super) fn service(
     } = keys;
     let table = defaults.table;
     let image = image.unwrap_or_else(|| defaults.image.to_string());
-    if image.trim().is_empty() {
-        c.error(
-            Code::InvalidValue,
-            &format!("{table}.image"),
-            "`image` must not be empty",
-        );
+    if let Err(why) = crate::model::grammar::image(&image) {
+        c.error(Code::InvalidValue, &format!("{table}.image"), why);
     }
     let bind = bind.unwrap_or_else(|| DEFAULT_BIND.to_string());
     if bind.parse::<IpAddr>().is_err() {

@@ -55,6 +55,27 @@ impl Size {
     }
 }
 
+impl Size {
+    /// The size as a Kubernetes quantity in the largest binary unit that holds it whole
+    /// (`2Gi`, `1536Mi`, `1000`): integers only, which the API server keeps as written.
+    pub fn kubernetes(self) -> String {
+        let units = [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+        for (unit, factor) in units {
+            if self.0 >= factor && self.0.is_multiple_of(factor) {
+                return format!("{}{unit}", self.0 / factor);
+            }
+        }
+        self.0.to_string()
+    }
+
+    /// This size and a share of it more (`percent` of it), rounded up to whole MiB.
+    pub fn with_headroom(self, percent: u64) -> Self {
+        const MIB: u128 = 1 << 20;
+        let bytes = u128::from(self.0) * (100 + u128::from(percent)) / 100;
+        Self(u64::try_from(bytes.div_ceil(MIB) * MIB).unwrap_or(u64::MAX))
+    }
+}
+
 impl std::str::FromStr for Size {
     type Err = String;
 
@@ -464,6 +485,25 @@ mod tests {
         assert!("2.5GiB".parse::<Size>().is_err());
         assert!("GiB".parse::<Size>().is_err());
         assert_eq!("10GiB".parse::<Size>().unwrap().prometheus(), "10GB");
+    }
+
+    #[test]
+    fn sizes_become_kubernetes_quantities_in_whole_units() {
+        let cases = [
+            ("2GiB", "2Gi", "2458Mi"),
+            ("1GiB", "1Gi", "1229Mi"),
+            ("1536MiB", "1536Mi", "1844Mi"),
+            ("10GiB", "10Gi", "12Gi"),
+            ("1TiB", "1Ti", "1258292Mi"),
+            ("6MiB", "6Mi", "8Mi"),
+            ("1000B", "1000", "1Mi"),
+            ("3KiB", "3Ki", "1Mi"),
+        ];
+        for (size, quantity, with_a_fifth) in cases {
+            let size: Size = size.parse().unwrap();
+            assert_eq!(size.kubernetes(), quantity, "{size}");
+            assert_eq!(size.with_headroom(20).kubernetes(), with_a_fifth, "{size}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::alerts::AlertKind;
 use crate::model::Stack;
 use crate::model::raw::{KubernetesMode, PolicyLevel};
 use crate::model::stack::REDIS_PASSWORD;
-use crate::model::units::Secret;
+use crate::model::units::{Secret, Size};
 
 /// A generated object file and when a stack has it. Its template is
 /// `templates/kubernetes/<path>`.
@@ -152,6 +152,8 @@ pub struct Context {
     pub container_security: Value,
     /// Component → requests and limits.
     pub resources: BTreeMap<&'static str, Value>,
+    /// Component → the size of its volume, as a quantity.
+    pub storage: BTreeMap<&'static str, String>,
     /// Secret name (`redis_password`, …) → the Secret and key it names.
     pub secrets: BTreeMap<String, SecretRef>,
     pub password_map: Vec<MapEntry>,
@@ -195,7 +197,7 @@ pub fn context(stack: &Stack) -> Context {
         .map(|s| {
             let limits = json!({
                 "cpu": format!("{}m", (s.cpus.0 * 1000.0).round() as u64),
-                "memory": s.memory_limit_bytes.to_string(),
+                "memory": s.memory_limit.kubernetes(),
             });
             (s.name, json!({ "requests": limits, "limits": limits }))
         })
@@ -225,7 +227,18 @@ pub fn context(stack: &Stack) -> Context {
         .filter(|p| *p != "kustomization.yaml")
         .collect();
     resources_files.sort_unstable();
+    // Redis' volume holds its AOF and a snapshot: twice its memory. Prometheus deletes blocks
+    // only past its retention size, so its volume is a fifth larger (10Gi without one).
+    let retention = stack.prometheus.retention_size_bytes.map(Size::from_bytes);
+    let storage = BTreeMap::from([
+        ("redis", stack.redis.memory_limit.with_headroom(100).kubernetes()),
+        (
+            "prometheus",
+            retention.map_or("10Gi".into(), |size| size.with_headroom(20).kubernetes()),
+        ),
+    ]);
     Context {
+        storage,
         namespace: kubernetes.namespace,
         release: kubernetes.release,
         operator,

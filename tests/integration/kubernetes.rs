@@ -328,3 +328,33 @@ fn the_vendored_kubernetes_schemas_are_the_published_ones() {
     }
     assert_eq!(checked, 10);
 }
+
+/// Sizes reach the objects as Kubernetes quantities in whole units: a retention size whose
+/// fifth more is no whole number of bytes (1GiB) renders, and `kubectl kustomize` takes it.
+#[test]
+fn sizes_are_quantities_in_whole_units() {
+    let project = Project::new(STACK);
+    project
+        .file("profiles/compose.toml", "")
+        .file(
+            "profiles/operator.toml",
+            &kubernetes_profile("standalone").replace(
+                "[policy]",
+                "[prometheus]\nretention_size = \"1GiB\"\n\n[policy]",
+            ),
+        );
+    project.run(["render"]).success();
+    let prometheus = yaml(&project.read("generated/operator/statefulset-prometheus.yaml"));
+    let claim = &prometheus["spec"]["volumeClaimTemplates"][0]["spec"]["resources"];
+    assert_eq!(claim["requests"]["storage"], "1229Mi");
+    let container = &prometheus["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["resources"]["limits"]["memory"], "2Gi");
+    let redis = yaml(&project.read("generated/operator/statefulset-redis.yaml"));
+    let claim = &redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"];
+    assert_eq!(claim["requests"]["storage"], "4Gi");
+    check_tool(
+        Command::new(tool("kubectl"))
+            .args(["kustomize"])
+            .arg(project.path().join("generated/operator")),
+    );
+}

@@ -25,7 +25,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Loads and renders the active profile; with `write`, as `render` does, into `generated/`.
+    /// Loads and renders the active profile; with `write`, renders every profile into
+    /// `generated/` as `render` does, so that `up` leaves no profile's files stale.
     pub fn load(options: &Options, write: bool) -> Result<Self> {
         let project = Project::load(&options.file)?;
         let profile = project.active_profile(options.profile.as_deref())?;
@@ -34,7 +35,11 @@ impl Running {
             return Err(Error::KubernetesTarget { profile });
         }
         if write {
-            let trees = BTreeMap::from([(profile.clone(), tree.clone())]);
+            let all = crate::Options {
+                profile: None,
+                ..options.clone()
+            };
+            let (_, trees) = super::render_trees(&all)?;
             let changes = output::changes(&project.dir, &trees)?;
             output::apply(&project.dir, &changes)?;
         }

@@ -129,6 +129,9 @@ codes! {
     UnsafeOverride = "SG114",
         "a compose.yaml override weakens a container or hands it a secret",
         "A template override of compose.yaml that makes a container privileged, adds a capability the built-in template does not grant, or interpolates a secret's environment variable (`${SLACK_WEBHOOK_URL}`: compose fills in the value, which then sits in the container's environment or argv) undoes what the generated stack promises. Lint reports it at the profile's policy level.";
+    NoPolicy = "SG115",
+        "the profile has no policy",
+        "A project's own profile replaces the built-in one whole, policy included: without a `[policy]` table lint holds the profile to nothing beyond the schema (no auth, bind or image rules). A note, which never fails lint; copy the built-in profile's `[policy]` (`stackgen init` writes one) to enforce it.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";

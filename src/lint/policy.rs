@@ -82,16 +82,36 @@ fn intervals(c: &mut Collector<'_>, stack: &Stack) {
 
 /// What the profile's `[policy]` forbids.
 pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
+    if !stack.policy.declared {
+        let location = c.sources.profile.at(0);
+        c.push(crate::diagnostic::Diagnostic {
+            location,
+            code: Code::NoPolicy,
+            severity: Severity::Note,
+            message: format!(
+                "profile {} has no [policy]: lint enforces no policy on it",
+                stack.profile
+            ),
+            hint: "copy the [policy] table of the built-in profiles (`stackgen init` writes one)"
+                .into(),
+        });
+    }
     services(c, stack);
     let policy = &stack.policy;
     let severity = level(policy.level);
     if policy.require_redis_auth && stack.redis.service.enabled && !stack.redis.auth {
+        let hint = if stack.kubernetes.is_some() {
+            "set `redis.password = { secret = \"redis-auth\", key = \"password\" }` (a key of a \
+             Kubernetes Secret)"
+        } else {
+            "set `redis.password = { file = \"secrets/redis_password.txt\" }`"
+        };
         c.at(
             Code::NoRedisAuth,
             severity,
             "redis.password",
             "Redis has no password".into(),
-            "set `redis.password = { file = \"secrets/redis_password.txt\" }`",
+            hint,
         );
     }
     if stack.grafana.service.enabled {

@@ -82,7 +82,7 @@ pub fn resolve(
         targets,
         kubernetes,
         secrets,
-        policy: policy(profile.policy.clone().unwrap_or_default()),
+        policy: policy(profile.policy.clone()),
     };
     kubernetes::secret_forms(&mut c, &stack);
     if stack.kubernetes.is_none() {
@@ -537,8 +537,11 @@ fn check_ports(c: &mut Collector<'_>, services: &[&Service]) {
     }
 }
 
-fn policy(p: PolicyTable) -> Policy {
+fn policy(table: Option<PolicyTable>) -> Policy {
+    let declared = table.is_some();
+    let p = table.unwrap_or_default();
     Policy {
+        declared,
         level: p.level.unwrap_or(PolicyLevel::Warning),
         allow_public_binds: p.allow_public_binds.unwrap_or(true),
         require_redis_auth: p.require_redis_auth.unwrap_or(false),

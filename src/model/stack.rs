@@ -182,6 +182,8 @@ pub struct SecretUse {
 /// What `stackgen lint` enforces for the profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
+    /// The profile has a `[policy]` table; without one lint enforces no policy, and says so.
+    pub declared: bool,
     pub level: PolicyLevel,
     pub allow_public_binds: bool,
     pub require_redis_auth: bool,

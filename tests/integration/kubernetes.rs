@@ -334,15 +334,13 @@ fn the_vendored_kubernetes_schemas_are_the_published_ones() {
 #[test]
 fn sizes_are_quantities_in_whole_units() {
     let project = Project::new(STACK);
-    project
-        .file("profiles/compose.toml", "")
-        .file(
-            "profiles/operator.toml",
-            &kubernetes_profile("standalone").replace(
-                "[policy]",
-                "[prometheus]\nretention_size = \"1GiB\"\n\n[policy]",
-            ),
-        );
+    project.file("profiles/compose.toml", "").file(
+        "profiles/operator.toml",
+        &kubernetes_profile("standalone").replace(
+            "[policy]",
+            "[prometheus]\nretention_size = \"1GiB\"\n\n[policy]",
+        ),
+    );
     project.run(["render"]).success();
     let prometheus = yaml(&project.read("generated/operator/statefulset-prometheus.yaml"));
     let claim = &prometheus["spec"]["volumeClaimTemplates"][0]["spec"]["resources"];
@@ -357,4 +355,73 @@ fn sizes_are_quantities_in_whole_units() {
             .args(["kustomize"])
             .arg(project.path().join("generated/operator")),
     );
+}
+
+/// The README's Kubernetes profile, added to the starter `init` writes: it carries a policy,
+/// lint holds it to that policy with the Secret hint, and the README's `kubectl create secret`
+/// lines read the files the starter's secrets are in.
+#[test]
+fn the_readme_kubernetes_profile_fits_the_starter() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let start = readme.find("# profiles/k8s.toml\n").unwrap();
+    let end = start + readme[start..].find("```").unwrap();
+    let profile = &readme[start..end];
+    assert!(profile.contains("[policy]"), "{profile}");
+    let root = tempfile::tempdir().unwrap();
+    run_in(root.path(), ["init", "starter"]).success();
+    let dir = root.path().join("starter");
+    std::fs::write(dir.join("profiles/k8s.toml"), profile).unwrap();
+    let run = run_in(&dir, ["lint", "-p", "k8s"]);
+    assert!(!run.stdout.contains("SG115"), "{run}");
+    for line in readme.lines().filter(|l| l.contains("--from-file=")) {
+        let file = line.rsplit('=').next().unwrap();
+        let mentioned = std::fs::read_to_string(dir.join("stack.toml")).unwrap();
+        assert!(
+            mentioned.contains(file),
+            "{file} is not a secret of the starter"
+        );
+    }
+    // Without a policy, lint says so (a note) instead of passing silently.
+    let bare = profile[..profile.find("[policy]").unwrap()].to_string();
+    std::fs::write(dir.join("profiles/k8s.toml"), bare).unwrap();
+    run_in(&dir, ["lint", "-p", "k8s"]).stdout_has("note[SG115]: profile k8s has no [policy]");
+    // Redis without a password on Kubernetes: the hint names a Secret reference.
+    let text = std::fs::read_to_string(dir.join("profiles/k8s.toml")).unwrap();
+    let open = text.replace(
+        "[redis]\npassword = { secret = \"redis-auth\", key = \"password\" }   # a key of a Kubernetes Secret\n",
+        "",
+    );
+    assert_ne!(open, text);
+    std::fs::write(
+        dir.join("profiles/k8s.toml"),
+        format!("{open}\n[policy]\nlevel = \"error\"\nrequire_redis_auth = true\n"),
+    )
+    .unwrap();
+    let starter = std::fs::read_to_string(dir.join("stack.toml")).unwrap();
+    let starter = starter.replace("password = { file = \"secrets/redis_password.txt\" }\n", "");
+    std::fs::write(dir.join("stack.toml"), starter).unwrap();
+    run_in(&dir, ["lint", "-p", "k8s"])
+        .code(1)
+        .stdout_has("set `redis.password = { secret = \"redis-auth\", key = \"password\" }`");
+}
+
+/// stack.toml's fleet, with a password from a variable, under a Kubernetes profile: the error
+/// says the profile lists its own targets.
+#[test]
+fn a_stack_toml_target_password_points_the_kubernetes_profile_at_its_own_targets() {
+    let project = Project::new(
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\n\
+         password = { env = \"A_PASSWORD\" }\n",
+    );
+    project.file("profiles/dev.toml", "").file(
+        "profiles/k8s.toml",
+        "[stack]\ntarget = \"kubernetes\"\n[redis]\nenabled = false\n",
+    );
+    project
+        .run(["render", "-p", "k8s"])
+        .code(2)
+        .stderr_has("stack.toml:6:1: a Kubernetes profile reads secrets from Secrets")
+        .stderr_has(
+            "a Kubernetes profile lists its own `[[targets]]`, whose passwords name Secrets",
+        );
 }

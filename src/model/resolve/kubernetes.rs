@@ -72,12 +72,19 @@ pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
     for Declared { key, source, .. } in stack.declared_secrets() {
         let is_reference = matches!(source, Secret::Kubernetes { .. });
         if kubernetes && !is_reference {
+            // A target's password set in stack.toml reaches every profile: a Kubernetes
+            // profile lists its own targets, with Secret references.
+            let own_targets = if key.starts_with("targets.") {
+                "; a Kubernetes profile lists its own `[[targets]]`, whose passwords name Secrets"
+            } else {
+                ""
+            };
             c.error(
                 Code::SecretUnusable,
                 &key,
                 format!(
                     "a Kubernetes profile reads secrets from Secrets: write `{{ secret = \"name\", \
-                     key = \"key\" }}`, not {}",
+                     key = \"key\" }}`, not {}{own_targets}",
                     source.form()
                 ),
             );

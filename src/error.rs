@@ -32,6 +32,16 @@ pub enum Error {
     )]
     ProfileName { path: PathBuf, name: String },
 
+    #[error(
+        "stack `{project}` is running as profile `{running}`, not `{asked}`: `stackgen down -p \
+         {running}` first, or give profile `{asked}` a `[stack] name` of its own"
+    )]
+    OtherProfile {
+        project: String,
+        running: String,
+        asked: String,
+    },
+
     #[error("template {origin}: {message}")]
     Template { origin: String, message: String },
     /// A file under `templates/` has no generated file of its path.

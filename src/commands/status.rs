@@ -2,21 +2,37 @@
 
 use super::stack::Running;
 use crate::docker::fleet::TargetStatus;
-use crate::docker::{Engine, status};
+use crate::docker::{Engine, observe, status};
 use crate::error::{Outcome, Result};
 use crate::{Options, Printer};
 
 pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;
     let engine = Engine::connect()?;
+    let (name, profile) = (&running.stack.name, &running.profile);
+    let existing = engine.block_on(observe::Existing::read(&engine.docker, name))?;
+    if let Some(other) = existing.other_profile(profile) {
+        printer.error(&format!(
+            "stack `{name}` is running as profile `{other}`, not `{profile}`: \
+             `stackgen status -p {other}` checks it"
+        ))?;
+        return Ok(Outcome::Found);
+    }
     let rows = engine.block_on(status::status(
         &engine.docker,
         &running.spec,
         &running.stack,
     ))?;
     let targets: Vec<&TargetStatus> = rows.iter().flat_map(|r| &r.targets).collect();
+    let ok = rows.iter().all(|r| r.ok) && targets.iter().all(|t| t.up);
     let text = if json {
-        let mut text = serde_json::to_string_pretty(&rows).expect("rows serialize");
+        let report = serde_json::json!({
+            "stack": name,
+            "profile": profile,
+            "ok": ok,
+            "services": rows,
+        });
+        let mut text = serde_json::to_string_pretty(&report).expect("rows serialize");
         text.push('\n');
         text
     } else {
@@ -27,7 +43,7 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
             .unwrap_or(7)
             .max(7);
         let mut text = format!(
-            "{:width$}  {:8}  {:9}  {:4}  PROBE\n",
+            "Stack {name}, profile {profile}.\n\n{:width$}  {:8}  {:9}  {:4}  PROBE\n",
             "SERVICE", "STATE", "HEALTH", "OK"
         );
         for row in &rows {
@@ -56,11 +72,7 @@ pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outco
         format!("All {} services healthy.", rows.len())
     };
     printer.note(&format!("{services}{fleet}"))?;
-    Ok(if failing > 0 || down > 0 {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    Ok(if ok { Outcome::Clean } else { Outcome::Found })
 }
 
 /// The targets as the exporter reports them, one line each, after the services.

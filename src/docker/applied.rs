@@ -99,6 +99,7 @@ mod tests {
             compose_hash: String::new(),
             image: String::new(),
             ports: vec![],
+            profile: String::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! `down`: removes the project's containers and networks, found by label, whoever created them;
-//! its volumes, and with them Redis' data, only when asked. Also how one container of the
+//! its volumes, and with them Redis' data, only when asked; a network that other containers
+//! (the application) are attached to stays, and the report names them. Also how one container of the
 //! project is removed, gracefully, which `up` uses for containers that leave or are replaced.
 //! Something already gone counts as removed. It leaves secret copies to
 //! [`secrets::remove_all`](super::secrets::remove_all) and never touches what the project's
@@ -26,6 +27,9 @@ pub struct DownReport {
     pub networks: Vec<String>,
     pub volumes_removed: Vec<String>,
     pub volumes_kept: Vec<String>,
+    /// Networks left in place because containers stackgen did not create are attached:
+    /// network → those containers' names.
+    pub networks_left: Vec<(String, Vec<String>)>,
 }
 
 impl DownReport {
@@ -46,7 +50,34 @@ impl DownReport {
             networks,
             volumes_removed,
             volumes_kept,
+            networks_left: Vec::new(),
         }
+    }
+
+    /// Whether `down` left something of the stack in place.
+    pub fn left_anything(&self) -> bool {
+        !self.networks_left.is_empty()
+    }
+
+    /// What was left, and how to finish: one line per network.
+    pub fn left(&self) -> Vec<String> {
+        self.networks_left
+            .iter()
+            .map(|(network, attached)| {
+                let disconnect: Vec<String> = attached
+                    .iter()
+                    .map(|c| format!("`docker network disconnect {network} {c}`"))
+                    .collect();
+                format!(
+                    "left network {network}: {} not created by stackgen {} attached to it ({}); \
+                     to finish, {}, then `stackgen down` again",
+                    plural(attached.len(), "container"),
+                    if attached.len() == 1 { "is" } else { "are" },
+                    attached.join(", "),
+                    disconnect.join(" and ")
+                )
+            })
+            .collect()
     }
 
     /// One line for the user about the project `name`.
@@ -72,15 +103,13 @@ impl DownReport {
     }
 }
 
-/// Removes the project's containers and network, found by label; volumes only when asked.
+/// Removes the project's containers, found by label; its volumes when asked; then its
+/// network, unless containers stackgen did not create are attached to it (the application):
+/// those it never touches, and the report names them.
 pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Result<DownReport> {
     let containers = observe::containers(docker, project).await?;
     futures_util::future::try_join_all(containers.iter().map(|c| remove_container(docker, &c.id)))
         .await?;
-    let networks = observe::networks(docker, project).await?;
-    for (name, id) in &networks {
-        gone(docker.remove_network(id).await, name)?;
-    }
     let volumes: Vec<String> = observe::volumes(docker, project)
         .await?
         .into_iter()
@@ -90,12 +119,25 @@ pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Resul
             remove_volume(docker, volume).await?;
         }
     }
-    Ok(DownReport::new(
+    let mut removed = Vec::new();
+    let mut left = Vec::new();
+    for (name, id) in observe::networks(docker, project).await? {
+        let attached = observe::attached(docker, &id).await?;
+        if attached.is_empty() {
+            gone(docker.remove_network(&id).await, &name)?;
+            removed.push(name);
+        } else {
+            left.push((name, attached));
+        }
+    }
+    let mut report = DownReport::new(
         containers.into_iter().map(|c| c.name).collect(),
-        networks.into_keys().collect(),
+        removed,
         volumes,
         remove_volumes,
-    ))
+    );
+    report.networks_left = left;
+    Ok(report)
 }
 
 /// Stops a container, then removes it. The graceful stop matters: Redis flushes its
@@ -160,6 +202,14 @@ mod tests {
         for (report, summary) in cases {
             assert_eq!(report.summary("p"), summary);
         }
+        let mut left = DownReport::new(names(&[]), names(&[]), names(&[]), false);
+        left.networks_left = vec![("p_default".into(), names(&["app"]))];
+        assert_eq!(
+            left.left(),
+            ["left network p_default: 1 container not created by stackgen is attached to it \
+              (app); to finish, `docker network disconnect p_default app`, then `stackgen down` \
+              again"]
+        );
         let kept = DownReport::new(names(&["b", "a"]), names(&[]), names(&["v"]), false);
         assert_eq!(
             (kept.containers, kept.volumes_kept),

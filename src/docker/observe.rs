@@ -26,16 +26,43 @@ pub struct Existing {
     /// Network name → id.
     pub networks: BTreeMap<String, String>,
     pub volumes: BTreeSet<String>,
+    /// Volume name → the profile it was made for, where it says.
+    pub volume_profiles: BTreeMap<String, String>,
 }
 
 impl Existing {
     pub async fn read(docker: &Docker, project: &str) -> Result<Self> {
+        let volume_profiles = volumes_with_profiles(docker, project).await?;
         Ok(Self {
             containers: containers(docker, project).await?,
             networks: networks(docker, project).await?,
-            volumes: volumes(docker, project).await?,
+            volumes: volume_profiles.keys().cloned().collect(),
+            volume_profiles,
         })
     }
+
+    /// The profile the project's containers or volumes were made for, when it is not
+    /// `profile`: that stack holds the names, and its data.
+    pub fn other_profile(&self, profile: &str) -> Option<String> {
+        other_profile(
+            self.containers.iter().map(|c| c.profile.as_str()),
+            self.volume_profiles.values().map(String::as_str),
+            profile,
+        )
+    }
+}
+
+/// The first profile among the containers' and volumes' that is set and is not `profile`.
+/// Objects without the label (made before it existed) belong to no profile in particular.
+fn other_profile<'a>(
+    containers: impl Iterator<Item = &'a str>,
+    volumes: impl Iterator<Item = &'a str>,
+    profile: &str,
+) -> Option<String> {
+    containers
+        .chain(volumes)
+        .find(|p| !p.is_empty() && *p != profile)
+        .map(str::to_string)
 }
 
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
@@ -79,6 +106,7 @@ fn observed(c: ContainerSummary) -> Observed {
             .iter()
             .filter_map(|p| p.public_port)
             .collect(),
+        profile: label(plan::PROFILE_LABEL),
     }
 }
 
@@ -112,8 +140,35 @@ pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String,
     Ok(found)
 }
 
+/// The names of the containers attached to a network, by the engine's inspection.
+pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
+    let inspected = match docker
+        .inspect_network(network, None::<bollard::query_parameters::InspectNetworkOptions>)
+        .await
+    {
+        Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+        other => other.map_err(engine_error("inspect network"))?,
+    };
+    let mut names: Vec<String> = inspected
+        .containers
+        .unwrap_or_default()
+        .into_values()
+        .filter_map(|endpoint| endpoint.name)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// The names of the project's volumes.
 pub async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
+    Ok(volumes_with_profiles(docker, project)
+        .await?
+        .into_keys()
+        .collect())
+}
+
+/// The project's volumes by name → the profile they were made for ("" when unlabelled).
+async fn volumes_with_profiles(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
     let filter = project_filter(project);
     let options = ListVolumesOptionsBuilder::new().filters(&filter).build();
     let list = docker
@@ -124,7 +179,10 @@ pub async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>>
         .volumes
         .unwrap_or_default()
         .into_iter()
-        .map(|v| v.name)
+        .map(|v| {
+            let profile = v.labels.get(plan::PROFILE_LABEL).cloned().unwrap_or_default();
+            (v.name, profile)
+        })
         .collect())
 }
 
@@ -268,6 +326,18 @@ pub async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn another_profiles_containers_or_volumes_hold_the_stack() {
+        let other = |containers: &[&'static str], volumes: &[&'static str]| {
+            super::other_profile(containers.iter().copied(), volumes.iter().copied(), "prod")
+        };
+        assert_eq!(other(&[], &[]), None);
+        assert_eq!(other(&["prod", "prod"], &["prod"]), None);
+        assert_eq!(other(&["", "prod"], &[""]), None, "unlabelled: anyone's");
+        assert_eq!(other(&["dev", "prod"], &[]), Some("dev".into()));
+        assert_eq!(other(&[], &["dev"]), Some("dev".into()), "dev's data");
+    }
+
     use bollard::models::{
         ContainerState, ContainerSummaryStateEnum, Health, HealthcheckResult, PortSummary,
     };
@@ -291,6 +361,7 @@ mod tests {
             (plan::SERVICE_LABEL.to_string(), "redis".to_string()),
             (plan::SPEC_HASH_LABEL.to_string(), "s1".to_string()),
             (plan::CONFIG_HASH_LABEL.to_string(), "c1".to_string()),
+            (plan::PROFILE_LABEL.to_string(), "dev".to_string()),
         ]);
         let port = |public_port| PortSummary {
             private_port: 6379,
@@ -315,6 +386,7 @@ mod tests {
             compose_hash: String::new(),
             image: String::new(),
             ports: vec![6379],
+            profile: "dev".into(),
         };
         assert_eq!(observed(summary), expected);
         // One created by hand, without stackgen's labels, has empty ones.

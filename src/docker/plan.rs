@@ -16,6 +16,9 @@ pub const SERVICE_LABEL: &str = "io.stackgen.service";
 pub const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
 pub const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
 pub const RELOAD_LABEL: &str = "io.stackgen.reload";
+/// The profile whose stack a container or volume belongs to (in compose.yaml's labels, so
+/// that compose's containers carry it too).
+pub const PROFILE_LABEL: &str = "io.stackgen.profile";
 
 /// What marks the temporary name of a replacement container, created before its predecessor
 /// is removed and renamed once it is gone.
@@ -59,6 +62,8 @@ pub struct Observed {
     pub image: String,
     /// Host ports it publishes.
     pub ports: Vec<u16>,
+    /// The profile it was started for; empty when it carries no such label.
+    pub profile: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +253,7 @@ mod tests {
             spec_hash: spec_hash.into(),
             config_hash: config_hash.into(),
             compose_hash: String::new(),
+            profile: String::new(),
             image: String::new(),
             ports: vec![],
         }

@@ -28,9 +28,6 @@ use crate::error::{Error, Result};
 use crate::model::Stack;
 use crate::render::Tree;
 
-/// The label that tells which profile's `up` created a container.
-const PROFILE_LABEL: &str = "io.stackgen.profile";
-
 /// How `up` should behave.
 pub struct UpOptions {
     pub timeout: Duration,
@@ -112,6 +109,14 @@ pub async fn up(
     let copies = Copies::new(context.runtime_dir);
     let wanted = desired(spec, context, &images, &secrets, &copies);
     let existing = Existing::read(docker, &spec.project).await?;
+    // One profile never takes over another's containers or volumes.
+    if let Some(running) = existing.other_profile(context.profile) {
+        return Err(Error::OtherProfile {
+            project: spec.project.clone(),
+            running,
+            asked: context.profile.to_string(),
+        });
+    }
     let applied = applied::read(context.runtime_dir);
     let plan = plan_of(spec, &wanted, &existing, &applied);
     report.plan = plan.clone();
@@ -194,7 +199,7 @@ fn desired(
         let mut labelled = container.clone();
         labelled
             .labels
-            .insert(PROFILE_LABEL.into(), context.profile.to_string());
+            .insert(plan::PROFILE_LABEL.into(), context.profile.to_string());
         labelled.labels.extend(labels::container(
             &spec.project,
             container,
@@ -378,6 +383,7 @@ mod tests {
             compose_hash: String::new(),
             image: String::new(),
             ports: vec![9090],
+            profile: String::new(),
         };
         let claimed: Vec<(&str, u16)> = ports_to_claim(&plan, &wanted, &[held])
             .into_iter()

@@ -276,6 +276,9 @@ table! {
         scrape_timeout: Duration,
         /// How often alert rules are evaluated (default: the scrape interval).
         evaluation_interval: Duration,
+        /// The URL people reach Prometheus at, used in the links it sends (an alert's source);
+        /// default `http://<bind>:<port>`, `localhost` for a bind to every interface.
+        external_url: String,
     }
 }
 
@@ -300,6 +303,9 @@ table! {
         group_interval: Duration,
         /// How long to wait before repeating a notification.
         repeat_interval: Duration,
+        /// The URL people reach Alertmanager at, used in the links it sends (a Slack message's
+        /// title); default `http://<bind>:<port>`, `localhost` for a bind to every interface.
+        external_url: String,
         /// The Slack receiver.
         slack: SlackTable,
         /// Alerts routed by their target's labels to channels of their own; the first route

@@ -271,8 +271,10 @@ fn prometheus(c: &mut Collector<'_>, p: PrometheusTable) -> Prometheus {
             ),
         );
     }
+    let external_url = external_url(c, "prometheus", p.external_url, &service);
     Prometheus {
         service,
+        external_url,
         retention_time,
         retention_size: p.retention_size.map(Size::prometheus),
         retention_size_bytes: p.retention_size.map(|size| size.bytes()),
@@ -363,8 +365,10 @@ fn alertmanager(
     if let Err(why) = super::grammar::slack_channel(&channel) {
         c.error(Code::InvalidValue, "alertmanager.slack.channel", why);
     }
+    let external_url = external_url(c, "alertmanager", a.external_url, &service);
     Alertmanager {
         service,
+        external_url,
         group_wait,
         group_interval,
         repeat_interval,
@@ -487,6 +491,23 @@ fn alerts(c: &mut Collector<'_>, table: &AlertsTable) -> Vec<AlertSettings> {
             }
         })
         .collect()
+}
+
+/// Where people reach a service, for the links it sends: as given, or its published address
+/// (`localhost` where it is published on every interface), never a container's name.
+fn external_url(c: &mut Collector<'_>, table: &str, given: Option<String>, s: &Service) -> String {
+    let Some(url) = given else {
+        let host = match super::grammar::Reach::of(&s.bind) {
+            Some(super::grammar::Reach::Everywhere) => "localhost".to_string(),
+            _ if s.bind.contains(':') => format!("[{}]", s.bind),
+            _ => s.bind.clone(),
+        };
+        return format!("http://{host}:{}", s.port);
+    };
+    if let Err(why) = super::grammar::url(&url) {
+        c.error(Code::InvalidValue, &format!("{table}.external_url"), why);
+    }
+    url.trim_end_matches('/').to_string()
 }
 
 /// Where the runbooks are: a URL the alerts link to, or none.

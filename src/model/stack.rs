@@ -132,6 +132,8 @@ pub struct Prometheus {
     pub scrape_interval: Duration,
     pub scrape_timeout: Duration,
     pub evaluation_interval: Duration,
+    /// Where people reach it: the base of the links it sends.
+    pub external_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,6 +143,8 @@ pub struct Alertmanager {
     pub group_wait: Duration,
     pub group_interval: Duration,
     pub repeat_interval: Duration,
+    /// Where people reach it: the base of the links it sends.
+    pub external_url: String,
     pub slack: Option<Slack>,
     pub routes: Vec<Route>,
 }

@@ -247,13 +247,16 @@ fn up_status_idempotence_reload_data_and_down() {
     let out = stack.up();
     assert!(out.contains("is up: 4 services healthy"), "{out}");
     let stdout = stack.run(&["status", "--format", "json"]).success().stdout;
-    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((&report["profile"], &report["ok"]), (&"prod".into(), &true.into()));
+    let rows = report["services"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");
     let table = stack
         .run(&["status"])
         .success()
         .stdout_has("PING: NOAUTH without the password, PONG with it")
+        .stdout_has(&format!("Stack {}, profile prod.", stack.name))
         .stdout;
     assert!(
         table.contains("redis_up 1") && table.contains("rules in 1 group loaded"),
@@ -599,6 +602,26 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     )
     .unwrap();
     assert_eq!(message["channel"], "#e2e");
+    // Its links lead to the services' published addresses, not to a container id.
+    let [_, _, prometheus, alertmanager] = stack.ports;
+    let title_link = message["attachments"][0]["title_link"].as_str().unwrap();
+    assert!(
+        title_link.starts_with(&format!("http://127.0.0.1:{alertmanager}/#/alerts")),
+        "{title_link}"
+    );
+    let held: Value =
+        serde_json::from_str(&http_get(alertmanager, "/api/v2/alerts").unwrap()).unwrap();
+    let source = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "RedisDown")
+        .map(|a| a["generatorURL"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(
+        source.starts_with(&format!("http://127.0.0.1:{prometheus}/graph")),
+        "{source}"
+    );
     docker(&["start", &format!("{}-redis", stack.name)]);
     let resolved = eventually(120, || received().contains("[RESOLVED] RedisDown on redis"));
     assert!(

@@ -50,7 +50,8 @@ fn default_networks(stack: &Stack) -> Vec<String> {
 /// `status --format json` right now: its exit code and rows.
 fn status(stack: &Stack) -> (i32, Vec<Value>, String) {
     let run = stack.run(&["status", "--format", "json"]);
-    let rows = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let rows = report["services"].as_array().cloned().unwrap_or_default();
     (run.code, rows, format!("{}{}", run.stdout, run.stderr))
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod compose_hash;
+mod day_one;
 mod diff;
 mod drill;
 mod drill_alerts;

@@ -1,0 +1,99 @@
+//! A new user's first day on the real engine (stand-in images, Grafana off): two profiles of
+//! one project never take over each other's stack, and `down` finishes what it can while the
+//! application is attached to the stack's network, touching nothing it did not create.
+
+use serde_json::Value;
+
+use crate::e2e::{Stack, docker, docker_ready};
+use crate::support::*;
+
+/// `stackgen ARGS -p PROFILE` in the stack's project.
+fn run(stack: &Stack, profile: &str, args: &[&str]) -> Run {
+    Run::of(
+        stack
+            .project
+            .command()
+            .args(args)
+            .args(["-p", profile])
+            .envs(stack.env.iter().cloned()),
+    )
+}
+
+#[test]
+fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("profiles", "").with_profile("dev");
+    stack.up();
+    let ids = stack.container_ids();
+    assert_eq!(ids.len(), 4);
+
+    // 1. prod while dev runs: refused before any change, naming dev and the ways out.
+    run(&stack, "prod", &["up"])
+        .code(2)
+        .stderr_has(&format!(
+            "stack `{}` is running as profile `dev`, not `prod`",
+            stack.name
+        ))
+        .stderr_has("`stackgen down -p dev` first")
+        .stderr_has("give profile `prod` a `[stack] name` of its own");
+    run(&stack, "prod", &["up", "--dry-run"]).code(2);
+    assert_eq!(stack.container_ids(), ids, "prod's up changed containers");
+    run(&stack, "prod", &["status"])
+        .code(1)
+        .stderr_has("is running as profile `dev`, not `prod`");
+    run(&stack, "prod", &["down", "--volumes"])
+        .code(1)
+        .stderr_has("nothing removed; `stackgen down -p dev` removes it");
+    assert_eq!(stack.container_ids(), ids, "prod's down touched dev's stack");
+    let status = run(&stack, "dev", &["status", "--format", "json"]).success();
+    let report: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(report["profile"], "dev", "{status}");
+
+    // 2. The application, a container stackgen did not create, on the stack's network.
+    let network = format!("{}_default", stack.name);
+    let app = format!("{}-app", stack.name);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &app,
+        "--network",
+        &network,
+        "stackgen-test/base:bookworm",
+        "sleep",
+        "600",
+    ]);
+    let cleanup = Remove(app.clone());
+    let secrets = stack.project.path().join(".stackgen/dev/secrets");
+    assert!(secrets.exists());
+    let down = run(&stack, "dev", &["down", "--volumes"])
+        .code(1)
+        .stderr_has(&format!("left network {network}: 1 container not created by stackgen is attached to it ({app})"))
+        .stderr_has(&format!("`docker network disconnect {network} {app}`"));
+    assert!(stack.container_ids().is_empty(), "{down}");
+    let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("label=io.stackgen.project={}", stack.name)]);
+    assert_eq!(volumes.trim(), "", "volumes left: {down}");
+    assert!(!secrets.exists(), "secret copies left: {down}");
+    let state = docker(&["inspect", "--format", "{{.State.Running}}", &app]);
+    assert_eq!(state.trim(), "true", "down touched the application");
+
+    // 3. Once the application is disconnected, `down` finishes: the network goes.
+    docker(&["network", "disconnect", &network, &app]);
+    run(&stack, "dev", &["down"]).success();
+    let networks = docker(&["network", "ls", "-q", "--filter", &format!("name={network}")]);
+    assert_eq!(networks.trim(), "");
+    drop(cleanup);
+}
+
+/// Removes a container the test started, however the test ends.
+struct Remove(String);
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.0])
+            .output();
+    }
+}

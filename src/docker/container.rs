@@ -182,6 +182,7 @@ mod tests {
                 mounts: "m".into(),
             },
             secrets_stale: false,
+            secrets_unreadable: false,
         }
     }
 

@@ -206,9 +206,11 @@ mod tests {
         left.networks_left = vec![("p_default".into(), names(&["app"]))];
         assert_eq!(
             left.left(),
-            ["left network p_default: 1 container not created by stackgen is attached to it \
+            [
+                "left network p_default: 1 container not created by stackgen is attached to it \
               (app); to finish, `docker network disconnect p_default app`, then `stackgen down` \
-              again"]
+              again"
+            ]
         );
         let kept = DownReport::new(names(&["b", "a"]), names(&[]), names(&["v"]), false);
         assert_eq!(

@@ -94,9 +94,186 @@ fn judge(metrics: &str) -> (bool, String) {
     (true, format!("{role}, {memory}, {clients} clients"))
 }
 
+/// What a direct look at a target's address found, when the exporter reports it down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reached {
+    /// Its host name resolves neither on this machine nor on the stack's network.
+    NoSuchHost,
+    /// Nothing listens there.
+    Refused,
+    /// No answer in time.
+    Silent,
+    /// It took the connection and answered `PING` with this line (empty: nothing, or TLS).
+    Answered(String),
+}
+
+/// How long a direct look waits to connect, and then for the answer to `PING`.
+const LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connects to a target as the exporter would, from this machine, and sends `PING` without a
+/// password: enough to tell an address nobody answers at from a login the target refuses,
+/// with no secret sent. `stack_hosts` are the stack network's containers by name and alias,
+/// which this machine reaches by address.
+pub fn look(target: &Target, stack_hosts: &BTreeMap<String, std::net::IpAddr>) -> Reached {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+    let port = target
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(6379);
+    let bare = target.host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = match stack_hosts.get(bare) {
+        Some(ip) => vec![SocketAddr::new(*ip, port)],
+        None => (bare, port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .unwrap_or_default(),
+    };
+    let Some(address) = addresses.first() else {
+        return Reached::NoSuchHost;
+    };
+    let mut stream = match TcpStream::connect_timeout(address, LOOK_TIMEOUT) {
+        Ok(stream) => stream,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Reached::Refused,
+        Err(_) => return Reached::Silent,
+    };
+    if target.tls {
+        return Reached::Answered(String::new());
+    }
+    let _ = stream.set_read_timeout(Some(LOOK_TIMEOUT));
+    let _ = stream.write_all(b"PING\r\n");
+    let mut line = String::new();
+    let _ = BufReader::new(stream).read_line(&mut line);
+    Reached::Answered(line.trim_end().to_string())
+}
+
+/// Why a target the exporter reports down is down, in an operator's words.
+pub fn why_down(target: &Target, reached: &Reached) -> String {
+    let at = target.address.as_str();
+    match reached {
+        Reached::NoSuchHost => format!("unreachable: no host `{}` is known", target.host),
+        Reached::Refused => format!("unreachable: nothing listens at {at}"),
+        Reached::Silent => format!("unreachable: {at} does not answer"),
+        Reached::Answered(_) if target.tls => {
+            format!("{at} takes connections, but the exporter's TLS handshake or login fails")
+        }
+        Reached::Answered(line)
+            if line.starts_with("-NOAUTH") || line.starts_with("-WRONGPASS") =>
+        {
+            let what = if target.password.is_some() {
+                "the exporter's login is refused (WRONGPASS): check the user and password"
+            } else {
+                "it asks for a password (NOAUTH), and the target has none in stack.toml"
+            };
+            format!("{at} answers, but {what}")
+        }
+        Reached::Answered(line) if line == "+PONG" && target.password.is_some() => {
+            format!("{at} answers without a login, and refuses the password the exporter sends")
+        }
+        Reached::Answered(line) => format!(
+            "{at} takes connections, but the exporter cannot read it (it answered PING with \
+             {line:?})"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_down_target_says_whether_it_is_unreachable_or_refuses_the_login() {
+        let target = |password: bool, tls: bool| Target {
+            name: "eu".into(),
+            address: "redis://eu:6379".into(),
+            host: "eu".into(),
+            tls,
+            password: password.then(|| crate::model::stack::TargetSecret {
+                key: "targets.0.password".into(),
+                source: crate::model::units::Secret::Env("P".into()),
+            }),
+            labels: BTreeMap::new(),
+            managed: false,
+        };
+        let answered = |line: &str| Reached::Answered(line.into());
+        let cases = [
+            (
+                target(true, false),
+                Reached::NoSuchHost,
+                "unreachable: no host `eu` is known",
+            ),
+            (
+                target(true, false),
+                Reached::Refused,
+                "unreachable: nothing listens at redis://eu:6379",
+            ),
+            (
+                target(true, false),
+                Reached::Silent,
+                "unreachable: redis://eu:6379 does not answer",
+            ),
+            (
+                target(true, false),
+                answered("-NOAUTH Authentication required."),
+                "redis://eu:6379 answers, but the exporter's login is refused (WRONGPASS): check \
+                 the user and password",
+            ),
+            (
+                target(false, false),
+                answered("-NOAUTH Authentication required."),
+                "redis://eu:6379 answers, but it asks for a password (NOAUTH), and the target has \
+                 none in stack.toml",
+            ),
+            (
+                target(true, false),
+                answered("+PONG"),
+                "redis://eu:6379 answers without a login, and refuses the password the exporter \
+                 sends",
+            ),
+            (
+                target(true, true),
+                answered(""),
+                "redis://eu:6379 takes connections, but the exporter's TLS handshake or login fails",
+            ),
+        ];
+        for (target, reached, why) in cases {
+            assert_eq!(why_down(&target, &reached), why, "{reached:?}");
+        }
+    }
+
+    #[test]
+    fn a_look_at_a_real_listener_tells_refused_from_answered() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 6];
+            conn.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"PING\r\n");
+            conn.write_all(b"-NOAUTH Authentication required.\r\n")
+                .unwrap();
+        });
+        let target = |port: u16| Target {
+            name: "t".into(),
+            address: format!("redis://127.0.0.1:{port}"),
+            host: "127.0.0.1".into(),
+            tls: false,
+            password: None,
+            labels: BTreeMap::new(),
+            managed: false,
+        };
+        let hosts = BTreeMap::new();
+        assert_eq!(
+            look(&target(port), &hosts),
+            Reached::Answered("-NOAUTH Authentication required.".into())
+        );
+        server.join().unwrap();
+        // The same port, closed now.
+        assert_eq!(look(&target(port), &hosts), Reached::Refused);
+    }
 
     #[test]
     fn a_scrape_is_judged_by_redis_up() {

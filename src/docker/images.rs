@@ -42,6 +42,8 @@ pub async fn ensure(
     printer: &Printer<'_>,
 ) -> Result<BTreeMap<String, Image>> {
     let mut images = BTreeMap::new();
+    // Every image that cannot be had is reported, not just the first.
+    let mut failures = Vec::new();
     for container in &spec.containers {
         let image = match inspect(docker, &container.image).await? {
             Some(image) => image,
@@ -53,15 +55,28 @@ pub async fn ensure(
                     key: keys.get(&container.service).cloned().unwrap_or_default(),
                     message,
                 };
-                pull(docker, &container.image).await.map_err(failed)?;
-                inspect(docker, &container.image)
-                    .await?
-                    .ok_or_else(|| failed("the image is still missing after the pull".into()))?
+                let pulled = match pull(docker, &container.image).await {
+                    Ok(()) => inspect(docker, &container.image).await?,
+                    Err(message) => {
+                        failures.push(failed(message));
+                        continue;
+                    }
+                };
+                match pulled {
+                    Some(image) => image,
+                    None => {
+                        failures.push(failed("the image is still missing after the pull".into()));
+                        continue;
+                    }
+                }
             }
         };
         images.insert(container.service.clone(), image);
     }
-    Ok(images)
+    match Error::from_many(failures) {
+        Some(error) => Err(error),
+        None => Ok(images),
+    }
 }
 
 /// The user a container runs as: its own `user`, or else its image's.

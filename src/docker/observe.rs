@@ -143,7 +143,10 @@ pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String,
 /// The names of the containers attached to a network, by the engine's inspection.
 pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
     let inspected = match docker
-        .inspect_network(network, None::<bollard::query_parameters::InspectNetworkOptions>)
+        .inspect_network(
+            network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
         .await
     {
         Err(e) if is_not_found(&e) => return Ok(Vec::new()),
@@ -157,6 +160,42 @@ pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// The containers on a network by name and by every alias they have there → their address on
+/// it: how this machine reaches a target that is a container of the stack's network.
+pub async fn network_hosts(
+    docker: &Docker,
+    network: &str,
+) -> Result<BTreeMap<String, std::net::IpAddr>> {
+    let mut hosts = BTreeMap::new();
+    let inspected = match docker
+        .inspect_network(
+            network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
+        Err(e) if is_not_found(&e) => return Ok(hosts),
+        other => other.map_err(engine_error("inspect network"))?,
+    };
+    for (id, endpoint) in inspected.containers.unwrap_or_default() {
+        let address = endpoint.ipv4_address.unwrap_or_default();
+        let Ok(ip) = address.split('/').next().unwrap_or_default().parse() else {
+            continue;
+        };
+        let container = docker
+            .inspect_container(&id, None::<InspectContainerOptions>)
+            .await;
+        let aliases = container
+            .ok()
+            .and_then(|c| c.network_settings?.networks?.remove(network)?.aliases)
+            .unwrap_or_default();
+        for name in endpoint.name.into_iter().chain(aliases) {
+            hosts.insert(name, ip);
+        }
+    }
+    Ok(hosts)
 }
 
 /// The names of the project's volumes.
@@ -180,7 +219,11 @@ async fn volumes_with_profiles(docker: &Docker, project: &str) -> Result<BTreeMa
         .unwrap_or_default()
         .into_iter()
         .map(|v| {
-            let profile = v.labels.get(plan::PROFILE_LABEL).cloned().unwrap_or_default();
+            let profile = v
+                .labels
+                .get(plan::PROFILE_LABEL)
+                .cloned()
+                .unwrap_or_default();
             (v.name, profile)
         })
         .collect())

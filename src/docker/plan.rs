@@ -45,6 +45,9 @@ pub struct Desired {
     pub now: Applied,
     /// Its secrets' runtime copies differ from their sources (or are missing).
     pub secrets_stale: bool,
+    /// A secret it reads cannot be read now: `up` stops on that before any change, so the
+    /// plan claims no secret changed (a dry run lists the secret among its problems).
+    pub secrets_unreadable: bool,
 }
 
 /// A container of the project as the engine reports it.
@@ -139,9 +142,10 @@ pub fn plan(
                 let adopted = have.spec_hash.is_empty();
                 let config = before.map_or(&have.config_hash, |a| &a.config);
                 let config_changed = !(adopted && before.is_none()) && *config != want.now.config;
-                let secrets_changed = before.map_or(want.secrets_stale && !adopted, |a| {
-                    a.secrets != want.now.secrets
-                });
+                let secrets_changed = !want.secrets_unreadable
+                    && before.map_or(want.secrets_stale && !adopted, |a| {
+                        a.secrets != want.now.secrets
+                    });
                 let mounts_moved = before.is_some_and(|a| a.mounts != want.now.mounts);
                 let reloads = want.spec.labels.contains_key(RELOAD_LABEL);
                 match have.state.as_str() {
@@ -241,6 +245,7 @@ mod tests {
             image: String::new(),
             now: applied(config),
             secrets_stale: false,
+            secrets_unreadable: false,
         }
     }
 
@@ -357,5 +362,20 @@ mod tests {
             actions(&plan_of(&[want], &have, &BTreeMap::new())),
             [("alertmanager".into(), Action::Restart)]
         );
+    }
+
+    /// A secret that cannot be read is a problem `up` stops on, not a change: the plan does
+    /// not say "a secret it reads changed" for it.
+    #[test]
+    fn an_unreadable_secret_is_no_secret_change() {
+        let mut want = desired("alertmanager", true, "s", "c");
+        want.secrets_stale = true;
+        want.now.secrets = "missing".into();
+        want.secrets_unreadable = true;
+        let have = [observed("alertmanager", "running", "s", "c")];
+        let state = BTreeMap::from([("id-alertmanager".to_string(), applied("c"))]);
+        let plan = plan_of(&[want], &have, &state);
+        assert_eq!(plan.steps[0].action, Action::Keep);
+        assert_eq!(plan.steps[0].why, "up to date");
     }
 }

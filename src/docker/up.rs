@@ -16,6 +16,7 @@ use super::applied::{self, Applied, AppliedState};
 use super::checks::Checks;
 use super::execute::Execution;
 use super::fingerprints;
+use super::fleet;
 use super::images::{self, Image};
 use super::labels;
 use super::observe::Existing;
@@ -171,7 +172,90 @@ pub async fn up(
     };
     execution
         .start_in_order(applied, &checks, options.timeout, printer, report)
+        .await?;
+    if report.unhealthy.is_none() {
+        report.unhealthy = fleet_down(docker, spec, context.stack, printer).await?;
+    }
+    Ok(())
+}
+
+/// Every target's first scrape through the exporter, once the stack is healthy: the targets it
+/// reports down, each with why (a direct look tells an address nobody answers at from a login
+/// the target refuses). A target still starting gets one more scrape interval.
+async fn fleet_down(
+    docker: &Docker,
+    spec: &StackSpec,
+    stack: &Stack,
+    printer: &Printer<'_>,
+) -> Result<Option<String>> {
+    let exporter = spec
+        .containers
+        .iter()
+        .find(|c| c.service == "redis-exporter");
+    let (Some(exporter), false) = (exporter, stack.targets.iter().all(|t| t.managed)) else {
+        return Ok(None);
+    };
+    let Some(port) = exporter.ports.first() else {
+        return Ok(None);
+    };
+    let host = super::probe::reach(&port.host_ip).to_string();
+    let port = port.host_port;
+    printer.progress(&format!(
+        "asking the exporter for {}…",
+        crate::plural(stack.targets.len(), "target")
+    ));
+    let scrape = |targets: Vec<crate::model::stack::Target>| {
+        let host = host.clone();
+        tokio::task::spawn_blocking(move || fleet::scrape_all(&host, port, &targets))
+    };
+    let first = scrape(stack.targets.clone())
         .await
+        .expect("scrapes never panic");
+    let down: Vec<_> = stack
+        .targets
+        .iter()
+        .zip(&first)
+        .filter(|(_, seen)| !seen.up)
+        .map(|(target, _)| target.clone())
+        .collect();
+    if down.is_empty() {
+        return Ok(None);
+    }
+    tokio::time::sleep(Duration::from_millis(
+        stack.redis_exporter.scrape_interval.millis(),
+    ))
+    .await;
+    let again = scrape(down.clone()).await.expect("scrapes never panic");
+    let still: Vec<_> = down
+        .into_iter()
+        .zip(&again)
+        .filter(|(_, seen)| !seen.up)
+        .map(|(target, _)| target)
+        .collect();
+    if still.is_empty() {
+        return Ok(None);
+    }
+    let hosts = super::observe::network_hosts(docker, &spec.network).await?;
+    let why = tokio::task::spawn_blocking(move || {
+        still
+            .iter()
+            .map(|t| {
+                format!(
+                    "  {}: {}",
+                    t.name,
+                    fleet::why_down(t, &fleet::look(t, &hosts))
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("looks never panic");
+    Ok(Some(format!(
+        "{} of {} Redis targets down after the exporter's first scrape:\n{}",
+        why.len(),
+        stack.targets.len(),
+        why.join("\n")
+    )))
 }
 
 /// What should run, and which secret copies are out of date.
@@ -221,6 +305,10 @@ fn desired(
                 mounts: fingerprints::mounts(container),
             },
             secrets_stale: !stale.is_empty(),
+            secrets_unreadable: container
+                .secrets
+                .iter()
+                .any(|name| secrets.get(name).is_empty()),
         });
         if !stale.is_empty() {
             wanted.stale_copies.insert(container.service.clone(), stale);
@@ -340,6 +428,7 @@ mod tests {
             image: String::new(),
             now: Applied::default(),
             secrets_stale: false,
+            secrets_unreadable: false,
         }
     }
 

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::e2e::{Stack, docker, docker_ready};
+use crate::fleet::Removed;
 use crate::support::*;
 
 /// `stackgen ARGS -p PROFILE` in the stack's project.
@@ -65,7 +66,7 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
         "sleep",
         "600",
     ]);
-    let cleanup = Remove(app.clone());
+    let cleanup = Removed(app.clone());
     let secrets = stack.project.path().join(".stackgen/dev/secrets");
     assert!(secrets.exists());
     let down = run(&stack, "dev", &["down", "--volumes"])
@@ -85,15 +86,4 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     let networks = docker(&["network", "ls", "-q", "--filter", &format!("name={network}")]);
     assert_eq!(networks.trim(), "");
     drop(cleanup);
-}
-
-/// Removes a container the test started, however the test ends.
-struct Remove(String);
-
-impl Drop for Remove {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", &self.0])
-            .output();
-    }
 }

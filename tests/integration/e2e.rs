@@ -639,14 +639,24 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_a_missing_secret_or_a_r
     let stack = Stack::new("refuse", "");
     let good = stack.project.read("stack.toml");
 
-    // 1. An image that cannot be pulled.
+    // 1. Images that cannot be pulled: every one is reported, not the first alone.
     stack.project.file(
         "stack.toml",
-        &good.replace(IMAGES[2], "stackgen-test/no-such-image:1"),
+        &good
+            .replace(IMAGES[2], "stackgen-test/no-such-image:1")
+            .replace(IMAGES[3], "stackgen-test/no-such-image:2"),
     );
-    stack.run(&["up"]).code(2).stderr_has(
-        "cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at stack.toml:",
-    );
+    stack
+        .run(&["up"])
+        .code(2)
+        .stderr_has(
+            "cannot pull image `stackgen-test/no-such-image:1` (set by `prometheus.image` at \
+             stack.toml:",
+        )
+        .stderr_has(
+            "cannot pull image `stackgen-test/no-such-image:2` (set by `alertmanager.image` at \
+             stack.toml:",
+        );
     assert!(stack.container_ids().is_empty());
 
     // 2. A host port already in use.
@@ -685,12 +695,13 @@ fn up_stops_before_any_change_on_a_bad_image_a_busy_port_a_missing_secret_or_a_r
     // replacement is created before its predecessor is removed.
     stack.up();
     let running = stack.container_ids();
-    stack.edit(|text| text.replace("[redis]\n", "[redis]\nmemory_limit = \"4MiB\"\n"));
+    // (More cores than this machine has: render cannot know, the engine refuses.)
+    stack.edit(|text| text.replace("[redis]\n", "[redis]\ncpus = 1000\n"));
     stack
         .run(&["up"])
         .code(2)
         .stderr_has("redis (its new container; the running one is kept)")
-        .stderr_has("Minimum memory limit allowed is 6MB");
+        .stderr_has("Range of CPUs is from 0.01");
     assert_eq!(stack.container_ids(), running);
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");
     // Back to the good file: nothing is recreated. (Redis restarts: the refused `up` had

@@ -71,8 +71,10 @@ fn conf_quoted(text: &str) -> String {
 }
 
 /// Starts the test's Redis `i` on the stack's network, its passwords in a config file (never
-/// in its argv), labelled so that `down` takes it away with the stack.
-fn start_target(stack: &Stack, i: usize) {
+/// in its argv). It is not stackgen's: no project label, so `up` and `down` leave it alone, and
+/// the returned guard removes it.
+#[must_use]
+fn start_target(stack: &Stack, i: usize) -> Removed {
     let conf = format!(
         "save \"\"\nappendonly no\nmaxmemory 64mb\nrequirepass {}\nuser monitor on {} ~* &* \
          +@all\n",
@@ -94,8 +96,6 @@ fn start_target(stack: &Stack, i: usize) {
         &format!("{}_default", stack.name),
         "--network-alias",
         &name(i),
-        "--label",
-        &format!("io.stackgen.project={}", stack.name),
         "-v",
         &mount,
         // Its data in memory: no anonymous volume for the image's /data outlives the test.
@@ -105,6 +105,19 @@ fn start_target(stack: &Stack, i: usize) {
         "redis-server",
         "/etc/fleet.conf",
     ]);
+    Removed(format!("{}-{}", stack.name, name(i)))
+}
+
+/// Removes a container the test started, however the test ends; declared after the stack, it
+/// goes first, so that the stack's `down` finds its network free.
+pub struct Removed(pub String);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.0])
+            .output();
+    }
 }
 
 /// A fleet stack: the e2e stack with `count` targets, their secrets and routes.
@@ -147,10 +160,17 @@ fn a_fleet_is_scraped_and_a_stopped_target_alerts_alone_to_its_route() {
         return;
     }
     let stack = fleet_stack("fleet", FLEET, "");
+    // The targets are not there yet: `up` says so for each, and exits 1.
+    stack
+        .run(&["up"])
+        .code(1)
+        .stderr_has(&format!(
+            "{FLEET} of {} Redis targets down after the exporter's first scrape",
+            FLEET + 1
+        ))
+        .stderr_has("  fleet-20: unreachable: no host `fleet-20` is known");
+    let _targets: Vec<Removed> = (0..FLEET).map(|i| start_target(&stack, i)).collect();
     stack.up();
-    for i in 0..FLEET {
-        start_target(&stack, i);
-    }
     let webhook = stack.webhook();
     let received = || docker(&["logs", &webhook]);
 
@@ -285,10 +305,18 @@ fn without_a_managed_redis_the_stack_monitors_only_its_targets() {
     stack.run(&["render"]).success();
     let compose = stack.project.read("generated/prod/compose.yaml");
     assert!(!compose.contains("\n  redis:\n"), "{compose}");
+    stack.run(&["up"]).code(1);
+    let _targets: Vec<Removed> = (0..2).map(|i| start_target(&stack, i)).collect();
+    // A wrong password: `up` names that target and why, and exits 1; the other is fine.
+    let right = stack.project.read("secrets/fleet-01.txt");
+    stack.project.secret("secrets/fleet-01.txt", "wrong\n");
+    let wrong = stack.run(&["up"]).code(1).stderr_has(
+        "  fleet-01: redis://fleet-01:6379 answers, but the exporter's login is refused \
+         (WRONGPASS)",
+    );
+    assert!(!wrong.stderr.contains("fleet-00:"), "{wrong}");
+    stack.project.secret("secrets/fleet-01.txt", &right);
     stack.up();
-    for i in 0..2 {
-        start_target(&stack, i);
-    }
     assert!(
         eventually(120, || all_up(&stack, 2)),
         "the targets are not up: {:?}",

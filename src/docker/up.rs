@@ -101,6 +101,9 @@ pub async fn up(
         (map, assembled)
     });
     let (secrets, read_problems) = Secrets::read_all(spec, &context.secret_keys, given);
+    // One message per secret: the managed Redis' password is also an entry of the map, read
+    // from the same `stack.toml` key.
+    problems.retain(|p| !read_problems.iter().any(|r| same_secret(p, r)));
     problems.extend(read_problems);
     if !options.dry_run
         && let Some(error) = Error::from_many(std::mem::take(&mut problems))
@@ -256,6 +259,11 @@ async fn fleet_down(
         stack.targets.len(),
         why.join("\n")
     )))
+}
+
+/// Two problems about the secret declared at one `stack.toml` key.
+fn same_secret(a: &Error, b: &Error) -> bool {
+    matches!((a, b), (Error::Secret { key: x, .. }, Error::Secret { key: y, .. }) if x == y)
 }
 
 /// What should run, and which secret copies are out of date.

@@ -47,7 +47,11 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     run(&stack, "prod", &["down", "--volumes"])
         .code(1)
         .stderr_has("nothing removed; `stackgen down -p dev` removes it");
-    assert_eq!(stack.container_ids(), ids, "prod's down touched dev's stack");
+    assert_eq!(
+        stack.container_ids(),
+        ids,
+        "prod's down touched dev's stack"
+    );
     let status = run(&stack, "dev", &["status", "--format", "json"]).success();
     let report: Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(report["profile"], "dev", "{status}");
@@ -71,10 +75,18 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     assert!(secrets.exists());
     let down = run(&stack, "dev", &["down", "--volumes"])
         .code(1)
-        .stderr_has(&format!("left network {network}: 1 container not created by stackgen is attached to it ({app})"))
+        .stderr_has(&format!(
+            "left network {network}: 1 container not created by stackgen is attached to it ({app})"
+        ))
         .stderr_has(&format!("`docker network disconnect {network} {app}`"));
     assert!(stack.container_ids().is_empty(), "{down}");
-    let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("label=io.stackgen.project={}", stack.name)]);
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=io.stackgen.project={}", stack.name),
+    ]);
     assert_eq!(volumes.trim(), "", "volumes left: {down}");
     assert!(!secrets.exists(), "secret copies left: {down}");
     let state = docker(&["inspect", "--format", "{{.State.Running}}", &app]);
@@ -83,7 +95,41 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     // 3. Once the application is disconnected, `down` finishes: the network goes.
     docker(&["network", "disconnect", &network, &app]);
     run(&stack, "dev", &["down"]).success();
-    let networks = docker(&["network", "ls", "-q", "--filter", &format!("name={network}")]);
+    let networks = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={network}"),
+    ]);
     assert_eq!(networks.trim(), "");
     drop(cleanup);
+}
+
+/// A missing secret is one message, naming its file, the same in lint, `up --dry-run` and
+/// `up` — also when the exporter's password map reads it a second time — and the plan does
+/// not call it a change.
+#[test]
+fn a_missing_secret_is_one_message_with_its_file() {
+    if !docker_ready() {
+        return;
+    }
+    let stack = Stack::new("missing", "");
+    stack.edit(|toml| {
+        toml + "\n[[targets]]\nname = \"eu\"\naddress = \"redis://eu:6379\"\n\
+                password = { file = \"secrets/eu.txt\" }\n"
+    });
+    stack.project.secret("secrets/eu.txt", "pw\n");
+    std::fs::remove_file(stack.project.path().join("secrets/redis_password.txt")).unwrap();
+    let file = "secrets/redis_password.txt";
+    let lint = stack.run(&["lint"]);
+    assert!(lint.stdout.contains(file), "{lint}");
+    for args in [&["up", "--dry-run"][..], &["up"][..]] {
+        let run = stack.run(args);
+        assert!(run.code != 0, "{run}");
+        let said = run.stderr.matches(file).count();
+        assert_eq!(said, 1, "one message naming {file}: {run}");
+        assert!(!run.stdout.contains("a secret it reads changed"), "{run}");
+    }
+    assert!(stack.container_ids().is_empty());
 }

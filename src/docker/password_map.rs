@@ -2,7 +2,9 @@
 //! JSON object, `{"redis://host:port": "password", …}`, assembled by `up` from every target's
 //! secret. It reaches the exporter as a secret of its own (a runtime copy, like any other), and
 //! its source is written under the private runtime folder, so that plain `docker compose`
-//! finds it there too; never under `generated/`.
+//! finds it there too; never under `generated/`. When the managed Redis is the only target with
+//! a password, its start script writes the map instead, with the same rule for the secret and
+//! the same JSON (`render::secret_shell`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,11 +35,7 @@ pub fn assemble(entries: &[MapEntry]) -> (Assembled, Vec<Error>) {
     let mut values = Vec::new();
     let mut problems = Vec::new();
     for entry in entries {
-        let read = secrets::read(&entry.source).and_then(|value| {
-            String::from_utf8(value)
-                .map_err(|_| "it is not UTF-8 text, which the exporter's map needs".to_string())
-        });
-        match read {
+        match secrets::read(&entry.source) {
             Ok(password) => {
                 values.push(password.clone().into_bytes());
                 map.insert(entry.address.as_str(), password);
@@ -70,7 +68,8 @@ mod tests {
     fn the_map_holds_every_password_by_address_and_names_what_is_missing() {
         let dir = std::env::temp_dir().join(format!("stackgen-map-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a"), "pa\"ss\n").unwrap();
+        std::fs::write(dir.join("a"), "pa\"ss\r\n").unwrap();
+        std::fs::write(dir.join("c"), "t\tab\\\u{1}\u{7f}é\n").unwrap();
         let entry = |address: &str, source| MapEntry {
             address: address.into(),
             name: format!("password of target {address}"),
@@ -80,12 +79,20 @@ mod tests {
         let (assembled, problems) = assemble(&[
             entry("redis://a:6379", SecretSource::File(dir.join("a"))),
             entry("redis://b:6379", SecretSource::File(dir.join("missing"))),
+            entry("redis://c:6379", SecretSource::File(dir.join("c"))),
         ]);
+        // Control characters escaped: the exporter's JSON decoder refuses them raw.
         assert_eq!(
             String::from_utf8(assembled.text).unwrap(),
-            r#"{"redis://a:6379":"pa\"ss"}"#
+            "{\"redis://a:6379\":\"pa\\\"ss\",\"redis://c:6379\":\"t\\tab\\\\\\u0001\u{7f}é\"}"
         );
-        assert_eq!(assembled.values, [b"pa\"ss".to_vec()]);
+        assert_eq!(
+            assembled.values,
+            [
+                b"pa\"ss".to_vec(),
+                "t\tab\\\u{1}\u{7f}é".as_bytes().to_vec()
+            ]
+        );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].to_string().contains("redis://b:6379"));
         std::fs::remove_dir_all(dir).unwrap();

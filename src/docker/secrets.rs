@@ -1,5 +1,5 @@
 //! The stack's secrets on their way into containers. A value is read from its file or
-//! environment variable once per `up` and must be one line; it reaches a container only as a
+//! environment variable once per `up`, by the one rule [`read`] keeps; it reaches a container only as a
 //! runtime copy under `.stackgen/<profile>/secrets/<service>/`, readable by that container's
 //! user alone, mounted at `/run/secrets/<name>`. Text that came out of a container is redacted
 //! here before anyone shows it. Nothing here prints a value or puts one in a label, an argument,
@@ -44,14 +44,17 @@ impl Secrets {
             if values.contains_key(name) {
                 continue;
             }
-            let value = read(&spec.secrets[name]).unwrap_or_else(|why| {
-                problems.push(Error::Secret {
-                    name: name.clone(),
-                    key: keys.get(name).cloned().unwrap_or_default(),
-                    why,
-                });
-                Vec::new()
-            });
+            let value = read(&spec.secrets[name]).map_or_else(
+                |why| {
+                    problems.push(Error::Secret {
+                        name: name.clone(),
+                        key: keys.get(name).cloned().unwrap_or_default(),
+                        why,
+                    });
+                    Vec::new()
+                },
+                String::into_bytes,
+            );
             values.insert(name.clone(), value);
         }
         (Self { values, hidden }, problems)
@@ -69,27 +72,106 @@ impl Secrets {
     }
 }
 
-/// A secret's value: one line, without its line ending. A line break inside it would split
-/// it where Redis reads its password, so it is refused (without showing it).
-pub fn read(source: &SecretSource) -> std::result::Result<Vec<u8>, String> {
-    let value = match source {
-        SecretSource::File(path) => std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "its file does not exist".to_string(),
-            kind => format!("cannot read its file ({kind})"),
-        })?,
-        SecretSource::Env(variable) => std::env::var(variable)
-            .map(String::into_bytes)
-            .map_err(|_| format!("environment variable `{variable}` is not set"))?,
+/// The most a secret may hold: far more than any password or webhook URL, little enough to
+/// read whole.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// A secret's value, by stackgen's one rule for secrets (the containers' start scripts follow
+/// it too, in `render::secret_shell`): UTF-8 text of at most [`MAX_SECRET_BYTES`], without the
+/// CRs and LFs that end it, neither empty nor holding a line break or a NUL byte. A file must
+/// be a regular file: a FIFO, a folder or a device is refused before it is opened, as reading
+/// one could wait forever. Lint, `up --dry-run` and `up` all read a secret here; no message
+/// shows the value.
+pub fn read(source: &SecretSource) -> std::result::Result<String, String> {
+    let bytes = match source {
+        SecretSource::File(path) => read_file(path)?,
+        SecretSource::Env(variable) => {
+            use std::os::unix::ffi::OsStringExt;
+            let value = std::env::var_os(variable)
+                .ok_or_else(|| format!("environment variable `{variable}` is not set"))?;
+            if value.len() as u64 > MAX_SECRET_BYTES {
+                return Err(format!(
+                    "environment variable `{variable}` holds more than {} KiB; a secret is \
+                     at most that",
+                    MAX_SECRET_BYTES / 1024
+                ));
+            }
+            value.into_vec()
+        }
     };
-    one_line(value)
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "it is not UTF-8 text (value not shown)".to_string())?;
+    one_line(text)
 }
 
-fn one_line(mut value: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
-    while value.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        value.pop();
+/// A secret file's bytes, after its metadata says it is a regular file small enough to read.
+fn read_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("its file does not exist (`{shown}`)"),
+        kind => format!("cannot read its file `{shown}` ({kind})"),
+    };
+    let is_usable = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            return Err(format!(
+                "its file `{shown}` is {}, not a regular file",
+                kind_of(&meta.file_type())
+            ));
+        }
+        if meta.len() > MAX_SECRET_BYTES {
+            return Err(too_big(path));
+        }
+        Ok(())
+    };
+    is_usable(&std::fs::metadata(path).map_err(unreadable)?)?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // Looked at again once open, in case it was replaced in between. (A FIFO swapped in just
+    // then would still hold up the open itself: that race needs O_NONBLOCK, beyond std.)
+    is_usable(&file.metadata().map_err(unreadable)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Err(too_big(path));
     }
-    if value.contains(&b'\n') || value.contains(&b'\r') {
+    Ok(bytes)
+}
+
+fn too_big(path: &Path) -> String {
+    format!(
+        "its file `{}` holds more than {} KiB; a secret is at most that",
+        path.display(),
+        MAX_SECRET_BYTES / 1024
+    )
+}
+
+/// What a file that is not a regular file is, for a message.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+/// The value without the CRs and LFs that end it; one line, not empty, no NUL byte.
+fn one_line(mut value: String) -> std::result::Result<String, String> {
+    let kept = value.trim_end_matches(['\r', '\n']).len();
+    value.truncate(kept);
+    if value.contains(['\n', '\r']) {
         return Err("it holds a line break; a secret is one line (value not shown)".into());
+    }
+    if value.contains('\0') {
+        return Err("it holds a NUL byte (value not shown)".into());
     }
     if value.is_empty() {
         return Err("it is empty".into());
@@ -99,8 +181,7 @@ fn one_line(mut value: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
 
 /// A secret's value for a probe, by secret name; `None` when it cannot be read.
 pub fn value(spec: &StackSpec, name: &str) -> Option<String> {
-    let bytes = read(spec.secrets.get(name)?).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    read(spec.secrets.get(name)?).ok()
 }
 
 fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a [u8]>) -> String {
@@ -236,17 +317,21 @@ mod tests {
     #[test]
     fn a_secret_is_one_line_and_not_empty() {
         let line_break = Err("it holds a line break; a secret is one line (value not shown)");
-        type Expected = std::result::Result<&'static [u8], &'static str>;
-        let cases: [(&[u8], Expected); 6] = [
-            (b"pw", Ok(b"pw")),
-            (b"pw\n", Ok(b"pw")),
-            (b"pw\r\n\n", Ok(b"pw")),
-            (b"p\nw", line_break),
-            (b"p\rw\n", line_break),
-            (b"\n", Err("it is empty")),
+        type Expected = std::result::Result<&'static str, &'static str>;
+        let cases: [(&str, Expected); 10] = [
+            ("pw", Ok("pw")),
+            ("pw\n", Ok("pw")),
+            ("pw\r\n\n", Ok("pw")),
+            ("pw\r\r\n\r\n\r", Ok("pw")),
+            (" p\tw ", Ok(" p\tw ")),
+            ("p\nw", line_break),
+            ("p\rw\n", line_break),
+            ("\npw", line_break),
+            ("p\0w", Err("it holds a NUL byte (value not shown)")),
+            ("\r\n", Err("it is empty")),
         ];
         for (value, expected) in cases {
-            let got = one_line(value.to_vec());
+            let got = one_line(value.to_string());
             assert_eq!(
                 got.as_deref().map_err(String::as_str),
                 expected,
@@ -258,6 +343,75 @@ mod tests {
             read(&unset).unwrap_err(),
             "environment variable `STACKGEN_TEST_SURELY_UNSET` is not set"
         );
+    }
+
+    /// Files that are not a secret's text are refused from their metadata alone: a FIFO is
+    /// never opened (reading it would wait for a writer), a huge file never read.
+    #[test]
+    fn only_a_small_regular_utf8_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let fifo = path("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let sparse = std::fs::File::create(path("sparse")).unwrap();
+        sparse.set_len(300 << 20).unwrap();
+        std::fs::write(path("latin1"), b"caf\xe9\n").unwrap();
+        std::fs::write(path("limit"), "x".repeat(MAX_SECRET_BYTES as usize)).unwrap();
+        let over = "x".repeat(MAX_SECRET_BYTES as usize - 1) + "\r\n";
+        std::fs::write(path("over"), over).unwrap();
+        let shown = |name: &str| path(name).display().to_string();
+        let cases = [
+            (
+                "fifo",
+                format!("its file `{}` is a FIFO, not a regular file", shown("fifo")),
+            ),
+            (
+                ".",
+                format!("its file `{}` is a folder, not a regular file", shown(".")),
+            ),
+            (
+                "sparse",
+                format!(
+                    "its file `{}` holds more than 64 KiB; a secret is at most that",
+                    shown("sparse")
+                ),
+            ),
+            (
+                "over",
+                format!(
+                    "its file `{}` holds more than 64 KiB; a secret is at most that",
+                    shown("over")
+                ),
+            ),
+            (
+                "latin1",
+                "it is not UTF-8 text (value not shown)".to_string(),
+            ),
+            (
+                "missing",
+                format!("its file does not exist (`{}`)", shown("missing")),
+            ),
+        ];
+        // A FIFO that blocked would hang the test: read on a thread, waited for with a limit.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let sources: Vec<_> = cases
+            .iter()
+            .map(|(name, _)| SecretSource::File(path(name)))
+            .collect();
+        std::thread::spawn(move || {
+            for source in sources {
+                sender.send(read(&source)).unwrap();
+            }
+        });
+        for (name, expected) in cases {
+            let got = receiver
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("reading `{name}` did not return"));
+            assert_eq!(got, Err(expected), "{name}");
+        }
+        let limit = read(&SecretSource::File(path("limit"))).unwrap();
+        assert_eq!(limit.len() as u64, MAX_SECRET_BYTES);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The secrets a stack reads, judged without ever being shown: present, a regular file inside
-//! the project, private, non-empty, one line, not `admin`, shaped like a Slack webhook.
+//! the project, private, a value by stackgen's one rule for secrets (read by
+//! `docker::secrets::read`, as `up` reads it), not `admin`, shaped like a Slack webhook.
 
 use std::path::{Component, Path};
 
 use super::level;
 use crate::diagnostic::{Code, Severity};
+use crate::docker::secrets::{MAX_SECRET_BYTES, read};
+use crate::docker::spec::SecretSource;
 use crate::model::stack::{Declared, GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL};
 use crate::model::units::Secret;
 use crate::model::{Collector, Stack};
@@ -23,20 +26,33 @@ pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
     {
         let found = match source {
             Secret::File(relative) => {
-                file_value(c, stack, &name, &declared, relative, dir, missing)
+                file_source(c, stack, &name, &declared, relative, dir, missing)
             }
-            Secret::Env(variable) => env_value(c, &name, &declared, variable, missing),
+            Secret::Env(variable) => env_source(c, &name, &declared, variable, missing),
             // In the cluster: nothing here can read it.
             Secret::Kubernetes { .. } => None,
         };
-        if let Some((key, value)) = found {
-            judge(c, stack, &name, &key, value.trim());
+        let Some((key, source)) = found else {
+            continue;
+        };
+        match read(&source) {
+            Ok(value) => judge(c, stack, &name, &key, &value),
+            Err(why) => c.at(
+                Code::SecretUnusable,
+                Severity::Error,
+                &key,
+                format!("secret `{name}`: {why}"),
+                &format!(
+                    "a secret is one line of UTF-8 text, at most {} KiB: put its value alone in it",
+                    MAX_SECRET_BYTES / 1024
+                ),
+            ),
         }
     }
 }
 
-/// The value of a secret file, after checking where it is and who can read it.
-fn file_value(
+/// Where to read a secret file, after checking where it is and who can read it.
+fn file_source(
     c: &mut Collector<'_>,
     stack: &Stack,
     name: &str,
@@ -44,7 +60,7 @@ fn file_value(
     relative: &str,
     dir: &Path,
     missing: Severity,
-) -> Option<(String, String)> {
+) -> Option<(String, SecretSource)> {
     let key = format!("{declared}.file");
     let path = Path::new(relative);
     if path.components().any(|c| matches!(c, Component::ParentDir)) {
@@ -95,23 +111,20 @@ fn file_value(
             );
         }
     }
-    let value = std::fs::read(&full)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Some((key, value))
+    Some((key, SecretSource::File(full)))
 }
 
-fn env_value(
+fn env_source(
     c: &mut Collector<'_>,
     name: &str,
     declared: &str,
     variable: &str,
     missing: Severity,
-) -> Option<(String, String)> {
+) -> Option<(String, SecretSource)> {
     let key = format!("{declared}.env");
-    match std::env::var(variable) {
-        Ok(value) => Some((key, value)),
-        Err(_) => {
+    match std::env::var_os(variable) {
+        Some(_) => Some((key, SecretSource::Env(variable.to_string()))),
+        None => {
             c.at(
                 Code::SecretMissing,
                 missing,
@@ -124,29 +137,10 @@ fn env_value(
     }
 }
 
-/// What a secret's value may not be.
+/// What a secret's value, read by the rule, may not be either.
 fn judge(c: &mut Collector<'_>, stack: &Stack, name: &str, key: &str, value: &str) {
     let policy = &stack.policy;
-    if value.is_empty() {
-        c.at(
-            Code::SecretUnusable,
-            Severity::Error,
-            key,
-            format!("secret `{name}` is empty"),
-            "put the secret's value in it",
-        );
-    } else if value.contains(['\n', '\r']) {
-        c.at(
-            Code::SecretUnusable,
-            Severity::Error,
-            key,
-            format!("secret `{name}` holds a line break (value not shown)"),
-            "a secret is one line; Redis would read the rest as configuration",
-        );
-    } else if name == GRAFANA_ADMIN_PASSWORD
-        && value == "admin"
-        && policy.forbid_default_credentials
-    {
+    if name == GRAFANA_ADMIN_PASSWORD && value == "admin" && policy.forbid_default_credentials {
         c.at(
             Code::GrafanaPasswordAdmin,
             level(policy.level),

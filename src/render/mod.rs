@@ -7,6 +7,7 @@ pub mod dashboard;
 mod json;
 pub mod kubernetes;
 pub mod rules;
+mod secret_shell;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -212,6 +213,7 @@ impl Renderer {
         context.insert("rules", &rules::rules(stack));
         context.insert("rule_tests", &rules::rule_tests(stack));
         context.insert("panels", &dashboard::panels());
+        context.insert("secret_shell", &secret_shell::forms());
         context.insert("receivers", &receivers(stack));
         // The dashboard's datasource: the one stackgen provisions, or under kube-prometheus-stack
         // (whose Grafana has its own) a variable that picks one.

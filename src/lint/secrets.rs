@@ -157,5 +157,54 @@ fn judge(c: &mut Collector<'_>, stack: &Stack, name: &str, key: &str, value: &st
                 .into(),
             "paste the incoming-webhook URL Slack gave you",
         );
+    } else if name == SLACK_WEBHOOK_URL && !is_slack_webhook(value) {
+        c.at(
+            Code::WebhookNotSlack,
+            Severity::Warning,
+            key,
+            "the Slack webhook cannot be a real one: not https://hooks.slack.com/services/T…/B…/… \
+             with letters and digits (value not shown)"
+                .into(),
+            "paste the whole incoming-webhook URL Slack gave you, not a placeholder",
+        );
+    }
+}
+
+/// The shape of a Slack incoming webhook: `https://hooks.slack.com/services/T…/B…/<token>`,
+/// letters and digits only — a placeholder with `…` in it is none.
+fn is_slack_webhook(url: &str) -> bool {
+    let Some(path) = url.strip_prefix("https://hooks.slack.com/services/") else {
+        return false;
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let word = |part: &str, first: Option<char>| {
+        !part.is_empty()
+            && first.is_none_or(|c| part.starts_with(c) && part.len() > 1)
+            && part.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    matches!(parts.as_slice(), [team, bot, token]
+        if word(team, Some('T')) && word(bot, Some('B')) && word(token, None))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_whole_slack_webhook_passes() {
+        for good in
+            ["https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mnoPQR"]
+        {
+            assert!(super::is_slack_webhook(good), "{good}");
+        }
+        for bad in [
+            "https://hooks.slack.com/services/…",
+            "https://hooks.slack.com/services/T…/B…/…",
+            "https://hooks.slack.com/services/T01/B02",
+            "https://hooks.slack.com/services/X01/B02/abc",
+            "https://hooks.slack.com/services/T01/B02/abc/",
+            "https://hooks.slack.com/workflows/T01/A02/123/abc",
+            "http://hooks.slack.com/services/T01/B02/abc",
+        ] {
+            assert!(!super::is_slack_webhook(bad), "{bad}");
+        }
     }
 }

@@ -117,6 +117,19 @@ fn the_quick_start_works_on_the_first_try() {
     let run = |args: &[&str]| Run::of(stackgen(&dir).args(args).envs(env.iter().cloned()));
     let _down = Cleanup(dir.clone());
     run(&["render"]).success();
+    // The webhook line as printed holds a placeholder: lint says it cannot be a real one.
+    run(&["lint", "--deny-warnings"])
+        .code(1)
+        .stdout_has("the Slack webhook cannot be a real one");
+    // The user pastes the URL Slack gave them.
+    for (name, value) in &mut env {
+        if name == "SLACK_WEBHOOK_URL" {
+            assert!(value.contains('…'), "{value}");
+            *value =
+                "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mno".into();
+        }
+    }
+    let run = |args: &[&str]| Run::of(stackgen(&dir).args(args).envs(env.iter().cloned()));
     run(&["lint", "--deny-warnings"]).success();
     run(&["lint", "--deny-warnings", "-p", "prod"]).success();
     let up = run(&["up"]).success();

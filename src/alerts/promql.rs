@@ -1,8 +1,10 @@
 //! Each alert's PromQL, annotations and the input series of its generated rule tests, matched
 //! exhaustively on [`AlertKind`]. The series sit 10 % either side of the threshold (or plainly
-//! bad and good where there is none), and `onset` says when the condition first holds, given
-//! how rate() extrapolates over its 5m window from series that start at zero. Nothing here
-//! knows about files or templates.
+//! bad and good where there is none), `onset` says when the condition first holds, given
+//! how rate() extrapolates over its 5m window from series that start at zero, and `lookback`
+//! how far back from an evaluation the expression reads, so that a test may replay the first
+//! `onset` of a scenario before each of its evaluations instead of running it for the whole
+//! `for` (`render::rules`). Nothing here knows about files or templates.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +30,11 @@ pub const ALERTMANAGER: Job = Job {
 pub const REDIS_JOB: &str = "redis";
 
 pub const MINUTE: u64 = 60_000;
+const HOUR: u64 = 60 * MINUTE;
+/// How far back an instant selector finds a sample (Prometheus' default lookback delta), and
+/// the window of every `rate()` and `increase()`: what an expression without a longer range
+/// reads before an evaluation.
+const LOOKBACK: u64 = 5 * MINUTE;
 
 /// A scrape target's `job` and `instance` labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +80,29 @@ pub struct Series {
     pub values: String,
 }
 
-/// The input series of a scenario at a level, for a number of samples, of one subject.
-type Scenario = Box<dyn Fn(Level, u64, &Labels) -> Vec<Series>>;
+/// Where the samples of a stretch of a scenario sit, in milliseconds: `count` of them, `step`
+/// apart, the first at `start`. Only series that follow the clock (a timestamp) read `start`
+/// and `step`; the others are the same wherever they sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Samples {
+    pub start: u64,
+    pub step: u64,
+    pub count: u64,
+}
+
+impl Samples {
+    /// `count` samples a minute apart from time 0.
+    pub fn minutes(count: u64) -> Self {
+        Self {
+            start: 0,
+            step: MINUTE,
+            count,
+        }
+    }
+}
+
+/// The input series of a scenario at a level, for a stretch of samples, of one subject.
+type Scenario = Box<dyn Fn(Level, Samples, &Labels) -> Vec<Series>>;
 
 /// An alert as it applies to one stack.
 pub struct Entry {
@@ -82,13 +110,20 @@ pub struct Entry {
     pub summary: &'static str,
     pub description: String,
     pub subject: Subject,
-    /// The first evaluation (every 1m) at which the condition holds in the bad scenario.
+    /// The first evaluation (every 1m) at which the condition holds in the bad scenario. At 0
+    /// the condition holds on a scenario's first sample, which is all it reads.
     pub onset: u64,
+    /// How far before an evaluation the expression reads samples: [`LOOKBACK`], or the longest
+    /// range (a subquery's plus the window of what it evaluates).
+    pub lookback: u64,
+    /// How long past its onset the bad scenario surely keeps the condition holding, when not
+    /// for as long as it runs: a comparison with the last hour forgets the change an hour on.
+    pub holds: Option<u64>,
     series: Scenario,
 }
 
 impl Entry {
-    pub fn series(&self, level: Level, samples: u64, labels: &Labels) -> Vec<Series> {
+    pub fn series(&self, level: Level, samples: Samples, labels: &Labels) -> Vec<Series> {
         (self.series)(level, samples, labels)
     }
 }
@@ -116,7 +151,7 @@ impl Inputs {
 /// A series selector: `metric{label="value",…}`, values escaped as PromQL reads them. The
 /// exporter's own labels (`extra`) win over a target label of the same name, as
 /// `honor_labels` has them win in the scrape.
-fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String {
+pub fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String {
     let mut labels = labels.clone();
     for (name, value) in extra {
         labels.insert(name.to_string(), value.to_string());
@@ -180,7 +215,7 @@ pub fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
 
 /// A gauge that is `bad` or `safe` from the first sample.
 fn gauge(metric: &'static str, bad: f64, safe: f64) -> Scenario {
-    Box::new(move |level, n, labels| {
+    Box::new(move |level, Samples { count: n, .. }, labels| {
         let value = if level == Level::Bad { bad } else { safe };
         vec![Series {
             series: labelled(metric, &[], labels),
@@ -198,6 +233,8 @@ fn redis_down() -> Entry {
             .into(),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: gauge("redis_up", 0.0, 1.0),
     }
 }
@@ -209,6 +246,8 @@ fn job_down(job: Job, summary: &'static str, description: &str) -> Entry {
         description: description.into(),
         subject: Subject::Job(job),
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: gauge("up", 0.0, 1.0),
     }
 }
@@ -226,7 +265,9 @@ fn high_latency(threshold: f64) -> Entry {
         ),
         subject: Subject::Redis,
         onset: MINUTE,
-        series: Box::new(move |level, n, labels| {
+        lookback: LOOKBACK,
+        holds: None,
+        series: Box::new(move |level, Samples { count: n, .. }, labels| {
             // 100 commands a second, each taking 1.1× or 0.9× the threshold: the ratio of
             // two rates is exact from the second sample on.
             let factor = if level == Level::Bad { 1.1 } else { 0.9 };
@@ -266,7 +307,11 @@ fn low_throughput(threshold: f64) -> Entry {
         // The 5m rate falls below the threshold at 33m: 165/300 of the busy rate,
         // extrapolated by 5/4.
         onset: 33 * MINUTE,
-        series: Box::new(move |level, n, labels| {
+        // The hour of 5m rates the subquery takes its maximum over.
+        lookback: HOUR + LOOKBACK,
+        // The last busy 5m rate, at 32m, leaves the subquery's hour after 91m.
+        holds: Some(58 * MINUTE),
+        series: Box::new(move |level, Samples { count: n, .. }, labels| {
             // Busy at twice the threshold for 30 minutes, then (bad) a quarter of it, or
             // (safe) busy just above the threshold throughout.
             let busy = 120.0 * threshold;
@@ -311,6 +356,8 @@ fn memory_pressure(inputs: Inputs) -> Entry {
         ),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: share(
             threshold,
             ("redis_memory_used_bytes", "redis_memory_max_bytes"),
@@ -336,6 +383,8 @@ fn too_many_connections(threshold: f64) -> Entry {
         ),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: share(
             threshold,
             ("redis_connected_clients", "redis_config_maxclients"),
@@ -347,7 +396,7 @@ fn too_many_connections(threshold: f64) -> Entry {
 /// Two gauges of the exporter, a `used` one and its `max`, whose ratio sits just past (bad) or
 /// short of (safe) `threshold` percent.
 fn share(threshold: f64, (used, limit): (&'static str, &'static str), max: f64) -> Scenario {
-    Box::new(move |level, n, labels| {
+    Box::new(move |level, Samples { count: n, .. }, labels| {
         let percent = if level == Level::Bad {
             (threshold + 1.0).min((threshold + 100.0) / 2.0)
         } else {
@@ -390,6 +439,8 @@ fn buffer_overflow(noeviction: bool) -> Entry {
         ),
         subject: Subject::Redis,
         onset: MINUTE,
+        lookback: LOOKBACK,
+        holds: None,
         series: increasing(metric, extra, 10.0),
     }
 }
@@ -400,7 +451,7 @@ fn increasing(
     extra: &'static [(&'static str, &'static str)],
     per_minute: f64,
 ) -> Scenario {
-    Box::new(move |level, n, labels| {
+    Box::new(move |level, Samples { count: n, .. }, labels| {
         let per_minute = if level == Level::Bad { per_minute } else { 0.0 };
         vec![Series {
             series: labelled(metric, extra, labels),
@@ -418,6 +469,8 @@ fn rejected_connections() -> Entry {
             .into(),
         subject: Subject::Redis,
         onset: MINUTE,
+        lookback: LOOKBACK,
+        holds: None,
         series: increasing("redis_rejected_connections_total", &[], 5.0),
     }
 }
@@ -434,7 +487,9 @@ fn high_error_rate(threshold: f64) -> Entry {
         // 1.5× the threshold from zero: the 5m rate is 1.5·t/5 of it at minute t, above the
         // threshold from 4m on; 0.9× never is.
         onset: 4 * MINUTE,
-        series: Box::new(move |level, n, labels| {
+        lookback: LOOKBACK,
+        holds: None,
+        series: Box::new(move |level, Samples { count: n, .. }, labels| {
             let factor = if level == Level::Bad { 1.5 } else { 0.9 };
             let per_second = threshold * factor;
             vec![Series {
@@ -447,7 +502,7 @@ fn high_error_rate(threshold: f64) -> Entry {
 
 /// Gauges of one target, each `(metric, bad, safe)`.
 fn gauges(list: &'static [(&'static str, f64, f64)]) -> Scenario {
-    Box::new(move |level, n, labels| {
+    Box::new(move |level, Samples { count: n, .. }, labels| {
         list.iter()
             .map(|&(metric, bad, safe)| Series {
                 series: labelled(metric, &[], labels),
@@ -468,6 +523,8 @@ fn persistence_failing() -> Entry {
             .into(),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: gauges(&[
             ("redis_rdb_last_bgsave_status", 1.0, 1.0),
             ("redis_aof_last_write_status", 0.0, 1.0),
@@ -485,6 +542,8 @@ fn no_maxmemory() -> Entry {
             .into(),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: gauge("redis_memory_max_bytes", 0.0, 1073741824.0),
     }
 }
@@ -498,6 +557,8 @@ fn replica_link_down() -> Entry {
             .into(),
         subject: Subject::Redis,
         onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
         series: gauge("redis_master_link_up", 0.0, 1.0),
     }
 }
@@ -512,7 +573,10 @@ fn replicas_lost() -> Entry {
         subject: Subject::Redis,
         // Two replicas for ten minutes, then (bad) one.
         onset: 10 * MINUTE,
-        series: Box::new(|level, n, labels| {
+        lookback: HOUR,
+        // The last sample of two replicas, at 9m, leaves the hour after 68m.
+        holds: Some(58 * MINUTE),
+        series: Box::new(|level, Samples { count: n, .. }, labels| {
             let values = if level == Level::Bad {
                 format!("2x9 1x{}", n - 11)
             } else {
@@ -539,7 +603,9 @@ fn no_primary() -> Entry {
             .into(),
         subject: Subject::Group,
         onset: 0,
-        series: Box::new(|level, n, labels| {
+        lookback: LOOKBACK,
+        holds: None,
+        series: Box::new(|level, Samples { count: n, .. }, labels| {
             let role = if level == Level::Bad {
                 "slave"
             } else {
@@ -575,21 +641,32 @@ fn last_save_too_old(threshold: f64) -> Entry {
         ),
         subject: Subject::Redis,
         onset: 0,
-        series: Box::new(move |level, n, labels| {
-            // The last save at time 0 (bad), or at about each evaluation (safe); either way
-            // the rule tests start 1.1× or 0.9× the threshold after it.
-            let factor = if level == Level::Bad { 1.1 } else { 0.9 };
-            let offset = (threshold * 3600.0 * factor).round();
-            let saved = format!("{}+60x{}", number(-offset), n - 1);
-            let gauge = |metric, value: &str| Series {
-                series: labelled(metric, &[], labels),
-                values: value.to_string(),
-            };
-            vec![
-                gauge("redis_rdb_last_save_timestamp_seconds", &saved),
-                gauge("redis_rdb_changes_since_last_save", &constant(5, n)),
-                gauge("redis_rdb_last_bgsave_duration_sec", &constant(1, n)),
-            ]
-        }),
+        lookback: LOOKBACK,
+        holds: None,
+        series: Box::new(
+            move |level,
+                  Samples {
+                      start,
+                      step,
+                      count: n,
+                  },
+                  labels| {
+                // The last save 1.1× (bad) or 0.9× (safe) the threshold before each sample: the
+                // timestamp follows the clock, one `step` a sample from `start`.
+                let factor = if level == Level::Bad { 1.1 } else { 0.9 };
+                let offset = (threshold * 3600.0 * factor).round();
+                let first = (start / 1000) as f64 - offset;
+                let saved = format!("{}+{}x{}", number(first), step / 1000, n - 1);
+                let gauge = |metric, value: &str| Series {
+                    series: labelled(metric, &[], labels),
+                    values: value.to_string(),
+                };
+                vec![
+                    gauge("redis_rdb_last_save_timestamp_seconds", &saved),
+                    gauge("redis_rdb_changes_since_last_save", &constant(5, n)),
+                    gauge("redis_rdb_last_bgsave_duration_sec", &constant(1, n)),
+                ]
+            },
+        ),
     }
 }

@@ -1,13 +1,18 @@
 //! The alert rules and their `promtool test rules` tests, built from the catalogue
 //! ([`crate::alerts`]) for one stack: for each active alert, a scenario past its threshold
 //! that fires once its `for` has passed and not before, and one short of its threshold that
-//! never fires. Templates lay these out; they do not invent them.
+//! never fires. However long the `for`s, the tests stay small and quick: promtool evaluates
+//! them on one grid, every minute or coarser ([`grid`]), and an alert that reads a window is
+//! fed only what each evaluation reads ([`Layout::Replayed`]). Templates lay these out; they
+//! do not invent them.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::alerts::promql::{self, Inputs, Labels, Level, MINUTE, REDIS_JOB, Series, Subject};
+use crate::alerts::promql::{
+    self, Inputs, Labels, Level, MINUTE, REDIS_JOB, Samples, Series, Subject,
+};
 use crate::alerts::{AlertKind, GROUP_LABEL, Source};
 use crate::model::Stack;
 use crate::model::stack::AlertSettings;
@@ -27,13 +32,39 @@ pub struct Rule {
     pub runbook: Option<String>,
 }
 
+/// A stack's `promtool test rules` file: its test groups and the one interval promtool
+/// evaluates the rules at in all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleTests {
+    pub evaluation_interval: Duration,
+    pub tests: Vec<RuleTest>,
+}
+
 /// One `promtool test rules` test group.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleTest {
     pub name: String,
-    pub interval: &'static str,
+    /// How far apart the input series' samples are.
+    pub interval: Duration,
     pub input_series: Vec<Series>,
     pub alert_rule_test: Vec<Check>,
+    /// Only for an alert whose `for` reaches past [`HORIZON`]: its `ALERTS` series.
+    pub promql_expr_test: Vec<ExprCheck>,
+}
+
+/// A PromQL expression and the samples it gives at a time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExprCheck {
+    pub expr: String,
+    pub eval_time: Duration,
+    pub exp_samples: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// The series, in PromQL's notation.
+    pub labels: String,
+    pub value: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,59 +177,326 @@ pub fn rules(stack: &Stack) -> Vec<Rule> {
 }
 
 /// For every active alert: one scenario past its threshold that fires once its `for` has
-/// passed and not before, and one short of its threshold that never fires.
-pub fn rule_tests(stack: &Stack) -> Vec<RuleTest> {
+/// passed and not before, and one short of its threshold that never fires; all at one
+/// evaluation interval, [`grid`]. A `for` past [`HORIZON`], or past the time the scenario
+/// holds its condition, is proven as far as that: pending, and not firing.
+pub fn rule_tests(stack: &Stack) -> RuleTests {
+    let step = grid(stack);
     let mut tests = Vec::new();
     for settings in active(stack) {
         let e = entry(stack, settings);
         let rule = rule(stack, settings, &e);
-        // Rules are evaluated every minute: the alert fires at the first evaluation at least
-        // `for` after the onset, and is still pending one minute earlier.
-        let fire_at = (e.onset + settings.r#for.millis()).div_ceil(MINUTE) * MINUTE;
-        let samples = fire_at / MINUTE + 2;
+        let plan = Plan::new(&e, settings.r#for, step);
         let subjects = subjects(stack, e.subject);
         let (first, others) = subjects.split_first().expect("a stack has a target");
-        let mut checks = vec![Check {
-            eval_time: Duration::from_millis(fire_at),
-            alertname: rule.alert,
-            exp_alerts: vec![expected(&rule, alert_labels(e.subject, first))],
-        }];
-        // A minute short of that: the condition may already hold, but not for long enough.
-        if fire_at >= MINUTE {
-            checks.insert(0, silent(rule.alert, fire_at - MINUTE));
-        }
         // The first subject goes bad; any other stays safe and must not fire.
-        let mut bad = e.series(Level::Bad, samples, first);
+        let mut bad = plan.series(&e, Level::Bad, first);
         for other in others {
-            bad.extend(e.series(Level::Safe, samples, other));
+            bad.extend(plan.series(&e, Level::Safe, other));
         }
         let safe = subjects
             .iter()
-            .flat_map(|labels| e.series(Level::Safe, samples, labels))
+            .flat_map(|labels| plan.series(&e, Level::Safe, labels))
             .collect();
+        let labels = alert_labels(e.subject, first);
+        let (alert_rule_test, pending) = if plan.fires {
+            (plan.firing(&rule, labels), vec![])
+        } else {
+            let at = plan.end;
+            (vec![silent(rule.alert, at)], plan.pending(&rule, labels))
+        };
         tests.push(RuleTest {
-            name: format!(
-                "{} fires past its threshold and its for ({}){}",
-                rule.alert,
-                settings.r#for,
-                if others.is_empty() {
-                    ""
-                } else {
-                    ", for the one target past it"
-                }
-            ),
-            interval: "1m",
+            name: plan.name(rule.alert, settings.r#for, !others.is_empty()),
+            interval: plan.interval(),
             input_series: bad,
-            alert_rule_test: checks,
+            alert_rule_test,
+            promql_expr_test: pending,
         });
         tests.push(RuleTest {
             name: format!("{} stays silent short of its threshold", rule.alert),
-            interval: "1m",
+            interval: plan.interval(),
             input_series: safe,
-            alert_rule_test: vec![silent(rule.alert, fire_at)],
+            alert_rule_test: vec![silent(rule.alert, plan.end)],
+            promql_expr_test: if plan.fires {
+                vec![]
+            } else {
+                vec![none_pending(rule.alert, plan.end)]
+            },
         });
     }
-    tests
+    RuleTests {
+        evaluation_interval: Duration::from_millis(step),
+        tests,
+    }
+}
+
+/// How many times, at most, promtool evaluates the rules over all the tests of a stack: each
+/// evaluation of the catalogue (a subquery among its rules) takes it a few milliseconds, so
+/// this keeps `promtool test rules` to a few seconds whatever the `for`s.
+pub const EVALUATIONS: u64 = 1200;
+
+/// How far the tests of an alert go at most: promtool holds a slot for each minute of a
+/// replayed series ([`Layout::Replayed`]), some 70 MB a year of them in all. A `for` of a
+/// year is proven whole, with room for the coarse step that takes; a longer one only this far.
+pub const HORIZON: u64 = 2 * YEAR;
+
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+const YEAR: u64 = 365 * DAY;
+
+/// The evaluation intervals the tests may run at, finest first.
+const GRIDS: [u64; 20] = [
+    MINUTE,
+    2 * MINUTE,
+    5 * MINUTE,
+    10 * MINUTE,
+    15 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    3 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    DAY,
+    2 * DAY,
+    7 * DAY,
+    14 * DAY,
+    30 * DAY,
+    60 * DAY,
+    90 * DAY,
+    180 * DAY,
+    YEAR,
+];
+
+/// The test file's one evaluation interval (promtool has no other): every minute, unless the
+/// tests would then take more than [`EVALUATIONS`] evaluations (long `for`s), and then the
+/// finest grid where they do not. Promtool evaluates each test from 0 to its last
+/// `eval_time`, one step at a time.
+pub fn grid(stack: &Stack) -> u64 {
+    let evaluations = |step: u64| -> u64 {
+        active(stack)
+            .map(|settings| {
+                let plan = Plan::new(&entry(stack, settings), settings.r#for, step);
+                // Two tests, each evaluated at 0, step, …, end.
+                2 * (plan.end / step + 1)
+            })
+            .sum()
+    };
+    // Every test ends within the horizon: at a year's step, it takes three evaluations.
+    GRIDS
+        .into_iter()
+        .find(|&step| evaluations(step) <= EVALUATIONS)
+        .unwrap_or(YEAR)
+}
+
+/// When one alert's tests fire, and where their samples sit, at an evaluation interval.
+///
+/// The alert becomes pending at the first evaluation at or past the scenario's onset, and
+/// fires at the first evaluation at least `for` after that: `fire_at = ⌈onset/step⌉·step +
+/// ⌈for/step⌉·step`. One evaluation earlier it has been pending less than `for`, so the test
+/// pins the `for` to within one step: to the minute up to hours of them, and a `for` of a
+/// year to within two weeks. A `for` a step shorter fires at that earlier evaluation, one a
+/// step longer is still pending at `fire_at`, and either fails the test. Where `fire_at` is
+/// out of reach, the test shows the alert pending from `pending_at` to `end` (its `ALERTS`
+/// series) and not firing: a `for` shorter than that stretch, or a threshold that keeps it
+/// from pending, fails it.
+struct Plan {
+    step: u64,
+    /// The first evaluation at which the alert is pending.
+    pending_at: u64,
+    /// The last evaluation of both tests: `fire_at`, or the last one within [`HORIZON`], or
+    /// within what the scenario holds.
+    end: u64,
+    /// Whether the alert fires at `end`; if not, the `for` reaches past the horizon, or past
+    /// how long the scenario holds the condition (`held`).
+    fires: bool,
+    held: Option<u64>,
+    layout: Layout,
+}
+
+enum Layout {
+    /// The scenario as it runs, its samples `step` apart from time 0: a sample a minute, or
+    /// one at each evaluation for an alert whose condition holds on its first sample.
+    Running(Samples),
+    /// The start of the scenario replayed to end at each evaluation from the first one,
+    /// `step`, to `end`, a sample a minute, and nothing in between: up to its onset past the
+    /// threshold, up to `span` (its onset or its lookback, whichever is longer) short of it,
+    /// so that a safe rate has a whole window behind it and is at its full value. The
+    /// expression reads no further back than `lookback`, and a step is longer than `span`, so
+    /// each evaluation sees exactly what the running scenario shows then: ⌈for/step⌉ + 1
+    /// replays of at most `span/1m + 1` samples, instead of `for` minutes of them.
+    Replayed,
+}
+
+impl Plan {
+    fn new(e: &promql::Entry, r#for: Duration, step: u64) -> Self {
+        let pending_at = e.onset.div_ceil(step) * step;
+        let fire_at = pending_at + r#for.millis().div_ceil(step) * step;
+        // Past the horizon, or past the time the condition holds in the scenario, the alert
+        // is proven pending as far as it goes: it never fires there.
+        let limit = HORIZON.min(e.holds.map_or(u64::MAX, |holds| e.onset + holds));
+        let fires = fire_at <= limit;
+        let held = e.holds.filter(|&holds| !fires && e.onset + holds < HORIZON);
+        let end = if fires {
+            fire_at
+        } else {
+            (limit / step * step).max(pending_at)
+        };
+        let layout = if e.onset == 0 {
+            Layout::Running(Samples {
+                start: 0,
+                step,
+                count: end / step + 2,
+            })
+        } else if step > span(e) {
+            Layout::Replayed
+        } else {
+            Layout::Running(Samples::minutes(end / MINUTE + 2))
+        };
+        Self {
+            step,
+            pending_at,
+            end,
+            fires,
+            held,
+            layout,
+        }
+    }
+
+    /// The name of the test past the threshold: what it proves.
+    fn name(&self, alert: &str, r#for: Duration, fleet: bool) -> String {
+        let end = Duration::from_millis(self.end);
+        let mut name = match (self.fires, self.held) {
+            (true, _) => format!("{alert} fires past its threshold and its for ({for})"),
+            (false, Some(held)) => format!(
+                "{alert} is pending past its threshold, not firing, at {end}: the scenario \
+                 holds {}, short of its for ({for})",
+                Duration::from_millis(held)
+            ),
+            (false, None) => format!(
+                "{alert} is pending past its threshold, not firing, at {end}, short of its for \
+                 ({for})"
+            ),
+        };
+        if self.step > MINUTE {
+            name.push_str(&format!(
+                ", evaluated every {}",
+                Duration::from_millis(self.step)
+            ));
+        }
+        if fleet {
+            name.push_str(", for the one target past it");
+        }
+        name
+    }
+
+    /// The test's `interval`: how far apart its samples are.
+    fn interval(&self) -> Duration {
+        match self.layout {
+            Layout::Running(samples) => Duration::from_millis(samples.step),
+            Layout::Replayed => Duration::from_millis(MINUTE),
+        }
+    }
+
+    /// Silent one evaluation short of `fire_at`, if there is one, and firing at it.
+    fn firing(&self, rule: &Rule, labels: Labels) -> Vec<Check> {
+        let fire_at = self.end;
+        let mut checks = Vec::new();
+        // The condition may already hold there, but not for long enough.
+        if fire_at >= self.step {
+            checks.push(silent(rule.alert, fire_at - self.step));
+        }
+        checks.push(Check {
+            eval_time: Duration::from_millis(fire_at),
+            alertname: rule.alert,
+            exp_alerts: vec![expected(rule, labels)],
+        });
+        checks
+    }
+
+    /// From its first evaluation past the onset to `end`, the alert is pending for the subject
+    /// that went bad, and for nothing else: the threshold is right, and the `for` longer than
+    /// that stretch.
+    fn pending(&self, rule: &Rule, mut labels: Labels) -> Vec<ExprCheck> {
+        labels.insert("severity".into(), rule.severity.clone());
+        let state = [("alertname", rule.alert), ("alertstate", "pending")];
+        let mut times = vec![self.pending_at, self.end];
+        times.dedup();
+        times
+            .into_iter()
+            .map(|at| ExprCheck {
+                expr: alerts_of(rule.alert),
+                eval_time: Duration::from_millis(at),
+                exp_samples: vec![Sample {
+                    labels: promql::labelled("ALERTS", &state, &labels),
+                    value: 1,
+                }],
+            })
+            .collect()
+    }
+
+    fn series(&self, e: &promql::Entry, level: Level, labels: &Labels) -> Vec<Series> {
+        match self.layout {
+            Layout::Running(samples) => e.series(level, samples, labels),
+            Layout::Replayed => self.replayed(e, level, labels),
+        }
+    }
+
+    /// Each series as the replays of its first stretch, one ending at each evaluation from
+    /// `step` to `end`, the minutes between them left out (`_xN`). Past the threshold, the
+    /// stretch ends at the onset, where the condition has only just come to hold (as close to
+    /// the threshold as the running scenario gets); short of it, at `span`.
+    fn replayed(&self, e: &promql::Entry, level: Level, labels: &Labels) -> Vec<Series> {
+        let stretch = match level {
+            Level::Bad => e.onset,
+            Level::Safe => span(e),
+        };
+        let count = stretch / MINUTE + 1;
+        let replays: Vec<(u64, Vec<Series>)> = (1..=self.end / self.step)
+            .map(|k| {
+                let start = k * self.step - stretch;
+                let samples = Samples {
+                    start,
+                    step: MINUTE,
+                    count,
+                };
+                (start, e.series(level, samples, labels))
+            })
+            .collect();
+        let mut series = replays[0].1.clone();
+        for (i, s) in series.iter_mut().enumerate() {
+            let mut next = 0;
+            let mut parts = Vec::new();
+            for (start, replay) in &replays {
+                if *start > next {
+                    parts.push(format!("_x{}", (start - next) / MINUTE));
+                }
+                parts.push(replay[i].values.clone());
+                next = start + count * MINUTE;
+            }
+            s.values = parts.join(" ");
+        }
+        series
+    }
+}
+
+/// How much of a scenario a replay holds: up to its onset, and at least the lookback.
+fn span(e: &promql::Entry) -> u64 {
+    e.onset.max(e.lookback)
+}
+
+/// The `ALERTS` series of an alert: one per alert pending or firing, its state a label.
+fn alerts_of(alertname: &str) -> String {
+    promql::labelled("ALERTS", &[("alertname", alertname)], &Labels::new())
+}
+
+/// Nothing pending or firing at `at`.
+fn none_pending(alertname: &'static str, at: u64) -> ExprCheck {
+    ExprCheck {
+        expr: alerts_of(alertname),
+        eval_time: Duration::from_millis(at),
+        exp_samples: vec![],
+    }
 }
 
 /// The alert as promtool should see it fire: its labels and its annotations filled in.
@@ -230,3 +528,6 @@ fn silent(alertname: &'static str, at: u64) -> Check {
         exp_alerts: vec![],
     }
 }
+
+#[cfg(test)]
+mod tests;

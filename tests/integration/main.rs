@@ -18,6 +18,7 @@ mod injection;
 mod interop;
 mod kubernetes;
 mod lint;
+mod long_for;
 mod password_map;
 mod real_tools;
 mod secrets;

@@ -67,7 +67,8 @@ if [[ ${REBUILD_BASE:-} == 1 ]] || ! docker image inspect "$BASE" >/dev/null 2>&
 fi
 
 start=$SECONDS
-for svc in redis:7.0 redis-exporter:1.45 prometheus:2.42 alertmanager:0.25; do
+# redis-minimal builds on redis: keep the order.
+for svc in redis:7.0 redis-minimal:7.0 redis-exporter:1.45 prometheus:2.42 alertmanager:0.25; do
   docker build -q -t "stackgen-test/$svc" "${svc%%:*}"
 done
 echo "service images built in $((SECONDS - start)) s"

@@ -429,7 +429,7 @@ mod tests {
         let auth = spec
             .volumes
             .iter()
-            .find(|v| v.name == "bluesky_redis-exporter-auth")
+            .find(|v| v.name == "bluesky_redis-exporter-map")
             .unwrap();
         assert_eq!(auth.driver_opts["type"], "tmpfs");
         let health = redis.health.as_ref().unwrap();

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::e2e::{Stack, docker, docker_ready};
-use crate::fleet::Removed;
+use crate::e2e::{IMAGES, Stack, docker, docker_ready};
+use crate::fleet::{Removed, start_target};
 use crate::support::*;
 
 /// `stackgen ARGS -p PROFILE` in the stack's project.
@@ -26,6 +26,8 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
         return;
     }
     let stack = Stack::new("profiles", "").with_profile("dev");
+    // A Redis image with nothing but sh, redis-server and redis-cli: no gosu, no cat.
+    stack.edit(|toml| toml.replace(IMAGES[0], "stackgen-test/redis-minimal:7.0"));
     stack.up();
     let ids = stack.container_ids();
     assert_eq!(ids.len(), 4);
@@ -56,7 +58,42 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     let report: Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(report["profile"], "dev", "{status}");
 
-    // 2. The application, a container stackgen did not create, on the stack's network.
+    // 2. The first target with a password: the exporter now reads a map `up` assembles,
+    //    and the managed Redis is neither recreated nor restarted; no volume is left behind.
+    let redis_id = || {
+        docker(&[
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.StartedAt}}",
+            &format!("{}-redis", stack.name),
+        ])
+    };
+    let before = redis_id();
+    let volumes = || {
+        docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.stackgen.project={}", stack.name),
+        ])
+    };
+    let volumes_before = volumes();
+    let target = start_target(&stack, 1);
+    stack.project.secret("secrets/fleet-01.txt", "default-1\n");
+    stack.edit(|toml| {
+        toml + "\n[[targets]]\nname = \"fleet-01\"\naddress = \"redis://fleet-01:6379\"\n\
+                password = { file = \"secrets/fleet-01.txt\" }\n"
+    });
+    let up = run(&stack, "dev", &["up"]).success();
+    assert_eq!(redis_id(), before, "the managed Redis was touched: {up}");
+    assert_eq!(volumes(), volumes_before, "{up}");
+    run(&stack, "dev", &["status"])
+        .success()
+        .stderr_has("All 2 Redis targets up");
+    drop(target);
+
+    // 3. The application, a container stackgen did not create, on the stack's network.
     let network = format!("{}_default", stack.name);
     let app = format!("{}-app", stack.name);
     docker(&[
@@ -92,7 +129,7 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     let state = docker(&["inspect", "--format", "{{.State.Running}}", &app]);
     assert_eq!(state.trim(), "true", "down touched the application");
 
-    // 3. Once the application is disconnected, `down` finishes: the network goes.
+    // 4. Once the application is disconnected, `down` finishes: the network goes.
     docker(&["network", "disconnect", &network, &app]);
     run(&stack, "dev", &["down"]).success();
     let networks = docker(&[

@@ -74,7 +74,7 @@ fn conf_quoted(text: &str) -> String {
 /// in its argv). It is not stackgen's: no project label, so `up` and `down` leave it alone, and
 /// the returned guard removes it.
 #[must_use]
-fn start_target(stack: &Stack, i: usize) -> Removed {
+pub fn start_target(stack: &Stack, i: usize) -> Removed {
     let conf = format!(
         "save \"\"\nappendonly no\nmaxmemory 64mb\nrequirepass {}\nuser monitor on {} ~* &* \
          +@all\n",

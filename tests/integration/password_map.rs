@@ -170,12 +170,8 @@ impl Place {
                 &format!("{dir}/redis_password"),
             )
             .replace("/run/secrets/targets/", &format!("{dir}/targets/"))
-            .replace("/run/redis-exporter-auth/", &format!("{dir}/auth/"))
+            .replace("/run/redis-exporter-map/", &format!("{dir}/auth/"))
             .replace(MANAGED, &format!("redis://127.0.0.1:{}", self.port))
-            .replace(
-                "exec gosu redis redis-server /usr/local/etc/redis/redis.conf -",
-                &server,
-            )
             .replace(
                 "exec redis-server /usr/local/etc/redis/redis.conf -",
                 &server,
@@ -313,7 +309,7 @@ fn exporter_logs_in(scripts: &Scripts, place: &Place) {
         .iter()
         .map(|arg| {
             let arg = arg.replace(
-                "/run/redis-exporter-auth/",
+                "/run/redis-exporter-map/",
                 &format!("{}/", place.path("auth").display()),
             );
             if arg.starts_with("--web.listen-address=") {

@@ -239,11 +239,11 @@ fn the_redis_start_script_hands_the_secret_to_redis_and_the_exporter() {
             work.path().join("redis_password").to_str().unwrap(),
         )
         .replace(
-            "/run/redis-exporter-auth",
+            "/run/redis-exporter-map",
             work.path().join("auth").to_str().unwrap(),
         )
         .replace(
-            "exec gosu redis redis-server /usr/local/etc/redis/redis.conf -",
+            "exec redis-server /usr/local/etc/redis/redis.conf -",
             &format!(
                 "exec {} {} --port {port} -",
                 redis_server.display(),

@@ -163,8 +163,24 @@ pub fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String
     format!("{metric}{{{}}}", pairs.join(","))
 }
 
+/// A PromQL string literal: `"` and `\` escaped, and every character past ASCII written as a
+/// `\u` or `\U` escape, which PromQL reads back as that character (promtool's series parser
+/// refuses a raw U+FFFD as an invalid rune).
 fn quoted(value: &str) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn constant(value: impl std::fmt::Display, samples: u64) -> String {

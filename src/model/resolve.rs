@@ -95,12 +95,13 @@ pub fn resolve(
 }
 
 fn project_name(c: &mut Collector<'_>, table: StackTable) -> String {
+    let missing = table.name.is_none();
     let name = table.name.unwrap_or_default();
     let valid_start = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if name.is_empty() {
+    if missing {
         c.error(
             Code::InvalidValue,
             "stack",
@@ -411,6 +412,14 @@ fn grafana(
             Code::InvalidValue,
             "grafana.admin_user",
             "`admin_user` must not be empty",
+        );
+    } else if admin_user.chars().any(char::is_control) {
+        // It reaches Grafana through an environment variable, which holds no NUL, and a user
+        // name with a control character is a paste error.
+        c.error(
+            Code::InvalidValue,
+            "grafana.admin_user",
+            "`admin_user` must not hold control characters",
         );
     }
     Grafana {

@@ -93,6 +93,24 @@ fn cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
             "stack.toml:6:12",
         ),
         (
+            "a label value YAML 1.1 and kustomize break at U+0085",
+            target("labels = { env = \"pro\\u0085d\" }\n"),
+            "cannot hold control characters other than tab and line breaks",
+            "stack.toml:6:12",
+        ),
+        (
+            "a Grafana admin user an environment variable cannot hold",
+            format!("{BASE}[grafana]\nadmin_user = \"ad\\u0000min\"\n"),
+            "`admin_user` must not hold control characters",
+            "stack.toml:4:1",
+        ),
+        (
+            "an empty project name, at its own line",
+            "[stack]\nname = \"\"\n".to_string(),
+            "invalid project name ``",
+            "stack.toml:2:1",
+        ),
+        (
             "an empty route matcher value (routes nearly everything)",
             with_slack("[[alertmanager.routes]]\nmatch = { env = \"\" }\nchannel = \"#p\"\n"),
             "would match every alert without the label",
@@ -243,7 +261,7 @@ fn yaml_1_1_readers_see_no_booleans_and_no_line_breaks() {
     let project = Project::new(
         "[stack]\nname = \"t\"\nprofile = \"k\"\n[redis]\nenabled = false\n\
          [[targets]]\nname = \"a\"\naddress = \"redis://a\"\n\
-         labels = { on = \"yes\", env = \"pro\u{85}d\", region = \"e\u{2028}u\" }\n",
+         labels = { on = \"yes\", env = \"pro\u{2029}d\", region = \"e\u{2028}u\" }\n",
     );
     project.file(
         "profiles/k.toml",
@@ -254,13 +272,13 @@ fn yaml_1_1_readers_see_no_booleans_and_no_line_breaks() {
     let scrape = project.read("generated/k/scrapeconfig-redis.yaml");
     assert!(scrape.contains("\"on\": \"yes\""), "{scrape}");
     for (path, text) in texts(&project.path().join("generated")) {
-        for c in ['\u{85}', '\u{2028}'] {
+        for c in ['\u{2029}', '\u{2028}'] {
             assert!(!text.contains(c), "{path} holds {c:?} raw");
         }
     }
     let targets = project.read("generated/dev/prometheus/targets/redis.json");
     let targets: serde_json::Value = serde_json::from_str(&targets).unwrap();
-    assert_eq!(targets[0]["labels"]["env"], "pro\u{85}d");
+    assert_eq!(targets[0]["labels"]["env"], "pro\u{2029}d");
 }
 
 /// A prod profile's lint of one stack: its findings as text.

@@ -21,5 +21,6 @@ mod lint;
 mod long_for;
 mod password_map;
 mod real_tools;
+mod roundtrip;
 mod secrets;
 mod security;

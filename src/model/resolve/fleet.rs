@@ -86,6 +86,7 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
                 format!("label `{label}` is empty: Prometheus drops a label with no value"),
             );
         }
+        label_value(c, &at, value);
     }
     let password = t.password.map(|source| {
         if let Secret::Env(variable) = &source
@@ -133,6 +134,21 @@ fn label_name(c: &mut Collector<'_>, key: &str, label: &str) {
                 "label `{label}` is set by stackgen on every series (from the target's name and \
                  the scrape job): choose another name"
             ),
+        );
+    }
+}
+
+/// A label or matcher value: any text but control characters other than tab and line breaks
+/// (DEL, C1 and U+0085 among them), which `kubectl kustomize` refuses or turns into spaces and
+/// YAML 1.1 readers break lines at.
+fn label_value(c: &mut Collector<'_>, key: &str, value: &str) {
+    let control = |ch: char| ch.is_control() && !matches!(ch, '\t' | '\n' | '\r');
+    if value.chars().any(control) {
+        c.error(
+            Code::InvalidValue,
+            key,
+            "a label or matcher value cannot hold control characters other than tab and line \
+             breaks (U+0085 among them): kustomize and YAML 1.1 readers refuse or change them",
         );
     }
 }
@@ -356,6 +372,7 @@ pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
                     ),
                 );
             }
+            label_value(c, &key, value);
         }
         let channel = table.channel.unwrap_or_default();
         if channel.is_empty() {

@@ -1,10 +1,9 @@
 //! `down`: removes the project's containers and networks, found by label, whoever created them;
 //! its volumes, and with them Redis' data, only when asked; a network that other containers
-//! (the application) are attached to stays, and the report names them. Also how one container of the
-//! project is removed, gracefully, which `up` uses for containers that leave or are replaced.
-//! Something already gone counts as removed. It leaves secret copies to
-//! [`secrets::remove_all`](super::secrets::remove_all) and never touches what the project's
-//! label does not mark.
+//! (the application) are attached to stays, and the report names them. Also how one container
+//! of the project is removed, gracefully, which `up` uses for containers that leave or are
+//! replaced. Something already gone counts as removed. It leaves the secret copies to the
+//! command, and never touches what the project's label does not mark.
 
 use bollard::Docker;
 use bollard::errors::Error as DockerError;

@@ -1,9 +1,9 @@
 //! The stack's secrets on their way into containers. A value is read from its file or
-//! environment variable once per `up`, by the one rule [`read`] keeps; it reaches a container only as a
-//! runtime copy under `.stackgen/<profile>/secrets/<service>/`, readable by that container's
-//! user alone, mounted at `/run/secrets/<name>`. Text that came out of a container is redacted
-//! here before anyone shows it. Nothing here prints a value or puts one in a label, an argument,
-//! the environment or under `generated/`.
+//! environment variable once per `up`, by the one rule [`read`] keeps; it reaches a container
+//! only as a runtime copy under `.stackgen/<profile>/secrets/<service>/`, readable by that
+//! container's user alone, mounted at `/run/secrets/<name>`. Text that came out of a container
+//! is redacted here before anyone shows it. Nothing here prints a value or puts one in a label,
+//! an argument, the environment or under `generated/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -243,16 +243,6 @@ impl Copies {
     /// Removes a service's copies, when its container goes.
     pub fn remove(&self, service: &str) {
         let _ = std::fs::remove_dir_all(self.dir(service));
-    }
-}
-
-/// Removes the copies of every profile under `.stackgen/`: they go with the containers that
-/// read them.
-pub fn remove_all(runtime_root: &Path) {
-    if let Ok(entries) = std::fs::read_dir(runtime_root) {
-        for entry in entries.flatten() {
-            let _ = std::fs::remove_dir_all(entry.path().join("secrets"));
-        }
     }
 }
 

@@ -90,21 +90,7 @@ pub async fn up(
 ) -> Result<()> {
     let images =
         images::ensure(docker, spec, &context.image_keys, options.dry_run, printer).await?;
-    // The exporter's password map, when `up` assembles it, is a secret whose value it made.
-    let mut problems = Vec::new();
-    let mut given = BTreeMap::new();
-    let assembled = context.password_map.as_ref().map(|map| {
-        let (assembled, unreadable) = password_map::assemble(&map.entries);
-        problems.extend(unreadable);
-        let value = (assembled.text.clone(), assembled.values.clone());
-        given.insert(map.secret.clone(), value);
-        (map, assembled)
-    });
-    let (secrets, read_problems) = Secrets::read_all(spec, &context.secret_keys, given);
-    // One message per secret: the managed Redis' password is also an entry of the map, read
-    // from the same `stack.toml` key.
-    problems.retain(|p| !read_problems.iter().any(|r| same_secret(p, r)));
-    problems.extend(read_problems);
+    let (secrets, assembled, mut problems) = read_secrets(spec, context);
     if !options.dry_run
         && let Some(error) = Error::from_many(std::mem::take(&mut problems))
     {
@@ -259,6 +245,33 @@ async fn fleet_down(
         stack.targets.len(),
         why.join("\n")
     )))
+}
+
+/// Every secret's value, the exporter's password map when `up` assembles it (a secret whose
+/// value it made), and every secret that cannot be read, each once.
+fn read_secrets<'c>(
+    spec: &StackSpec,
+    context: &'c Context<'_>,
+) -> (
+    Secrets,
+    Option<(&'c PasswordMapPlan, password_map::Assembled)>,
+    Vec<Error>,
+) {
+    let mut problems = Vec::new();
+    let mut given = BTreeMap::new();
+    let assembled = context.password_map.as_ref().map(|map| {
+        let (assembled, unreadable) = password_map::assemble(&map.entries);
+        problems.extend(unreadable);
+        let value = (assembled.text.clone(), assembled.values.clone());
+        given.insert(map.secret.clone(), value);
+        (map, assembled)
+    });
+    let (secrets, read_problems) = Secrets::read_all(spec, &context.secret_keys, given);
+    // One message per secret: the managed Redis' password is also an entry of the map, read
+    // from the same `stack.toml` key.
+    problems.retain(|p| !read_problems.iter().any(|r| same_secret(p, r)));
+    problems.extend(read_problems);
+    (secrets, assembled, problems)
 }
 
 /// Two problems about the secret declared at one `stack.toml` key.

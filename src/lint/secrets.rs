@@ -190,11 +190,8 @@ fn is_slack_webhook(url: &str) -> bool {
 mod tests {
     #[test]
     fn only_a_whole_slack_webhook_passes() {
-        for good in
-            ["https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mnoPQR"]
-        {
-            assert!(super::is_slack_webhook(good), "{good}");
-        }
+        let good = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mnoPQR";
+        assert!(super::is_slack_webhook(good), "{good}");
         for bad in [
             "https://hooks.slack.com/services/…",
             "https://hooks.slack.com/services/T…/B…/…",

@@ -168,7 +168,9 @@ pub(crate) fn image(text: &str) -> Result<(), String> {
     if let Some(tag) = tag {
         let tag_ok = (1..=128).contains(&tag.len())
             && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if !tag_ok {
             return Err(bad());
         }

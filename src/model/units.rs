@@ -59,7 +59,12 @@ impl Size {
     /// The size as a Kubernetes quantity in the largest binary unit that holds it whole
     /// (`2Gi`, `1536Mi`, `1000`): integers only, which the API server keeps as written.
     pub fn kubernetes(self) -> String {
-        let units = [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+        let units = [
+            ("Ti", 1u64 << 40),
+            ("Gi", 1 << 30),
+            ("Mi", 1 << 20),
+            ("Ki", 1 << 10),
+        ];
         for (unit, factor) in units {
             if self.0 >= factor && self.0.is_multiple_of(factor) {
                 return format!("{}{unit}", self.0 / factor);

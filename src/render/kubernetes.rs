@@ -231,7 +231,10 @@ pub fn context(stack: &Stack) -> Context {
     // only past its retention size, so its volume is a fifth larger (10Gi without one).
     let retention = stack.prometheus.retention_size_bytes.map(Size::from_bytes);
     let storage = BTreeMap::from([
-        ("redis", stack.redis.memory_limit.with_headroom(100).kubernetes()),
+        (
+            "redis",
+            stack.redis.memory_limit.with_headroom(100).kubernetes(),
+        ),
         (
             "prometheus",
             retention.map_or("10Gi".into(), |size| size.with_headroom(20).kubernetes()),

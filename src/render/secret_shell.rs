@@ -19,9 +19,11 @@ use serde::Serialize;
 /// refuses both before `up`, and Redis and the map still get the same value. Shell strings make
 /// the escaping quadratic in the value's length: milliseconds for a password, seconds near the
 /// 64 KiB limit.
-pub(crate) const SNIPPET: &str = r##"# Secrets by stackgen's rule (src/render/secret_shell.rs), in sh builtins alone.
+pub(crate) const SNIPPET: &str = r##"# Secrets by stackgen's rule (src/render/secret_shell.rs),
+# in sh builtins alone.
 sg_cr=$(printf '\r')
-sg_ctl=$(printf '\1\2\3\4\5\6\7\10\11\12\13\14\15\16\17\20\21\22\23\24\25\26\27\30\31\32\33\34\35\36\37\177')
+sg_ctl=$(printf '\1\2\3\4\5\6\7\10\11\12\13\14\15\16\17')
+sg_ctl=$sg_ctl$(printf '\20\21\22\23\24\25\26\27\30\31\32\33\34\35\36\37\177')
 sg_refuse() {
   printf 'stackgen: the secret in %s %s\n' "$1" "$2" >&2
   exit 1

@@ -248,7 +248,10 @@ fn up_status_idempotence_reload_data_and_down() {
     assert!(out.contains("is up: 4 services healthy"), "{out}");
     let stdout = stack.run(&["status", "--format", "json"]).success().stdout;
     let report: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!((&report["profile"], &report["ok"]), (&"prod".into(), &true.into()));
+    assert_eq!(
+        (&report["profile"], &report["ok"]),
+        (&"prod".into(), &true.into())
+    );
     let rows = report["services"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");

@@ -1,6 +1,9 @@
-//! A new user's first day on the real engine (stand-in images, Grafana off): two profiles of
-//! one project never take over each other's stack, and `down` finishes what it can while the
-//! application is attached to the stack's network, touching nothing it did not create.
+//! A new user's first day on the real engine (stand-in images, Grafana off): a Redis image with
+//! nothing but sh, redis-server and redis-cli runs; `up` leaves no profile's files stale; two
+//! profiles of one project never take over each other's stack; the first password-protected
+//! target leaves the managed Redis as it was; `down` finishes what it can while the application
+//! is attached to the stack's network, touching nothing it did not create; and a missing secret
+//! is one message naming its file.
 
 use serde_json::Value;
 
@@ -31,6 +34,8 @@ fn profiles_keep_to_their_own_stack_and_down_leaves_only_what_the_app_holds() {
     stack.up();
     let ids = stack.container_ids();
     assert_eq!(ids.len(), 4);
+    // `up -p dev` rendered every profile, as `render` does: CI's `render --check` stays green.
+    stack.project.run(["render", "--check"]).success();
 
     // 1. prod while dev runs: refused before any change, naming dev and the ways out.
     run(&stack, "prod", &["up"])

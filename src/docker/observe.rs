@@ -25,19 +25,16 @@ pub struct Existing {
     pub containers: Vec<Observed>,
     /// Network name → id.
     pub networks: BTreeMap<String, String>,
-    pub volumes: BTreeSet<String>,
-    /// Volume name → the profile it was made for, where it says.
-    pub volume_profiles: BTreeMap<String, String>,
+    /// Volume name → the profile it was made for ("" when it does not say).
+    pub volumes: BTreeMap<String, String>,
 }
 
 impl Existing {
     pub async fn read(docker: &Docker, project: &str) -> Result<Self> {
-        let volume_profiles = volumes_with_profiles(docker, project).await?;
         Ok(Self {
             containers: containers(docker, project).await?,
             networks: networks(docker, project).await?,
-            volumes: volume_profiles.keys().cloned().collect(),
-            volume_profiles,
+            volumes: volumes_with_profiles(docker, project).await?,
         })
     }
 
@@ -46,7 +43,7 @@ impl Existing {
     pub fn other_profile(&self, profile: &str) -> Option<String> {
         other_profile(
             self.containers.iter().map(|c| c.profile.as_str()),
-            self.volume_profiles.values().map(String::as_str),
+            self.volumes.values().map(String::as_str),
             profile,
         )
     }
@@ -140,21 +137,26 @@ pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String,
     Ok(found)
 }
 
-/// The names of the containers attached to a network, by the engine's inspection.
+/// The containers attached to a network, by id, as the engine reports them; none when the
+/// network is gone.
+async fn endpoints(
+    docker: &Docker,
+    network: &str,
+) -> Result<HashMap<String, bollard::models::EndpointResource>> {
+    let options = None::<bollard::query_parameters::InspectNetworkOptions>;
+    match docker.inspect_network(network, options).await {
+        Err(e) if is_not_found(&e) => Ok(HashMap::new()),
+        other => Ok(other
+            .map_err(engine_error("inspect network"))?
+            .containers
+            .unwrap_or_default()),
+    }
+}
+
+/// The names of the containers attached to a network.
 pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
-    let inspected = match docker
-        .inspect_network(
-            network,
-            None::<bollard::query_parameters::InspectNetworkOptions>,
-        )
-        .await
-    {
-        Err(e) if is_not_found(&e) => return Ok(Vec::new()),
-        other => other.map_err(engine_error("inspect network"))?,
-    };
-    let mut names: Vec<String> = inspected
-        .containers
-        .unwrap_or_default()
+    let mut names: Vec<String> = endpoints(docker, network)
+        .await?
         .into_values()
         .filter_map(|endpoint| endpoint.name)
         .collect();
@@ -169,17 +171,7 @@ pub async fn network_hosts(
     network: &str,
 ) -> Result<BTreeMap<String, std::net::IpAddr>> {
     let mut hosts = BTreeMap::new();
-    let inspected = match docker
-        .inspect_network(
-            network,
-            None::<bollard::query_parameters::InspectNetworkOptions>,
-        )
-        .await
-    {
-        Err(e) if is_not_found(&e) => return Ok(hosts),
-        other => other.map_err(engine_error("inspect network"))?,
-    };
-    for (id, endpoint) in inspected.containers.unwrap_or_default() {
+    for (id, endpoint) in endpoints(docker, network).await? {
         let address = endpoint.ipv4_address.unwrap_or_default();
         let Ok(ip) = address.split('/').next().unwrap_or_default().parse() else {
             continue;

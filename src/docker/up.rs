@@ -345,7 +345,7 @@ fn plan_of(spec: &StackSpec, wanted: &Wanted, existing: &Existing, applied: &App
         &existing.containers,
         applied,
         (&spec.network, existing.networks.contains_key(&spec.network)),
-        (&volumes, &existing.volumes),
+        (&volumes, &existing.volumes.keys().cloned().collect()),
     )
 }
 

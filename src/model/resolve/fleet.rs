@@ -381,7 +381,7 @@ pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
                 &format!("alertmanager.routes.{i}"),
                 "a route needs a `channel`",
             );
-        } else if let Err(why) = crate::model::grammar::slack_channel(&channel) {
+        } else if let Err(why) = grammar::slack_channel(&channel) {
             c.error(
                 Code::InvalidValue,
                 &format!("alertmanager.routes.{i}.channel"),

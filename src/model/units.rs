@@ -40,18 +40,18 @@ impl Size {
 
     /// The size in Prometheus' unit grammar, whose `GB` means 2^30 bytes.
     pub fn prometheus(self) -> String {
-        let units = [
-            ("TB", 1u64 << 40),
-            ("GB", 1 << 30),
-            ("MB", 1 << 20),
-            ("KB", 1 << 10),
-        ];
-        for (unit, factor) in units {
-            if self.0 >= factor && self.0.is_multiple_of(factor) {
-                return format!("{}{unit}", self.0 / factor);
+        self.spelled(["TB", "GB", "MB", "KB", "B"])
+    }
+
+    /// The size in the largest binary unit that holds it whole, the units (TiB down to bytes)
+    /// named by `names`: the one place Display, Prometheus and Kubernetes spellings come from.
+    fn spelled(self, names: [&str; 5]) -> String {
+        for ((_, factor), name) in IEC_UNITS.iter().zip(names) {
+            if self.0 >= *factor && self.0.is_multiple_of(*factor) {
+                return format!("{}{name}", self.0 / factor);
             }
         }
-        format!("{}B", self.0)
+        format!("0{}", names[4])
     }
 }
 
@@ -59,18 +59,7 @@ impl Size {
     /// The size as a Kubernetes quantity in the largest binary unit that holds it whole
     /// (`2Gi`, `1536Mi`, `1000`): integers only, which the API server keeps as written.
     pub fn kubernetes(self) -> String {
-        let units = [
-            ("Ti", 1u64 << 40),
-            ("Gi", 1 << 30),
-            ("Mi", 1 << 20),
-            ("Ki", 1 << 10),
-        ];
-        for (unit, factor) in units {
-            if self.0 >= factor && self.0.is_multiple_of(factor) {
-                return format!("{}{unit}", self.0 / factor);
-            }
-        }
-        self.0.to_string()
+        self.spelled(["Ti", "Gi", "Mi", "Ki", ""])
     }
 
     /// This size and a share of it more (`percent` of it), rounded up to whole MiB.
@@ -119,12 +108,7 @@ impl std::str::FromStr for Size {
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (unit, factor) in IEC_UNITS {
-            if self.0 >= factor && self.0.is_multiple_of(factor) {
-                return write!(f, "{}{unit}", self.0 / factor);
-            }
-        }
-        write!(f, "0B")
+        f.write_str(&self.spelled(IEC_UNITS.map(|(unit, _)| unit)))
     }
 }
 

@@ -7,11 +7,13 @@
 //! Prometheus has not scraped yet is pending, not failed. Blocking HTTP and Redis calls with
 //! short timeouts; a secret used to log in never appears in what a check reports.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::observe::parse_time;
 use super::spec::{ContainerSpec, StackSpec};
 use super::{fleet, probe};
 use crate::model::Stack;
@@ -37,7 +39,8 @@ pub struct Passed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingTarget {
     pub job: String,
-    /// The latest time its first scrape is due (UTC, RFC 3339): Prometheus scrapes a new
+    /// The latest time its first scrape (of the container that runs now) is due (UTC,
+    /// RFC 3339): Prometheus scrapes a new
     /// target within one scrape interval.
     pub first_scrape_due: String,
 }
@@ -53,9 +56,26 @@ impl From<String> for Passed {
 
 type Checked = std::result::Result<Passed, String>;
 
+/// When each service's running container started, by service; a service not running is absent.
+pub type Started = BTreeMap<String, SystemTime>;
+
+/// How long after its container starts a service may fail a scrape for starting: every service
+/// of the stack answers within seconds, so a scrape that failed earlier is about the start.
+const STARTING: Duration = Duration::from_secs(10);
+
+/// The service whose container answers a Prometheus job's scrapes: the exporter answers for
+/// every Redis target.
+fn scraped_service(job: &str) -> &str {
+    match job {
+        "redis" => "redis-exporter",
+        other => other,
+    }
+}
+
 impl Checks<'_> {
-    /// The check of one service; what it found, or why it failed.
-    pub fn check(&self, container: &ContainerSpec) -> Checked {
+    /// The check of one service; what it found, or why it failed. `started` says which
+    /// services run, and since when, for Prometheus to tell fresh scrapes from stale ones.
+    pub fn check(&self, container: &ContainerSpec, started: &Started) -> Checked {
         let port = container
             .ports
             .first()
@@ -65,7 +85,7 @@ impl Checks<'_> {
         match container.service.as_str() {
             "redis" => self.redis(host, port).map(Passed::from),
             "redis-exporter" => self.exporter(host, port).map(Passed::from),
-            "prometheus" => self.prometheus(host, port),
+            "prometheus" => self.prometheus(host, port, started),
             "alertmanager" => self.alertmanager(host, port).map(Passed::from),
             "grafana" => self.grafana(host, port).map(Passed::from),
             other => Err(format!("no probe for service `{other}`")),
@@ -134,7 +154,7 @@ impl Checks<'_> {
     }
 
     /// Ready, rules loaded, every job's target discovered and none down, Alertmanager found.
-    fn prometheus(&self, host: &str, port: u16) -> Checked {
+    fn prometheus(&self, host: &str, port: u16, started: &Started) -> Checked {
         let ready = probe::get(host, port, "/-/ready").map_err(|e| e.to_string())?;
         if ready.status != 200 {
             return Err(format!("/-/ready answered {}", ready.status));
@@ -145,7 +165,7 @@ impl Checks<'_> {
             return Err("no rule groups loaded".into());
         }
         let targets = json(host, port, "/api/v1/targets", None)?;
-        let found = Targets::read(&targets, &self.jobs(), SystemTime::now())?;
+        let found = Targets::read(&targets, &self.jobs(), SystemTime::now(), started)?;
         if self.wait_scrape && !found.pending.is_empty() {
             let jobs: Vec<&str> = found.pending.iter().map(|p| p.job.as_str()).collect();
             return Err(format!("not scraped yet: {}", jobs.join(", ")));
@@ -252,8 +272,15 @@ struct Targets {
 }
 
 impl Targets {
-    /// An error when a job has no target yet or a scraped target is down.
-    fn read(targets: &Value, jobs: &[&str], now: SystemTime) -> std::result::Result<Self, String> {
+    /// An error when a job has no target yet or a scraped target is down. A target whose
+    /// container does not run, or whose last scrape predates its container or failed while it
+    /// was starting, is pending: that scrape is about another container, or about its start.
+    fn read(
+        targets: &Value,
+        jobs: &[&str],
+        now: SystemTime,
+        started: &Started,
+    ) -> std::result::Result<Self, String> {
         let active = targets["data"]["activeTargets"]
             .as_array()
             .cloned()
@@ -270,9 +297,17 @@ impl Targets {
                 missing.join(", ")
             ));
         }
+        let stale = |t: &Value| {
+            let Some(since) = started.get(scraped_service(&job(t))) else {
+                return true;
+            };
+            let last = t["lastScrape"].as_str().and_then(parse_time);
+            let last = last.unwrap_or(UNIX_EPOCH);
+            last < *since || (t["health"] == "down" && last < *since + STARTING)
+        };
         let down: Vec<String> = active
             .iter()
-            .filter(|t| t["health"] == "down")
+            .filter(|t| t["health"] == "down" && !stale(t))
             .map(|t| {
                 let error = t["lastError"].as_str().unwrap_or_default();
                 format!("{} ({error})", job(t))
@@ -283,7 +318,7 @@ impl Targets {
         }
         let pending = active
             .iter()
-            .filter(|t| t["health"] != "up")
+            .filter(|t| t["health"] != "up" || stale(t))
             .map(|t| {
                 let interval = t["scrapeInterval"].as_str().unwrap_or("1m");
                 PendingTarget {
@@ -329,20 +364,8 @@ fn parse_interval(text: &str) -> Duration {
 
 /// `time` as `2026-11-26T01:02:03Z`.
 fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    let time = chrono::DateTime::<chrono::Utc>::from(time);
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -451,7 +474,7 @@ mod tests {
             stack: &stack,
             wait_scrape: false,
         };
-        let passed = checks.check(&container).unwrap();
+        let passed = checks.check(&container, &Started::new()).unwrap();
         assert_eq!(
             passed.detail,
             "healthy, datasource and dashboard provisioned"
@@ -460,7 +483,7 @@ mod tests {
         // A server that wants other credentials fails the probe, naming what failed.
         let port = fake_grafana(2, "b3RoZXI6b3RoZXI=");
         container.ports[0].host_port = port;
-        let error = checks.check(&container).unwrap_err();
+        let error = checks.check(&container, &Started::new()).unwrap_err();
         assert!(
             error.contains("/api/datasources/uid/stackgen-prometheus answered 401"),
             "{error}"
@@ -469,46 +492,117 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    fn target(job: &str, health: &str, error: &str) -> Value {
+    /// A target of `/api/v1/targets`, last scraped `scraped` seconds after the test's epoch.
+    fn target(job: &str, health: &str, error: &str, scraped: u64) -> Value {
+        let scraped = UNIX_EPOCH + Duration::from_secs(1_795_000_000 + scraped);
         serde_json::json!({
             "labels": {"job": job},
             "health": health,
             "lastError": error,
+            "lastScrape": if health == "unknown" {
+                "0001-01-01T00:00:00Z".to_string()
+            } else {
+                rfc3339(scraped).replace('Z', ".123456789Z")
+            },
             "scrapeInterval": "15s",
         })
     }
 
     #[test]
-    fn unscraped_targets_are_pending_and_scraped_down_ones_fail() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        let jobs = ["prometheus", "redis-exporter"];
+    fn unscraped_and_stale_targets_are_pending_and_scraped_down_ones_fail() {
+        let epoch = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let now = epoch + Duration::from_secs(100);
+        let jobs = ["prometheus", "redis", "redis-exporter"];
         let answer = |targets: Vec<Value>| serde_json::json!({"data": {"activeTargets": targets}});
-        let fresh = answer(vec![
-            target("prometheus", "up", ""),
-            target("redis-exporter", "unknown", ""),
-        ]);
-        assert_eq!(
-            Targets::read(&fresh, &jobs, now).unwrap(),
-            Targets {
-                up: 1,
-                pending: vec![PendingTarget {
-                    job: "redis-exporter".into(),
-                    first_scrape_due: "2026-11-18T11:06:55Z".into(),
-                }],
+        // Every container started at 50 s, unless a case says otherwise.
+        let at = |exporter: Option<u64>| {
+            let mut started = Started::from([("prometheus".to_string(), epoch)]);
+            if let Some(secs) = exporter {
+                started.insert("redis-exporter".into(), epoch + Duration::from_secs(secs));
             }
-        );
-        let down = answer(vec![
-            target("prometheus", "up", ""),
-            target("redis-exporter", "down", "connection refused"),
-        ]);
+            started
+        };
+        let up = || target("prometheus", "up", "", 90);
+        let redis = || target("redis", "up", "", 90);
+        let due = "2026-11-18T11:08:35Z";
+        let pending = |job: &str| Targets {
+            up: 2,
+            pending: vec![PendingTarget {
+                job: job.into(),
+                first_scrape_due: due.into(),
+            }],
+        };
+        // (exporter target, when the exporter's container started, what is judged)
+        let cases: [(Value, Option<u64>, Result<Targets, &str>); 6] = [
+            // Not scraped yet.
+            (
+                target("redis-exporter", "unknown", "", 0),
+                Some(50),
+                Ok(pending("redis-exporter")),
+            ),
+            // Scraped, up, after the start.
+            (
+                target("redis-exporter", "up", "", 80),
+                Some(50),
+                Ok(Targets {
+                    up: 3,
+                    pending: vec![],
+                }),
+            ),
+            // Down well after its start: a failure.
+            (
+                target("redis-exporter", "down", "connection refused", 80),
+                Some(50),
+                Err("targets down: redis-exporter (connection refused)"),
+            ),
+            // Down before `up` replaced its container (no such host in between): stale.
+            (
+                target("redis-exporter", "down", "no such host", 45),
+                Some(50),
+                Ok(pending("redis-exporter")),
+            ),
+            // Down within seconds of the start: about the start.
+            (
+                target("redis-exporter", "down", "connection refused", 52),
+                Some(50),
+                Ok(pending("redis-exporter")),
+            ),
+            // Up, but the container does not run now: not judged yet.
+            (
+                target("redis-exporter", "up", "", 80),
+                None,
+                Ok(Targets {
+                    up: 1,
+                    pending: vec![
+                        PendingTarget {
+                            job: "redis".into(),
+                            first_scrape_due: due.into(),
+                        },
+                        PendingTarget {
+                            job: "redis-exporter".into(),
+                            first_scrape_due: due.into(),
+                        },
+                    ],
+                }),
+            ),
+        ];
+        for (exporter, started, expected) in cases {
+            let found = Targets::read(
+                &answer(vec![up(), redis(), exporter.clone()]),
+                &jobs,
+                now,
+                &at(started),
+            );
+            assert_eq!(
+                found,
+                expected.map_err(String::from),
+                "{exporter} started {started:?}"
+            );
+        }
+        let early = answer(vec![target("prometheus", "unknown", "", 0)]);
         assert_eq!(
-            Targets::read(&down, &jobs, now).unwrap_err(),
-            "targets down: redis-exporter (connection refused)"
-        );
-        let early = answer(vec![target("prometheus", "unknown", "")]);
-        assert_eq!(
-            Targets::read(&early, &jobs, now).unwrap_err(),
-            "targets not discovered yet: redis-exporter"
+            Targets::read(&early, &jobs, now, &at(Some(50))).unwrap_err(),
+            "targets not discovered yet: redis, redis-exporter"
         );
     }
 

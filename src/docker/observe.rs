@@ -4,6 +4,7 @@
 //! records by pure functions, so that the rest never sees bollard's optional fields.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::SystemTime;
 
 use bollard::Docker;
 use bollard::models::{
@@ -293,6 +294,8 @@ pub struct Seen {
     pub health: Option<String>,
     pub health_output: String,
     pub exit_code: i64,
+    /// When the running container started; `None` when it is not running.
+    pub started: Option<SystemTime>,
 }
 
 impl Seen {
@@ -304,6 +307,7 @@ impl Seen {
             health: None,
             health_output: String::new(),
             exit_code: 0,
+            started: None,
         }
     }
 }
@@ -323,9 +327,10 @@ pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
 fn seen(c: ContainerInspectResponse) -> Seen {
     let state = c.state.unwrap_or_default();
     let health = state.health.clone();
+    let running = state.status == Some(ContainerStateStatusEnum::RUNNING);
     Seen {
         status: state.status.map(|s| s.to_string()).unwrap_or_default(),
-        running: state.status == Some(ContainerStateStatusEnum::RUNNING),
+        running,
         health: health
             .as_ref()
             .and_then(|h| h.status)
@@ -338,7 +343,16 @@ fn seen(c: ContainerInspectResponse) -> Seen {
             .trim()
             .to_string(),
         exit_code: state.exit_code.unwrap_or_default(),
+        started: running
+            .then(|| state.started_at.as_deref().and_then(parse_time))
+            .flatten(),
     }
+}
+
+/// An RFC 3339 time as the engine and Prometheus write it (`2026-12-07T03:45:29.123456789Z`).
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some(SystemTime::from(time.with_timezone(&chrono::Utc)))
 }
 
 /// The last `lines` lines a container wrote, stdout and stderr; why there are none otherwise.
@@ -378,6 +392,7 @@ mod tests {
     };
 
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn a_listening_socket_is_found_by_its_port() {
@@ -435,6 +450,7 @@ mod tests {
             state: Some(ContainerState {
                 status: Some(status),
                 exit_code: Some(1),
+                started_at: Some("2026-12-07T03:45:29.123456789Z".into()),
                 health: health.map(|status| Health {
                     status: Some(status),
                     log: Some(vec![HealthcheckResult {
@@ -466,6 +482,9 @@ mod tests {
             let seen = seen(response);
             assert_eq!((seen.running, seen.health.as_deref()), (running, health));
             assert_eq!(seen.exit_code, 1);
+            // Since when it runs, to the nanosecond; a stopped one does not run.
+            let since = UNIX_EPOCH + Duration::new(1_796_615_129, 123_456_789);
+            assert_eq!(seen.started, running.then_some(since));
         }
         let last = seen(inspected(RUNNING, Some(HealthStatusEnum::STARTING)));
         assert_eq!(

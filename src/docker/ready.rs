@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
-use super::checks::Checks;
+use super::checks::{Checks, Started};
 use super::observe::{Seen, inspect, logs_tail};
 use super::secrets::Secrets;
 use super::spec::ContainerSpec;
@@ -67,7 +67,7 @@ pub async fn wait(
     secrets: &Secrets,
     checks: &Checks<'_>,
 ) -> Result<Duration, String> {
-    let started = Instant::now();
+    let since = Instant::now();
     let logs =
         move || async move { secrets.redact(&logs_tail(docker, &spec.name, LOG_LINES).await) };
     let mut asked = false;
@@ -83,8 +83,9 @@ pub async fn wait(
             Readiness::Check if late_now && (changed || asked) => String::new(),
             Readiness::Check => {
                 asked = true;
-                match checks.check(spec) {
-                    Ok(_) => return Ok(started.elapsed()),
+                let running = started(docker, checks, spec).await?;
+                match checks.check(spec, &running) {
+                    Ok(_) => return Ok(since.elapsed()),
                     Err(why) => why,
                 }
             }
@@ -94,6 +95,27 @@ pub async fn wait(
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// When each service of the stack started, for Prometheus' check to tell a fresh scrape from
+/// one of a container `up` replaced; only Prometheus' check reads it.
+async fn started(
+    docker: &Docker,
+    checks: &Checks<'_>,
+    spec: &ContainerSpec,
+) -> Result<Started, String> {
+    if spec.service != "prometheus" {
+        return Ok(Started::new());
+    }
+    let mut seen = Vec::new();
+    for container in &checks.spec.containers {
+        seen.push(
+            inspect(docker, &container.name)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(super::status::started(checks.spec, &seen))
 }
 
 #[cfg(test)]
@@ -107,6 +129,7 @@ mod tests {
             health: health.map(Into::into),
             health_output: String::new(),
             exit_code: 1,
+            started: None,
         }
     }
 

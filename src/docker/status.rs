@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::checks::{Checks, PendingTarget};
+use super::checks::{Checks, PendingTarget, Started};
 use super::fleet::TargetStatus;
 use super::spec::StackSpec;
 use crate::error::Result;
@@ -38,9 +38,13 @@ pub async fn status(
         stack,
         wait_scrape: false,
     };
-    let mut rows = Vec::new();
+    let mut seen_all = Vec::new();
     for container in &spec.containers {
-        let seen = super::observe::inspect(docker, &container.name).await?;
+        seen_all.push(super::observe::inspect(docker, &container.name).await?);
+    }
+    let started = started(spec, &seen_all);
+    let mut rows = Vec::new();
+    for (container, seen) in spec.containers.iter().zip(seen_all) {
         let health = seen.health.clone().unwrap_or_else(|| "-".into());
         let row = |ok, probe, pending| ServiceStatus {
             service: container.service.clone(),
@@ -58,7 +62,7 @@ pub async fn status(
             let why = "the engine's health check reports it unhealthy";
             row(false, why.to_string(), vec![])
         } else {
-            match checks.check(container) {
+            match checks.check(container, &started) {
                 Ok(passed) => row(true, passed.detail, passed.pending),
                 Err(why) => row(false, why, vec![]),
             }
@@ -75,4 +79,13 @@ pub async fn status(
         }
     }
     Ok(rows)
+}
+
+/// When each running service's container started, from what the engine said of each.
+pub fn started(spec: &StackSpec, seen: &[super::observe::Seen]) -> Started {
+    let services = spec.containers.iter().map(|c| c.service.clone());
+    services
+        .zip(seen)
+        .filter_map(|(service, seen)| Some((service, seen.started?)))
+        .collect()
 }

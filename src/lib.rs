@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod docker;
 pub mod drill;
 pub mod error;
+pub(crate) mod health;
 pub mod lint;
 pub mod model;
 pub mod output;

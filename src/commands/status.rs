@@ -1,9 +1,9 @@
 //! `stackgen status [--format human|json]`: per service, state, health and a real probe.
 
 use super::stack::Running;
-use crate::docker::fleet::TargetStatus;
 use crate::docker::{Engine, observe, status};
 use crate::error::{Outcome, Result};
+use crate::health::TargetStatus;
 use crate::{Options, Printer};
 
 pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {

@@ -19,7 +19,6 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::applied::{self, AppliedState};
-use super::checks::Checks;
 use super::container::create_body;
 use super::down::{STOP_GRACE_SECONDS, remove_container};
 use super::engine::engine_error;
@@ -27,9 +26,11 @@ use super::plan::{self, Action, Desired, Plan, Step};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, StackSpec, VolumeSpec};
 use super::up::UpReport;
-use super::{labels, observe, probe, ready};
+use super::{labels, observe, ready};
 use crate::Printer;
 use crate::error::Result;
+use crate::health::Checks;
+use crate::health::http::{self, HttpError, Method};
 
 /// What carrying out a plan needs, all decided before anything changes.
 pub struct Execution<'a> {
@@ -175,7 +176,7 @@ impl Execution<'_> {
     /// it answers its check, record what it runs with in `applied.json`. After the first
     /// service that is not ready or refused a reload, nothing more starts, and
     /// `report.unhealthy` says why.
-    pub async fn start_in_order(
+    pub(crate) async fn start_in_order(
         &self,
         mut applied: AppliedState,
         checks: &Checks<'_>,
@@ -262,6 +263,7 @@ impl Execution<'_> {
             Ok(None) => Ok(
                 match ready::wait(
                     self.docker,
+                    self.spec,
                     container,
                     deadline,
                     changed,
@@ -373,12 +375,15 @@ async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>>
     let address = spec
         .ports
         .first()
-        .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port));
+        .map(|p| (http::reach(&p.host_ip).to_string(), p.host_port));
     match (how, address) {
         (Some("SIGHUP"), Some((host, port))) => {
             hangup_and_verify(docker, &spec.name, &host, port).await
         }
-        (_, Some((host, port))) => Ok(refusal(probe::http("POST", &host, port, "/-/reload", None))),
+        (_, Some((host, port))) => {
+            let answer = http::request(Method::POST, &host, port, "/-/reload", None).await;
+            Ok(refusal(answer))
+        }
         (_, None) => hangup(docker, &spec.name).await.map(|()| None),
     }
 }
@@ -391,7 +396,7 @@ pub async fn hangup_and_verify(
     host: &str,
     port: u16,
 ) -> Result<Option<String>> {
-    let before = reloads(host, port);
+    let before = reloads(host, port).await;
     // The verdict's timestamp counts whole seconds: a reload within the second of the last one
     // would not show.
     if let Ok(Reloads { last_success, .. }) = before {
@@ -405,7 +410,7 @@ pub async fn hangup_and_verify(
     hangup(docker, name).await?;
     let deadline = Instant::now() + RELOAD_VERDICT;
     loop {
-        match (reloads(host, port), &before) {
+        match (reloads(host, port).await, &before) {
             (Ok(now), _) if !now.successful => {
                 return Ok(Some(
                     "prometheus_config_last_reload_successful is 0: it refused the new \
@@ -441,8 +446,10 @@ struct Reloads {
     last_success: f64,
 }
 
-fn reloads(host: &str, port: u16) -> std::result::Result<Reloads, String> {
-    let metrics = probe::get(host, port, "/metrics").map_err(|e| e.to_string())?;
+async fn reloads(host: &str, port: u16) -> std::result::Result<Reloads, String> {
+    let metrics = http::get(host, port, "/metrics")
+        .await
+        .map_err(|e| e.to_string())?;
     parse_reloads(&metrics.body).ok_or_else(|| "no reload metrics".into())
 }
 
@@ -460,7 +467,7 @@ fn parse_reloads(metrics: &str) -> Option<Reloads> {
 }
 
 /// Why a reload's answer is a refusal; `None` when it succeeded.
-fn refusal(answer: std::io::Result<probe::Response>) -> Option<String> {
+fn refusal(answer: std::result::Result<http::Response, HttpError>) -> Option<String> {
     match answer {
         Ok(response) if response.status == 200 => None,
         Ok(response) => Some(format!(
@@ -515,8 +522,8 @@ mod tests {
         }
     }
 
-    fn response(status: u16, body: &str) -> probe::Response {
-        probe::Response {
+    fn response(status: u16, body: &str) -> http::Response {
+        http::Response {
             status,
             body: body.into(),
         }
@@ -528,7 +535,7 @@ mod tests {
             (Ok(response(200, "ok")), None),
             (Ok(response(500, " bad rule\n")), Some("HTTP 500: bad rule")),
             (
-                Err(std::io::Error::other("connection refused")),
+                Err(HttpError::Request("connection refused".into())),
                 Some("connection refused"),
             ),
         ];

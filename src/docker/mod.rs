@@ -21,13 +21,11 @@
 //! - [`container`]: a container's create body.
 //! - [`execute`]: carrying out a plan, wave by wave; [`ready`]: when a container is ready.
 //! - [`up`]: the phases of `up`, in order; [`down`]: `down`, and removing a container.
-//! - [`checks`]: what each service must answer to be ready and wired, from the host;
-//!   [`probe`]: the HTTP and Redis clients they use; [`status`]: `status`; [`fleet`]: each
-//!   Redis target as the exporter reports it.
+//! - [`status`]: `status`, each container's state beside what its service answers (the
+//!   checks themselves are [`crate::health`]'s; they never ask the engine).
 //! - [`password_map`]: the exporter's password map, assembled from the targets' secrets.
 
 pub mod applied;
-pub mod checks;
 pub mod compose;
 pub mod compose_hash;
 pub mod container;
@@ -35,7 +33,6 @@ pub mod down;
 pub mod engine;
 pub mod execute;
 pub mod fingerprints;
-pub mod fleet;
 pub mod images;
 pub mod labels;
 pub mod observe;

@@ -344,15 +344,14 @@ fn seen(c: ContainerInspectResponse) -> Seen {
             .to_string(),
         exit_code: state.exit_code.unwrap_or_default(),
         started: running
-            .then(|| state.started_at.as_deref().and_then(parse_time))
+            .then(|| {
+                state
+                    .started_at
+                    .as_deref()
+                    .and_then(crate::health::targets::parse_time)
+            })
             .flatten(),
     }
-}
-
-/// An RFC 3339 time as the engine and Prometheus write it (`2026-12-07T03:45:29.123456789Z`).
-pub fn parse_time(text: &str) -> Option<SystemTime> {
-    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
-    Some(SystemTime::from(time.with_timezone(&chrono::Utc)))
 }
 
 /// The last `lines` lines a container wrote, stdout and stderr; why there are none otherwise.

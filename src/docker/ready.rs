@@ -1,18 +1,18 @@
 //! When a container that `up` started is ready: running, and answering its own check (see
-//! [`super::checks`]), polled every [`POLL`] — not the engine's health-check schedule, whose
-//! first check comes a whole interval after the start. Waiting ends early when the container
-//! crashes, and at the deadline; either way the message says what was seen, with the last
-//! check's answer and the last log lines, redacted. The judgement is pure; only the waiting loop
-//! asks the engine and the service.
+//! [`crate::health::checks`]), polled every [`POLL`] — not the engine's health-check
+//! schedule, whose first check comes a whole interval after the start. Waiting ends early
+//! when the container crashes, and at the deadline; either way the message says what was seen,
+//! with the last check's answer and the last log lines, redacted. The judgement is pure; only
+//! the waiting loop asks the engine and the service.
 
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
-use super::checks::{Checks, Started};
 use super::observe::{Seen, inspect, logs_tail};
 use super::secrets::Secrets;
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, StackSpec};
+use crate::health::{Checks, Started};
 
 /// How many of a failed container's last log lines are shown.
 const LOG_LINES: usize = 20;
@@ -59,8 +59,9 @@ fn late(spec: &ContainerSpec, seen: &Seen, check: &str, logs: &str) -> String {
 /// Waits until `spec`'s container is ready; how long it took, or why it is not. A container
 /// `up` just changed is not asked once the deadline has passed; one it kept is asked at least
 /// once.
-pub async fn wait(
+pub(crate) async fn wait(
     docker: &Docker,
+    stack: &StackSpec,
     spec: &ContainerSpec,
     deadline: Instant,
     changed: bool,
@@ -83,8 +84,9 @@ pub async fn wait(
             Readiness::Check if late_now && (changed || asked) => String::new(),
             Readiness::Check => {
                 asked = true;
-                let running = started(docker, checks, spec).await?;
-                match checks.check(spec, &running) {
+                let running = started(docker, stack, spec).await?;
+                let at = spec.published().ok_or("no published port to probe")?;
+                match checks.check(&spec.service, at, &running).await {
                     Ok(_) => return Ok(since.elapsed()),
                     Err(why) => why,
                 }
@@ -101,21 +103,21 @@ pub async fn wait(
 /// one of a container `up` replaced; only Prometheus' check reads it.
 async fn started(
     docker: &Docker,
-    checks: &Checks<'_>,
+    stack: &StackSpec,
     spec: &ContainerSpec,
 ) -> Result<Started, String> {
     if spec.service != "prometheus" {
         return Ok(Started::new());
     }
     let mut seen = Vec::new();
-    for container in &checks.spec.containers {
+    for container in &stack.containers {
         seen.push(
             inspect(docker, &container.name)
                 .await
                 .map_err(|e| e.to_string())?,
         );
     }
-    Ok(super::status::started(checks.spec, &seen))
+    Ok(super::status::started(stack, &seen))
 }
 
 #[cfg(test)]

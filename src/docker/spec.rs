@@ -165,6 +165,12 @@ impl ContainerSpec {
             compose_hash: String::new(),
         }
     }
+
+    /// Where this machine reaches the service: its first published port.
+    pub fn published(&self) -> Option<(&str, u16)> {
+        let port = self.ports.first()?;
+        Some((crate::health::http::reach(&port.host_ip), port.host_port))
+    }
 }
 
 /// Least privilege and limits: security options, capabilities, a read-only root filesystem

@@ -7,14 +7,13 @@
 
 use serde::Serialize;
 
-use super::checks::{Checks, PendingTarget, Started};
-use super::fleet::TargetStatus;
 use super::spec::StackSpec;
 use crate::error::Result;
+use crate::health::{Checks, PendingTarget, Started, TargetStatus};
 use crate::model::Stack;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ServiceStatus {
+pub(crate) struct ServiceStatus {
     pub service: String,
     pub container: String,
     pub state: String,
@@ -28,16 +27,12 @@ pub struct ServiceStatus {
     pub targets: Vec<TargetStatus>,
 }
 
-pub async fn status(
+pub(crate) async fn status(
     docker: &bollard::Docker,
     spec: &StackSpec,
     stack: &Stack,
 ) -> Result<Vec<ServiceStatus>> {
-    let checks = Checks {
-        spec,
-        stack,
-        wait_scrape: false,
-    };
+    let checks = checks(spec, stack, false);
     let mut seen_all = Vec::new();
     for container in &spec.containers {
         seen_all.push(super::observe::inspect(docker, &container.name).await?);
@@ -62,7 +57,12 @@ pub async fn status(
             let why = "the engine's health check reports it unhealthy";
             row(false, why.to_string(), vec![])
         } else {
-            match checks.check(container, &started) {
+            let at = container.published().ok_or("no published port to probe");
+            let checked = match at {
+                Ok(at) => checks.check(&container.service, at, &started).await,
+                Err(why) => Err(why.to_string()),
+            };
+            match checked {
                 Ok(passed) => row(true, passed.detail, passed.pending),
                 Err(why) => row(false, why, vec![]),
             }
@@ -70,11 +70,9 @@ pub async fn status(
         // The fleet, through the exporter, when it answers.
         if container.service == "redis-exporter"
             && seen.running
-            && let Some(port) = container.ports.first()
+            && let Some((host, port)) = container.published()
         {
-            let host = super::probe::reach(&port.host_ip).to_string();
-            let port = port.host_port;
-            let asked = checks.targets(&host, port);
+            let asked = checks.targets(host, port).await;
             rows.last_mut().expect("pushed above").targets = asked;
         }
     }
@@ -88,4 +86,17 @@ pub fn started(spec: &StackSpec, seen: &[super::observe::Seen]) -> Started {
         .zip(seen)
         .filter_map(|(service, seen)| Some((service, seen.started?)))
         .collect()
+}
+
+/// The checks of `stack`'s services, with the passwords they log in with read from their
+/// secrets (a secret that cannot be read is the check's to report).
+pub(crate) fn checks<'a>(spec: &StackSpec, stack: &'a Stack, wait_scrape: bool) -> Checks<'a> {
+    let secret =
+        |wanted: bool, name: &str| wanted.then(|| super::secrets::value(spec, name)).flatten();
+    Checks {
+        stack,
+        wait_scrape,
+        redis_password: secret(stack.redis.auth, "redis_password"),
+        grafana_password: secret(stack.grafana.admin_password, "grafana_admin_password"),
+    }
 }

@@ -13,10 +13,8 @@ use std::time::Duration;
 use bollard::Docker;
 
 use super::applied::{self, Applied, AppliedState};
-use super::checks::Checks;
 use super::execute::Execution;
 use super::fingerprints;
-use super::fleet;
 use super::images::{self, Image};
 use super::labels;
 use super::observe::Existing;
@@ -26,6 +24,7 @@ use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, Port, StackSpec};
 use crate::Printer;
 use crate::error::{Error, Result};
+use crate::health::fleet;
 use crate::model::Stack;
 use crate::render::Tree;
 
@@ -154,11 +153,7 @@ pub async fn up(
     execution.create_containers(report).await?;
     execution.remove_leaving(report).await?;
     execution.name_replacements().await?;
-    let checks = Checks {
-        spec,
-        stack: context.stack,
-        wait_scrape: options.wait_scrape,
-    };
+    let checks = super::status::checks(spec, context.stack, options.wait_scrape);
     execution
         .start_in_order(applied, &checks, options.timeout, printer, report)
         .await?;
@@ -184,22 +179,14 @@ async fn fleet_down(
     let (Some(exporter), false) = (exporter, stack.targets.iter().all(|t| t.managed)) else {
         return Ok(None);
     };
-    let Some(port) = exporter.ports.first() else {
+    let Some((host, port)) = exporter.published() else {
         return Ok(None);
     };
-    let host = super::probe::reach(&port.host_ip).to_string();
-    let port = port.host_port;
     printer.progress(&format!(
         "asking the exporter for {}…",
         crate::plural(stack.targets.len(), "target")
     ));
-    let scrape = |targets: Vec<crate::model::stack::Target>| {
-        let host = host.clone();
-        tokio::task::spawn_blocking(move || fleet::scrape_all(&host, port, &targets))
-    };
-    let first = scrape(stack.targets.clone())
-        .await
-        .expect("scrapes never panic");
+    let first = fleet::scrape_all(host, port, &stack.targets).await;
     let down: Vec<_> = stack
         .targets
         .iter()
@@ -214,7 +201,7 @@ async fn fleet_down(
         stack.redis_exporter.scrape_interval.millis(),
     ))
     .await;
-    let again = scrape(down.clone()).await.expect("scrapes never panic");
+    let again = fleet::scrape_all(host, port, &down).await;
     let still: Vec<_> = down
         .into_iter()
         .zip(&again)
@@ -225,20 +212,15 @@ async fn fleet_down(
         return Ok(None);
     }
     let hosts = super::observe::network_hosts(docker, &spec.network).await?;
-    let why = tokio::task::spawn_blocking(move || {
-        still
-            .iter()
-            .map(|t| {
-                format!(
-                    "  {}: {}",
-                    t.name,
-                    fleet::why_down(t, &fleet::look(t, &hosts))
-                )
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .expect("looks never panic");
+    let mut why = Vec::new();
+    for target in &still {
+        let reached = fleet::look(target, &hosts).await;
+        why.push(format!(
+            "  {}: {}",
+            target.name,
+            fleet::why_down(target, &reached)
+        ));
+    }
     Ok(Some(format!(
         "{} of {} Redis targets down after the exporter's first scrape:\n{}",
         why.len(),

@@ -4,10 +4,15 @@
 //! exporter holds them.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
+use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
 
-use super::probe;
+use super::http;
 use crate::model::stack::Target;
 
 /// Targets asked at once.
@@ -15,38 +20,28 @@ const PARALLEL: usize = 16;
 
 /// One target as the exporter reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TargetStatus {
-    pub name: String,
-    pub address: String,
-    pub labels: BTreeMap<String, String>,
-    pub up: bool,
+pub(crate) struct TargetStatus {
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) up: bool,
     /// Its role, memory and clients when up; why not, when down.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// Every target, in the stack's order.
-pub fn scrape_all(host: &str, port: u16, targets: &[Target]) -> Vec<TargetStatus> {
-    let mut found = Vec::with_capacity(targets.len());
-    for chunk in targets.chunks(PARALLEL) {
-        std::thread::scope(|scope| {
-            let asked: Vec<_> = chunk
-                .iter()
-                .map(|target| scope.spawn(move || scrape(host, port, target)))
-                .collect();
-            found.extend(
-                asked
-                    .into_iter()
-                    .map(|h| h.join().expect("a probe never panics")),
-            );
-        });
-    }
-    found
+pub(crate) async fn scrape_all(host: &str, port: u16, targets: &[Target]) -> Vec<TargetStatus> {
+    futures_util::stream::iter(targets)
+        .map(|target| scrape(host, port, target))
+        .buffered(PARALLEL)
+        .collect()
+        .await
 }
 
 /// One target.
-pub fn scrape(host: &str, port: u16, target: &Target) -> TargetStatus {
-    let path = format!("/scrape?target={}", probe::encode_query(&target.address));
-    let (up, detail) = match probe::get(host, port, &path) {
+pub(crate) async fn scrape(host: &str, port: u16, target: &Target) -> TargetStatus {
+    let path = format!("/scrape?target={}", http::encode_query(&target.address));
+    let (up, detail) = match http::get(host, port, &path).await {
         Ok(response) if response.status == 200 => judge(&response.body),
         Ok(response) => (false, format!("the exporter answered {}", response.status)),
         Err(e) => (false, format!("the exporter did not answer: {e}")),
@@ -96,7 +91,7 @@ fn judge(metrics: &str) -> (bool, String) {
 
 /// What a direct look at a target's address found, when the exporter reports it down.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reached {
+pub(crate) enum Reached {
     /// Its host name resolves neither on this machine nor on the stack's network.
     NoSuchHost,
     /// Nothing listens there.
@@ -114,9 +109,7 @@ const LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// password: enough to tell an address nobody answers at from a login the target refuses,
 /// with no secret sent. `stack_hosts` are the stack network's containers by name and alias,
 /// which this machine reaches by address.
-pub fn look(target: &Target, stack_hosts: &BTreeMap<String, std::net::IpAddr>) -> Reached {
-    use std::io::{BufRead, BufReader, Write};
-    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+pub(crate) async fn look(target: &Target, stack_hosts: &BTreeMap<String, IpAddr>) -> Reached {
     let port = target
         .address
         .rsplit(':')
@@ -124,33 +117,44 @@ pub fn look(target: &Target, stack_hosts: &BTreeMap<String, std::net::IpAddr>) -
         .and_then(|p| p.parse::<u16>().ok())
         .unwrap_or(6379);
     let bare = target.host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<SocketAddr> = match stack_hosts.get(bare) {
-        Some(ip) => vec![SocketAddr::new(*ip, port)],
-        None => (bare, port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .unwrap_or_default(),
+    let address = match stack_hosts.get(bare) {
+        Some(ip) => Some(SocketAddr::new(*ip, port)),
+        None => tokio::net::lookup_host((bare, port))
+            .await
+            .ok()
+            .and_then(|mut found| found.next()),
     };
-    let Some(address) = addresses.first() else {
+    let Some(address) = address else {
         return Reached::NoSuchHost;
     };
-    let mut stream = match TcpStream::connect_timeout(address, LOOK_TIMEOUT) {
-        Ok(stream) => stream,
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Reached::Refused,
-        Err(_) => return Reached::Silent,
+    let mut stream = match timeout(LOOK_TIMEOUT, TcpStream::connect(address)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Reached::Refused;
+        }
+        Ok(Err(_)) | Err(_) => return Reached::Silent,
     };
     if target.tls {
         return Reached::Answered(String::new());
     }
-    let _ = stream.set_read_timeout(Some(LOOK_TIMEOUT));
-    let _ = stream.write_all(b"PING\r\n");
-    let mut line = String::new();
-    let _ = BufReader::new(stream).read_line(&mut line);
-    Reached::Answered(line.trim_end().to_string())
+    let answer = async {
+        stream.write_all(b"PING\r\n").await?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).await?;
+        Ok::<_, std::io::Error>(line)
+    };
+    let line = timeout(LOOK_TIMEOUT, answer).await;
+    Reached::Answered(
+        line.ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .trim_end()
+            .into(),
+    )
 }
 
 /// Why a target the exporter reports down is down, in an operator's words.
-pub fn why_down(target: &Target, reached: &Reached) -> String {
+pub(crate) fn why_down(target: &Target, reached: &Reached) -> String {
     let at = target.address.as_str();
     match reached {
         Reached::NoSuchHost => format!("unreachable: no host `{}` is known", target.host),
@@ -243,8 +247,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_look_at_a_real_listener_tells_refused_from_answered() {
+    #[tokio::test]
+    async fn a_look_at_a_real_listener_tells_refused_from_answered() {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -267,12 +271,12 @@ mod tests {
         };
         let hosts = BTreeMap::new();
         assert_eq!(
-            look(&target(port), &hosts),
+            look(&target(port), &hosts).await,
             Reached::Answered("-NOAUTH Authentication required.".into())
         );
         server.join().unwrap();
         // The same port, closed now.
-        assert_eq!(look(&target(port), &hosts), Reached::Refused);
+        assert_eq!(look(&target(port), &hosts).await, Reached::Refused);
     }
 
     #[test]
@@ -287,7 +291,7 @@ mod tests {
         assert!(!judge("redis_up 0\n").0);
         assert!(!judge("redis_uptime_in_seconds 1\n").0);
         assert_eq!(
-            probe::encode_query("redis://[::1]:6379"),
+            http::encode_query("redis://[::1]:6379"),
             "redis%3A%2F%2F%5B%3A%3A1%5D%3A6379"
         );
     }

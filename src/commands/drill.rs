@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::stack::Running;
 use crate::alerts::AlertKind;
 use crate::docker::Engine;
-use crate::docker::probe;
 use crate::drill::alerts::{Alerts, Setting};
 use crate::drill::timeline::Recorder;
+use crate::drill::timing::Timing;
 use crate::drill::undo::{Change, Journal, Stack};
 use crate::drill::{
     DrillOptions, Endpoints, Report, alerts, baseline, capacity, chart, induce, load, pressure,
@@ -92,7 +92,7 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
     // The engine's runtime: one thread, as redis-benchmark has; on a small machine the other
     // cores stay Redis'.
     let engine = Engine::connect()?;
-    let client = load::client(
+    let client = crate::health::redis::client(
         &endpoints.redis_host,
         endpoints.redis_port,
         endpoints.redis_password.as_deref(),
@@ -274,7 +274,7 @@ async fn scenarios(
         if FILLING.contains(name) {
             induce::no_forks(&drill.stack, &drill.journal).await?;
         }
-        let result = one(drill, name, eviction_unsafe.clone()).await;
+        let result = one(drill, name, eviction_unsafe.clone(), recorder).await;
         if FILLING.contains(name) {
             // The drill keys first: the settings that allow forks come back on an empty buffer.
             load::clean(drill.stack.client)
@@ -298,12 +298,11 @@ async fn one(
     drill: &Drill<'_, '_>,
     name: &str,
     eviction_unsafe: Option<String>,
+    recorder: Option<&Recorder>,
 ) -> std::result::Result<serde_json::Value, String> {
     let (client, endpoints) = (drill.stack.client, drill.stack.endpoints);
     let stack = &drill.running.stack;
     let options = &drill.options;
-    let setting = |kind: AlertKind| drill.settings.iter().find(|s| s.kind == kind);
-    let rendered_for = |kind: AlertKind| setting(kind).map(|s| s.r#for).unwrap_or_default();
     match name {
         "baseline" => baseline::run(client, endpoints, options, thresholds(stack)).await,
         "capacity" => match &memory_threshold(stack) {
@@ -313,7 +312,7 @@ async fn one(
         "pressure" => {
             let kind = AlertKind::BufferOverflow;
             let evicts = stack.redis.maxmemory_policy != "noeviction";
-            pressure::run(client, endpoints, evicts, kind.name(), rendered_for(kind)).await
+            pressure::run(client, endpoints, evicts, kind).await
         }
         "throughput" => {
             let alert = AlertKind::LowThroughput.name();
@@ -333,7 +332,10 @@ async fn one(
             let container = &endpoints.redis_container;
             let docker = drill.stack.docker;
             let (duration, journal) = (options.duration, &drill.journal);
-            recovery::run(client, docker, container, duration, durability, journal).await
+            recovery::run(
+                client, docker, container, duration, durability, journal, recorder,
+            )
+            .await
         }
         "alerts" => {
             let progress = |line: &str| {
@@ -362,7 +364,6 @@ fn settings(stack: &crate::model::Stack) -> Vec<Setting> {
         .map(|a| Setting {
             kind: a.kind,
             enabled: a.enabled,
-            r#for: Duration::from_millis(a.r#for.millis()),
             threshold: a.threshold,
         })
         .collect()
@@ -409,14 +410,7 @@ fn memory_threshold(stack: &crate::model::Stack) -> Option<capacity::Pressure> {
         .and_then(|a| a.threshold)
         .map(|threshold_percent| capacity::Pressure {
             threshold_percent,
-            alert: AlertKind::MemoryPressure.name(),
-            r#for: Duration::from_millis(
-                stack
-                    .alerts
-                    .iter()
-                    .find(|a| a.kind == AlertKind::MemoryPressure)
-                    .map_or(0, |a| a.r#for.millis()),
-            ),
+            kind: AlertKind::MemoryPressure,
         })
 }
 
@@ -474,9 +468,8 @@ fn endpoints(running: &Running, quick: bool) -> Result<Endpoints> {
             .find(|c| c.service == service)
     };
     let published = |service: &str| {
-        of(service)
-            .and_then(|c| c.ports.first())
-            .map(|p| (probe::reach(&p.host_ip).to_string(), p.host_port))
+        let (host, port) = of(service)?.published()?;
+        Some((host.to_string(), port))
     };
     let container = |service: &str| of(service).map(|c| c.name.clone()).unwrap_or_default();
     let refuse = |why: &str| drill_error(&running.profile, why.to_string());
@@ -505,17 +498,13 @@ fn endpoints(running: &Running, quick: bool) -> Result<Endpoints> {
         prometheus_host,
         prometheus_port,
         target,
-        scrape_interval: Duration::from_millis(stack.redis_exporter.scrape_interval.millis()),
-        evaluation_interval: Duration::from_millis(stack.prometheus.evaluation_interval.millis()),
         redis_container: container("redis"),
         prometheus_container: container("prometheus"),
         exporter_container: container("redis-exporter"),
         alertmanager_container: container("alertmanager"),
         alertmanager: published("alertmanager"),
         slack: stack.alertmanager.service.enabled && stack.alertmanager.slack.is_some(),
-        group_wait: Duration::from_millis(stack.alertmanager.group_wait.millis()),
-        group_interval: Duration::from_millis(stack.alertmanager.group_interval.millis()),
-        quick,
+        timing: Timing::new(stack, quick),
     })
 }
 

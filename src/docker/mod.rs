@@ -38,7 +38,6 @@ pub mod labels;
 pub mod observe;
 pub mod password_map;
 pub mod plan;
-pub mod probe;
 pub mod ready;
 pub mod secrets;
 pub mod spec;

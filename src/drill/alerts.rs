@@ -2,7 +2,7 @@
 //! (in Prometheus, then held by Alertmanager and sent to Slack when it is configured), is
 //! undone and must resolve. An alert that cannot be induced safely is listed with why.
 //!
-//! The order follows the catalogue's 5m windows. While the alerts that write much, the
+//! The order follows the catalogue's rate windows. While the alerts that write much, the
 //! short-lived ones and the outages are induced one after another (each waits until it is
 //! quiet: an alert still active from an earlier scenario proves nothing), a steady load keeps
 //! the rate above `RedisLowThroughput`'s threshold, so that it cannot fire among them and have
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::timing::{RATE_WINDOW, spelled};
 use super::undo::{Journal, Stack};
 use super::{capacity, induce, load, notify, pressure, prometheus};
 use crate::alerts::AlertKind;
@@ -26,7 +27,6 @@ use crate::alerts::promql::RATE_WINDOW_SECONDS;
 pub struct Setting {
     pub kind: AlertKind,
     pub enabled: bool,
-    pub r#for: Duration,
     pub threshold: Option<f64>,
 }
 
@@ -101,6 +101,7 @@ fn not_inducible(setting: &Setting) -> Option<String> {
 }
 
 pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
+    (a.progress)(&format!("alerts: {}", a.stack.endpoints.timing));
     let mut proofs: Vec<Proof> = Vec::new();
     // Alerts whose windowed counter resolves only once the burst has left the window.
     let mut windowed: Vec<(usize, Instant)> = Vec::new();
@@ -158,10 +159,11 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
     for (index, fired_at) in windowed {
         let proof = &mut proofs[index];
         (a.progress)(&format!(
-            "alerts: {} resolves once its burst leaves the 5m window…",
-            proof.alert
+            "alerts: {} resolves once its burst leaves the {} window…",
+            proof.alert,
+            spelled(RATE_WINDOW)
         ));
-        let left = Duration::from_secs_f64(RATE_WINDOW_SECONDS).saturating_sub(fired_at.elapsed());
+        let left = a.stack.endpoints.timing.window_left(fired_at.elapsed());
         resolve(a, proof, left).await;
     }
     let ok = proofs.iter().all(Proof::ok);
@@ -188,15 +190,12 @@ const WINDOWED: [AlertKind; 3] = [
     AlertKind::RejectedConnections,
 ];
 
-/// The longest the slow commands may have to run, in seconds.
-const QUIET_ENOUGH: f64 = 60.0;
-
 /// The steady load while the other alerts are induced, as a multiple of `RedisLowThroughput`'s
 /// threshold: twice, so that the rate stays above it across an outage of up to half the
 /// window, and falls below it half a window after the load stops.
 const STEADY: f64 = 2.0;
 
-/// Events (commands, error replies) enough in one 5m window for their rate to pass
+/// Events (commands, error replies) enough in one rate window for their rate to pass
 /// `threshold` a second, with a margin.
 fn past_rate(threshold: f64) -> f64 {
     threshold * RATE_WINDOW_SECONDS * 1.3
@@ -213,7 +212,7 @@ async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
     // An alert still active from before (an earlier scenario's evictions in the window) would
     // prove nothing, nor would a notification sent for it then: it must be quiet first.
     let endpoints = a.stack.endpoints;
-    let settle = Duration::from_secs_f64(RATE_WINDOW_SECONDS) + notify::margin(endpoints);
+    let settle = endpoints.timing.settles();
     if notify::until(endpoints, proof.alert, settle, notify::is_inactive)
         .await
         .is_none()
@@ -263,10 +262,9 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             }
             induce::no_forks(stack, a.journal).await?;
             let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
-            let mut watch = notify::Watch::new(endpoints, proof.alert);
+            let mut watch = notify::Watch::new(endpoints, s.kind);
             let (writes, seconds) =
-                pressure::overflow(&mut connection, endpoints, maxmemory, &mut watch, s.r#for)
-                    .await?;
+                pressure::overflow(&mut connection, maxmemory, &mut watch).await?;
             proof.how = format!(
                 "wrote drill keys to 110% of maxmemory ({} rejected with OOM)",
                 writes.rejected
@@ -316,8 +314,8 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             proof.how = format!("stopped {container}");
             if s.kind == AlertKind::AlertmanagerDown {
                 // Alertmanager is what is down: Prometheus alone can show it.
-                let mut watch = notify::Watch::new(endpoints, proof.alert);
-                proof.seconds_to_fire = watch.fires(s.r#for).await;
+                let mut watch = notify::Watch::new(endpoints, s.kind);
+                proof.seconds_to_fire = watch.fires().await;
                 proof.fired = proof.seconds_to_fire.is_some();
             } else {
                 fired(a, s, proof).await;
@@ -341,8 +339,8 @@ async fn news_to_alertmanager(a: &Alerts<'_>, alert: &str) -> Result<(), String>
 
 /// Waits for the alert to fire, then for Alertmanager to hold and deliver it.
 async fn fired(a: &Alerts<'_>, setting: &Setting, proof: &mut Proof) {
-    let mut watch = notify::Watch::new(a.stack.endpoints, proof.alert);
-    proof.seconds_to_fire = watch.fires(setting.r#for).await;
+    let mut watch = notify::Watch::new(a.stack.endpoints, setting.kind);
+    proof.seconds_to_fire = watch.fires().await;
     proof.fired = proof.seconds_to_fire.is_some();
     if proof.fired {
         delivered(a, proof, watch.before).await;
@@ -365,7 +363,7 @@ async fn delivered(a: &Alerts<'_>, proof: &mut Proof, before: Option<notify::Cou
 /// Waits for the alert to leave Prometheus' active alerts, `wait` and a margin at most.
 async fn resolve(a: &Alerts<'_>, proof: &mut Proof, wait: Duration) {
     let endpoints = a.stack.endpoints;
-    let timeout = wait + notify::margin(endpoints) + 2 * endpoints.evaluation_interval;
+    let timeout = endpoints.timing.resolves_within(wait);
     proof.seconds_to_resolve =
         notify::until(endpoints, proof.alert, timeout, notify::is_inactive).await;
     proof.resolved = proof.seconds_to_resolve.is_some();
@@ -380,12 +378,13 @@ async fn drop_and_slow(
 ) -> Vec<Proof> {
     let mut proofs = Vec::new();
     if let Some(setting) = throughput {
-        (a.progress)("alerts: RedisLowThroughput, once the steady load has left the 5m window…");
+        (a.progress)(&format!(
+            "alerts: RedisLowThroughput, once the steady load has left the {} window…",
+            spelled(RATE_WINDOW)
+        ));
         let endpoints = a.stack.endpoints;
-        let timeout = Duration::from_secs_f64(RATE_WINDOW_SECONDS)
-            + notify::effective_for(endpoints, setting.r#for)
-            + notify::margin(endpoints);
-        let mut watch = notify::Watch::new(endpoints, setting.kind.name());
+        let timeout = endpoints.timing.falls_within(setting.kind);
+        let mut watch = notify::Watch::new(endpoints, setting.kind);
         let seconds = watch.until_firing(timeout).await;
         let mut proof = Proof {
             alert: setting.kind.name(),
@@ -438,19 +437,18 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
         return proof;
     }
     proof.how = format!(
-        "commands of {each_ms:.0} ms each (a Lua loop), about {needed:.0} s of them expected, \
-         until it fired and Alertmanager had it"
+        "commands of {each_ms:.0} ms each (a Lua loop), about {:.0} s of them expected, \
+         until it fired and Alertmanager had it",
+        needed.as_secs_f64()
     );
     let endpoints = a.stack.endpoints;
     let started = Instant::now();
-    let timeout = Duration::from_secs_f64(needed * 2.0)
-        + notify::effective_for(endpoints, setting.r#for)
-        + 2 * notify::margin(endpoints);
+    let timeout = endpoints.timing.slow_fires(needed, setting.kind);
     // The slow commands go on until Alertmanager has had the alert: stopped as soon as it
     // fires, the window's average can fall back under the threshold within Alertmanager's
     // group wait, and Alertmanager rightly sends nothing for an alert that resolved meanwhile.
     let proving = async {
-        let mut watch = notify::Watch::new(endpoints, proof.alert);
+        let mut watch = notify::Watch::new(endpoints, setting.kind);
         proof.seconds_to_fire = watch
             .until_firing(timeout)
             .await
@@ -468,28 +466,29 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
     proof
 }
 
-/// Waits (up to the window and a minute) until slow commands of `each` seconds would lift the
-/// window's average latency above `threshold` seconds within a minute of running; how long
-/// they need to run. Other traffic sets the length: the window's command time must pass
-/// `threshold` times its commands.
-async fn quiet_enough(a: &Alerts<'_>, threshold: f64, each: f64) -> Result<f64, String> {
+/// Waits (see [`super::timing::Timing::quiet_within`]) until slow commands of `each` seconds
+/// would lift the window's average latency above `threshold` seconds within a minute of
+/// running; how long they need to run. Other traffic sets the length: the window's command
+/// time must pass `threshold` times its commands.
+async fn quiet_enough(a: &Alerts<'_>, threshold: f64, each: f64) -> Result<Duration, String> {
     let endpoints = a.stack.endpoints;
+    let timing = &endpoints.timing;
     let selector = format!("{{job=\"redis\",target=\"{}\"}}", endpoints.target);
-    let commands = format!("increase(redis_commands_processed_total{selector}[5m])");
-    let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[5m]))");
-    let deadline = Instant::now() + Duration::from_secs_f64(RATE_WINDOW_SECONDS + 60.0);
+    let window = spelled(RATE_WINDOW);
+    let commands = format!("increase(redis_commands_processed_total{selector}[{window}])");
+    let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[{window}]))");
+    let deadline = Instant::now() + timing.quiet_within();
     loop {
-        let n = prometheus::value(endpoints, &commands)?.unwrap_or_default();
-        let d = prometheus::value(endpoints, &busy)?.unwrap_or_default();
-        // (d + t) / (n + t / each) > threshold, for t seconds of slow commands.
-        let needed = ((threshold * n - d) / (1.0 - threshold / each)).max(0.0) * 1.2 + 5.0;
-        if needed <= QUIET_ENOUGH {
+        let n = prometheus::value(endpoints, &commands).await?;
+        let d = prometheus::value(endpoints, &busy).await?;
+        let (n, d) = (n.unwrap_or_default(), d.unwrap_or_default());
+        if let Some(needed) = timing.slow_run(n, d, threshold, each) {
             return Ok(needed);
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "the 5m window stayed too busy ({n:.0} commands) for slow commands to lift its \
-                 average"
+                "the {window} window stayed too busy ({n:.0} commands) for slow commands to \
+                 lift its average"
             ));
         }
         tokio::time::sleep(Duration::from_secs(10)).await;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::load::PREFIX;
 use super::{Endpoints, notify, now, prometheus};
+use crate::alerts::AlertKind;
 
 /// The exporter's memory must agree with `INFO` within this share.
 const AGREEMENT: f64 = 0.05;
@@ -23,9 +24,7 @@ const VALUE: usize = 4096;
 /// What the threshold is, and the alert that watches it.
 pub struct Pressure {
     pub threshold_percent: f64,
-    pub alert: &'static str,
-    /// The alert's rendered `for`.
-    pub r#for: Duration,
+    pub kind: AlertKind,
 }
 
 /// Writes drill keys until Redis' used memory reaches `goal` bytes: the keys written, and the
@@ -66,9 +65,11 @@ pub async fn run(
     let (keys, used) = fill(&mut connection, goal).await?;
     let (exporter, info) = exporter_agrees(endpoints, &mut connection).await?;
     let agreement = (exporter - info).abs() / info;
-    let timeout = notify::effective_for(endpoints, pressure.r#for) + notify::margin(endpoints);
-    let seconds = notify::until(endpoints, pressure.alert, timeout, notify::is_firing).await;
-    let state = notify::alert_now(endpoints, pressure.alert).unwrap_or_else(|| "inactive".into());
+    let (alert, timeout) = (pressure.kind.name(), endpoints.timing.fires(pressure.kind));
+    let seconds = notify::until(endpoints, alert, timeout, notify::is_firing).await;
+    let state = notify::alert_now(endpoints, alert)
+        .await
+        .unwrap_or_else(|| "inactive".into());
     let ok = agreement <= AGREEMENT && seconds.is_some();
     Ok(json!({
         "name": "capacity",
@@ -81,7 +82,7 @@ pub async fn run(
         "exporter_used_memory": exporter as u64,
         "info_used_memory": info as u64,
         "exporter_agreement_percent": agreement * 100.0,
-        "alert": pressure.alert,
+        "alert": alert,
         "alert_state": state,
         "seconds_to_alert": seconds,
     }))

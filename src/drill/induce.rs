@@ -102,7 +102,7 @@ pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String>
         .await
         .map_err(|e| format!("Redis: {e}"))?;
     let endpoints = stack.endpoints;
-    let anonymous = load::client(&endpoints.redis_host, endpoints.redis_port, None)
+    let anonymous = crate::health::redis::client(&endpoints.redis_host, endpoints.redis_port, None)
         .map_err(|e| format!("Redis: {e}"))?;
     let mut anonymous = anonymous
         .get_multiplexed_async_connection()

@@ -54,26 +54,6 @@ impl Load {
     }
 }
 
-/// A client of Redis at `host:port`, logging in with `password` when there is one (the
-/// password goes in a structure, never through a URL or a message).
-pub fn client(host: &str, port: u16, password: Option<&str>) -> redis::RedisResult<redis::Client> {
-    use redis::IntoConnectionInfo;
-    // Redis before 7.2 answers the `CLIENT SETINFO` the crate sends on connect with an error:
-    // the drill's own connections would count as error replies.
-    let mut settings = redis::RedisConnectionInfo::default().set_skip_set_lib_name();
-    if let Some(password) = password {
-        settings = settings.set_password(password);
-    }
-    // TCP_NODELAY, as hiredis and redis-benchmark set it: a pipeline goes out at once instead
-    // of waiting for the previous one's acknowledgement.
-    let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(true);
-    let info = redis::ConnectionAddr::Tcp(host.into(), port)
-        .into_connection_info()?
-        .set_redis_settings(settings)
-        .set_tcp_settings(tcp);
-    redis::Client::open(info)
-}
-
 /// Loads Redis for `duration` with `shape`.
 pub async fn run(
     client: &redis::Client,

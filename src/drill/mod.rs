@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod table;
 pub mod throughput;
 pub mod timeline;
+pub(crate) mod timing;
 pub mod undo;
 
 use serde::Serialize;
@@ -39,10 +40,6 @@ pub struct Endpoints {
     pub prometheus_port: u16,
     /// The managed Redis' `target` label.
     pub target: String,
-    /// How often Prometheus scrapes Redis, for waiting on a scrape after the load.
-    pub scrape_interval: std::time::Duration,
-    /// How often Prometheus evaluates its rules.
-    pub evaluation_interval: std::time::Duration,
     /// The containers of the managed Redis (which `recovery` kills), Prometheus, the exporter
     /// and Alertmanager (empty when off).
     pub redis_container: String,
@@ -53,12 +50,8 @@ pub struct Endpoints {
     pub alertmanager: Option<(String, u16)>,
     /// Whether Alertmanager sends to Slack.
     pub slack: bool,
-    /// Alertmanager's `group_wait`: how long it holds a new group's first alert before sending.
-    pub group_wait: std::time::Duration,
-    /// Alertmanager's `group_interval`: how long it may take to send that an alert resolved.
-    pub group_interval: std::time::Duration,
-    /// `--quick`: the drill's `for: 0s` copies of the alerts are the ones that count.
-    pub quick: bool,
+    /// How long the drill waits for what the stack does, and whether it is `--quick`.
+    pub(crate) timing: timing::Timing,
 }
 
 /// The whole run, as `--format json` prints it.

@@ -6,31 +6,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Endpoints, prometheus, quick};
-use crate::docker::probe;
+use super::{Endpoints, prometheus, quick, timing};
+use crate::alerts::AlertKind;
+use crate::health::http;
 
 /// The alert's state in Prometheus now (`pending`, `firing`), if it is active. Under `--quick`
 /// only the drill's copy counts.
-pub fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
-    alert_state(endpoints, alert).ok().flatten()
+pub async fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
+    alert_state(endpoints, alert).await.ok().flatten()
 }
 
 /// The alert's state, or why Prometheus could not say: a failed request is no answer, never
 /// "inactive".
-fn alert_state(endpoints: &Endpoints, alert: &str) -> Result<Option<String>, String> {
-    Ok(active(endpoints)?.remove(alert))
+async fn alert_state(endpoints: &Endpoints, alert: &str) -> Result<Option<String>, String> {
+    Ok(active(endpoints).await?.remove(alert))
 }
 
 /// Every active alert's state in Prometheus (`pending`, `firing`), by name; firing wins when
 /// several series have the alert. Under `--quick` only the drill's copies count.
-pub fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, String> {
-    let answer = probe::get(
-        &endpoints.prometheus_host,
-        endpoints.prometheus_port,
-        "/api/v1/alerts",
-    )
-    .map_err(|e| e.to_string())?;
-    let answer: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+async fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, String> {
+    let answer = prometheus::alerts(endpoints).await?;
     let alerts = answer["data"]["alerts"]
         .as_array()
         .ok_or("Prometheus answered without alerts")?;
@@ -51,21 +46,7 @@ pub fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, String>
 
 /// Whether an alert's labels are the drill's copy (under `--quick`) or the rendered rule's.
 fn ours(endpoints: &Endpoints, labels: &Value) -> bool {
-    (labels[quick::LABEL.0] == quick::LABEL.1) == endpoints.quick
-}
-
-/// How long past an alert's `for` its state may take to show: scrapes and evaluations.
-pub fn margin(endpoints: &Endpoints) -> Duration {
-    2 * endpoints.scrape_interval + 2 * endpoints.evaluation_interval + Duration::from_secs(15)
-}
-
-/// The `for` the alert is evaluated with: none under `--quick`.
-pub fn effective_for(endpoints: &Endpoints, rendered: Duration) -> Duration {
-    if endpoints.quick {
-        Duration::ZERO
-    } else {
-        rendered
-    }
+    (labels[quick::LABEL.0] == quick::LABEL.1) == endpoints.timing.quick()
 }
 
 /// Waits until `done` holds for the alert's state (`None`: inactive), up to `timeout`; the
@@ -76,8 +57,8 @@ pub async fn until(
     timeout: Duration,
     done: impl Fn(Option<&str>) -> bool,
 ) -> Option<f64> {
-    let check = || {
-        let state = alert_state(endpoints, alert).ok()?;
+    let check = async || {
+        let state = alert_state(endpoints, alert).await.ok()?;
         done(state.as_deref()).then_some(())
     };
     poll(timeout, Duration::from_millis(500), check)
@@ -90,11 +71,11 @@ pub async fn until(
 async fn poll<T>(
     timeout: Duration,
     every: Duration,
-    mut check: impl FnMut() -> Option<T>,
+    mut check: impl AsyncFnMut() -> Option<T>,
 ) -> Option<(T, f64)> {
     let started = Instant::now();
     loop {
-        if let Some(answer) = check() {
+        if let Some(answer) = check().await {
             return Some((answer, started.elapsed().as_secs_f64()));
         }
         if started.elapsed() > timeout {
@@ -110,28 +91,32 @@ async fn poll<T>(
 /// between receiving the alert and the drill seeing it there.
 pub struct Watch<'a> {
     endpoints: &'a Endpoints,
-    alert: &'a str,
+    kind: AlertKind,
     /// The counts when the alert was last seen not firing.
     pub before: Option<Counts>,
 }
 
 impl<'a> Watch<'a> {
-    pub fn new(endpoints: &'a Endpoints, alert: &'a str) -> Self {
+    pub fn new(endpoints: &'a Endpoints, kind: AlertKind) -> Self {
         Self {
             endpoints,
-            alert,
+            kind,
             before: None,
         }
     }
 
+    /// How long the alert may take to fire once its condition holds.
+    pub fn deadline(&self) -> Duration {
+        self.endpoints.timing.fires(self.kind)
+    }
+
     /// Whether the alert fires now.
-    pub fn firing(&mut self) -> bool {
-        let counts = self
-            .endpoints
-            .slack
-            .then(|| slack_notifications(self.endpoints))
-            .flatten();
-        let firing = is_firing(alert_now(self.endpoints, self.alert).as_deref());
+    pub async fn firing(&mut self) -> bool {
+        let counts = match self.endpoints.slack {
+            true => slack_notifications(self.endpoints).await,
+            false => None,
+        };
+        let firing = is_firing(alert_now(self.endpoints, self.kind.name()).await.as_deref());
         if !firing {
             self.before = counts;
         }
@@ -140,17 +125,16 @@ impl<'a> Watch<'a> {
 
     /// Waits until the alert fires, up to `timeout`: the seconds it took.
     pub async fn until_firing(&mut self, timeout: Duration) -> Option<f64> {
-        poll(timeout, Duration::from_millis(500), || {
-            self.firing().then_some(())
+        poll(timeout, Duration::from_millis(500), async || {
+            self.firing().await.then_some(())
         })
         .await
         .map(|((), seconds)| seconds)
     }
 
-    /// Waits for the alert to fire, up to its `for` and a margin: the seconds it took.
-    pub async fn fires(&mut self, r#for: Duration) -> Option<f64> {
-        let timeout = effective_for(self.endpoints, r#for) + margin(self.endpoints);
-        self.until_firing(timeout).await
+    /// Waits for the alert to fire, up to its deadline: the seconds it took.
+    pub async fn fires(&mut self) -> Option<f64> {
+        self.until_firing(self.deadline()).await
     }
 }
 
@@ -161,12 +145,6 @@ pub fn is_firing(state: Option<&str>) -> bool {
 pub fn is_inactive(state: Option<&str>) -> bool {
     state.is_none()
 }
-
-/// How often Alertmanager drops its emptied alert groups (its dispatcher's maintenance).
-const GROUP_CLEANUP: Duration = Duration::from_secs(30);
-
-/// How long past its due time a flush may take to show in Alertmanager's metrics.
-const FLUSH_MARGIN: Duration = Duration::from_secs(5);
 
 /// Waits until the alert has not fired for one of Alertmanager's group intervals and its group
 /// clean-up (and the evaluations that tell it so); the seconds it took. Until the interval has
@@ -179,19 +157,18 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
     if !endpoints.slack {
         return Some(0.0);
     }
-    let quick = if endpoints.quick { quick::LABEL.1 } else { "" };
-    let since = endpoints.group_interval
-        + GROUP_CLEANUP
-        + 2 * endpoints.evaluation_interval
-        + Duration::from_secs(5);
-    let timeout = since + margin(endpoints);
+    let timing = &endpoints.timing;
+    let quick = if timing.quick() { quick::LABEL.1 } else { "" };
     let query = format!(
-        "count_over_time(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",{}=\"{quick}\"}}[{}s])",
+        "count_over_time(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",{}=\"{quick}\"}}[{}])",
         quick::LABEL.0,
-        since.as_secs(),
+        timing::spelled(timing.forgotten_after()),
     );
-    let quiet = || matches!(prometheus::value(endpoints, &query), Ok(None)).then_some(());
-    poll(timeout, Duration::from_secs(1), quiet)
+    let quiet = async || {
+        let value = prometheus::value(endpoints, &query).await;
+        matches!(value, Ok(None)).then_some(())
+    };
+    poll(timing.forgotten_within(), Duration::from_secs(1), quiet)
         .await
         .map(|((), seconds)| seconds)
 }
@@ -199,10 +176,11 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
 /// Whether Alertmanager holds the alert as active (not silenced, not inhibited): `None` when it
 /// does not; whether its group (the rendered `group_by`: alert name and instance) holds another
 /// alert too — the other copy, under `--quick` — when it does.
-pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
+pub async fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
     let (host, port) = endpoints.alertmanager.as_ref()?;
-    let filter = probe::encode_query(&format!("alertname=\"{alert}\""));
-    let answer = probe::get(host, *port, &format!("/api/v2/alerts?filter={filter}")).ok()?;
+    let filter = http::encode_query(&format!("alertname=\"{alert}\""));
+    let path = format!("/api/v2/alerts?filter={filter}");
+    let answer = http::get(host, *port, &path).await.ok()?;
     let alerts: Value = serde_json::from_str(&answer.body).ok()?;
     let alerts = alerts.as_array()?;
     let held = alerts
@@ -220,9 +198,9 @@ pub fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
 pub type Counts = (f64, f64);
 
 /// Alertmanager's Slack notifications so far.
-pub fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
+pub async fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
     let (host, port) = endpoints.alertmanager.as_ref()?;
-    let metrics = probe::get(host, *port, "/metrics").ok()?.body;
+    let metrics = http::get(host, *port, "/metrics").await.ok()?.body;
     let sum = |name: &str| {
         metrics
             .lines()
@@ -235,9 +213,6 @@ pub fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
         sum("alertmanager_notifications_failed_total{"),
     ))
 }
-
-/// Prometheus' `--rules.alert.resend-delay`, which the stack leaves at its default.
-const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// What Alertmanager did with a firing alert: whether it holds it, and — when Slack is
 /// configured — whether it sent a Slack notification since `before` (the counts from before it
@@ -255,9 +230,10 @@ pub async fn delivery(
     // Prometheus sends a firing alert again at most once a minute (its resend delay): after
     // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
     // reaches it only then.
-    let wait = RESEND_DELAY + 2 * endpoints.evaluation_interval + Duration::from_secs(10);
+    let timing = &endpoints.timing;
+    let wait = timing.held_within();
     let every = Duration::from_millis(250);
-    let holds = || in_alertmanager(endpoints, alert);
+    let holds = async || in_alertmanager(endpoints, alert).await;
     let shared = poll(wait, every, holds).await.map(|(shared, _)| shared);
     let held = shared.is_some();
     if !endpoints.slack {
@@ -267,7 +243,11 @@ pub async fn delivery(
         let why = format!("Alertmanager did not hold it within {} s", wait.as_secs());
         return (false, Some(Err(why)));
     }
-    let Some((sent, failed)) = before.or_else(|| slack_notifications(endpoints)) else {
+    let counts = match before {
+        Some(counts) => Some(counts),
+        None => slack_notifications(endpoints).await,
+    };
+    let Some((sent, failed)) = counts else {
         return (
             held,
             Some(Err("Alertmanager's metrics did not answer".into())),
@@ -276,16 +256,10 @@ pub async fn delivery(
     // A new group is sent `group_wait` after its first alert arrived; an alert joining a group
     // already there, at the group's next interval.
     let held_at = Instant::now();
-    let flushed = FLUSH_MARGIN
-        + if shared == Some(true) {
-            endpoints.group_interval
-        } else {
-            endpoints.group_wait
-        };
-    // Given up after a group wait and a group interval, and a margin.
-    let within = endpoints.group_wait + endpoints.group_interval + Duration::from_secs(10);
-    let more = || {
-        let (now, _) = slack_notifications(endpoints)?;
+    let flushed = timing.flushed_after(shared == Some(true));
+    let within = timing.sent_within();
+    let more = async || {
+        let (now, _) = slack_notifications(endpoints).await?;
         (now > sent && held_at.elapsed() >= flushed).then_some(now)
     };
     let Some((now, _)) = poll(within, every, more).await else {
@@ -296,7 +270,7 @@ pub async fn delivery(
         );
         return (held, Some(Err(why)));
     };
-    match slack_notifications(endpoints) {
+    match slack_notifications(endpoints).await {
         Some((_, f)) if f > failed => {
             let why = format!(
                 "Slack notifications failed meanwhile ({failed} failed before, {f} after; \

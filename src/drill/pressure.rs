@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::capacity::{info_field, with_maxmemory};
 use super::load::PREFIX;
 use super::{Endpoints, notify, now, prometheus};
+use crate::alerts::AlertKind;
 
 /// How far past `maxmemory` the writes go.
 const OVERSHOOT: f64 = 1.10;
@@ -20,17 +21,18 @@ pub async fn run(
     client: &redis::Client,
     endpoints: &Endpoints,
     evicts: bool,
-    alert: &str,
-    r#for: Duration,
+    kind: AlertKind,
 ) -> Result<Value, String> {
+    let alert = kind.name();
     let (mut connection, maxmemory) = with_maxmemory(client).await?;
     prometheus::wait_for_scrape(endpoints, "redis_evicted_keys_total").await?;
     let evicted_before = info_field(&mut connection, "stats", "evicted_keys").await?;
     let start = now();
-    let mut watch = notify::Watch::new(endpoints, alert);
-    let (writes, seconds) =
-        overflow(&mut connection, endpoints, maxmemory, &mut watch, r#for).await?;
-    let state = notify::alert_now(endpoints, alert).unwrap_or_else(|| "inactive".into());
+    let mut watch = notify::Watch::new(endpoints, kind);
+    let (writes, seconds) = overflow(&mut connection, maxmemory, &mut watch).await?;
+    let state = notify::alert_now(endpoints, alert)
+        .await
+        .unwrap_or_else(|| "inactive".into());
     let end = now();
     let evicted = info_field(&mut connection, "stats", "evicted_keys").await? - evicted_before;
     // The exporter's view of the evictions: its counter across the writes.
@@ -68,23 +70,21 @@ pub async fn run(
 
 /// Writes past `maxmemory`, then on, a batch every 200 ms, until the alert fires (a counter
 /// the exporter shows only once it is non-zero, OOM errors, needs to grow between two scrapes
-/// to alert) or its `for` and a margin have passed: the writes, and the seconds the alert
-/// took after the overshoot.
+/// to alert) or its deadline has passed: the writes, and the seconds the alert took after the
+/// overshoot.
 pub async fn overflow(
     connection: &mut redis::aio::MultiplexedConnection,
-    endpoints: &Endpoints,
     maxmemory: f64,
     watch: &mut notify::Watch<'_>,
-    r#for: Duration,
 ) -> Result<(Writes, Option<f64>), String> {
     let mut writes = Writes::default();
     while writes.written < maxmemory * OVERSHOOT {
         writes.batch(connection).await?;
     }
-    let timeout = notify::effective_for(endpoints, r#for) + notify::margin(endpoints);
+    let timeout = watch.deadline();
     let waited = Instant::now();
     loop {
-        if watch.firing() {
+        if watch.firing().await {
             return Ok((writes, Some(waited.elapsed().as_secs_f64())));
         }
         if waited.elapsed() > timeout {

@@ -4,22 +4,28 @@
 use serde_json::Value;
 
 use super::{Endpoints, now};
-use crate::docker::probe;
+use crate::health::http;
 
-/// The samples `(unix seconds, value)` of the series `selector` over the last `seconds`.
-pub fn samples(
-    host: &str,
-    port: u16,
-    selector: &str,
-    seconds: u64,
-) -> Result<Vec<(f64, f64)>, String> {
-    let query = probe::encode_query(&format!("{selector}[{seconds}s]"));
-    let path = format!("/api/v1/query?query={query}");
-    let response = probe::get(host, port, &path).map_err(|e| format!("Prometheus: {e}"))?;
+/// A JSON answer of Prometheus' HTTP API at `path`.
+async fn api(endpoints: &Endpoints, path: &str) -> Result<Value, String> {
+    let (host, port) = (&endpoints.prometheus_host, endpoints.prometheus_port);
+    let response = http::get(host, port, path)
+        .await
+        .map_err(|e| format!("Prometheus: {e}"))?;
     if response.status != 200 {
         return Err(format!("Prometheus answered {} to {path}", response.status));
     }
-    let answer: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    serde_json::from_str(&response.body).map_err(|e| format!("Prometheus: {e}"))
+}
+
+/// The samples `(unix seconds, value)` of the series `selector` over the last `seconds`.
+pub async fn samples(
+    endpoints: &Endpoints,
+    selector: &str,
+    seconds: u64,
+) -> Result<Vec<(f64, f64)>, String> {
+    let query = http::encode_query(&format!("{selector}[{seconds}s]"));
+    let answer = api(endpoints, &format!("/api/v1/query?query={query}")).await?;
     let values = answer["data"]["result"][0]["values"]
         .as_array()
         .cloned()
@@ -35,19 +41,26 @@ pub fn samples(
 }
 
 /// The value of an instant `query` now: its first series' value, if it has one.
-pub fn value(endpoints: &Endpoints, query: &str) -> Result<Option<f64>, String> {
-    let path = format!("/api/v1/query?query={}", probe::encode_query(query));
-    let host = &endpoints.prometheus_host;
-    let response = probe::get(host, endpoints.prometheus_port, &path)
-        .map_err(|e| format!("Prometheus: {e}"))?;
-    let answer: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+pub async fn value(endpoints: &Endpoints, query: &str) -> Result<Option<f64>, String> {
+    let path = format!("/api/v1/query?query={}", http::encode_query(query));
+    let answer = api(endpoints, &path).await?;
     Ok(answer["data"]["result"][0]["value"][1]
         .as_str()
         .and_then(|v| v.parse().ok()))
 }
 
+/// Prometheus' active alerts (`/api/v1/alerts`).
+pub async fn alerts(endpoints: &Endpoints) -> Result<Value, String> {
+    api(endpoints, "/api/v1/alerts").await
+}
+
+/// Prometheus' alerting rules, by group (`/api/v1/rules?type=alert`).
+pub async fn alert_rules(endpoints: &Endpoints) -> Result<Value, String> {
+    api(endpoints, "/api/v1/rules?type=alert").await
+}
+
 /// Polls the target's samples of `metric` since `from` (Unix seconds) until `found` finds what
-/// it wants in them, for up to three scrape intervals and five seconds.
+/// it wants in them, for as long as a scrape may take to be there.
 pub async fn poll<T>(
     endpoints: &Endpoints,
     metric: &str,
@@ -55,12 +68,11 @@ pub async fn poll<T>(
     mut found: impl FnMut(&[(f64, f64)]) -> Option<T>,
 ) -> Result<T, String> {
     let selector = format!("{metric}{{job=\"redis\",target=\"{}\"}}", endpoints.target);
-    let interval = endpoints.scrape_interval.as_secs_f64();
-    let deadline = now() + 3.0 * interval + 5.0;
+    let lookback = endpoints.timing.lookback().as_secs_f64();
+    let deadline = now() + endpoints.timing.scraped_within().as_secs_f64();
     loop {
-        let range = (now() - from + 3.0 * interval).ceil().max(1.0) as u64;
-        let host = &endpoints.prometheus_host;
-        let samples = samples(host, endpoints.prometheus_port, &selector, range)?;
+        let range = (now() - from + lookback).ceil().max(1.0) as u64;
+        let samples = samples(endpoints, &selector, range).await?;
         if let Some(value) = found(&samples) {
             return Ok(value);
         }
@@ -78,7 +90,7 @@ pub async fn poll<T>(
 /// Waits until Prometheus holds a sample of the target's `metric` (a stack just up may have
 /// none), so that a window starting now has a scrape before it.
 pub async fn wait_for_scrape(endpoints: &Endpoints, metric: &str) -> Result<(), String> {
-    let from = now() - 3.0 * endpoints.scrape_interval.as_secs_f64();
+    let from = now() - endpoints.timing.lookback().as_secs_f64();
     poll(endpoints, metric, from, |s| (!s.is_empty()).then_some(())).await
 }
 

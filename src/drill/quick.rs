@@ -1,5 +1,6 @@
 //! `--quick`: the drill does not wait out each alert's `for`. Prometheus gets a drill-only rule
-//! file — the rendered alerts, same expressions, `for: 0s` and the label `drill="quick"` — in
+//! file — the rendered alerts, `for: 0s`, the label `drill="quick"`, and expressions that watch
+//! the drill's target only (a quick drill must not page about another server of the fleet) — in
 //! its own volume, at the path the rendered `prometheus.yml` lists for it
 //! (`/prometheus/drill/*.yml`), and reloads; afterwards the file is emptied, Prometheus reloads
 //! again, and its rules API must show only the rendered rules, each with its rendered `for`.
@@ -8,20 +9,26 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{self, Expr, VectorSelector};
 use serde_json::Value;
 
 use super::Endpoints;
-use crate::docker::probe;
+use crate::alerts::promql::{self, Inputs, Subject};
+use crate::alerts::{AlertKind, GROUP_LABEL};
+use crate::model::units::Size;
 
 /// Where the drill's rules go, in Prometheus' data volume.
 const FOLDER: &str = "/prometheus";
 const FILE: &str = "drill/quick.yml";
 /// The label every drill copy of an alert carries.
 pub const LABEL: (&str, &str) = ("drill", "quick");
+/// The label that names the Redis target a series (and an alert on it) is about.
+pub(crate) const TARGET_LABEL: &str = "target";
 
 /// The drill's rule file for the rendered rules file `rendered`: every rule, `for: 0s`,
-/// labelled as the drill's.
-pub fn rules(rendered: &str) -> Result<String, String> {
+/// labelled as the drill's, its expression narrowed to the drill's `target`.
+pub fn rules(rendered: &str, target: &str) -> Result<String, String> {
     let mut file: Value = crate::yaml::from_str(rendered)?;
     let groups = file["groups"]
         .as_array_mut()
@@ -30,6 +37,9 @@ pub fn rules(rendered: &str) -> Result<String, String> {
         let name = group["name"].as_str().unwrap_or("redis");
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
         for rule in group["rules"].as_array_mut().into_iter().flatten() {
+            let alert = rule["alert"].as_str().unwrap_or_default();
+            let expr = rule["expr"].as_str().unwrap_or_default();
+            rule["expr"] = Value::from(only_target(expr, subject(alert)?, target)?);
             rule["for"] = Value::from("0s");
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
         }
@@ -38,6 +48,101 @@ pub fn rules(rendered: &str) -> Result<String, String> {
     Ok(format!(
         "# Loaded by `stackgen drill --quick` for the length of a drill; emptied after it.\n{text}"
     ))
+}
+
+/// Whose series the alert watches, from the catalogue (which does not depend on the stack's
+/// thresholds or sizes).
+fn subject(alert: &str) -> Result<Subject, String> {
+    let kind = AlertKind::ALL
+        .iter()
+        .find(|kind| kind.name() == alert)
+        .ok_or_else(|| {
+            format!("the rendered rules have an alert `{alert}` stackgen does not know")
+        })?;
+    let neutral = Inputs {
+        threshold: 0.0,
+        maxmemory: Size::mib(1),
+        noeviction: false,
+    };
+    Ok(promql::entry(*kind, neutral).subject)
+}
+
+/// `expr` narrowed to the series of the drill's target. An alert per target gets the matcher
+/// on every selector; one per replication group is kept to the group the target is in (a
+/// matcher inside its count would change what it counts); one on a job of the stack's own
+/// (the exporter, Alertmanager) reads series about no target, and stays as it is.
+fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String, String> {
+    let matcher = Matcher::new(MatchOp::Equal, TARGET_LABEL, target);
+    let mut narrowed = match subject {
+        Subject::Job(_) => return Ok(expr.to_string()),
+        Subject::Redis => {
+            let mut parsed = parse(expr)?;
+            each_selector(&mut parsed, &mut |selector| {
+                let matchers = &mut selector.matchers;
+                if matchers.or_matchers.is_empty() {
+                    matchers.matchers.push(matcher.clone());
+                }
+                for alternative in &mut matchers.or_matchers {
+                    alternative.push(matcher.clone());
+                }
+            });
+            parsed
+        }
+        // Matcher's Display escapes the value for PromQL's string grammar.
+        Subject::Group => parse(&format!(
+            "({expr}) and on ({GROUP_LABEL}) redis_up{{{matcher}}}"
+        ))?,
+    };
+    let text = narrowed.to_string();
+    // What is written must read back as what was meant (the printer sorts the matchers).
+    let mut read_back = parse(&text)?;
+    for expr in [&mut narrowed, &mut read_back] {
+        each_selector(expr, &mut |selector| {
+            let matchers = &mut selector.matchers;
+            let order = |m: &Matcher| m.to_string();
+            matchers.matchers.sort_by_key(order);
+            for alternative in &mut matchers.or_matchers {
+                alternative.sort_by_key(order);
+            }
+        });
+    }
+    if read_back != narrowed {
+        return Err(format!(
+            "the drill's copy of `{expr}` does not read back: `{text}`"
+        ));
+    }
+    Ok(text)
+}
+
+fn parse(expr: &str) -> Result<Expr, String> {
+    parser::parse(expr).map_err(|e| format!("PromQL `{expr}` does not parse: {e}"))
+}
+
+/// Calls `visit` on every selector of `expr`, a range's too.
+fn each_selector(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) {
+    match expr {
+        Expr::VectorSelector(selector) => visit(selector),
+        Expr::MatrixSelector(matrix) => visit(&mut matrix.vs),
+        Expr::Aggregate(aggregate) => {
+            each_selector(&mut aggregate.expr, visit);
+            if let Some(param) = aggregate.param.as_mut() {
+                each_selector(param, visit);
+            }
+        }
+        Expr::Binary(binary) => {
+            each_selector(&mut binary.lhs, visit);
+            each_selector(&mut binary.rhs, visit);
+        }
+        Expr::Unary(unary) => each_selector(&mut unary.expr, visit),
+        Expr::Paren(paren) => each_selector(&mut paren.expr, visit),
+        Expr::Subquery(subquery) => each_selector(&mut subquery.expr, visit),
+        Expr::Call(call) => {
+            for arg in &mut call.args.args {
+                each_selector(arg, visit);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
 }
 
 /// The rendered `for` of every alert in `rendered`, in seconds.
@@ -82,11 +187,8 @@ pub async fn install(docker: &Docker, endpoints: &Endpoints, text: &str) -> Resu
 }
 
 /// The rules Prometheus evaluates now: `(alert, for in seconds, from the drill's file)`.
-pub fn loaded(endpoints: &Endpoints) -> Result<Vec<(String, f64, bool)>, String> {
-    let host = &endpoints.prometheus_host;
-    let answer = probe::get(host, endpoints.prometheus_port, "/api/v1/rules?type=alert")
-        .map_err(|e| format!("Prometheus: {e}"))?;
-    let answer: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+pub async fn loaded(endpoints: &Endpoints) -> Result<Vec<(String, f64, bool)>, String> {
+    let answer = super::prometheus::alert_rules(endpoints).await?;
     let mut rules = Vec::new();
     for group in answer["data"]["groups"].as_array().into_iter().flatten() {
         let drill = group["file"].as_str().unwrap_or_default().ends_with(FILE);
@@ -100,7 +202,7 @@ pub fn loaded(endpoints: &Endpoints) -> Result<Vec<(String, f64, bool)>, String>
 
 /// Loads the drill's rules and proves it: every rendered alert has a drill copy with `for: 0s`.
 pub async fn load(docker: &Docker, endpoints: &Endpoints, rendered: &str) -> Result<(), String> {
-    install(docker, endpoints, &rules(rendered)?).await?;
+    install(docker, endpoints, &rules(rendered, &endpoints.target)?).await?;
     let wanted = rendered_fors(rendered)?;
     let loaded = settled(endpoints, |rules| {
         wanted
@@ -149,7 +251,7 @@ async fn settled(
     done: impl Fn(&[(String, f64, bool)]) -> bool,
 ) -> Result<bool, String> {
     for _ in 0..20 {
-        if done(&loaded(endpoints)?) {
+        if done(&loaded(endpoints).await?) {
             return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -213,10 +315,11 @@ mod tests {
 
     #[test]
     fn the_drill_rules_keep_expressions_and_drop_the_for() {
-        let rules: Value = crate::yaml::from_str(&super::rules(RENDERED).unwrap()).unwrap();
+        let rules: Value =
+            crate::yaml::from_str(&super::rules(RENDERED, "redis").unwrap()).unwrap();
         let group = &rules["groups"][0];
         assert_eq!(group["name"], "stackgen-drill-quick-redis");
-        assert_eq!(group["rules"][0]["expr"], "redis_up == 0");
+        assert_eq!(group["rules"][0]["expr"], "redis_up{target=\"redis\"} == 0");
         assert_eq!(group["rules"][0]["for"], "0s");
         assert_eq!(group["rules"][0]["labels"]["severity"], "critical");
         assert_eq!(group["rules"][1]["labels"]["drill"], "quick");
@@ -226,6 +329,151 @@ mod tests {
                 ("RedisDown".into(), 60.0),
                 ("RedisHighLatency".into(), 300.0)
             ]
+        );
+    }
+
+    /// The rendered rules of a stack with the managed Redis and two more targets, in one
+    /// replication group.
+    fn fleet_rules() -> String {
+        use crate::model::Source;
+        use crate::model::collect::Sources;
+        let mut text = String::from("[stack]\nname = \"t\"\n");
+        for name in ["fleet-01", "fleet-02"] {
+            text.push_str(&format!(
+                "[[targets]]\nname = \"{name}\"\naddress = \"redis://{name}:6379\"\n\
+                 labels = {{ replication_group = \"g1\" }}\n"
+            ));
+        }
+        let source = Source::parse("stack.toml", text).unwrap();
+        let profile = Source::parse("profile.toml", "").unwrap();
+        let sources = Sources {
+            stack: &source,
+            profile: &profile,
+        };
+        let file = source.deserialize().unwrap();
+        let stack =
+            crate::model::resolve::resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        let tree = crate::render::Renderer::builtin()
+            .unwrap()
+            .render(&stack)
+            .unwrap();
+        tree["prometheus/rules/redis-alerts.yml"].clone()
+    }
+
+    use promql_parser::parser::LabelModifier;
+
+    /// Every selector of `expr`.
+    fn selectors(expr: &Expr) -> Vec<&promql_parser::parser::VectorSelector> {
+        match expr {
+            Expr::VectorSelector(selector) => vec![selector],
+            Expr::MatrixSelector(matrix) => vec![&matrix.vs],
+            Expr::Aggregate(a) => selectors(&a.expr),
+            Expr::Binary(b) => [selectors(&b.lhs), selectors(&b.rhs)].concat(),
+            Expr::Unary(u) => selectors(&u.expr),
+            Expr::Paren(p) => selectors(&p.expr),
+            Expr::Subquery(s) => selectors(&s.expr),
+            Expr::Call(c) => c.args.args.iter().flat_map(|a| selectors(a)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn value_of<'a>(
+        selector: &'a promql_parser::parser::VectorSelector,
+        label: &str,
+    ) -> Vec<&'a str> {
+        selector
+            .matchers
+            .matchers
+            .iter()
+            .filter(|m| m.name == label && m.op == MatchOp::Equal)
+            .map(|m| m.value.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_quick_copies_of_a_fleet_stack_watch_the_drill_target_only() {
+        let rendered = fleet_rules();
+        let copies: Value = crate::yaml::from_str(&rules(&rendered, "redis").unwrap()).unwrap();
+        let copies: Vec<&Value> = copies["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_array().unwrap())
+            .collect();
+        assert_eq!(copies.len(), rendered_fors(&rendered).unwrap().len());
+        let mut seen = Vec::new();
+        for copy in copies {
+            let alert = copy["alert"].as_str().unwrap();
+            let expr = parse(copy["expr"].as_str().unwrap()).unwrap();
+            let subject = subject(alert).unwrap();
+            seen.push(subject);
+            match subject {
+                Subject::Redis => {
+                    for selector in selectors(&expr) {
+                        let targets = value_of(selector, TARGET_LABEL);
+                        assert_eq!(targets, ["redis"], "{alert}: {selector}");
+                    }
+                }
+                // The stack's own jobs: series about no target of the fleet.
+                Subject::Job(_) => {
+                    for selector in selectors(&expr) {
+                        let jobs = value_of(selector, "job");
+                        assert!(
+                            !jobs.is_empty() && !jobs.contains(&"redis"),
+                            "{alert}: {expr}"
+                        );
+                    }
+                }
+                Subject::Group => {
+                    let Expr::Binary(and) = &expr else {
+                        panic!("{alert}: {expr}")
+                    };
+                    let on = and.modifier.as_ref().and_then(|m| m.matching.as_ref());
+                    let Some(LabelModifier::Include(on)) = on else {
+                        panic!("{alert}: {expr}")
+                    };
+                    assert_eq!(on.labels, [GROUP_LABEL], "{alert}: {expr}");
+                    let Expr::VectorSelector(target) = &*and.rhs else {
+                        panic!("{alert}: {expr}")
+                    };
+                    assert_eq!(value_of(target, TARGET_LABEL), ["redis"], "{alert}: {expr}");
+                }
+            }
+        }
+        for subject in [Subject::Redis, Subject::Group] {
+            assert!(seen.contains(&subject), "{subject:?}");
+        }
+        assert!(seen.iter().any(|s| matches!(s, Subject::Job(_))));
+    }
+
+    /// Prometheus' own checker reads the drill's rule file.
+    #[test]
+    fn promtool_accepts_the_quick_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quick.yml");
+        std::fs::write(&path, rules(&fleet_rules(), "fleet-01").unwrap()).unwrap();
+        let checked = std::process::Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(&path)
+            .output()
+            .expect("promtool runs (apt-get install prometheus)");
+        assert!(checked.status.success(), "{checked:?}");
+    }
+
+    #[test]
+    fn the_target_name_is_escaped_for_promql() {
+        let name = "we\"ird\\name\n";
+        let text = only_target("rate(redis_x[5m]) > 1", Subject::Redis, name).unwrap();
+        let expr = parse(&text).unwrap();
+        let all = selectors(&expr);
+        assert_eq!(value_of(all[0], TARGET_LABEL), [name], "{text}");
+        let text = only_target("count(redis_up)", Subject::Group, name).unwrap();
+        assert!(parse(&text).is_ok(), "{text}");
+        let or = only_target("redis_up{a=\"1\" or b=\"2\"}", Subject::Redis, "r").unwrap();
+        assert_eq!(
+            or,
+            "redis_up{a=\"1\", target=\"r\" or b=\"2\", target=\"r\"}"
         );
     }
 

@@ -1,7 +1,7 @@
 //! `recovery`: writes acknowledged keys, kills Redis with SIGKILL through the engine while it
 //! writes, waits until Redis answers again (starting the container if its restart policy does
 //! not), then counts which acknowledged writes survived. With AOF `everysec`, at most one second
-//! of writes may be lost.
+//! of writes may be lost. The kill and the moment Redis answers again go on the chart.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use bollard::query_parameters::KillContainerOptionsBuilder;
 use serde_json::json;
 
 use super::load::PREFIX;
+use super::timeline::{Event, Recorder};
 use super::undo::{Change, Journal};
 
 /// Writes per pipeline.
@@ -31,7 +32,13 @@ pub async fn run(
     before_kill: Duration,
     durability: Durability,
     journal: &Journal,
+    recorder: Option<&Recorder>,
 ) -> Result<serde_json::Value, String> {
+    let note = |event| {
+        if let Some(recorder) = recorder {
+            recorder.event(event);
+        }
+    };
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
@@ -46,6 +53,7 @@ pub async fn run(
             journal.record(Change::Stopped(container.into()));
             kill(docker, container).await?;
             killed_at = Some(Instant::now());
+            note(Event::Kill);
         }
         let first = acks.len();
         let mut pipe = redis::pipe();
@@ -60,6 +68,7 @@ pub async fn run(
     }
     let killed_at = killed_at.unwrap_or(started);
     wait_until_up(client, docker, container).await?;
+    note(Event::Restart);
     journal.forget(&Change::Stopped(container.into()));
     let recovered_after = killed_at.elapsed();
     let survived = count_survivors(client, acks.len()).await?;

@@ -20,7 +20,7 @@ pub async fn run(
     seconds.sort_unstable();
     let min = seconds.first().copied().unwrap_or_default() as f64;
     let median = seconds.get(seconds.len() / 2).copied().unwrap_or_default() as f64;
-    let state = alert_now(endpoints, alert);
+    let state = alert_now(endpoints, alert).await;
     let above = threshold.is_none_or(|t| min >= t);
     Ok(json!({
         "name": "throughput",

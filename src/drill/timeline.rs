@@ -1,13 +1,19 @@
 //! What `--report` charts: once a second while the drill runs, Redis' ops/s and used memory
-//! (from `INFO`) and the state of every alert in Prometheus, with the scenarios' start times.
+//! (from `INFO`) and the state of every alert in Prometheus, a lane per alert and what it is
+//! about, with the scenarios' start times and what the drill did to Redis (the kill and the
+//! restart of `recovery`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::Endpoints;
+use serde_json::Value;
+
 use super::capacity::info_value;
+use super::{Endpoints, quick};
+use crate::alerts::GROUP_LABEL;
 
 /// One second of the run.
 #[derive(Debug, Clone, Default)]
@@ -24,12 +30,67 @@ pub struct Point {
 /// left Prometheus' active alerts.
 pub type States = Vec<(f64, String)>;
 
+/// One alert about one thing: a Redis target, a replication group, or a job of the stack's own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Lane {
+    pub(crate) alert: String,
+    /// Its `target` label, else its replication group, else its scrape job (the stack's own
+    /// services); empty when it has none of them.
+    pub(crate) about: String,
+}
+
+impl Lane {
+    /// The lane of an alert with these labels.
+    fn of(labels: &Value) -> Option<Self> {
+        let alert = labels["alertname"].as_str()?;
+        let about = [quick::TARGET_LABEL, GROUP_LABEL, "job", "instance"]
+            .iter()
+            .find_map(|key| labels[key].as_str().filter(|v| !v.is_empty()))
+            .unwrap_or_default();
+        Some(Self {
+            alert: alert.into(),
+            about: about.into(),
+        })
+    }
+}
+
+impl fmt::Display for Lane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.about.is_empty() {
+            f.write_str(&self.alert)
+        } else {
+            write!(f, "{} · {}", self.alert, self.about)
+        }
+    }
+}
+
+/// What the drill did to Redis, marked where it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// `recovery` killed Redis (SIGKILL).
+    Kill,
+    /// Redis answered again after the kill.
+    Restart,
+}
+
+impl Event {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Kill => "Redis killed",
+            Self::Restart => "Redis back",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     pub points: Vec<Point>,
-    pub alerts: BTreeMap<String, States>,
+    /// Each alert's states, a lane per alert and what it is about.
+    pub(crate) alerts: BTreeMap<Lane, States>,
     /// When each scenario started.
     pub marks: Vec<(f64, String)>,
+    /// What the drill did to Redis, and when.
+    pub(crate) events: Vec<(f64, Event)>,
     /// The memory threshold, in percent of `maxmemory`, when `RedisMemoryPressure` is on.
     pub memory_threshold_percent: Option<f64>,
 }
@@ -59,6 +120,12 @@ impl Recorder {
     pub fn mark(&self, scenario: &str) {
         let t = self.now();
         self.timeline.borrow_mut().marks.push((t, scenario.into()));
+    }
+
+    /// Notes what the drill just did to Redis.
+    pub(crate) fn event(&self, event: Event) {
+        let t = self.now();
+        self.timeline.borrow_mut().events.push((t, event));
     }
 
     /// Samples once a second until dropped.
@@ -96,7 +163,7 @@ impl Recorder {
                     }
                 }
             }
-            let states = super::notify::active(endpoints).ok();
+            let states = active(endpoints).await.ok();
             {
                 let mut timeline = self.timeline.borrow_mut();
                 timeline.points.push(point);
@@ -110,16 +177,46 @@ impl Recorder {
     }
 }
 
-/// Records the changes in `now` against what each alert's states say last.
-fn note_states(alerts: &mut BTreeMap<String, States>, t: f64, now: &BTreeMap<String, String>) {
-    for (name, state) in now {
-        let states = alerts.entry(name.clone()).or_default();
+/// Every active alert's state in Prometheus (`pending`, `firing`), by lane.
+async fn active(endpoints: &Endpoints) -> Result<BTreeMap<Lane, String>, String> {
+    let answer = super::prometheus::alerts(endpoints).await?;
+    lanes(&answer, endpoints.timing.quick())
+}
+
+/// The states in Prometheus' answer, by lane; firing wins when several series share a lane.
+/// Under `--quick` only the drill's copies count, otherwise only the rendered rules.
+fn lanes(answer: &Value, quick: bool) -> Result<BTreeMap<Lane, String>, String> {
+    let alerts = answer["data"]["alerts"]
+        .as_array()
+        .ok_or("Prometheus answered without alerts")?;
+    let mut states = BTreeMap::new();
+    for alert in alerts {
+        let labels = &alert["labels"];
+        let copy = labels[quick::LABEL.0] == quick::LABEL.1;
+        let (Some(lane), Some(state)) = (Lane::of(labels), alert["state"].as_str()) else {
+            continue;
+        };
+        if copy == quick && states.get(&lane).is_none_or(|s| s != "firing") {
+            states.insert(lane, state.to_string());
+        }
+    }
+    Ok(states)
+}
+
+/// Records the changes in `now` against what each lane's states say last.
+fn note_states<K: Ord + Clone>(
+    alerts: &mut BTreeMap<K, States>,
+    t: f64,
+    now: &BTreeMap<K, String>,
+) {
+    for (lane, state) in now {
+        let states = alerts.entry(lane.clone()).or_default();
         if states.last().is_none_or(|(_, s)| s != state) {
             states.push((t, state.clone()));
         }
     }
-    for (name, states) in alerts.iter_mut() {
-        if !now.contains_key(name) && states.last().is_some_and(|(_, s)| s != "inactive") {
+    for (lane, states) in alerts.iter_mut() {
+        if !now.contains_key(lane) && states.last().is_some_and(|(_, s)| s != "inactive") {
             states.push((t, "inactive".into()));
         }
     }
@@ -151,5 +248,39 @@ mod tests {
                 (4.0, "inactive".to_string())
             ]
         );
+    }
+
+    /// A fleet: the same alert about two targets is two lanes, each named after its target;
+    /// the drill's copies count only under `--quick`.
+    #[test]
+    fn each_alert_has_a_lane_per_target_it_is_about() {
+        let answer = serde_json::json!({"data": {"alerts": [
+            {"labels": {"alertname": "RedisDown", "target": "redis", "instance": "redis"},
+             "state": "pending"},
+            {"labels": {"alertname": "RedisDown", "target": "fleet-01"}, "state": "firing"},
+            {"labels": {"alertname": "RedisDown", "target": "fleet-01", "drill": "quick"},
+             "state": "firing"},
+            {"labels": {"alertname": "RedisNoPrimary", "replication_group": "g1"},
+             "state": "firing"},
+            {"labels": {"alertname": "RedisExporterDown", "instance": "redis-exporter:9121",
+                        "job": "redis-exporter"}, "state": "pending"},
+        ]}});
+        let shown = |quick| {
+            lanes(&answer, quick)
+                .unwrap()
+                .into_iter()
+                .map(|(lane, state)| format!("{lane}: {state}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shown(false),
+            [
+                "RedisDown · fleet-01: firing",
+                "RedisDown · redis: pending",
+                "RedisExporterDown · redis-exporter: pending",
+                "RedisNoPrimary · g1: firing",
+            ]
+        );
+        assert_eq!(shown(true), ["RedisDown · fleet-01: firing"]);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::model::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,12 +25,13 @@ pub enum Error {
     #[error("unknown profile `{name}`; the profiles are: {}", known.join(", "))]
     UnknownProfile { name: String, known: Vec<String> },
     /// A template does not compile or render.
-    #[error(
-        "{}: `{name}` is not a profile name: {}",
-        path.display(),
-        crate::model::grammar::PROFILE_NAME
-    )]
-    ProfileName { path: PathBuf, name: String },
+    #[error("{}: `{name}` is not a profile name: {grammar}", path.display())]
+    ProfileName {
+        path: PathBuf,
+        name: String,
+        /// What a profile name is made of.
+        grammar: &'static str,
+    },
 
     #[error(
         "stack `{project}` is running as profile `{running}`, not `{asked}`: `stackgen down -p \

@@ -12,8 +12,23 @@ pub const GROUP_LABEL: &str = "replication_group";
 
 pub mod promql;
 
-use crate::model::raw::Severity;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::model::units::Duration;
+
+/// An alert's `severity` label.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+crate::model::combine::leaf_combine!(Severity);
 
 /// The service whose metrics an alert watches: its rules exist only when that service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +80,7 @@ pub struct AlertParts {
     pub threshold: Option<f64>,
 }
 
-crate::model::raw::table! {
+crate::model::combine::table! {
     /// An alert without a threshold.
     pub struct Alert {
         /// Evaluate this alert.
@@ -180,7 +195,7 @@ macro_rules! catalogue {
         }
 
         $($(
-            crate::model::raw::table! {
+            crate::model::combine::table! {
                 #[doc = concat!($name, ".")]
                 pub struct $table {
                     /// Evaluate this alert.
@@ -207,7 +222,7 @@ macro_rules! catalogue {
             }
         )?)*
 
-        crate::model::raw::table! {
+        crate::model::combine::table! {
             /// The alert catalogue.
             pub struct AlertsTable {
                 #[doc = "Base URL of the runbooks; each alert links to \

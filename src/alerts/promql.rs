@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use super::{AlertKind, GROUP_LABEL};
-use crate::model::Stack;
 use crate::model::units::Size;
 
 mod series;
@@ -103,16 +102,6 @@ pub struct Inputs {
     pub maxmemory: Size,
     /// Redis rejects writes at `maxmemory` rather than evicting.
     pub noeviction: bool,
-}
-
-impl Inputs {
-    pub fn new(stack: &Stack, threshold: Option<f64>) -> Self {
-        Self {
-            threshold: threshold.unwrap_or_default(),
-            maxmemory: stack.redis.maxmemory,
-            noeviction: stack.redis.maxmemory_policy == "noeviction",
-        }
-    }
 }
 
 /// The alert's expression, annotations and test scenarios.

@@ -3,9 +3,10 @@
 
 use similar::{ChangeTag, TextDiff};
 
+use super::Options;
 use crate::error::{Outcome, Result};
 use crate::output::{self, Change, ChangeKind};
-use crate::{Options, Printer, Style};
+use crate::printer::{Printer, Style};
 
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
@@ -31,7 +32,7 @@ pub fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Resu
     }
     printer.note(&format!(
         "{} would change.",
-        crate::plural(changes.len(), "file")
+        crate::printer::plural(changes.len(), "file")
     ))?;
     Ok(if diff.exit_zero {
         Outcome::Clean

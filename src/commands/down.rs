@@ -2,10 +2,11 @@
 //! volumes, then the private secret copies, then the network unless the application is still
 //! attached to it. Another profile's stack is left alone: `down` says whose it is.
 
+use super::Options;
 use super::stack::Running;
 use crate::docker::{self, Engine};
 use crate::error::{Outcome, Result};
-use crate::{Options, Printer};
+use crate::printer::Printer;
 
 pub fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Printer;
 use crate::error::{Error, Outcome, Result};
-use crate::model::Project;
-use crate::model::project::BUILTIN_PROFILES;
 use crate::model::units::Secret;
+use crate::printer::Printer;
+use crate::project::BUILTIN_PROFILES;
+use crate::project::Project;
 
 const STARTER: &str = include_str!("../../stack.toml");
 const GITIGNORE: &str = "# Secret values stay out of git; stackgen only ever references them.

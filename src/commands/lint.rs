@@ -1,10 +1,11 @@
 //! `stackgen lint`: findings of one profile, sorted by place, as text or JSON.
 
+use super::Options;
 use crate::diagnostic::{Code, Severity};
 use crate::error::{Error, Outcome, Result};
 use crate::lint::{self, Finding, LintOptions};
-use crate::model::Project;
-use crate::{Options, Printer, Style};
+use crate::printer::{Printer, Style};
+use crate::project::Project;
 
 #[derive(Debug, Clone)]
 pub struct LintArgs {
@@ -72,8 +73,8 @@ fn report(
         .unwrap_or_default();
     printer.note(&format!(
         "{profile}{}, {}.",
-        crate::plural(errors, "error"),
-        crate::plural(warnings, "warning")
+        crate::printer::plural(errors, "error"),
+        crate::printer::plural(warnings, "warning")
     ))?;
     let fails = errors > 0 || (args.deny_warnings && warnings > 0);
     Ok(if fails {

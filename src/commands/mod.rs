@@ -13,13 +13,75 @@ pub mod templates;
 pub mod up;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use crate::error::Result;
-use crate::model::Project;
+use crate::error::{Outcome, Result};
+use crate::printer::Printer;
+use crate::project::Project;
 use crate::render::Tree;
 
+/// Options every command shares.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub file: PathBuf,
+    pub profile: Option<String>,
+    pub color: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Init {
+        dir: PathBuf,
+    },
+    Render {
+        check: bool,
+    },
+    Diff(diff::DiffOptions),
+    Lint(lint::LintArgs),
+    Schema,
+    Templates {
+        export: Option<PathBuf>,
+        paths: Vec<String>,
+    },
+    Up {
+        timeout: String,
+        dry_run: bool,
+        wait_scrape: bool,
+    },
+    Down {
+        volumes: bool,
+    },
+    Status {
+        json: bool,
+    },
+    Drill(drill::DrillArgs),
+}
+
+/// Runs one command.
+pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Result<Outcome> {
+    match command {
+        Command::Init { dir } => init::run(dir, printer),
+        Command::Render { check } => render::run(options, *check, printer),
+        Command::Diff(diff) => diff::run(options, diff, printer),
+        Command::Lint(args) => lint::run(options, args, printer),
+        Command::Schema => schema::run(printer),
+        Command::Templates { export, paths } => templates::run(export.as_deref(), paths, printer),
+        Command::Up {
+            timeout,
+            dry_run,
+            wait_scrape,
+        } => up::run(options, timeout, *dry_run, *wait_scrape, printer),
+        Command::Down { volumes } => down::run(options, *volumes, printer),
+        Command::Status { json } => status::run(options, *json, printer),
+        Command::Drill(args) => drill::run(options, args, printer),
+    }
+}
+
 /// Loads the project and renders the profiles asked for, all in memory and validated.
-pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<String, Tree>)> {
+pub fn render_trees(options: &Options) -> Result<(Project, BTreeMap<String, Tree>)> {
     let project = Project::load(&options.file)?;
     // Templates first: a broken override stops every profile alike.
     project.renderer()?;
@@ -30,14 +92,14 @@ pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<Strin
             Ok(rendered) => {
                 trees.insert(profile, rendered.tree);
             }
-            Err(crate::Error::Input(found)) => errors.extend(found),
+            Err(crate::error::Error::Input(found)) => errors.extend(found),
             Err(other) => return Err(other),
         }
     }
     if !errors.is_empty() {
         errors.sort();
         errors.dedup();
-        return Err(crate::Error::Input(errors));
+        return Err(crate::error::Error::Input(errors));
     }
     Ok((project, trees))
 }
@@ -46,7 +108,7 @@ pub fn render_trees(options: &crate::Options) -> Result<(Project, BTreeMap<Strin
 /// overwrite. Says each file it created.
 fn write_new_files<T: AsRef<str>>(
     files: &[(std::path::PathBuf, T)],
-    printer: &crate::Printer<'_>,
+    printer: &Printer<'_>,
 ) -> Result<()> {
     use crate::error::Error;
     let existing: Vec<String> = files

@@ -1,8 +1,9 @@
 //! `stackgen render [--check]`.
 
+use super::Options;
 use crate::error::{Outcome, Result};
 use crate::output::{self, ChangeKind};
-use crate::{Options, Printer};
+use crate::printer::Printer;
 
 pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
@@ -22,7 +23,7 @@ pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outc
         } else {
             printer.note(&format!(
                 "{} would change; run `stackgen render`.",
-                crate::plural(changes.len(), "file")
+                crate::printer::plural(changes.len(), "file")
             ))?;
             Outcome::Found
         });
@@ -51,7 +52,7 @@ pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outc
         }
         printer.note(&format!(
             "{} changed.",
-            crate::plural(changes.len(), "file")
+            crate::printer::plural(changes.len(), "file")
         ))?;
     }
     Ok(Outcome::Clean)

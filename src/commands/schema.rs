@@ -3,9 +3,9 @@
 
 use schemars::generate::SchemaSettings;
 
-use crate::Printer;
 use crate::error::{Outcome, Result};
 use crate::model::raw::StackFile;
+use crate::printer::Printer;
 
 /// The schema text, exactly as `stack.schema.json` holds it.
 pub fn text() -> String {

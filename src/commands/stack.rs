@@ -4,15 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::Options;
 use crate::docker::PasswordMapPlan;
 use crate::docker::password_map::MapEntry;
 use crate::docker::spec::{SecretSource, StackSpec};
 use crate::error::{Error, Result};
+use crate::model::Stack;
 use crate::model::stack::{PASSWORD_MAP, PasswordMap, REDIS_PASSWORD, password_map_path};
 use crate::model::units::Secret;
-use crate::model::{Project, Stack};
+use crate::output;
+use crate::project::Project;
 use crate::render::{Rendered, Tree};
-use crate::{Options, output};
 
 pub struct Running {
     pub project: Project,
@@ -35,7 +37,7 @@ impl Running {
             return Err(Error::KubernetesTarget { profile });
         }
         if write {
-            let all = crate::Options {
+            let all = super::Options {
                 profile: None,
                 ..options.clone()
             };

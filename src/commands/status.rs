@@ -1,10 +1,11 @@
 //! `stackgen status [--format human|json]`: per service, state, health and a real probe.
 
+use super::Options;
 use super::stack::Running;
 use crate::docker::{Engine, observe, status};
 use crate::error::{Outcome, Result};
 use crate::health::TargetStatus;
-use crate::{Options, Printer};
+use crate::printer::Printer;
 
 pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Printer;
 use crate::error::{Error, Outcome, Result};
+use crate::printer::Printer;
 use crate::render::{FILES, kubernetes, kubernetes_template};
 
 /// A built-in template: its path under `templates/`, what it configures, its text.

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use super::Options;
 use super::stack::Running;
 use crate::docker::{self, Engine, UpOptions};
 use crate::error::{Error, Outcome, Result};
-use crate::{Options, Printer};
+use crate::printer::Printer;
 
 pub fn run(
     options: &Options,
@@ -51,7 +52,7 @@ pub fn run(
         if !report.problems.is_empty() {
             printer.note(&format!(
                 "Dry run for {name}: nothing was changed; `up` would stop on {}.",
-                crate::plural(report.problems.len(), "problem")
+                crate::printer::plural(report.problems.len(), "problem")
             ))?;
             return Ok(Outcome::Found);
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::Observed;
+use super::observe::Observed;
 use super::secrets::private_dir;
 use super::spec::ContainerSpec;
 use crate::error::{Error, Result};

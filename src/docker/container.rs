@@ -12,7 +12,8 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use super::plan::{self, Desired};
+use super::labels;
+use super::plan::Desired;
 use super::spec::{ContainerSpec, Health};
 
 /// The engine refuses a start period under this, and compose's default of 0 means "none".
@@ -67,8 +68,8 @@ pub fn create_body(want: &Desired, network: &str, secret_dir: &Path) -> Containe
 
 fn labels(want: &Desired) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = want.spec.labels.clone().into_iter().collect();
-    labels.insert(plan::SPEC_HASH_LABEL.into(), want.spec_hash.clone());
-    labels.insert(plan::CONFIG_HASH_LABEL.into(), want.now.config.clone());
+    labels.insert(labels::SPEC_HASH_LABEL.into(), want.spec_hash.clone());
+    labels.insert(labels::CONFIG_HASH_LABEL.into(), want.now.config.clone());
     labels
 }
 
@@ -153,7 +154,7 @@ mod tests {
     fn desired() -> Desired {
         let mut spec = ContainerSpec::bare("redis", "p-redis", "redis:7.0");
         spec.labels
-            .insert(plan::SERVICE_LABEL.into(), "redis".into());
+            .insert(labels::SERVICE_LABEL.into(), "redis".into());
         spec.config_binds = vec![ConfigBind {
             source: "/p/gen/./redis/redis.conf".into(),
             target: "/etc/redis.conf".into(),
@@ -190,8 +191,8 @@ mod tests {
     fn the_body_carries_hashes_mounts_ports_and_health() {
         let body = create_body(&desired(), "p_default", Path::new("/rt/secrets/redis"));
         let labels = body.labels.clone().unwrap();
-        assert_eq!(labels[plan::SPEC_HASH_LABEL], "s1");
-        assert_eq!(labels[plan::CONFIG_HASH_LABEL], "c1");
+        assert_eq!(labels[labels::SPEC_HASH_LABEL], "s1");
+        assert_eq!(labels[labels::CONFIG_HASH_LABEL], "c1");
         assert!(!labels.values().any(|v| v == "never in a label"));
 
         let host = body.host_config.unwrap();

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 use super::engine::{engine_error, is_not_found};
 use super::observe;
 use crate::error::Result;
-use crate::plural;
+use crate::printer::plural;
 
 /// Seconds a container is given to stop on SIGTERM before it is killed.
 pub const STOP_GRACE_SECONDS: i32 = 10;

@@ -25,12 +25,23 @@ use super::engine::engine_error;
 use super::plan::{self, Action, Desired, Plan, Step};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, StackSpec, VolumeSpec};
-use super::up::UpReport;
 use super::{labels, observe, ready};
-use crate::Printer;
 use crate::error::Result;
 use crate::health::Checks;
 use crate::health::http::{self, HttpError, Method};
+use crate::printer::Printer;
+
+/// What `up` did, filled in as it goes: the command shows it even when `up` stops half-way.
+#[derive(Default)]
+pub struct UpReport {
+    pub plan: Plan,
+    pub lines: Vec<String>,
+    /// Set when a service did not become healthy in time, or refused a reload: what happened,
+    /// its health output and logs.
+    pub unhealthy: Option<String>,
+    /// With `--dry-run`: everything the real `up` would stop on.
+    pub problems: Vec<String>,
+}
 
 /// What carrying out a plan needs, all decided before anything changes.
 pub struct Execution<'a> {
@@ -46,7 +57,7 @@ pub struct Execution<'a> {
 
 impl Execution<'_> {
     /// Removes replacement containers an interrupted `up` left behind.
-    pub async fn remove_leftover_replacements(&self, observed: &[plan::Observed]) -> Result<()> {
+    pub async fn remove_leftover_replacements(&self, observed: &[observe::Observed]) -> Result<()> {
         let leftovers = observed
             .iter()
             .filter(|o| plan::is_leftover_replacement(&o.name));
@@ -344,7 +355,7 @@ fn refused_reload(service: &str, why: &str) -> String {
 
 fn network_request(project: &str, network: &str) -> NetworkCreateRequest {
     let mut labels: HashMap<String, String> = labels::network(project).into_iter().collect();
-    labels.insert(plan::PROJECT_LABEL.to_string(), project.to_string());
+    labels.insert(labels::PROJECT_LABEL.to_string(), project.to_string());
     NetworkCreateRequest {
         name: network.to_string(),
         driver: Some("bridge".into()),
@@ -355,7 +366,7 @@ fn network_request(project: &str, network: &str) -> NetworkCreateRequest {
 
 fn volume_request(project: &str, volume: &VolumeSpec) -> VolumeCreateRequest {
     let mut labels: HashMap<String, String> = volume.labels.clone().into_iter().collect();
-    labels.insert(plan::PROJECT_LABEL.into(), project.to_string());
+    labels.insert(labels::PROJECT_LABEL.into(), project.to_string());
     labels.extend(labels::volume(project, &volume.name));
     VolumeCreateRequest {
         name: Some(volume.name.clone()),
@@ -371,7 +382,7 @@ fn volume_request(project: &str, volume: &VolumeSpec) -> VolumeCreateRequest {
 /// `POST /-/reload` on its published port, which answers once the new configuration is loaded
 /// or refused. `Some(reason)` when refused.
 async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>> {
-    let how = spec.labels.get(plan::RELOAD_LABEL).map(String::as_str);
+    let how = spec.labels.get(labels::RELOAD_LABEL).map(String::as_str);
     let address = spec
         .ports
         .first()
@@ -566,7 +577,7 @@ mod tests {
     #[test]
     fn networks_and_volumes_carry_the_project_label() {
         let network = network_request("p", "p_default");
-        assert_eq!(network.labels.unwrap()[plan::PROJECT_LABEL], "p");
+        assert_eq!(network.labels.unwrap()[labels::PROJECT_LABEL], "p");
         assert_eq!(network.driver.as_deref(), Some("bridge"));
         let volume = VolumeSpec {
             name: "p_auth".into(),
@@ -578,7 +589,7 @@ mod tests {
         let labels = request.labels.unwrap();
         assert_eq!(
             (
-                labels[plan::PROJECT_LABEL].as_str(),
+                labels[labels::PROJECT_LABEL].as_str(),
                 labels["keep"].as_str()
             ),
             ("p", "yes")

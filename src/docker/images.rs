@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 
 use super::engine::{engine_error, engine_message, is_not_found};
 use super::spec::{ContainerSpec, StackSpec};
-use crate::Printer;
 use crate::error::{Error, Result};
+use crate::printer::Printer;
 
 /// An image as the engine has it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,17 @@ use std::path::Path;
 use super::compose_hash;
 use super::spec::{Condition, ContainerSpec};
 
+/// stackgen's own labels: which project, service and profile a container or volume belongs
+/// to, and the fingerprints `up` plans by.
+pub const PROJECT_LABEL: &str = "io.stackgen.project";
+pub const SERVICE_LABEL: &str = "io.stackgen.service";
+pub const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
+pub const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
+pub const RELOAD_LABEL: &str = "io.stackgen.reload";
+/// The profile whose stack a container or volume belongs to (in compose.yaml's labels, so
+/// that compose's containers carry it too).
+pub const PROFILE_LABEL: &str = "io.stackgen.profile";
+
 pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
 pub const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";

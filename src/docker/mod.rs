@@ -46,4 +46,5 @@ pub mod up;
 
 pub use down::{DownReport, down};
 pub use engine::Engine;
-pub use up::{Context, PasswordMapPlan, UpOptions, UpReport, up};
+pub use execute::UpReport;
+pub use up::{Context, PasswordMapPlan, UpOptions, up};

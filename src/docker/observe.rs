@@ -17,9 +17,27 @@ use bollard::query_parameters::{
 use futures_util::TryStreamExt;
 
 use super::engine::{engine_error, is_not_found};
-use super::labels::{COMPOSE_CONFIG_HASH, COMPOSE_IMAGE, COMPOSE_PROJECT};
-use super::plan::{self, Observed};
+use super::labels::{self, COMPOSE_CONFIG_HASH, COMPOSE_IMAGE, COMPOSE_PROJECT};
 use crate::error::Result;
+
+/// A container of the project as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    /// The engine's state: running, restarting, exited, created…
+    pub state: String,
+    pub spec_hash: String,
+    pub config_hash: String,
+    /// Docker Compose's hash of its service and the id of its image, from compose's labels.
+    pub compose_hash: String,
+    pub image: String,
+    /// Host ports it publishes.
+    pub ports: Vec<u16>,
+    /// The profile it was started for; empty when it carries no such label.
+    pub profile: String,
+}
 
 /// Everything of a project the engine has, for the plan.
 pub struct Existing {
@@ -64,7 +82,10 @@ fn other_profile<'a>(
 }
 
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
-    HashMap::from([("label", vec![format!("{}={project}", plan::PROJECT_LABEL)])])
+    HashMap::from([(
+        "label",
+        vec![format!("{}={project}", labels::PROJECT_LABEL)],
+    )])
 }
 
 /// The containers of a project, running or not.
@@ -92,10 +113,10 @@ fn observed(c: ContainerSummary) -> Observed {
             .first()
             .map(|n| n.trim_start_matches('/').to_string())
             .unwrap_or_default(),
-        service: label(plan::SERVICE_LABEL),
+        service: label(labels::SERVICE_LABEL),
         state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-        spec_hash: label(plan::SPEC_HASH_LABEL),
-        config_hash: label(plan::CONFIG_HASH_LABEL),
+        spec_hash: label(labels::SPEC_HASH_LABEL),
+        config_hash: label(labels::CONFIG_HASH_LABEL),
         compose_hash: label(COMPOSE_CONFIG_HASH),
         image: label(COMPOSE_IMAGE),
         ports: c
@@ -104,7 +125,7 @@ fn observed(c: ContainerSummary) -> Observed {
             .iter()
             .filter_map(|p| p.public_port)
             .collect(),
-        profile: label(plan::PROFILE_LABEL),
+        profile: label(labels::PROFILE_LABEL),
     }
 }
 
@@ -128,7 +149,7 @@ pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String,
         for network in list {
             let name = network.name.unwrap_or_default();
             let labels = network.labels.unwrap_or_default();
-            let ours = labels.get(plan::PROJECT_LABEL).map(String::as_str) == Some(project)
+            let ours = labels.get(labels::PROJECT_LABEL).map(String::as_str) == Some(project)
                 || labels.get(COMPOSE_PROJECT).map(String::as_str) == Some(project);
             if name == default || ours {
                 found.insert(name, network.id.unwrap_or_default());
@@ -214,7 +235,7 @@ async fn volumes_with_profiles(docker: &Docker, project: &str) -> Result<BTreeMa
         .map(|v| {
             let profile = v
                 .labels
-                .get(plan::PROFILE_LABEL)
+                .get(labels::PROFILE_LABEL)
                 .cloned()
                 .unwrap_or_default();
             (v.name, profile)
@@ -407,10 +428,10 @@ mod tests {
     #[test]
     fn a_listed_container_reads_as_observed() {
         let labels = HashMap::from([
-            (plan::SERVICE_LABEL.to_string(), "redis".to_string()),
-            (plan::SPEC_HASH_LABEL.to_string(), "s1".to_string()),
-            (plan::CONFIG_HASH_LABEL.to_string(), "c1".to_string()),
-            (plan::PROFILE_LABEL.to_string(), "dev".to_string()),
+            (labels::SERVICE_LABEL.to_string(), "redis".to_string()),
+            (labels::SPEC_HASH_LABEL.to_string(), "s1".to_string()),
+            (labels::CONFIG_HASH_LABEL.to_string(), "c1".to_string()),
+            (labels::PROFILE_LABEL.to_string(), "dev".to_string()),
         ]);
         let port = |public_port| PortSummary {
             private_port: 6379,

@@ -9,16 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::applied::Applied;
+use super::labels::RELOAD_LABEL;
+use super::observe::Observed;
 use super::spec::ContainerSpec;
-
-pub const PROJECT_LABEL: &str = "io.stackgen.project";
-pub const SERVICE_LABEL: &str = "io.stackgen.service";
-pub const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
-pub const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
-pub const RELOAD_LABEL: &str = "io.stackgen.reload";
-/// The profile whose stack a container or volume belongs to (in compose.yaml's labels, so
-/// that compose's containers carry it too).
-pub const PROFILE_LABEL: &str = "io.stackgen.profile";
 
 /// What marks the temporary name of a replacement container, created before its predecessor
 /// is removed and renamed once it is gone.
@@ -48,25 +41,6 @@ pub struct Desired {
     /// A secret it reads cannot be read now: `up` stops on that before any change, so the
     /// plan claims no secret changed (a dry run lists the secret among its problems).
     pub secrets_unreadable: bool,
-}
-
-/// A container of the project as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
-    pub id: String,
-    pub name: String,
-    pub service: String,
-    /// The engine's state: running, restarting, exited, created…
-    pub state: String,
-    pub spec_hash: String,
-    pub config_hash: String,
-    /// Docker Compose's hash of its service and the id of its image, from compose's labels.
-    pub compose_hash: String,
-    pub image: String,
-    /// Host ports it publishes.
-    pub ports: Vec<u16>,
-    /// The profile it was started for; empty when it carries no such label.
-    pub profile: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,19 +13,19 @@ use std::time::Duration;
 use bollard::Docker;
 
 use super::applied::{self, Applied, AppliedState};
-use super::execute::Execution;
+use super::execute::{Execution, UpReport};
 use super::fingerprints;
 use super::images::{self, Image};
 use super::labels;
-use super::observe::Existing;
+use super::observe::{Existing, Observed};
 use super::password_map::{self, MapEntry};
-use super::plan::{self, Action, Desired, Observed, Plan};
+use super::plan::{self, Action, Desired, Plan};
 use super::secrets::{Copies, Secrets};
 use super::spec::{ContainerSpec, Port, StackSpec};
-use crate::Printer;
 use crate::error::{Error, Result};
 use crate::health::fleet;
 use crate::model::Stack;
+use crate::printer::Printer;
 use crate::render::Tree;
 
 /// How `up` should behave.
@@ -34,19 +34,6 @@ pub struct UpOptions {
     pub dry_run: bool,
     /// Also wait until Prometheus has scraped every target once.
     pub wait_scrape: bool,
-}
-
-/// What `up` did, filled in as it goes, so that the command can show it even when `up` stops
-/// with an error half-way.
-#[derive(Default)]
-pub struct UpReport {
-    pub plan: Plan,
-    pub lines: Vec<String>,
-    /// Set when a service did not become healthy in time, or refused a reload: what happened,
-    /// its health output and logs.
-    pub unhealthy: Option<String>,
-    /// With `--dry-run`: everything the real `up` would stop on.
-    pub problems: Vec<String>,
 }
 
 /// Facts about the stack that the engine layer needs from `stack.toml`.
@@ -184,7 +171,7 @@ async fn fleet_down(
     };
     printer.progress(&format!(
         "asking the exporter for {}…",
-        crate::plural(stack.targets.len(), "target")
+        crate::printer::plural(stack.targets.len(), "target")
     ));
     let first = fleet::scrape_all(host, port, &stack.targets).await;
     let down: Vec<_> = stack
@@ -286,7 +273,7 @@ fn desired(
         let mut labelled = container.clone();
         labelled
             .labels
-            .insert(plan::PROFILE_LABEL.into(), context.profile.to_string());
+            .insert(labels::PROFILE_LABEL.into(), context.profile.to_string());
         labelled.labels.extend(labels::container(
             &spec.project,
             container,

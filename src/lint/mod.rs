@@ -12,8 +12,9 @@ mod tools;
 
 use crate::diagnostic::{Code, Diagnostic, Location, Severity};
 use crate::error::{Error, Result};
+use crate::model::Collector;
 use crate::model::raw::PolicyLevel;
-use crate::model::{Collector, Project};
+use crate::project::Project;
 use crate::render::{Rendered, Renderer};
 
 /// A lint finding is a diagnostic: place, code, severity, message and hint.

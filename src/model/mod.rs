@@ -1,11 +1,11 @@
 //! The typed configuration pipeline: raw documents (`raw`) → profile overlay merged by
 //! `Combine` → a resolved [`Stack`] (`resolve`, into the types of `stack`), its errors gathered
-//! by a `Collector` at the keys that cause them. `project` finds the files on disk and is the
-//! one entry point from a profile's name to its rendered files. Nothing here talks to Docker.
+//! by a `Collector` at the keys that cause them. Nothing here reads a project's files (see
+//! [`crate::project`]), renders or talks to Docker.
 
 pub mod collect;
+pub(crate) mod combine;
 pub(crate) mod grammar;
-pub mod project;
 pub mod raw;
 pub mod resolve;
 pub mod source;
@@ -14,6 +14,5 @@ pub mod units;
 
 pub use crate::diagnostic::{Diagnostic, Location};
 pub use collect::{Collector, Sources};
-pub use project::Project;
 pub use source::Source;
 pub use stack::Stack;

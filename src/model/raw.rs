@@ -8,93 +8,16 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::combine::{leaf_combine, table};
 use super::units::{Cpus, Duration, Secret, Size};
 
-/// Merges a profile overlay into a base value: the overlay wins, table by table.
-pub trait Combine {
-    fn combine(self, overlay: Self) -> Self;
-}
-
-impl<T: Combine> Combine for Option<T> {
-    fn combine(self, overlay: Self) -> Self {
-        match (self, overlay) {
-            (Some(base), Some(overlay)) => Some(base.combine(overlay)),
-            (base, overlay) => overlay.or(base),
-        }
-    }
-}
-
-macro_rules! leaf_combine {
-    ($($ty:ty),*) => {$(
-        impl Combine for $ty {
-            fn combine(self, overlay: Self) -> Self {
-                overlay
-            }
-        }
-    )*};
-}
-
-/// A list in a profile replaces the list of `stack.toml` as a whole, as in Helm's values.
-impl<T> Combine for Vec<T> {
-    fn combine(self, overlay: Self) -> Self {
-        overlay
-    }
-}
-
 leaf_combine!(
-    BTreeMap<String, String>,
-    String,
-    u16,
-    f64,
-    bool,
-    Size,
-    Cpus,
-    Duration,
-    Secret,
     MaxmemoryPolicy,
     Appendfsync,
-    Severity,
     PolicyLevel,
     Platform,
     KubernetesMode
 );
-
-/// Declares a table: every field optional, unknown keys rejected, merged field by field.
-macro_rules! table {
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }
-    ) => {
-        $(#[$meta])*
-        #[derive(
-            Debug,
-            Clone,
-            Default,
-            PartialEq,
-            ::serde::Deserialize,
-            ::serde::Serialize,
-            ::schemars::JsonSchema,
-        )]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            $(
-                $(#[$fmeta])*
-                #[serde(default, skip_serializing_if = "Option::is_none")]
-                pub $field: Option<$ty>,
-            )*
-        }
-
-        impl $crate::model::raw::Combine for $name {
-            fn combine(self, overlay: Self) -> Self {
-                Self {
-                    $($field: $crate::model::raw::Combine::combine(self.$field, overlay.$field),)*
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use table;
 
 /// The tables shared by `stack.toml` and the profile overlays.
 macro_rules! document {
@@ -445,17 +368,6 @@ pub enum Appendfsync {
     Always,
     Everysec,
     No,
-}
-
-/// An alert's `severity` label.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
 }
 
 /// How `stackgen lint` reports a policy finding.

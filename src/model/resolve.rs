@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::collect::{Collector, Sources};
+use super::combine::Combine;
 use super::raw::{
-    AlertmanagerTable, Appendfsync, Combine, ExporterTable, GrafanaTable, MaxmemoryPolicy,
-    PolicyLevel, PolicyTable, ProfileFile, PrometheusTable, RedisTable, StackFile, StackTable,
+    AlertmanagerTable, Appendfsync, ExporterTable, GrafanaTable, MaxmemoryPolicy, PolicyLevel,
+    PolicyTable, ProfileFile, PrometheusTable, RedisTable, StackFile, StackTable,
 };
 use super::stack::*;
 use super::units::{Duration, Secret, Size};

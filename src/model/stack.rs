@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{Appendfsync, KubernetesMode, PolicyLevel, Severity};
+use super::raw::{Appendfsync, KubernetesMode, PolicyLevel};
 use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::AlertKind;
+use crate::alerts::Severity;
 
 /// The names of the secrets under `/run/secrets/`.
 pub const REDIS_PASSWORD: &str = "redis_password";

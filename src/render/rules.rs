@@ -166,7 +166,12 @@ fn rule(stack: &Stack, settings: &AlertSettings, entry: &promql::Entry) -> Rule 
 }
 
 fn entry(stack: &Stack, settings: &AlertSettings) -> promql::Entry {
-    promql::entry(settings.kind, Inputs::new(stack, settings.threshold))
+    let inputs = Inputs {
+        threshold: settings.threshold.unwrap_or_default(),
+        maxmemory: stack.redis.maxmemory,
+        noeviction: stack.redis.maxmemory_policy == "noeviction",
+    };
+    promql::entry(settings.kind, inputs)
 }
 
 /// The active alerts' rules, in catalogue order.

@@ -1,24 +1,26 @@
 //! A project on disk: `stack.toml`, its profiles (the project's own `profiles/` folder, or the
-//! built-in dev and prod), and the folder everything else is relative to.
+//! built-in dev and prod), its templates, and the folder everything else is relative to; the
+//! one way from a profile's name to its resolved stack and rendered, validated files. It sits
+//! above `model` and `render` and joins them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::cell::OnceCell;
 
-use super::collect::Sources;
-use super::raw::{ProfileFile, StackFile};
-use super::resolve::resolve;
-use super::source::Source;
-use super::stack::Stack;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
+use crate::model::collect::Sources;
+use crate::model::raw::{ProfileFile, StackFile};
+use crate::model::resolve::resolve;
+use crate::model::source::Source;
+use crate::model::stack::Stack;
 use crate::render::{Rendered, Renderer};
 
 /// The profiles compiled into the binary, used when a project has no `profiles/` folder.
 pub const BUILTIN_PROFILES: [(&str, &str); 2] = [
-    ("dev", include_str!("../../profiles/dev.toml")),
-    ("prod", include_str!("../../profiles/prod.toml")),
+    ("dev", include_str!("../profiles/dev.toml")),
+    ("prod", include_str!("../profiles/prod.toml")),
 ];
 
 pub struct Profile {
@@ -167,8 +169,12 @@ fn load_profiles(dir: &Path, stack_path: &Path) -> Result<BTreeMap<String, Profi
                     .to_string_lossy()
                     .to_string();
                 // The name becomes `generated/<name>/`: `..` or `.` would write elsewhere.
-                if !super::grammar::is_profile_name(&name) {
-                    return Err(Error::ProfileName { path, name });
+                if !crate::model::grammar::is_profile_name(&name) {
+                    return Err(Error::ProfileName {
+                        path,
+                        name,
+                        grammar: crate::model::grammar::PROFILE_NAME,
+                    });
                 }
                 let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
                 let shown = stack_path

@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::diff::DiffOptions;
 use crate::commands::drill::DrillArgs;
 use crate::commands::lint::LintArgs;
+use crate::drill::Scenario;
 use crate::{Command, Options};
 
 #[derive(Debug, Parser)]
@@ -196,11 +198,7 @@ struct DrillCli {
 impl From<DrillCli> for DrillArgs {
     fn from(cli: DrillCli) -> Self {
         Self {
-            scenarios: cli
-                .scenarios
-                .iter()
-                .map(|s| s.to_possible_value().expect("named").get_name().to_string())
-                .collect(),
+            scenarios: cli.scenarios,
             duration: cli.duration,
             clients: cli.clients,
             pipeline: cli.pipeline,
@@ -214,15 +212,15 @@ impl From<DrillCli> for DrillArgs {
     }
 }
 
-/// A drill scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scenario {
-    Baseline,
-    Capacity,
-    Pressure,
-    Recovery,
-    Throughput,
-    Alerts,
+/// The drill's scenarios, offered by their names, in the order they run.
+impl ValueEnum for Scenario {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Scenario::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,49 +14,72 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::timing::{RATE_WINDOW, spelled};
-use super::undo::{Journal, Stack};
-use super::{capacity, induce, load, notify, pressure, prometheus};
+use super::undo::{Journal, Live};
+use super::{Error, Result, Scenario, capacity, induce, load, notify, pressure, prometheus};
 use crate::alerts::AlertKind;
 use crate::alerts::promql::RATE_WINDOW_SECONDS;
 
 /// An alert as the stack renders it.
 #[derive(Debug, Clone)]
-pub struct Setting {
-    pub kind: AlertKind,
-    pub enabled: bool,
-    pub threshold: Option<f64>,
+pub(crate) struct Setting {
+    pub(crate) kind: AlertKind,
+    pub(crate) enabled: bool,
+    pub(crate) threshold: Option<f64>,
+}
+
+impl Setting {
+    /// Every alert of the catalogue as `stack` renders it.
+    pub(crate) fn all(stack: &crate::model::Stack) -> Vec<Self> {
+        stack
+            .alerts
+            .iter()
+            .map(|a| Setting {
+                kind: a.kind,
+                enabled: a.enabled,
+                threshold: a.threshold,
+            })
+            .collect()
+    }
 }
 
 /// What the scenario works with.
-pub struct Alerts<'a> {
-    pub stack: Stack<'a>,
-    pub journal: &'a Journal,
-    pub settings: Vec<Setting>,
-    pub evicts: bool,
+pub(crate) struct Context<'a> {
+    pub(crate) live: Live<'a>,
+    pub(crate) journal: &'a Journal,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) evicts: bool,
     /// Why inducing evictions would be unsafe (keys that are not the drill's), if it would.
-    pub eviction_unsafe: Option<String>,
-    pub shape: load::Shape,
-    pub progress: &'a dyn Fn(&str),
+    pub(crate) eviction_unsafe: Option<&'a Error>,
+    pub(crate) shape: load::Shape,
+    pub(crate) progress: &'a dyn Fn(&str),
 }
 
-/// One alert's proof.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Proof {
-    pub alert: &'static str,
-    pub induced: bool,
-    /// How it was induced, or why it was not.
-    pub how: String,
-    pub fired: bool,
-    pub in_alertmanager: Option<bool>,
-    pub delivered: Option<bool>,
-    pub resolved: bool,
-    pub seconds_to_fire: Option<f64>,
-    pub seconds_to_resolve: Option<f64>,
+/// What `alerts` found: a proof per alert of the catalogue (the keys of its JSON, in their
+/// order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Alerts {
+    pub(crate) alerts: Vec<Proof>,
+    pub(crate) name: Scenario,
+    pub(crate) ok: bool,
+}
+
+/// One alert's proof (the keys of its JSON, in their order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct Proof {
+    pub(crate) alert: &'static str,
+    pub(crate) delivered: Option<bool>,
     /// What went wrong, when something did.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) fired: bool,
+    /// How it was induced, or why it was not.
+    pub(crate) how: String,
+    pub(crate) in_alertmanager: Option<bool>,
+    pub(crate) induced: bool,
+    pub(crate) resolved: bool,
+    pub(crate) seconds_to_fire: Option<f64>,
+    pub(crate) seconds_to_resolve: Option<f64>,
 }
 
 impl Proof {
@@ -68,7 +91,7 @@ impl Proof {
         }
     }
 
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         !self.induced
             || (self.error.is_none()
                 && self.fired
@@ -100,8 +123,8 @@ fn not_inducible(setting: &Setting) -> Option<String> {
     Some(why)
 }
 
-pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
-    (a.progress)(&format!("alerts: {}", a.stack.endpoints.timing));
+pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
+    (a.progress)(&format!("alerts: {}", a.live.site.timing));
     let mut proofs: Vec<Proof> = Vec::new();
     // Alerts whose windowed counter resolves only once the burst has left the window.
     let mut windowed: Vec<(usize, Instant)> = Vec::new();
@@ -135,7 +158,7 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
              from",
             STEADY * threshold
         ));
-        let steady = induce::steady(&a.stack, STEADY * threshold, RATE_WINDOW_SECONDS);
+        let steady = induce::steady(&a.live, STEADY * threshold, RATE_WINDOW_SECONDS);
         tokio::select! {
             () = one_by_one => {}
             never = steady => match never {},
@@ -150,7 +173,7 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
     if resolving > 0 {
         (a.progress)("alerts: load again, for throughput and latency to recover");
         let threshold = low_throughput.unwrap_or_default();
-        induce::burst(&a.stack, a.shape, past_rate(threshold).max(50_000.0)).await?;
+        induce::burst(&a.live, a.shape, past_rate(threshold).max(50_000.0)).await?;
         for proof in last.iter_mut().filter(|p| p.fired) {
             resolve(a, proof, Duration::ZERO).await;
         }
@@ -163,11 +186,14 @@ pub async fn run(a: &Alerts<'_>) -> Result<Value, String> {
             proof.alert,
             spelled(RATE_WINDOW)
         ));
-        let left = a.stack.endpoints.timing.window_left(fired_at.elapsed());
+        let left = a.live.site.timing.window_left(fired_at.elapsed());
         resolve(a, proof, left).await;
     }
-    let ok = proofs.iter().all(Proof::ok);
-    Ok(json!({ "name": "alerts", "ok": ok, "alerts": proofs }))
+    Ok(Alerts {
+        ok: proofs.iter().all(Proof::ok),
+        alerts: proofs,
+        name: Scenario::Alerts,
+    })
 }
 
 /// The alerts induced one after another, in this order.
@@ -203,7 +229,7 @@ fn past_rate(threshold: f64) -> f64 {
 
 /// Induces one alert, waits for it to fire and be delivered, undoes it, and (unless its
 /// counter is windowed) waits for it to resolve.
-async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
+async fn prove(a: &Context<'_>, setting: &Setting) -> Proof {
     let mut proof = Proof {
         alert: setting.kind.name(),
         induced: true,
@@ -211,9 +237,9 @@ async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
     };
     // An alert still active from before (an earlier scenario's evictions in the window) would
     // prove nothing, nor would a notification sent for it then: it must be quiet first.
-    let endpoints = a.stack.endpoints;
-    let settle = endpoints.timing.settles();
-    if notify::until(endpoints, proof.alert, settle, notify::is_inactive)
+    let site = a.live.site;
+    let settle = site.timing.settles();
+    if notify::until(site, proof.alert, settle, notify::is_inactive)
         .await
         .is_none()
     {
@@ -222,47 +248,47 @@ async fn prove(a: &Alerts<'_>, setting: &Setting) -> Proof {
     }
     // Nor would it be news to Alertmanager before it sent that it resolved.
     if let Err(why) = news_to_alertmanager(a, proof.alert).await {
-        proof.error = Some(why);
+        proof.error = Some(why.to_string());
         return proof;
     }
     let mark = a.journal.mark();
     let result = induce_and_undo(a, setting, &mut proof).await;
     // Whatever failed, nothing this alert changed stays changed.
-    for line in a.journal.undo_since(&a.stack, mark).await {
+    for line in a.journal.undo_since(&a.live, mark).await {
         if let Err(why) = line {
-            proof.error.get_or_insert(why);
+            proof.error.get_or_insert(why.to_string());
         }
     }
     if let Err(why) = result {
-        proof.error.get_or_insert(why);
-        let _ = load::clean(a.stack.client).await;
+        proof.error.get_or_insert(why.to_string());
+        let _ = load::clean(a.live.client).await;
     }
     proof
 }
 
-async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Result<(), String> {
-    let stack = &a.stack;
-    let endpoints = stack.endpoints;
+async fn induce_and_undo(a: &Context<'_>, s: &Setting, proof: &mut Proof) -> Result<()> {
+    let live = &a.live;
+    let site = live.site;
     let threshold = s.threshold.unwrap_or_default();
     match s.kind {
         AlertKind::MemoryPressure => {
-            induce::no_forks(stack, a.journal).await?;
-            let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
+            induce::no_forks(live, a.journal).await?;
+            let (mut connection, maxmemory) = capacity::with_maxmemory(live.client).await?;
             let goal = maxmemory * (threshold + 2.0).min(99.0) / 100.0;
             let (keys, _) = capacity::fill(&mut connection, goal).await?;
             proof.how = format!("filled {keys} drill keys past {threshold}% of maxmemory");
             fired(a, s, proof).await;
-            load::clean(stack.client).await.map_err(|e| e.to_string())?;
+            load::clean(live.client).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         AlertKind::BufferOverflow => {
-            if let (true, Some(why)) = (a.evicts, &a.eviction_unsafe) {
+            if let (true, Some(why)) = (a.evicts, a.eviction_unsafe) {
                 *proof = Proof::listed(s.kind, format!("not induced: {why}"));
                 return Ok(());
             }
-            induce::no_forks(stack, a.journal).await?;
-            let (mut connection, maxmemory) = capacity::with_maxmemory(stack.client).await?;
-            let mut watch = notify::Watch::new(endpoints, s.kind);
+            induce::no_forks(live, a.journal).await?;
+            let (mut connection, maxmemory) = capacity::with_maxmemory(live.client).await?;
+            let mut watch = notify::Watch::new(site, s.kind);
             let (writes, seconds) =
                 pressure::overflow(&mut connection, maxmemory, &mut watch).await?;
             proof.how = format!(
@@ -272,55 +298,56 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
             proof.fired = seconds.is_some();
             proof.seconds_to_fire = seconds;
             delivered(a, proof, watch.before).await;
-            load::clean(stack.client).await.map_err(|e| e.to_string())?;
+            load::clean(live.client).await?;
         }
         AlertKind::HighErrorRate => {
             let count = past_rate(threshold).ceil() as u64 + 20;
-            let errors = induce::error_replies(stack, count).await?;
+            let errors = induce::error_replies(live, count).await?;
             proof.how = format!("{errors} error replies (failed AUTH and INCR on text)");
             fired(a, s, proof).await;
         }
         AlertKind::RejectedConnections => {
-            let rejected = induce::rejected_connections(stack, a.journal).await?;
+            let rejected = induce::rejected_connections(live, a.journal).await?;
             proof.how = format!("maxclients lowered for a moment: {rejected} connections refused");
             fired(a, s, proof).await;
         }
         AlertKind::TooManyConnections => {
-            let (held, change) = induce::many_connections(stack, a.journal, threshold).await?;
+            let (held, change) = induce::many_connections(live, a.journal, threshold).await?;
             proof.how = format!("maxclients lowered and {} connections held", held.len());
             fired(a, s, proof).await;
             drop(held);
-            a.journal.undo(stack, &change).await?;
+            a.journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         AlertKind::NoMaxmemory => {
-            let change = induce::config_set(stack, a.journal, "maxmemory", "0").await?;
+            let change = induce::config_set(live, a.journal, "maxmemory", "0").await?;
             proof.how = "maxmemory set to 0 (no limit)".into();
             fired(a, s, proof).await;
-            a.journal.undo(stack, &change).await?;
+            a.journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         AlertKind::ExporterDown | AlertKind::RedisDown | AlertKind::AlertmanagerDown => {
+            let containers = &site.containers;
             let container = match s.kind {
-                AlertKind::ExporterDown => &endpoints.exporter_container,
-                AlertKind::RedisDown => &endpoints.redis_container,
-                _ => &endpoints.alertmanager_container,
+                AlertKind::ExporterDown => containers.exporter.as_ref(),
+                AlertKind::RedisDown => Some(&containers.redis),
+                _ => containers.alertmanager.as_ref(),
             };
-            if container.is_empty() {
+            let Some(container) = container else {
                 *proof = Proof::listed(s.kind, "not induced: its service is off".into());
                 return Ok(());
-            }
-            let change = induce::stop(stack, a.journal, container).await?;
+            };
+            let change = induce::stop(live, a.journal, container).await?;
             proof.how = format!("stopped {container}");
             if s.kind == AlertKind::AlertmanagerDown {
                 // Alertmanager is what is down: Prometheus alone can show it.
-                let mut watch = notify::Watch::new(endpoints, s.kind);
+                let mut watch = notify::Watch::new(site, s.kind);
                 proof.seconds_to_fire = watch.fires().await;
                 proof.fired = proof.seconds_to_fire.is_some();
             } else {
                 fired(a, s, proof).await;
             }
-            a.journal.undo(stack, &change).await?;
+            a.journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         _ => {}
@@ -330,16 +357,18 @@ async fn induce_and_undo(a: &Alerts<'_>, s: &Setting, proof: &mut Proof) -> Resu
 
 /// Waits until the alert has not fired for one of Alertmanager's group intervals (see
 /// [`notify::forgotten`]), or says why it could not.
-async fn news_to_alertmanager(a: &Alerts<'_>, alert: &str) -> Result<(), String> {
-    match notify::forgotten(a.stack.endpoints, alert).await {
+async fn news_to_alertmanager(a: &Context<'_>, alert: &str) -> Result<()> {
+    match notify::forgotten(a.live.site, alert).await {
         Some(_) => Ok(()),
-        None => Err("Alertmanager still had it firing from before".into()),
+        None => Err(Error::Alertmanager(
+            "Alertmanager still had it firing from before".into(),
+        )),
     }
 }
 
 /// Waits for the alert to fire, then for Alertmanager to hold and deliver it.
-async fn fired(a: &Alerts<'_>, setting: &Setting, proof: &mut Proof) {
-    let mut watch = notify::Watch::new(a.stack.endpoints, setting.kind);
+async fn fired(a: &Context<'_>, setting: &Setting, proof: &mut Proof) {
+    let mut watch = notify::Watch::new(a.live.site, setting.kind);
     proof.seconds_to_fire = watch.fires().await;
     proof.fired = proof.seconds_to_fire.is_some();
     if proof.fired {
@@ -349,30 +378,30 @@ async fn fired(a: &Alerts<'_>, setting: &Setting, proof: &mut Proof) {
 
 /// Whether Alertmanager held and sent the fired alert; `before`: its Slack counts from before
 /// it could have the alert (see [`notify::Watch`]).
-async fn delivered(a: &Alerts<'_>, proof: &mut Proof, before: Option<notify::Counts>) {
-    if a.stack.endpoints.alertmanager.is_some() && proof.fired {
-        let (held, sent) = notify::delivery(a.stack.endpoints, proof.alert, before).await;
+async fn delivered(a: &Context<'_>, proof: &mut Proof, before: Option<notify::Counts>) {
+    let site = a.live.site;
+    if site.addresses.alertmanager.is_some() && proof.fired {
+        let (held, sent) = notify::delivery(site, proof.alert, before).await;
         proof.in_alertmanager = Some(held);
         proof.delivered = sent.as_ref().map(Result::is_ok);
         if let Some(Err(why)) = sent {
-            proof.error.get_or_insert(why);
+            proof.error.get_or_insert(why.to_string());
         }
     }
 }
 
 /// Waits for the alert to leave Prometheus' active alerts, `wait` and a margin at most.
-async fn resolve(a: &Alerts<'_>, proof: &mut Proof, wait: Duration) {
-    let endpoints = a.stack.endpoints;
-    let timeout = endpoints.timing.resolves_within(wait);
-    proof.seconds_to_resolve =
-        notify::until(endpoints, proof.alert, timeout, notify::is_inactive).await;
+async fn resolve(a: &Context<'_>, proof: &mut Proof, wait: Duration) {
+    let site = a.live.site;
+    let timeout = site.timing.resolves_within(wait);
+    proof.seconds_to_resolve = notify::until(site, proof.alert, timeout, notify::is_inactive).await;
     proof.resolved = proof.seconds_to_resolve.is_some();
 }
 
 /// The throughput drop (the steady load's rate falls out of the window) and slow commands
 /// (once the window is quiet enough for them to raise the average). Both are undone by load.
 async fn drop_and_slow(
-    a: &Alerts<'_>,
+    a: &Context<'_>,
     throughput: Option<&Setting>,
     latency: Option<&Setting>,
 ) -> Vec<Proof> {
@@ -382,9 +411,9 @@ async fn drop_and_slow(
             "alerts: RedisLowThroughput, once the steady load has left the {} window…",
             spelled(RATE_WINDOW)
         ));
-        let endpoints = a.stack.endpoints;
-        let timeout = endpoints.timing.falls_within(setting.kind);
-        let mut watch = notify::Watch::new(endpoints, setting.kind);
+        let site = a.live.site;
+        let timeout = site.timing.falls_within(setting.kind);
+        let mut watch = notify::Watch::new(site, setting.kind);
         let seconds = watch.until_firing(timeout).await;
         let mut proof = Proof {
             alert: setting.kind.name(),
@@ -409,7 +438,7 @@ async fn drop_and_slow(
 
 /// Slow commands, once the commands in the window are few enough for them to lift the
 /// average above the threshold within a minute.
-async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
+async fn slow(a: &Context<'_>, setting: &Setting) -> Proof {
     let mut proof = Proof {
         alert: setting.kind.name(),
         induced: true,
@@ -426,14 +455,14 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
     let needed = match quiet_enough(a, threshold_ms / 1000.0, each_ms / 1000.0).await {
         Ok(seconds) => seconds,
         Err(why) => {
-            proof.error = Some(why);
+            proof.error = Some(why.to_string());
             return proof;
         }
     };
     // A quiet window's average is at the mercy of a few commands: a slow INFO may have fired
     // the alert while the drill waited.
     if let Err(why) = news_to_alertmanager(a, proof.alert).await {
-        proof.error = Some(why);
+        proof.error = Some(why.to_string());
         return proof;
     }
     proof.how = format!(
@@ -441,14 +470,14 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
          until it fired and Alertmanager had it",
         needed.as_secs_f64()
     );
-    let endpoints = a.stack.endpoints;
+    let site = a.live.site;
     let started = Instant::now();
-    let timeout = endpoints.timing.slow_fires(needed, setting.kind);
+    let timeout = site.timing.slow_fires(needed, setting.kind);
     // The slow commands go on until Alertmanager has had the alert: stopped as soon as it
     // fires, the window's average can fall back under the threshold within Alertmanager's
     // group wait, and Alertmanager rightly sends nothing for an alert that resolved meanwhile.
     let proving = async {
-        let mut watch = notify::Watch::new(endpoints, setting.kind);
+        let mut watch = notify::Watch::new(site, setting.kind);
         proof.seconds_to_fire = watch
             .until_firing(timeout)
             .await
@@ -457,11 +486,11 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
         delivered(a, &mut proof, watch.before).await;
     };
     let failed = tokio::select! {
-        slowing = induce::slow_commands(&a.stack, each_ms) => slowing.err(),
+        slowing = induce::slow_commands(&a.live, each_ms) => slowing.err(),
         () = proving => None,
     };
     if let Some(why) = failed {
-        proof.error = Some(why);
+        proof.error = Some(why.to_string());
     }
     proof
 }
@@ -470,26 +499,26 @@ async fn slow(a: &Alerts<'_>, setting: &Setting) -> Proof {
 /// would lift the window's average latency above `threshold` seconds within a minute of
 /// running; how long they need to run. Other traffic sets the length: the window's command
 /// time must pass `threshold` times its commands.
-async fn quiet_enough(a: &Alerts<'_>, threshold: f64, each: f64) -> Result<Duration, String> {
-    let endpoints = a.stack.endpoints;
-    let timing = &endpoints.timing;
-    let selector = format!("{{job=\"redis\",target=\"{}\"}}", endpoints.target);
+async fn quiet_enough(a: &Context<'_>, threshold: f64, each: f64) -> Result<Duration> {
+    let site = a.live.site;
+    let timing = &site.timing;
+    let selector = format!("{{job=\"redis\",target=\"{}\"}}", site.target);
     let window = spelled(RATE_WINDOW);
     let commands = format!("increase(redis_commands_processed_total{selector}[{window}])");
     let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[{window}]))");
     let deadline = Instant::now() + timing.quiet_within();
     loop {
-        let n = prometheus::value(endpoints, &commands).await?;
-        let d = prometheus::value(endpoints, &busy).await?;
+        let n = prometheus::value(site, &commands).await?;
+        let d = prometheus::value(site, &busy).await?;
         let (n, d) = (n.unwrap_or_default(), d.unwrap_or_default());
         if let Some(needed) = timing.slow_run(n, d, threshold, each) {
             return Ok(needed);
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "the {window} window stayed too busy ({n:.0} commands) for slow commands to \
-                 lift its average"
-            ));
+            return Err(Error::TooBusy {
+                window,
+                commands: n,
+            });
         }
         tokio::time::sleep(Duration::from_secs(10)).await;
     }

@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::load::PREFIX;
-use super::{Endpoints, notify, now, prometheus};
+use super::site::Site;
+use super::{Error, Result, Scenario, notify, now, prometheus};
 use crate::alerts::AlertKind;
 
 /// The exporter's memory must agree with `INFO` within this share.
@@ -22,17 +23,48 @@ const BATCH: usize = 64;
 const VALUE: usize = 4096;
 
 /// What the threshold is, and the alert that watches it.
-pub struct Pressure {
-    pub threshold_percent: f64,
-    pub kind: AlertKind,
+pub(crate) struct Threshold {
+    pub(crate) percent: f64,
+    pub(crate) kind: AlertKind,
+}
+
+impl Threshold {
+    /// The threshold of `stack`'s `memory_pressure` alert, when it is on.
+    pub(crate) fn of(stack: &crate::model::Stack) -> Option<Self> {
+        let kind = AlertKind::MemoryPressure;
+        stack
+            .alerts
+            .iter()
+            .find(|a| a.kind == kind && a.enabled)
+            .and_then(|a| a.threshold)
+            .map(|percent| Self { percent, kind })
+    }
+}
+
+/// What `capacity` found (the keys of its JSON, in their order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Capacity {
+    pub(crate) alert: &'static str,
+    pub(crate) alert_state: String,
+    pub(crate) bytes_at_threshold: u64,
+    pub(crate) exporter_agreement_percent: f64,
+    pub(crate) exporter_used_memory: u64,
+    pub(crate) info_used_memory: u64,
+    pub(crate) keys_at_threshold: usize,
+    pub(crate) maxmemory: u64,
+    pub(crate) name: Scenario,
+    pub(crate) ok: bool,
+    pub(crate) seconds_to_alert: Option<f64>,
+    pub(crate) threshold_percent: f64,
+    pub(crate) used_memory: u64,
 }
 
 /// Writes drill keys until Redis' used memory reaches `goal` bytes: the keys written, and the
 /// used memory then.
-pub async fn fill(
+pub(crate) async fn fill(
     connection: &mut redis::aio::MultiplexedConnection,
     goal: f64,
-) -> Result<(usize, f64), String> {
+) -> Result<(usize, f64)> {
     let value = vec![b'c'; VALUE];
     let mut keys = 0usize;
     let mut used = info_field(connection, "memory", "used_memory").await? as f64;
@@ -44,84 +76,86 @@ pub async fn fill(
         }
         pipe.query_async::<()>(connection)
             .await
-            .map_err(|e| format!("filling: {e}"))?;
+            .map_err(Error::redis("filling"))?;
         keys += BATCH;
         used = info_field(connection, "memory", "used_memory").await? as f64;
     }
     Ok((keys, used))
 }
 
-pub async fn run(
+pub(crate) async fn run(
     client: &redis::Client,
-    endpoints: &Endpoints,
-    pressure: &Pressure,
-) -> Result<Value, String> {
+    site: &Site,
+    threshold: &Threshold,
+) -> Result<Capacity> {
     let (mut connection, maxmemory) = with_maxmemory(client).await?;
     // A little past the threshold: what Redis counts as used moves by a few kilobytes as
     // clients come and go, and the alert wants it above, not at, the threshold.
-    let percent = (pressure.threshold_percent + MARGIN).min(99.0);
+    let percent = (threshold.percent + MARGIN).min(99.0);
     let goal = maxmemory * percent / 100.0;
     let before = info_field(&mut connection, "memory", "used_memory").await? as f64;
     let (keys, used) = fill(&mut connection, goal).await?;
-    let (exporter, info) = exporter_agrees(endpoints, &mut connection).await?;
+    let (exporter, info) = exporter_agrees(site, &mut connection).await?;
     let agreement = (exporter - info).abs() / info;
-    let (alert, timeout) = (pressure.kind.name(), endpoints.timing.fires(pressure.kind));
-    let seconds = notify::until(endpoints, alert, timeout, notify::is_firing).await;
-    let state = notify::alert_now(endpoints, alert)
+    let (alert, timeout) = (threshold.kind.name(), site.timing.fires(threshold.kind));
+    let seconds = notify::until(site, alert, timeout, notify::is_firing).await;
+    let state = notify::alert_now(site, alert)
         .await
         .unwrap_or_else(|| "inactive".into());
-    let ok = agreement <= AGREEMENT && seconds.is_some();
-    Ok(json!({
-        "name": "capacity",
-        "ok": ok,
-        "keys_at_threshold": keys,
-        "bytes_at_threshold": (used - before).max(0.0) as u64,
-        "used_memory": used as u64,
-        "maxmemory": maxmemory as u64,
-        "threshold_percent": pressure.threshold_percent,
-        "exporter_used_memory": exporter as u64,
-        "info_used_memory": info as u64,
-        "exporter_agreement_percent": agreement * 100.0,
-        "alert": alert,
-        "alert_state": state,
-        "seconds_to_alert": seconds,
-    }))
+    Ok(Capacity {
+        alert,
+        alert_state: state,
+        bytes_at_threshold: (used - before).max(0.0) as u64,
+        exporter_agreement_percent: agreement * 100.0,
+        exporter_used_memory: exporter as u64,
+        info_used_memory: info as u64,
+        keys_at_threshold: keys,
+        maxmemory: maxmemory as u64,
+        name: Scenario::Capacity,
+        ok: agreement <= AGREEMENT && seconds.is_some(),
+        seconds_to_alert: seconds,
+        threshold_percent: threshold.percent,
+        used_memory: used as u64,
+    })
 }
 
 /// A connection to Redis, and its `maxmemory`, which must be set.
-pub async fn with_maxmemory(
+pub(crate) async fn with_maxmemory(
     client: &redis::Client,
-) -> Result<(redis::aio::MultiplexedConnection, f64), String> {
+) -> Result<(redis::aio::MultiplexedConnection, f64)> {
     // Writes at maxmemory wait for evictions and background frees: more than the crate's
     // default half second.
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(SLOW_REPLY));
     let mut connection = client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-        .map_err(|e| format!("Redis: {e}"))?;
+        .map_err(Error::redis("Redis"))?;
     let maxmemory = info_field(&mut connection, "memory", "maxmemory").await? as f64;
     if maxmemory <= 0.0 {
-        return Err("Redis has no maxmemory: there is no limit to fill it to".into());
+        return Err(Error::RedisState(
+            "Redis has no maxmemory: there is no limit to fill it to".into(),
+        ));
     }
     Ok((connection, maxmemory))
 }
 
 /// A numeric field of an `INFO` section.
-pub async fn info_field(
+pub(crate) async fn info_field(
     connection: &mut redis::aio::MultiplexedConnection,
     section: &str,
     field: &str,
-) -> Result<u64, String> {
+) -> Result<u64> {
     let text: String = redis::cmd("INFO")
         .arg(section)
         .query_async(connection)
         .await
-        .map_err(|e| format!("INFO {section}: {e}"))?;
-    info_value(&text, field).ok_or_else(|| format!("INFO {section} has no {field}"))
+        .map_err(Error::redis(format!("INFO {section}")))?;
+    info_value(&text, field)
+        .ok_or_else(|| Error::RedisState(format!("INFO {section} has no {field}")))
 }
 
 /// The value of `field` in the text of an `INFO`.
-pub fn info_value<T: std::str::FromStr>(info: &str, field: &str) -> Option<T> {
+pub(crate) fn info_value<T: std::str::FromStr>(info: &str, field: &str) -> Option<T> {
     info.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
@@ -130,11 +164,11 @@ pub fn info_value<T: std::str::FromStr>(info: &str, field: &str) -> Option<T> {
 /// The exporter's `redis_memory_used_bytes` from the first scrape after now, and `INFO`'s
 /// `used_memory` read then (nothing is written meanwhile).
 async fn exporter_agrees(
-    endpoints: &Endpoints,
+    site: &Site,
     connection: &mut redis::aio::MultiplexedConnection,
-) -> Result<(f64, f64), String> {
+) -> Result<(f64, f64)> {
     let since = now();
-    let exporter = prometheus::poll(endpoints, "redis_memory_used_bytes", since, |s| {
+    let exporter = prometheus::poll(site, "redis_memory_used_bytes", since, |s| {
         s.iter().find(|(t, _)| *t >= since).map(|(_, v)| *v)
     })
     .await?;

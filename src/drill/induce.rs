@@ -9,21 +9,21 @@ use bollard::query_parameters::StopContainerOptionsBuilder;
 use super::capacity::info_field;
 use super::load;
 use super::load::PREFIX;
-use super::undo::{Change, Journal, Stack};
+use super::undo::{Change, Journal, Live};
+use super::{Error, Result};
 
 /// Connections held open to keep a condition true; dropping them ends it.
-pub type Held = Vec<redis::aio::MultiplexedConnection>;
+pub(crate) type Held = Vec<redis::aio::MultiplexedConnection>;
 
 /// Stops a container of the stack, recorded; the change that starts it again.
-pub async fn stop(stack: &Stack<'_>, journal: &Journal, container: &str) -> Result<Change, String> {
+pub(crate) async fn stop(live: &Live<'_>, journal: &Journal, container: &str) -> Result<Change> {
     let change = Change::Stopped(container.to_string());
     journal.record(change.clone());
     let options = StopContainerOptionsBuilder::new().t(10).build();
-    stack
-        .docker
+    live.docker
         .stop_container(container, Some(options))
         .await
-        .map_err(|e| format!("stopping {container}: {e}"))?;
+        .map_err(Error::engine(format!("stopping {container}")))?;
     Ok(change)
 }
 
@@ -31,26 +31,26 @@ pub async fn stop(stack: &Stack<'_>, journal: &Journal, container: &str) -> Resu
 async fn config_get(
     connection: &mut redis::aio::MultiplexedConnection,
     key: &str,
-) -> Result<String, String> {
+) -> Result<String> {
     let pair: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg(key)
         .query_async(connection)
         .await
-        .map_err(|e| format!("CONFIG GET {key}: {e}"))?;
+        .map_err(Error::redis(format!("CONFIG GET {key}")))?;
     pair.get(1)
         .cloned()
-        .ok_or_else(|| format!("Redis has no setting {key}"))
+        .ok_or_else(|| Error::RedisState(format!("Redis has no setting {key}")))
 }
 
 /// Changes a Redis setting, recorded with its value before; the change that undoes it.
-pub async fn config_set(
-    stack: &Stack<'_>,
+pub(crate) async fn config_set(
+    live: &Live<'_>,
     journal: &Journal,
     key: &str,
     value: &str,
-) -> Result<Change, String> {
-    let mut connection = stack.connection().await?;
+) -> Result<Change> {
+    let mut connection = live.connection().await?;
     let before = config_get(&mut connection, key).await?;
     let change = Change::Config {
         key: key.into(),
@@ -68,10 +68,10 @@ pub async fn config_set(
 /// memory limit, and the second again at every restart. Both settings are recorded and set
 /// back once the drill keys are gone; turning the AOF back on rewrites it from what is left.
 /// A fork already running (a snapshot the `save` rules started) is waited for.
-pub async fn no_forks(stack: &Stack<'_>, journal: &Journal) -> Result<(), String> {
-    config_set(stack, journal, "save", "").await?;
-    config_set(stack, journal, "appendonly", "no").await?;
-    let mut connection = stack.connection().await?;
+pub(crate) async fn no_forks(live: &Live<'_>, journal: &Journal) -> Result<()> {
+    config_set(live, journal, "save", "").await?;
+    config_set(live, journal, "appendonly", "no").await?;
+    let mut connection = live.connection().await?;
     let started = Instant::now();
     loop {
         let saving = info_field(&mut connection, "persistence", "rdb_bgsave_in_progress").await?;
@@ -81,7 +81,9 @@ pub async fn no_forks(stack: &Stack<'_>, journal: &Journal) -> Result<(), String
             return Ok(());
         }
         if started.elapsed() > FORK_WAIT {
-            return Err("a snapshot of Redis is still being written: try again later".into());
+            return Err(Error::RedisState(
+                "a snapshot of Redis is still being written: try again later".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -92,22 +94,22 @@ const FORK_WAIT: Duration = Duration::from_secs(120);
 
 /// Error replies: `count` in all, half of them failed `AUTH`s on a connection that never
 /// logged in, half `INCR` on a drill key that holds text.
-pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String> {
-    let mut logged_in = stack.connection().await?;
+pub(crate) async fn error_replies(live: &Live<'_>, count: u64) -> Result<u64> {
+    let mut logged_in = live.connection().await?;
     let key = format!("{PREFIX}errors");
     redis::cmd("SET")
         .arg(&key)
         .arg("not a number")
         .query_async::<()>(&mut logged_in)
         .await
-        .map_err(|e| format!("Redis: {e}"))?;
-    let endpoints = stack.endpoints;
-    let anonymous = crate::health::redis::client(&endpoints.redis_host, endpoints.redis_port, None)
-        .map_err(|e| format!("Redis: {e}"))?;
-    let mut anonymous = anonymous
+        .map_err(Error::redis("Redis"))?;
+    let mut anonymous = live
+        .site
+        .addresses
+        .anonymous_client()?
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| format!("Redis: {e}"))?;
+        .map_err(Error::redis("Redis"))?;
     let mut errors = 0;
     for half in 0..2 {
         let mut pipe = redis::pipe();
@@ -127,7 +129,7 @@ pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String>
         let replies: Vec<redis::RedisResult<redis::Value>> = pipe
             .query_async(target)
             .await
-            .map_err(|e| format!("Redis: {e}"))?;
+            .map_err(Error::redis("Redis"))?;
         errors += replies.iter().filter(|r| r.is_err()).count() as u64;
     }
     Ok(errors)
@@ -135,14 +137,14 @@ pub async fn error_replies(stack: &Stack<'_>, count: u64) -> Result<u64, String>
 
 /// Rejected connections: `maxclients` lowered to one past the connected clients, then a few
 /// connections more than that opened and closed at once. How many Redis turned away.
-pub async fn rejected_connections(stack: &Stack<'_>, journal: &Journal) -> Result<u64, String> {
-    let mut probe = stack.connection().await?;
+pub(crate) async fn rejected_connections(live: &Live<'_>, journal: &Journal) -> Result<u64> {
+    let mut probe = live.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
-    let change = config_set(stack, journal, "maxclients", &(connected + 1).to_string()).await?;
+    let change = config_set(live, journal, "maxclients", &(connected + 1).to_string()).await?;
     let mut held = Vec::new();
     let mut rejected = 0;
     for _ in 0..6 {
-        match stack.client.get_multiplexed_async_connection().await {
+        match live.client.get_multiplexed_async_connection().await {
             Ok(connection) => held.push(connection),
             Err(_) => rejected += 1,
         }
@@ -159,20 +161,20 @@ pub async fn rejected_connections(stack: &Stack<'_>, journal: &Journal) -> Resul
 
 /// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered so that a
 /// few held connections cross the threshold with room left for the exporter's scrape.
-pub async fn many_connections(
-    stack: &Stack<'_>,
+pub(crate) async fn many_connections(
+    live: &Live<'_>,
     journal: &Journal,
     threshold_percent: f64,
-) -> Result<(Held, Change), String> {
-    let mut probe = stack.connection().await?;
+) -> Result<(Held, Change)> {
+    let mut probe = live.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
     let room = 3.0;
     let share = threshold_percent / 100.0;
     let maxclients = ((room / (1.0 - share)).floor() as u64 + 2).max(connected + 6);
-    let change = config_set(stack, journal, "maxclients", &maxclients.to_string()).await?;
+    let change = config_set(live, journal, "maxclients", &maxclients.to_string()).await?;
     let mut held = Vec::new();
     while connected + (held.len() as u64) < maxclients - room as u64 {
-        held.push(stack.connection().await?);
+        held.push(live.connection().await?);
     }
     Ok((held, change))
 }
@@ -180,17 +182,17 @@ pub async fn many_connections(
 /// Commands that each run `ms` milliseconds (a Lua loop calibrated on this Redis, which calls
 /// no command: only the script counts), one after another for as long as it is polled: only an
 /// error ends it.
-pub async fn slow_commands(stack: &Stack<'_>, ms: f64) -> Result<std::convert::Infallible, String> {
+pub(crate) async fn slow_commands(live: &Live<'_>, ms: f64) -> Result<std::convert::Infallible> {
     const SCRIPT: &str = "local n = tonumber(ARGV[1]) local x = 0 for i = 1, n do x = x + 1 \
                           end return 0";
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(
         Duration::from_millis(ms as u64) + Duration::from_secs(5),
     ));
-    let mut connection = stack
+    let mut connection = live
         .client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-        .map_err(|e| format!("Redis: {e}"))?;
+        .map_err(Error::redis("Redis"))?;
     let mut eval = async |iterations: u64| {
         let sent = Instant::now();
         redis::cmd("EVAL")
@@ -199,8 +201,8 @@ pub async fn slow_commands(stack: &Stack<'_>, ms: f64) -> Result<std::convert::I
             .arg(iterations)
             .query_async::<i64>(&mut connection)
             .await
-            .map_err(|e| format!("EVAL: {e}"))?;
-        Ok::<_, String>(sent.elapsed().as_secs_f64() * 1000.0)
+            .map_err(Error::redis("EVAL"))?;
+        Ok::<_, Error>(sent.elapsed().as_secs_f64() * 1000.0)
     };
     let probe = 1_000_000;
     let took = eval(probe).await?.max(0.01);
@@ -211,12 +213,12 @@ pub async fn slow_commands(stack: &Stack<'_>, ms: f64) -> Result<std::convert::I
 }
 
 /// Fast load of at least `commands` commands, in slices of a second.
-pub async fn burst(stack: &Stack<'_>, shape: load::Shape, commands: f64) -> Result<u64, String> {
+pub(crate) async fn burst(live: &Live<'_>, shape: load::Shape, commands: f64) -> Result<u64> {
     let mut done = 0;
     while (done as f64) < commands {
-        let slice = load::run(stack.client, shape, Duration::from_secs(1))
+        let slice = load::run(live.client, shape, Duration::from_secs(1))
             .await
-            .map_err(|e| format!("load: {e}"))?;
+            .map_err(Error::Load)?;
         done += slice.commands;
     }
     Ok(done)
@@ -226,7 +228,11 @@ pub async fn burst(stack: &Stack<'_>, shape: load::Shape, commands: f64) -> Resu
 /// from `ahead` seconds before it starts (so the window it fills is full at once): PINGs, which
 /// write nothing, in a pipeline every tenth of a second. While Redis cannot be reached (another
 /// alert stopped it), the commands it missed are sent once it is back.
-pub async fn steady(stack: &Stack<'_>, per_second: f64, ahead: f64) -> std::convert::Infallible {
+pub(crate) async fn steady(
+    live: &Live<'_>,
+    per_second: f64,
+    ahead: f64,
+) -> std::convert::Infallible {
     const MOST_AT_ONCE: f64 = 50_000.0;
     let started = Instant::now();
     let mut sent = 0.0;
@@ -242,7 +248,7 @@ pub async fn steady(stack: &Stack<'_>, per_second: f64, ahead: f64) -> std::conv
             continue;
         }
         if open.is_none() {
-            let connecting = tokio::time::timeout(Duration::from_secs(2), stack.connection());
+            let connecting = tokio::time::timeout(Duration::from_secs(2), live.connection());
             open = connecting.await.ok().and_then(Result::ok);
         }
         let Some(connection) = open.as_mut() else {

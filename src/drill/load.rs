@@ -166,7 +166,13 @@ fn drill_keys() -> redis::ScanOptions {
 }
 
 /// Deletes every drill key; how many there were.
-pub async fn clean(client: &redis::Client) -> redis::RedisResult<u64> {
+pub(crate) async fn clean(client: &redis::Client) -> super::Result<u64> {
+    delete_all(client)
+        .await
+        .map_err(super::Error::redis("removing drill keys"))
+}
+
+async fn delete_all(client: &redis::Client) -> redis::RedisResult<u64> {
     let mut connection = client.get_multiplexed_async_connection().await?;
     let mut deleted = 0;
     loop {

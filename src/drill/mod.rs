@@ -1,76 +1,118 @@
 //! `stackgen drill`: the stack's own load and failure tests, run against the stack `up` runs.
-//! This part holds what every scenario shares: where Redis and Prometheus answer, the safety
-//! rules (no prod-policy profile without `--allow-prod`, only drill keys written and all of them
-//! removed, everything changed restored) and the report. Scenarios: `baseline`, `capacity`,
-//! `pressure`, `recovery`, `throughput`, `alerts`.
+//! This part holds what every scenario shares: which scenarios there are, what the load looks
+//! like and the clock Prometheus stamps by. [`run`] is the engine (the scenarios in order, the
+//! interrupt, the final restore), [`safety`] its rules (no prod-policy profile without
+//! `--allow-prod`, no filling a Redis that holds other keys without `--allow-eviction`), [`site`]
+//! where the running stack answers, [`report`] what comes out. The command only wires them up.
 
-pub mod alerts;
-pub mod baseline;
-pub mod capacity;
-pub mod chart;
-pub mod induce;
-pub mod load;
-pub mod notify;
-pub mod pressure;
-pub mod prometheus;
-pub mod quick;
-pub mod recovery;
-pub mod table;
-pub mod throughput;
-pub mod timeline;
+pub(crate) mod alerts;
+pub(crate) mod baseline;
+pub(crate) mod capacity;
+pub(crate) mod chart;
+pub(crate) mod error;
+pub(crate) mod induce;
+pub(crate) mod load;
+pub(crate) mod notify;
+pub(crate) mod pressure;
+pub(crate) mod prometheus;
+pub(crate) mod quick;
+pub(crate) mod recovery;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod safety;
+pub(crate) mod site;
+pub(crate) mod table;
+pub(crate) mod throughput;
+pub(crate) mod timeline;
 pub(crate) mod timing;
-pub mod undo;
+pub(crate) mod undo;
+
+use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
-/// What a drill is run with.
-#[derive(Debug, Clone)]
-pub struct DrillOptions {
-    pub duration: std::time::Duration,
-    pub shape: load::Shape,
+pub(crate) use error::{Error, Result};
+
+/// A drill scenario. The command line offers them, and runs them all, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    Baseline,
+    Capacity,
+    Pressure,
+    Recovery,
+    Throughput,
+    Alerts,
 }
 
-/// Where the drill reaches the running stack.
-#[derive(Debug, Clone)]
-pub struct Endpoints {
-    pub redis_host: String,
-    pub redis_port: u16,
-    pub redis_password: Option<String>,
-    pub prometheus_host: String,
-    pub prometheus_port: u16,
-    /// The managed Redis' `target` label.
-    pub target: String,
-    /// The containers of the managed Redis (which `recovery` kills), Prometheus, the exporter
-    /// and Alertmanager (empty when off).
-    pub redis_container: String,
-    pub prometheus_container: String,
-    pub exporter_container: String,
-    pub alertmanager_container: String,
-    /// Alertmanager's published address, when it runs.
-    pub alertmanager: Option<(String, u16)>,
-    /// Whether Alertmanager sends to Slack.
-    pub slack: bool,
-    /// How long the drill waits for what the stack does, and whether it is `--quick`.
-    pub(crate) timing: timing::Timing,
+impl Scenario {
+    /// Every scenario, in the order they run.
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Baseline,
+        Scenario::Capacity,
+        Scenario::Pressure,
+        Scenario::Recovery,
+        Scenario::Throughput,
+        Scenario::Alerts,
+    ];
+
+    /// The name the command line and the report use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Baseline => "baseline",
+            Scenario::Capacity => "capacity",
+            Scenario::Pressure => "pressure",
+            Scenario::Recovery => "recovery",
+            Scenario::Throughput => "throughput",
+            Scenario::Alerts => "alerts",
+        }
+    }
+
+    /// Whether it fills Redis towards `maxmemory`, where keys that are not the drill's could
+    /// be evicted.
+    pub(crate) fn fills(self) -> bool {
+        matches!(self, Scenario::Capacity | Scenario::Pressure)
+    }
 }
 
-/// The whole run, as `--format json` prints it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub profile: String,
-    pub ok: bool,
-    pub scenarios: Vec<serde_json::Value>,
-    /// The user stopped the drill (Ctrl-C) before it ended.
-    pub interrupted: bool,
-    /// What was restored at the end, a line each.
-    pub restored: Vec<String>,
-    /// Drill keys removed at the end.
-    pub drill_keys_removed: u64,
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the drill's load looks like, and what it may do.
+#[derive(Debug, Clone)]
+pub(crate) struct DrillOptions {
+    /// How long each load runs.
+    pub(crate) duration: Duration,
+    /// How long `throughput` loads: longer than the others unless `--duration` says otherwise.
+    pub(crate) sustained: Duration,
+    pub(crate) shape: load::Shape,
+    /// Fill Redis even when it holds keys that are not the drill's.
+    pub(crate) allow_eviction: bool,
 }
 
 /// Now, in Unix seconds, as Prometheus stamps samples.
-pub fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report names each scenario as the command line does.
+    #[test]
+    fn a_scenario_serializes_as_its_name() {
+        for scenario in Scenario::ALL {
+            let json = serde_json::to_string(&scenario).unwrap();
+            assert_eq!(json, format!("\"{scenario}\""));
+        }
+        let fill: Vec<_> = Scenario::ALL.into_iter().filter(|s| s.fills()).collect();
+        assert_eq!(fill, [Scenario::Capacity, Scenario::Pressure]);
+    }
 }

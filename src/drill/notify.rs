@@ -6,31 +6,35 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Endpoints, prometheus, quick, timing};
+use super::site::Site;
+use super::{Error, Result, prometheus, quick, timing};
 use crate::alerts::AlertKind;
 use crate::health::http;
 
 /// The alert's state in Prometheus now (`pending`, `firing`), if it is active. Under `--quick`
 /// only the drill's copy counts.
-pub async fn alert_now(endpoints: &Endpoints, alert: &str) -> Option<String> {
-    alert_state(endpoints, alert).await.ok().flatten()
+pub(crate) async fn alert_now(site: &Site, alert: &str) -> Option<String> {
+    alert_state(site, alert).await.ok().flatten()
 }
 
 /// The alert's state, or why Prometheus could not say: a failed request is no answer, never
 /// "inactive".
-async fn alert_state(endpoints: &Endpoints, alert: &str) -> Result<Option<String>, String> {
-    Ok(active(endpoints).await?.remove(alert))
+async fn alert_state(site: &Site, alert: &str) -> Result<Option<String>> {
+    Ok(active(site).await?.remove(alert))
 }
+
+/// Each active alert's state (`pending`, `firing`), by alert name.
+type Active = BTreeMap<String, String>;
 
 /// Every active alert's state in Prometheus (`pending`, `firing`), by name; firing wins when
 /// several series have the alert. Under `--quick` only the drill's copies count.
-async fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, String> {
-    let answer = prometheus::alerts(endpoints).await?;
+async fn active(site: &Site) -> Result<Active> {
+    let answer = prometheus::alerts(site).await?;
     let alerts = answer["data"]["alerts"]
         .as_array()
-        .ok_or("Prometheus answered without alerts")?;
+        .ok_or_else(|| Error::Prometheus("Prometheus answered without alerts".into()))?;
     let mut states = BTreeMap::new();
-    for alert in alerts.iter().filter(|a| ours(endpoints, &a["labels"])) {
+    for alert in alerts.iter().filter(|a| ours(site, &a["labels"])) {
         let (Some(name), Some(state)) = (
             alert["labels"]["alertname"].as_str(),
             alert["state"].as_str(),
@@ -45,20 +49,20 @@ async fn active(endpoints: &Endpoints) -> Result<BTreeMap<String, String>, Strin
 }
 
 /// Whether an alert's labels are the drill's copy (under `--quick`) or the rendered rule's.
-fn ours(endpoints: &Endpoints, labels: &Value) -> bool {
-    (labels[quick::LABEL.0] == quick::LABEL.1) == endpoints.timing.quick()
+fn ours(site: &Site, labels: &Value) -> bool {
+    (labels[quick::LABEL.0] == quick::LABEL.1) == site.timing.quick()
 }
 
 /// Waits until `done` holds for the alert's state (`None`: inactive), up to `timeout`; the
 /// seconds it took.
-pub async fn until(
-    endpoints: &Endpoints,
+pub(crate) async fn until(
+    site: &Site,
     alert: &str,
     timeout: Duration,
     done: impl Fn(Option<&str>) -> bool,
 ) -> Option<f64> {
     let check = async || {
-        let state = alert_state(endpoints, alert).await.ok()?;
+        let state = alert_state(site, alert).await.ok()?;
         done(state.as_deref()).then_some(())
     };
     poll(timeout, Duration::from_millis(500), check)
@@ -89,34 +93,34 @@ async fn poll<T>(
 /// are taken as well — before its state, so that they surely come from before Alertmanager
 /// could have it: a delivery counted from them cannot miss a notification Alertmanager sent
 /// between receiving the alert and the drill seeing it there.
-pub struct Watch<'a> {
-    endpoints: &'a Endpoints,
+pub(crate) struct Watch<'a> {
+    site: &'a Site,
     kind: AlertKind,
     /// The counts when the alert was last seen not firing.
-    pub before: Option<Counts>,
+    pub(crate) before: Option<Counts>,
 }
 
 impl<'a> Watch<'a> {
-    pub fn new(endpoints: &'a Endpoints, kind: AlertKind) -> Self {
+    pub(crate) fn new(site: &'a Site, kind: AlertKind) -> Self {
         Self {
-            endpoints,
+            site,
             kind,
             before: None,
         }
     }
 
     /// How long the alert may take to fire once its condition holds.
-    pub fn deadline(&self) -> Duration {
-        self.endpoints.timing.fires(self.kind)
+    pub(crate) fn deadline(&self) -> Duration {
+        self.site.timing.fires(self.kind)
     }
 
     /// Whether the alert fires now.
-    pub async fn firing(&mut self) -> bool {
-        let counts = match self.endpoints.slack {
-            true => slack_notifications(self.endpoints).await,
+    pub(crate) async fn firing(&mut self) -> bool {
+        let counts = match self.site.slack {
+            true => slack_notifications(self.site).await,
             false => None,
         };
-        let firing = is_firing(alert_now(self.endpoints, self.kind.name()).await.as_deref());
+        let firing = is_firing(alert_now(self.site, self.kind.name()).await.as_deref());
         if !firing {
             self.before = counts;
         }
@@ -124,7 +128,7 @@ impl<'a> Watch<'a> {
     }
 
     /// Waits until the alert fires, up to `timeout`: the seconds it took.
-    pub async fn until_firing(&mut self, timeout: Duration) -> Option<f64> {
+    pub(crate) async fn until_firing(&mut self, timeout: Duration) -> Option<f64> {
         poll(timeout, Duration::from_millis(500), async || {
             self.firing().await.then_some(())
         })
@@ -133,16 +137,16 @@ impl<'a> Watch<'a> {
     }
 
     /// Waits for the alert to fire, up to its deadline: the seconds it took.
-    pub async fn fires(&mut self) -> Option<f64> {
+    pub(crate) async fn fires(&mut self) -> Option<f64> {
         self.until_firing(self.deadline()).await
     }
 }
 
-pub fn is_firing(state: Option<&str>) -> bool {
+pub(crate) fn is_firing(state: Option<&str>) -> bool {
     state == Some("firing")
 }
 
-pub fn is_inactive(state: Option<&str>) -> bool {
+pub(crate) fn is_inactive(state: Option<&str>) -> bool {
     state.is_none()
 }
 
@@ -153,11 +157,11 @@ pub fn is_inactive(state: Option<&str>) -> bool {
 /// clean-up, its emptied group may still be there, sending on its own clock; after it, the
 /// alert's next firing makes a new group, sent exactly `group_wait` after it arrives (see
 /// [`delivery`]). Without Slack, at once.
-pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
-    if !endpoints.slack {
+pub(crate) async fn forgotten(site: &Site, alert: &str) -> Option<f64> {
+    if !site.slack {
         return Some(0.0);
     }
-    let timing = &endpoints.timing;
+    let timing = &site.timing;
     let quick = if timing.quick() { quick::LABEL.1 } else { "" };
     let query = format!(
         "count_over_time(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",{}=\"{quick}\"}}[{}])",
@@ -165,7 +169,7 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
         timing::spelled(timing.forgotten_after()),
     );
     let quiet = async || {
-        let value = prometheus::value(endpoints, &query).await;
+        let value = prometheus::value(site, &query).await;
         matches!(value, Ok(None)).then_some(())
     };
     poll(timing.forgotten_within(), Duration::from_secs(1), quiet)
@@ -176,31 +180,36 @@ pub async fn forgotten(endpoints: &Endpoints, alert: &str) -> Option<f64> {
 /// Whether Alertmanager holds the alert as active (not silenced, not inhibited): `None` when it
 /// does not; whether its group (the rendered `group_by`: alert name and instance) holds another
 /// alert too — the other copy, under `--quick` — when it does.
-pub async fn in_alertmanager(endpoints: &Endpoints, alert: &str) -> Option<bool> {
-    let (host, port) = endpoints.alertmanager.as_ref()?;
+pub(crate) async fn in_alertmanager(site: &Site, alert: &str) -> Option<bool> {
+    let alertmanager = site.addresses.alertmanager.as_ref()?;
     let filter = http::encode_query(&format!("alertname=\"{alert}\""));
     let path = format!("/api/v2/alerts?filter={filter}");
-    let answer = http::get(host, *port, &path).await.ok()?;
+    let answer = http::get(&alertmanager.host, alertmanager.port, &path)
+        .await
+        .ok()?;
     let alerts: Value = serde_json::from_str(&answer.body).ok()?;
     let alerts = alerts.as_array()?;
     let held = alerts
         .iter()
-        .find(|a| a["status"]["state"] == "active" && ours(endpoints, &a["labels"]))?;
+        .find(|a| a["status"]["state"] == "active" && ours(site, &a["labels"]))?;
     let instance = &held["labels"]["instance"];
     Some(
         alerts
             .iter()
-            .any(|a| !ours(endpoints, &a["labels"]) && a["labels"]["instance"] == *instance),
+            .any(|a| !ours(site, &a["labels"]) && a["labels"]["instance"] == *instance),
     )
 }
 
 /// Counts of Alertmanager's Slack notifications: sent, and failed.
-pub type Counts = (f64, f64);
+pub(crate) type Counts = (f64, f64);
 
 /// Alertmanager's Slack notifications so far.
-pub async fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
-    let (host, port) = endpoints.alertmanager.as_ref()?;
-    let metrics = http::get(host, *port, "/metrics").await.ok()?.body;
+pub(crate) async fn slack_notifications(site: &Site) -> Option<Counts> {
+    let alertmanager = site.addresses.alertmanager.as_ref()?;
+    let metrics = http::get(&alertmanager.host, alertmanager.port, "/metrics")
+        .await
+        .ok()?
+        .body;
     let sum = |name: &str| {
         metrics
             .lines()
@@ -222,36 +231,34 @@ pub async fn slack_notifications(endpoints: &Endpoints) -> Option<Counts> {
 /// alert's cause until then, for an alert that resolved before its group was sent is rightly
 /// never sent, and a notification of another group in the meantime would be taken for it.
 /// Attribution is by time all the same.
-pub async fn delivery(
-    endpoints: &Endpoints,
+pub(crate) async fn delivery(
+    site: &Site,
     alert: &str,
     before: Option<Counts>,
-) -> (bool, Option<Result<(), String>>) {
+) -> (bool, Option<Result<()>>) {
     // Prometheus sends a firing alert again at most once a minute (its resend delay): after
     // Alertmanager restarted (the drill stops it for AlertmanagerDown), an alert already firing
     // reaches it only then.
-    let timing = &endpoints.timing;
+    let timing = &site.timing;
     let wait = timing.held_within();
     let every = Duration::from_millis(250);
-    let holds = async || in_alertmanager(endpoints, alert).await;
+    let holds = async || in_alertmanager(site, alert).await;
     let shared = poll(wait, every, holds).await.map(|(shared, _)| shared);
     let held = shared.is_some();
-    if !endpoints.slack {
+    if !site.slack {
         return (held, None);
     }
     if !held {
         let why = format!("Alertmanager did not hold it within {} s", wait.as_secs());
-        return (false, Some(Err(why)));
+        return (false, Some(Err(Error::Alertmanager(why))));
     }
     let counts = match before {
         Some(counts) => Some(counts),
-        None => slack_notifications(endpoints).await,
+        None => slack_notifications(site).await,
     };
     let Some((sent, failed)) = counts else {
-        return (
-            held,
-            Some(Err("Alertmanager's metrics did not answer".into())),
-        );
+        let why = "Alertmanager's metrics did not answer".into();
+        return (held, Some(Err(Error::Alertmanager(why))));
     };
     // A new group is sent `group_wait` after its first alert arrived; an alert joining a group
     // already there, at the group's next interval.
@@ -259,7 +266,7 @@ pub async fn delivery(
     let flushed = timing.flushed_after(shared == Some(true));
     let within = timing.sent_within();
     let more = async || {
-        let (now, _) = slack_notifications(endpoints).await?;
+        let (now, _) = slack_notifications(site).await?;
         (now > sent && held_at.elapsed() >= flushed).then_some(now)
     };
     let Some((now, _)) = poll(within, every, more).await else {
@@ -268,15 +275,15 @@ pub async fn delivery(
              before and after)",
             within.as_secs()
         );
-        return (held, Some(Err(why)));
+        return (held, Some(Err(Error::Alertmanager(why))));
     };
-    match slack_notifications(endpoints).await {
+    match slack_notifications(site).await {
         Some((_, f)) if f > failed => {
             let why = format!(
                 "Slack notifications failed meanwhile ({failed} failed before, {f} after; \
                  {sent} sent before, {now} after)"
             );
-            (held, Some(Err(why)))
+            (held, Some(Err(Error::Alertmanager(why))))
         }
         _ => (held, Some(Ok(()))),
     }

@@ -5,11 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::capacity::{info_field, with_maxmemory};
 use super::load::PREFIX;
-use super::{Endpoints, notify, now, prometheus};
+use super::site::Site;
+use super::{Error, Result, Scenario, notify, now, prometheus};
 use crate::alerts::AlertKind;
 
 /// How far past `maxmemory` the writes go.
@@ -17,27 +18,45 @@ const OVERSHOOT: f64 = 1.10;
 const BATCH: usize = 64;
 const VALUE: usize = 4096;
 
-pub async fn run(
+/// What `pressure` found (the keys of its JSON, in their order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Pressure {
+    pub(crate) accepted_writes: u64,
+    pub(crate) alert: &'static str,
+    pub(crate) alert_state: String,
+    pub(crate) evicted_keys: u64,
+    /// The evictions as the exporter counted them, under an evicting policy.
+    pub(crate) exporter_evicted_keys: Option<u64>,
+    pub(crate) maxmemory: u64,
+    pub(crate) name: Scenario,
+    pub(crate) ok: bool,
+    pub(crate) policy_evicts: bool,
+    pub(crate) rejected_writes: u64,
+    pub(crate) seconds_to_alert: Option<f64>,
+    pub(crate) written_bytes: u64,
+}
+
+pub(crate) async fn run(
     client: &redis::Client,
-    endpoints: &Endpoints,
+    site: &Site,
     evicts: bool,
     kind: AlertKind,
-) -> Result<Value, String> {
+) -> Result<Pressure> {
     let alert = kind.name();
     let (mut connection, maxmemory) = with_maxmemory(client).await?;
-    prometheus::wait_for_scrape(endpoints, "redis_evicted_keys_total").await?;
+    prometheus::wait_for_scrape(site, "redis_evicted_keys_total").await?;
     let evicted_before = info_field(&mut connection, "stats", "evicted_keys").await?;
     let start = now();
-    let mut watch = notify::Watch::new(endpoints, kind);
+    let mut watch = notify::Watch::new(site, kind);
     let (writes, seconds) = overflow(&mut connection, maxmemory, &mut watch).await?;
-    let state = notify::alert_now(endpoints, alert)
+    let state = notify::alert_now(site, alert)
         .await
         .unwrap_or_else(|| "inactive".into());
     let end = now();
     let evicted = info_field(&mut connection, "stats", "evicted_keys").await? - evicted_before;
     // The exporter's view of the evictions: its counter across the writes.
     let exporter_evicted = if evicts {
-        let seen = prometheus::poll(endpoints, "redis_evicted_keys_total", start, |s| {
+        let seen = prometheus::poll(site, "redis_evicted_keys_total", start, |s| {
             prometheus::growth(s, start, end)
         })
         .await?;
@@ -45,38 +64,37 @@ pub async fn run(
     } else {
         None
     };
-    let (written, accepted, rejected) = (writes.written, writes.accepted, writes.rejected);
     let fired = seconds.is_some();
     let seen = if evicts {
         evicted > 0 && exporter_evicted.is_some_and(|e| e > 0)
     } else {
-        rejected > 0
+        writes.rejected > 0
     };
-    Ok(json!({
-        "name": "pressure",
-        "ok": seen && fired,
-        "policy_evicts": evicts,
-        "written_bytes": written as u64,
-        "maxmemory": maxmemory as u64,
-        "accepted_writes": accepted,
-        "rejected_writes": rejected,
-        "evicted_keys": evicted,
-        "exporter_evicted_keys": exporter_evicted,
-        "alert": alert,
-        "alert_state": state,
-        "seconds_to_alert": seconds,
-    }))
+    Ok(Pressure {
+        accepted_writes: writes.accepted,
+        alert,
+        alert_state: state,
+        evicted_keys: evicted,
+        exporter_evicted_keys: exporter_evicted,
+        maxmemory: maxmemory as u64,
+        name: Scenario::Pressure,
+        ok: seen && fired,
+        policy_evicts: evicts,
+        rejected_writes: writes.rejected,
+        seconds_to_alert: seconds,
+        written_bytes: writes.written as u64,
+    })
 }
 
 /// Writes past `maxmemory`, then on, a batch every 200 ms, until the alert fires (a counter
 /// the exporter shows only once it is non-zero, OOM errors, needs to grow between two scrapes
 /// to alert) or its deadline has passed: the writes, and the seconds the alert took after the
 /// overshoot.
-pub async fn overflow(
+pub(crate) async fn overflow(
     connection: &mut redis::aio::MultiplexedConnection,
     maxmemory: f64,
     watch: &mut notify::Watch<'_>,
-) -> Result<(Writes, Option<f64>), String> {
+) -> Result<(Writes, Option<f64>)> {
     let mut writes = Writes::default();
     while writes.written < maxmemory * OVERSHOOT {
         writes.batch(connection).await?;
@@ -97,19 +115,16 @@ pub async fn overflow(
 
 /// The writes so far: bytes sent, and how Redis answered.
 #[derive(Default)]
-pub struct Writes {
-    pub written: f64,
-    pub accepted: u64,
-    pub rejected: u64,
+pub(crate) struct Writes {
+    pub(crate) written: f64,
+    pub(crate) accepted: u64,
+    pub(crate) rejected: u64,
     next: usize,
 }
 
 impl Writes {
     /// One pipeline of values; OOM rejections counted, any other error fails the drill.
-    async fn batch(
-        &mut self,
-        connection: &mut redis::aio::MultiplexedConnection,
-    ) -> Result<(), String> {
+    async fn batch(&mut self, connection: &mut redis::aio::MultiplexedConnection) -> Result<()> {
         let value = [b'p'; VALUE];
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
@@ -120,12 +135,12 @@ impl Writes {
         let replies: Vec<redis::RedisResult<()>> = pipe
             .query_async(connection)
             .await
-            .map_err(|e| format!("writing: {e}"))?;
+            .map_err(Error::redis("writing"))?;
         for reply in replies {
             match reply {
                 Ok(()) => self.accepted += 1,
                 Err(e) if e.code() == Some("OOM") => self.rejected += 1,
-                Err(e) => return Err(format!("a write failed: {e}")),
+                Err(e) => return Err(Error::redis("a write failed")(e)),
             }
         }
         self.written += (BATCH * VALUE) as f64;

@@ -3,29 +3,29 @@
 
 use serde_json::Value;
 
-use super::{Endpoints, now};
+use super::site::Site;
+use super::{Error, Result, now};
 use crate::health::http;
 
 /// A JSON answer of Prometheus' HTTP API at `path`.
-async fn api(endpoints: &Endpoints, path: &str) -> Result<Value, String> {
-    let (host, port) = (&endpoints.prometheus_host, endpoints.prometheus_port);
-    let response = http::get(host, port, path)
+async fn api(site: &Site, path: &str) -> Result<Value> {
+    let prometheus = &site.addresses.prometheus;
+    let response = http::get(&prometheus.host, prometheus.port, path)
         .await
-        .map_err(|e| format!("Prometheus: {e}"))?;
+        .map_err(|e| Error::Prometheus(format!("Prometheus: {e}")))?;
     if response.status != 200 {
-        return Err(format!("Prometheus answered {} to {path}", response.status));
+        return Err(Error::Prometheus(format!(
+            "Prometheus answered {} to {path}",
+            response.status
+        )));
     }
-    serde_json::from_str(&response.body).map_err(|e| format!("Prometheus: {e}"))
+    serde_json::from_str(&response.body).map_err(|e| Error::Prometheus(format!("Prometheus: {e}")))
 }
 
 /// The samples `(unix seconds, value)` of the series `selector` over the last `seconds`.
-pub async fn samples(
-    endpoints: &Endpoints,
-    selector: &str,
-    seconds: u64,
-) -> Result<Vec<(f64, f64)>, String> {
+pub(crate) async fn samples(site: &Site, selector: &str, seconds: u64) -> Result<Vec<(f64, f64)>> {
     let query = http::encode_query(&format!("{selector}[{seconds}s]"));
-    let answer = api(endpoints, &format!("/api/v1/query?query={query}")).await?;
+    let answer = api(site, &format!("/api/v1/query?query={query}")).await?;
     let values = answer["data"]["result"][0]["values"]
         .as_array()
         .cloned()
@@ -41,47 +41,47 @@ pub async fn samples(
 }
 
 /// The value of an instant `query` now: its first series' value, if it has one.
-pub async fn value(endpoints: &Endpoints, query: &str) -> Result<Option<f64>, String> {
+pub(crate) async fn value(site: &Site, query: &str) -> Result<Option<f64>> {
     let path = format!("/api/v1/query?query={}", http::encode_query(query));
-    let answer = api(endpoints, &path).await?;
+    let answer = api(site, &path).await?;
     Ok(answer["data"]["result"][0]["value"][1]
         .as_str()
         .and_then(|v| v.parse().ok()))
 }
 
 /// Prometheus' active alerts (`/api/v1/alerts`).
-pub async fn alerts(endpoints: &Endpoints) -> Result<Value, String> {
-    api(endpoints, "/api/v1/alerts").await
+pub(crate) async fn alerts(site: &Site) -> Result<Value> {
+    api(site, "/api/v1/alerts").await
 }
 
 /// Prometheus' alerting rules, by group (`/api/v1/rules?type=alert`).
-pub async fn alert_rules(endpoints: &Endpoints) -> Result<Value, String> {
-    api(endpoints, "/api/v1/rules?type=alert").await
+pub(crate) async fn alert_rules(site: &Site) -> Result<Value> {
+    api(site, "/api/v1/rules?type=alert").await
 }
 
 /// Polls the target's samples of `metric` since `from` (Unix seconds) until `found` finds what
 /// it wants in them, for as long as a scrape may take to be there.
-pub async fn poll<T>(
-    endpoints: &Endpoints,
+pub(crate) async fn poll<T>(
+    site: &Site,
     metric: &str,
     from: f64,
     mut found: impl FnMut(&[(f64, f64)]) -> Option<T>,
-) -> Result<T, String> {
-    let selector = format!("{metric}{{job=\"redis\",target=\"{}\"}}", endpoints.target);
-    let lookback = endpoints.timing.lookback().as_secs_f64();
-    let deadline = now() + endpoints.timing.scraped_within().as_secs_f64();
+) -> Result<T> {
+    let selector = format!("{metric}{{job=\"redis\",target=\"{}\"}}", site.target);
+    let lookback = site.timing.lookback().as_secs_f64();
+    let deadline = now() + site.timing.scraped_within().as_secs_f64();
     loop {
         let range = (now() - from + lookback).ceil().max(1.0) as u64;
-        let samples = samples(endpoints, &selector, range).await?;
+        let samples = samples(site, &selector, range).await?;
         if let Some(value) = found(&samples) {
             return Ok(value);
         }
         if now() > deadline {
-            return Err(format!(
+            return Err(Error::Prometheus(format!(
                 "Prometheus has no fitting scrape of {metric} for {} ({} samples)",
-                endpoints.target,
+                site.target,
                 samples.len()
-            ));
+            )));
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
@@ -89,14 +89,14 @@ pub async fn poll<T>(
 
 /// Waits until Prometheus holds a sample of the target's `metric` (a stack just up may have
 /// none), so that a window starting now has a scrape before it.
-pub async fn wait_for_scrape(endpoints: &Endpoints, metric: &str) -> Result<(), String> {
-    let from = now() - endpoints.timing.lookback().as_secs_f64();
-    poll(endpoints, metric, from, |s| (!s.is_empty()).then_some(())).await
+pub(crate) async fn wait_for_scrape(site: &Site, metric: &str) -> Result<()> {
+    let from = now() - site.timing.lookback().as_secs_f64();
+    poll(site, metric, from, |s| (!s.is_empty()).then_some(())).await
 }
 
 /// How much a counter grew across a window: from its last sample at or before `start` to its
 /// first at or after `end`. None until Prometheus has both.
-pub fn growth(samples: &[(f64, f64)], start: f64, end: f64) -> Option<f64> {
+pub(crate) fn growth(samples: &[(f64, f64)], start: f64, end: f64) -> Option<f64> {
     let before = samples.iter().rev().find(|(t, _)| *t <= start)?;
     let after = samples.iter().find(|(t, _)| *t >= end)?;
     Some(after.1 - before.1)

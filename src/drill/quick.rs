@@ -13,7 +13,8 @@ use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{self, Expr, VectorSelector};
 use serde_json::Value;
 
-use super::Endpoints;
+use super::site::Site;
+use super::{Error, Result};
 use crate::alerts::promql::{self, Inputs, Subject};
 use crate::alerts::{AlertKind, GROUP_LABEL};
 use crate::model::units::Size;
@@ -21,18 +22,20 @@ use crate::model::units::Size;
 /// Where the drill's rules go, in Prometheus' data volume.
 const FOLDER: &str = "/prometheus";
 const FILE: &str = "drill/quick.yml";
+/// The rendered rules file, which the drill copies and restores.
+pub(crate) const RENDERED: &str = "prometheus/rules/redis-alerts.yml";
 /// The label every drill copy of an alert carries.
-pub const LABEL: (&str, &str) = ("drill", "quick");
+pub(crate) const LABEL: (&str, &str) = ("drill", "quick");
 /// The label that names the Redis target a series (and an alert on it) is about.
 pub(crate) const TARGET_LABEL: &str = "target";
 
 /// The drill's rule file for the rendered rules file `rendered`: every rule, `for: 0s`,
 /// labelled as the drill's, its expression narrowed to the drill's `target`.
-pub fn rules(rendered: &str, target: &str) -> Result<String, String> {
-    let mut file: Value = crate::yaml::from_str(rendered)?;
+pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
+    let mut file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let groups = file["groups"]
         .as_array_mut()
-        .ok_or("the rendered rules file has no groups")?;
+        .ok_or_else(|| Error::QuickRules("the rendered rules file has no groups".into()))?;
     for group in groups {
         let name = group["name"].as_str().unwrap_or("redis");
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
@@ -44,7 +47,7 @@ pub fn rules(rendered: &str, target: &str) -> Result<String, String> {
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
         }
     }
-    let text = crate::yaml::to_string(&file)?;
+    let text = crate::yaml::to_string(&file).map_err(Error::QuickRules)?;
     Ok(format!(
         "# Loaded by `stackgen drill --quick` for the length of a drill; emptied after it.\n{text}"
     ))
@@ -52,12 +55,14 @@ pub fn rules(rendered: &str, target: &str) -> Result<String, String> {
 
 /// Whose series the alert watches, from the catalogue (which does not depend on the stack's
 /// thresholds or sizes).
-fn subject(alert: &str) -> Result<Subject, String> {
+fn subject(alert: &str) -> Result<Subject> {
     let kind = AlertKind::ALL
         .iter()
         .find(|kind| kind.name() == alert)
         .ok_or_else(|| {
-            format!("the rendered rules have an alert `{alert}` stackgen does not know")
+            Error::QuickRules(format!(
+                "the rendered rules have an alert `{alert}` stackgen does not know"
+            ))
         })?;
     let neutral = Inputs {
         threshold: 0.0,
@@ -71,7 +76,7 @@ fn subject(alert: &str) -> Result<Subject, String> {
 /// on every selector; one per replication group is kept to the group the target is in (a
 /// matcher inside its count would change what it counts); one on a job of the stack's own
 /// (the exporter, Alertmanager) reads series about no target, and stays as it is.
-fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String, String> {
+fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
     let matcher = Matcher::new(MatchOp::Equal, TARGET_LABEL, target);
     let mut narrowed = match subject {
         Subject::Job(_) => return Ok(expr.to_string()),
@@ -107,15 +112,16 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String, Str
         });
     }
     if read_back != narrowed {
-        return Err(format!(
+        return Err(Error::QuickRules(format!(
             "the drill's copy of `{expr}` does not read back: `{text}`"
-        ));
+        )));
     }
     Ok(text)
 }
 
-fn parse(expr: &str) -> Result<Expr, String> {
-    parser::parse(expr).map_err(|e| format!("PromQL `{expr}` does not parse: {e}"))
+fn parse(expr: &str) -> Result<Expr> {
+    parser::parse(expr)
+        .map_err(|e| Error::QuickRules(format!("PromQL `{expr}` does not parse: {e}")))
 }
 
 /// Calls `visit` on every selector of `expr`, a range's too.
@@ -146,14 +152,15 @@ fn each_selector(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) {
 }
 
 /// The rendered `for` of every alert in `rendered`, in seconds.
-pub fn rendered_fors(rendered: &str) -> Result<Vec<(String, f64)>, String> {
-    let file: Value = crate::yaml::from_str(rendered)?;
+pub(crate) fn rendered_fors(rendered: &str) -> Result<Vec<(String, f64)>> {
+    let file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let mut fors = Vec::new();
     for group in file["groups"].as_array().into_iter().flatten() {
         for rule in group["rules"].as_array().into_iter().flatten() {
             let name = rule["alert"].as_str().unwrap_or_default().to_string();
             let text = rule["for"].as_str().unwrap_or("0s");
-            let duration: crate::model::units::Duration = text.parse()?;
+            let duration: crate::model::units::Duration =
+                text.parse().map_err(Error::QuickRules)?;
             fors.push((name, duration.seconds()));
         }
     }
@@ -161,34 +168,37 @@ pub fn rendered_fors(rendered: &str) -> Result<Vec<(String, f64)>, String> {
 }
 
 /// Puts `text` in the drill's rule file and has Prometheus reload; refused reloads are errors.
-pub async fn install(docker: &Docker, endpoints: &Endpoints, text: &str) -> Result<(), String> {
+pub(crate) async fn install(docker: &Docker, site: &Site, text: &str) -> Result<()> {
     let options = UploadToContainerOptionsBuilder::default()
         .path(FOLDER)
         .build();
     let archive = tar(&[("drill/", None), (FILE, Some(text.as_bytes()))]);
-    let container = &endpoints.prometheus_container;
+    let container = &site.containers.prometheus;
     docker
         .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
         .await
-        .map_err(|e| format!("writing the drill's rules into {container}: {e}"))?;
-    let host = &endpoints.prometheus_host;
-    match crate::docker::execute::hangup_and_verify(
+        .map_err(Error::engine(format!(
+            "writing the drill's rules into {container}"
+        )))?;
+    let prometheus = &site.addresses.prometheus;
+    let reloaded = crate::docker::execute::hangup_and_verify(
         docker,
         container,
-        host,
-        endpoints.prometheus_port,
-    )
-    .await
-    {
+        &prometheus.host,
+        prometheus.port,
+    );
+    match reloaded.await {
         Ok(None) => Ok(()),
-        Ok(Some(refused)) => Err(format!("Prometheus did not reload: {refused}")),
-        Err(e) => Err(e.to_string()),
+        Ok(Some(refused)) => Err(Error::Prometheus(format!(
+            "Prometheus did not reload: {refused}"
+        ))),
+        Err(e) => Err(Error::Reload(Box::new(e))),
     }
 }
 
 /// The rules Prometheus evaluates now: `(alert, for in seconds, from the drill's file)`.
-pub async fn loaded(endpoints: &Endpoints) -> Result<Vec<(String, f64, bool)>, String> {
-    let answer = super::prometheus::alert_rules(endpoints).await?;
+pub(crate) async fn loaded(site: &Site) -> Result<Vec<(String, f64, bool)>> {
+    let answer = super::prometheus::alert_rules(site).await?;
     let mut rules = Vec::new();
     for group in answer["data"]["groups"].as_array().into_iter().flatten() {
         let drill = group["file"].as_str().unwrap_or_default().ends_with(FILE);
@@ -201,38 +211,38 @@ pub async fn loaded(endpoints: &Endpoints) -> Result<Vec<(String, f64, bool)>, S
 }
 
 /// Loads the drill's rules and proves it: every rendered alert has a drill copy with `for: 0s`.
-pub async fn load(docker: &Docker, endpoints: &Endpoints, rendered: &str) -> Result<(), String> {
-    install(docker, endpoints, &rules(rendered, &endpoints.target)?).await?;
+pub(crate) async fn load(docker: &Docker, site: &Site, rendered: &str) -> Result<()> {
+    install(docker, site, &rules(rendered, &site.target)?).await?;
     let wanted = rendered_fors(rendered)?;
-    let loaded = settled(endpoints, |rules| {
+    let loaded = settled(site, |rules| {
         wanted
             .iter()
             .all(|(name, _)| rules.iter().any(|r| &r.0 == name && r.2 && r.1 == 0.0))
     })
     .await?;
     if !loaded {
-        return Err(
+        return Err(Error::Prometheus(
             "Prometheus reloaded, but its rules API does not show the drill's rules".into(),
-        );
+        ));
     }
     Ok(())
 }
 
 /// Empties the drill's rule file and proves through the rules API that Prometheus evaluates
 /// the rendered rules only, each with its rendered `for`. What it saw, for the report.
-pub async fn restore(
+pub(crate) async fn restore(
     docker: &Docker,
-    endpoints: &Endpoints,
+    site: &Site,
     rendered: &str,
-) -> Result<Vec<(String, f64)>, String> {
+) -> Result<Vec<(String, f64)>> {
     install(
         docker,
-        endpoints,
+        site,
         "# Emptied by `stackgen drill` after a --quick drill.\ngroups: []\n",
     )
     .await?;
     let wanted = rendered_fors(rendered)?;
-    let restored = settled(endpoints, |rules| {
+    let restored = settled(site, |rules| {
         rules.iter().all(|r| !r.2)
             && wanted
                 .iter()
@@ -240,18 +250,17 @@ pub async fn restore(
     })
     .await?;
     if !restored {
-        return Err("Prometheus' rules API still does not show the rendered rules".into());
+        return Err(Error::Prometheus(
+            "Prometheus' rules API still does not show the rendered rules".into(),
+        ));
     }
     Ok(wanted)
 }
 
 /// Waits (briefly: a reload has already been seen) until the rules API satisfies `done`.
-async fn settled(
-    endpoints: &Endpoints,
-    done: impl Fn(&[(String, f64, bool)]) -> bool,
-) -> Result<bool, String> {
+async fn settled(site: &Site, done: impl Fn(&[(String, f64, bool)]) -> bool) -> Result<bool> {
     for _ in 0..20 {
-        if done(&loaded(endpoints).await?) {
+        if done(&loaded(site).await?) {
             return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -358,7 +367,7 @@ mod tests {
             .unwrap()
             .render(&stack)
             .unwrap();
-        tree["prometheus/rules/redis-alerts.yml"].clone()
+        tree[super::RENDERED].clone()
     }
 
     use promql_parser::parser::LabelModifier;

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::KillContainerOptionsBuilder;
-use serde_json::json;
+use serde::Serialize;
 
 use super::load::PREFIX;
 use super::timeline::{Event, Recorder};
 use super::undo::{Change, Journal};
+use super::{Error, Result, Scenario};
 
 /// Writes per pipeline.
 const BATCH: usize = 16;
@@ -20,12 +21,28 @@ const RESTART_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the stack promises about lost writes.
 #[derive(Debug, Clone, Copy)]
-pub struct Durability {
-    pub appendonly: bool,
-    pub everysec: bool,
+pub(crate) struct Durability {
+    pub(crate) appendonly: bool,
+    pub(crate) everysec: bool,
 }
 
-pub async fn run(
+/// What `recovery` found (the keys of its JSON, in their order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Recovery {
+    /// Writes Redis acknowledged before the kill.
+    pub(crate) acked: usize,
+    pub(crate) killed_after_s: f64,
+    pub(crate) lost: usize,
+    /// What the stack's durability promises: a second under AOF `everysec`.
+    pub(crate) lost_seconds_allowed: Option<f64>,
+    pub(crate) lost_seconds_of_writes: f64,
+    pub(crate) name: Scenario,
+    pub(crate) ok: bool,
+    pub(crate) recovery_s: f64,
+    pub(crate) survived: usize,
+}
+
+pub(crate) async fn run(
     client: &redis::Client,
     docker: &Docker,
     container: &str,
@@ -33,7 +50,7 @@ pub async fn run(
     durability: Durability,
     journal: &Journal,
     recorder: Option<&Recorder>,
-) -> Result<serde_json::Value, String> {
+) -> Result<Recovery> {
     let note = |event| {
         if let Some(recorder) = recorder {
             recorder.event(event);
@@ -42,7 +59,7 @@ pub async fn run(
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| format!("Redis: {e}"))?;
+        .map_err(Error::redis("Redis"))?;
     // Acknowledged writes and when each batch was acknowledged, from the start.
     let started = Instant::now();
     let mut acks: Vec<Duration> = Vec::new();
@@ -63,7 +80,7 @@ pub async fn run(
         match pipe.query_async::<()>(&mut connection).await {
             Ok(()) => acks.extend(std::iter::repeat_n(started.elapsed(), BATCH)),
             Err(_) if killed_at.is_some() => break,
-            Err(e) => return Err(format!("a write failed before the kill: {e}")),
+            Err(e) => return Err(Error::redis("a write failed before the kill")(e)),
         }
     }
     let killed_at = killed_at.unwrap_or(started);
@@ -80,39 +97,34 @@ pub async fn run(
         (acks[acks.len() - 1] - acks[survived]).as_secs_f64()
     };
     let bound = (durability.appendonly && durability.everysec).then_some(1.0);
-    let ok = bound.is_none_or(|b| lost_seconds <= b);
-    Ok(json!({
-        "name": "recovery",
-        "ok": ok,
-        "acked": acks.len(),
-        "survived": survived,
-        "lost": lost,
-        "lost_seconds_of_writes": lost_seconds,
-        "lost_seconds_allowed": bound,
-        "recovery_s": recovered_after.as_secs_f64(),
-        "killed_after_s": (killed_at - started).as_secs_f64(),
-    }))
+    Ok(Recovery {
+        acked: acks.len(),
+        killed_after_s: (killed_at - started).as_secs_f64(),
+        lost,
+        lost_seconds_allowed: bound,
+        lost_seconds_of_writes: lost_seconds,
+        name: Scenario::Recovery,
+        ok: bound.is_none_or(|b| lost_seconds <= b),
+        recovery_s: recovered_after.as_secs_f64(),
+        survived,
+    })
 }
 
 fn key(n: usize) -> String {
     format!("{PREFIX}recovery:{n}")
 }
 
-async fn kill(docker: &Docker, container: &str) -> Result<(), String> {
+async fn kill(docker: &Docker, container: &str) -> Result<()> {
     let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
     docker
         .kill_container(container, Some(options))
         .await
-        .map_err(|e| format!("killing {container}: {e}"))
+        .map_err(Error::engine(format!("killing {container}")))
 }
 
 /// Waits until Redis answers PING with its data loaded; starts the container when the engine
 /// has not restarted it after a few seconds.
-async fn wait_until_up(
-    client: &redis::Client,
-    docker: &Docker,
-    container: &str,
-) -> Result<(), String> {
+async fn wait_until_up(client: &redis::Client, docker: &Docker, container: &str) -> Result<()> {
     let deadline = Instant::now() + RESTART_TIMEOUT;
     let waited = Instant::now();
     let mut started = false;
@@ -125,20 +137,20 @@ async fn wait_until_up(
             started = true;
         }
         if Instant::now() > deadline {
-            return Err(format!(
+            return Err(Error::RedisState(format!(
                 "Redis did not answer within {RESTART_TIMEOUT:?} of the kill"
-            ));
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// How many of the first `acked` writes are there.
-async fn count_survivors(client: &redis::Client, acked: usize) -> Result<usize, String> {
+async fn count_survivors(client: &redis::Client, acked: usize) -> Result<usize> {
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| format!("Redis after the restart: {e}"))?;
+        .map_err(Error::redis("Redis after the restart"))?;
     let mut survived = 0;
     for chunk in (0..acked).collect::<Vec<_>>().chunks(1000) {
         let keys: Vec<String> = chunk.iter().map(|&n| key(n)).collect();
@@ -146,7 +158,7 @@ async fn count_survivors(client: &redis::Client, acked: usize) -> Result<usize, 
             .arg(&keys)
             .query_async(&mut connection)
             .await
-            .map_err(|e| format!("counting survivors: {e}"))?;
+            .map_err(Error::redis("counting survivors"))?;
         survived += values.iter().filter(|v| v.is_some()).count();
     }
     Ok(survived)

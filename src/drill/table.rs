@@ -1,109 +1,165 @@
-//! The human report: a line per scenario, and under `alerts` a line per alert.
+//! The human report: a line per scenario, and under `alerts` a line per alert. A figure the
+//! scenario does not have (no threshold, no exporter count) reads `-`.
 
-use super::Report;
+use std::fmt::Display;
+
+use super::alerts::{Alerts, Proof};
+use super::report::{Report, ScenarioReport};
 
 /// The human report: one block per scenario.
-pub fn table(report: &Report) -> String {
+pub(crate) fn table(report: &Report) -> String {
     let mut text = format!("{:10}  {:4}  RESULT\n", "SCENARIO", "OK");
     for scenario in &report.scenarios {
-        let ok = if scenario["ok"] == true { "ok" } else { "FAIL" };
-        let name = scenario["name"].as_str().unwrap_or("?");
-        let number = |key: &str| scenario[key].as_f64().unwrap_or_default();
-        let detail = match (scenario.get("error"), name) {
-            (Some(error), _) => error.as_str().unwrap_or_default().to_string(),
-            (None, "capacity") => format!(
-                "{} keys, {} bytes at {}% of maxmemory; exporter {:.1} % from INFO; {} {}",
-                scenario["keys_at_threshold"],
-                scenario["bytes_at_threshold"],
-                scenario["threshold_percent"],
-                number("exporter_agreement_percent"),
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "pressure") => format!(
-                "{} bytes written against {} maxmemory: {} evicted (exporter {}), {} rejected; \
-                 {} {}",
-                scenario["written_bytes"],
-                scenario["maxmemory"],
-                scenario["evicted_keys"],
-                scenario["exporter_evicted_keys"],
-                scenario["rejected_writes"],
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "throughput") => format!(
-                "{:.0} ops/s median, {:.0} at the slowest second (threshold {}); {} {}",
-                number("ops_per_sec_median"),
-                number("ops_per_sec_min"),
-                scenario["low_throughput_threshold_ops_per_sec"],
-                scenario["alert"].as_str().unwrap_or_default(),
-                scenario["alert_state"].as_str().unwrap_or_default(),
-            ),
-            (None, "recovery") => format!(
-                "{} acked, {} survived, {} lost ({:.2} s of writes), up again after {:.1} s",
-                scenario["acked"],
-                scenario["survived"],
-                scenario["lost"],
-                number("lost_seconds_of_writes"),
-                number("recovery_s"),
-            ),
-            (None, "alerts") => alerts(scenario),
-            (None, _) => format!(
-                "{:.0} ops/s (Prometheus {:.0}, {:.1} % apart), p50 {:.2} ms, p99 {:.2} ms, max \
-                 {:.2} ms, {} errors",
-                number("ops_per_sec"),
-                number("prometheus_ops_per_sec"),
-                number("prometheus_agreement_percent"),
-                number("p50_ms"),
-                number("p99_ms"),
-                number("max_ms"),
-                scenario["errors"],
-            ),
-        };
+        let ok = if scenario.ok() { "ok" } else { "FAIL" };
+        let name = scenario.name().name();
+        let detail = detail(scenario);
         text.push_str(&format!("{name:10}  {ok:4}  {detail}\n"));
     }
     text
 }
 
+/// What a scenario found, on its line.
+fn detail(scenario: &ScenarioReport) -> String {
+    match scenario {
+        ScenarioReport::Failed(failed) => failed.error.clone(),
+        ScenarioReport::Baseline(b) => format!(
+            "{:.0} ops/s (Prometheus {:.0}, {:.1} % apart), p50 {:.2} ms, p99 {:.2} ms, max \
+             {:.2} ms, {} errors",
+            b.ops_per_sec,
+            b.prometheus_ops_per_sec,
+            b.prometheus_agreement_percent,
+            b.p50_ms,
+            b.p99_ms,
+            b.max_ms,
+            b.errors,
+        ),
+        ScenarioReport::Capacity(c) => format!(
+            "{} keys, {} bytes at {}% of maxmemory; exporter {:.1} % from INFO; {} {}",
+            c.keys_at_threshold,
+            c.bytes_at_threshold,
+            c.threshold_percent,
+            c.exporter_agreement_percent,
+            c.alert,
+            c.alert_state,
+        ),
+        ScenarioReport::Pressure(p) => format!(
+            "{} bytes written against {} maxmemory: {} evicted (exporter {}), {} rejected; {} {}",
+            p.written_bytes,
+            p.maxmemory,
+            p.evicted_keys,
+            or_dash(p.exporter_evicted_keys),
+            p.rejected_writes,
+            p.alert,
+            p.alert_state,
+        ),
+        ScenarioReport::Throughput(t) => format!(
+            "{:.0} ops/s median, {:.0} at the slowest second (threshold {}); {} {}",
+            t.ops_per_sec_median,
+            t.ops_per_sec_min,
+            or_dash(t.low_throughput_threshold_ops_per_sec),
+            t.alert,
+            t.alert_state,
+        ),
+        ScenarioReport::Recovery(r) => format!(
+            "{} acked, {} survived, {} lost ({:.2} s of writes), up again after {:.1} s",
+            r.acked, r.survived, r.lost, r.lost_seconds_of_writes, r.recovery_s,
+        ),
+        ScenarioReport::Alerts(a) => alerts(a),
+    }
+}
+
+fn or_dash(value: Option<impl Display>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
 /// The `alerts` summary line, then a line per alert.
-fn alerts(scenario: &serde_json::Value) -> String {
-    let alerts = scenario["alerts"].as_array().cloned().unwrap_or_default();
-    let induced: Vec<_> = alerts.iter().filter(|a| a["induced"] == true).collect();
-    let count = |key: &str| induced.iter().filter(|a| a[key] == true).count();
+fn alerts(scenario: &Alerts) -> String {
+    let alerts = &scenario.alerts;
+    let induced: Vec<&Proof> = alerts.iter().filter(|a| a.induced).collect();
+    let count = |yes: fn(&Proof) -> bool| induced.iter().filter(|a| yes(a)).count();
     let mut text = format!(
         "{} induced: {} fired, {} delivered, {} resolved; {} not induced",
         induced.len(),
-        count("fired"),
-        count("delivered"),
-        count("resolved"),
+        count(|a| a.fired),
+        count(|a| a.delivered == Some(true)),
+        count(|a| a.resolved),
         alerts.len() - induced.len()
     );
-    for alert in &alerts {
-        let name = alert["alert"].as_str().unwrap_or_default();
-        let how = alert["how"].as_str().unwrap_or_default();
-        let line = if alert["induced"] == true {
-            let yes = |key: &str| match &alert[key] {
-                serde_json::Value::Bool(true) => "yes",
-                serde_json::Value::Bool(false) => "NO",
-                _ => "-",
+    for alert in alerts {
+        let line = if alert.induced {
+            let yes = |seen: Option<bool>| match seen {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
             };
-            let error = alert["error"]
-                .as_str()
+            let error = (alert.error.as_ref())
                 .map(|e| format!("; {e}"))
                 .unwrap_or_default();
-            let seconds = alert["seconds_to_fire"]
-                .as_f64()
-                .map_or_else(|| "-".to_string(), |s| format!("{s:.0} s"));
+            let seconds =
+                (alert.seconds_to_fire).map_or_else(|| "-".to_string(), |s| format!("{s:.0} s"));
             format!(
-                "fired {} ({seconds}), delivered {}, resolved {}: {how}{error}",
-                yes("fired"),
-                yes("delivered"),
-                yes("resolved"),
+                "fired {} ({seconds}), delivered {}, resolved {}: {}{error}",
+                yes(Some(alert.fired)),
+                yes(alert.delivered),
+                yes(Some(alert.resolved)),
+                alert.how,
             )
         } else {
-            how.to_string()
+            alert.how.clone()
         };
-        text.push_str(&format!("\n{:16}  {name:28} {line}", ""));
+        text.push_str(&format!("\n{:16}  {:28} {line}", "", alert.alert));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::Scenario;
+    use crate::drill::report::tests::{alerts, baseline, capacity, pressure, recovery, throughput};
+    use crate::drill::report::{Failed, ScenarioReport as S};
+
+    /// Every kind of line; a figure the scenario does not have reads `-`.
+    #[test]
+    fn a_line_per_scenario_and_one_per_alert() {
+        let mut evicting = pressure();
+        evicting.exporter_evicted_keys = None;
+        let report = Report {
+            profile: "dev".into(),
+            ok: false,
+            scenarios: vec![
+                S::Baseline(baseline()),
+                S::Capacity(capacity()),
+                S::Pressure(evicting),
+                S::Recovery(recovery()),
+                S::Throughput(throughput()),
+                S::Alerts(alerts()),
+                S::Failed(Failed::new(
+                    Scenario::Capacity,
+                    &crate::drill::Error::Interrupted,
+                )),
+            ],
+            interrupted: true,
+            restored: Vec::new(),
+            drill_keys_removed: 0,
+        };
+        let expected = "\
+SCENARIO    OK    RESULT
+baseline    ok    120000 ops/s (Prometheus 118000, 1.6 % apart), p50 0.42 ms, p99 1.50 ms, \
+max 7.25 ms, 0 errors
+capacity    FAIL  2048 keys, 8500000 bytes at 80% of maxmemory; exporter 0.2 % from INFO; \
+RedisMemoryPressure pending
+pressure    ok    11534336 bytes written against 10485760 maxmemory: 300 evicted (exporter -), \
+0 rejected; RedisBufferOverflow firing
+recovery    ok    4096 acked, 4080 survived, 16 lost (0.02 s of writes), up again after 1.8 s
+throughput  ok    118000 ops/s median, 110000 at the slowest second (threshold -); \
+RedisLowThroughput inactive
+alerts      ok    1 induced: 1 fired, 0 delivered, 1 resolved; 1 not induced
+                  RedisDown                    fired yes (31 s), delivered -, resolved yes: \
+stopped x
+                  RedisPersistenceFailing      not induced: why
+capacity    FAIL  interrupted
+";
+        assert_eq!(table(&report), expected);
+    }
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::capacity::info_value;
-use super::{Endpoints, quick};
+use super::site::Site;
+use super::{Error, Result, quick};
 use crate::alerts::GROUP_LABEL;
 
 /// One second of the run.
@@ -129,7 +130,7 @@ impl Recorder {
     }
 
     /// Samples once a second until dropped.
-    pub async fn record(&self, client: &redis::Client, endpoints: &Endpoints) {
+    pub(crate) async fn record(&self, client: &redis::Client, site: &Site) {
         let mut connection = None;
         let mut last: Option<(f64, f64)> = None;
         loop {
@@ -163,7 +164,7 @@ impl Recorder {
                     }
                 }
             }
-            let states = active(endpoints).await.ok();
+            let states = active(site).await.ok();
             {
                 let mut timeline = self.timeline.borrow_mut();
                 timeline.points.push(point);
@@ -177,18 +178,21 @@ impl Recorder {
     }
 }
 
+/// Each active alert's state (`pending`, `firing`), by lane.
+type Active = BTreeMap<Lane, String>;
+
 /// Every active alert's state in Prometheus (`pending`, `firing`), by lane.
-async fn active(endpoints: &Endpoints) -> Result<BTreeMap<Lane, String>, String> {
-    let answer = super::prometheus::alerts(endpoints).await?;
-    lanes(&answer, endpoints.timing.quick())
+async fn active(site: &Site) -> Result<Active> {
+    let answer = super::prometheus::alerts(site).await?;
+    lanes(&answer, site.timing.quick())
 }
 
 /// The states in Prometheus' answer, by lane; firing wins when several series share a lane.
 /// Under `--quick` only the drill's copies count, otherwise only the rendered rules.
-fn lanes(answer: &Value, quick: bool) -> Result<BTreeMap<Lane, String>, String> {
+fn lanes(answer: &Value, quick: bool) -> Result<Active> {
     let alerts = answer["data"]["alerts"]
         .as_array()
-        .ok_or("Prometheus answered without alerts")?;
+        .ok_or_else(|| Error::Prometheus("Prometheus answered without alerts".into()))?;
     let mut states = BTreeMap::new();
     for alert in alerts {
         let labels = &alert["labels"];

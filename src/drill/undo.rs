@@ -1,7 +1,7 @@
 //! What a drill changed on the running stack and has not put back yet. Every change is
-//! recorded before it is made and undone through [`Journal::undo`]; whatever is still
-//! recorded when the drill ends — it succeeded, failed or was interrupted — is undone then,
-//! newest first, and each undo is reported.
+//! recorded before it is made and undone through [`Journal::undo`] on the [`Live`] stack;
+//! whatever is still recorded when the drill ends — it succeeded, failed or was interrupted —
+//! is undone then, newest first, and each undo is reported.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
-use super::Endpoints;
+use super::site::Site;
+use super::{Error, Result};
 
 /// One change to the running stack.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     /// A container the drill stopped.
     Stopped(String),
     /// A Redis setting the drill changed, with the value to put back.
@@ -24,7 +25,7 @@ pub enum Change {
 
 impl Change {
     /// What undoing it does, for the output.
-    pub fn restoring(&self) -> String {
+    pub(crate) fn restoring(&self) -> String {
         match self {
             Change::Stopped(container) => format!("started {container} again"),
             Change::Config { key, value } => format!("set Redis' {key} back to {value}"),
@@ -37,61 +38,63 @@ impl Change {
     }
 }
 
-/// What undoing needs: the engine, Redis, Prometheus, and the rendered rules to restore.
-pub struct Stack<'a> {
-    pub docker: &'a Docker,
-    pub client: &'a redis::Client,
-    pub endpoints: &'a Endpoints,
-    pub rendered_rules: &'a str,
+/// The running stack as the drill acts on it (and undoing needs it): the engine, a client of
+/// the managed Redis, where everything answers, and the rendered rules to restore.
+#[derive(Clone, Copy)]
+pub(crate) struct Live<'a> {
+    pub(crate) docker: &'a Docker,
+    pub(crate) client: &'a redis::Client,
+    pub(crate) site: &'a Site,
+    pub(crate) rendered_rules: &'a str,
 }
 
-impl Stack<'_> {
+impl Live<'_> {
     /// A connection to the managed Redis.
-    pub async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+    pub(crate) async fn connection(&self) -> Result<redis::aio::MultiplexedConnection> {
         self.client
             .get_multiplexed_async_connection()
             .await
-            .map_err(|e| format!("Redis: {e}"))
+            .map_err(Error::redis("Redis"))
     }
 }
 
 /// The changes not undone yet, oldest first, and what undoing did so far. Cloned handles
 /// share one journal.
 #[derive(Debug, Clone, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     changes: Rc<RefCell<Vec<Change>>>,
     restored: Rc<RefCell<Vec<String>>>,
 }
 
 impl Journal {
-    pub fn record(&self, change: Change) {
+    pub(crate) fn record(&self, change: Change) {
         self.changes.borrow_mut().push(change);
     }
 
-    pub fn pending(&self) -> Vec<Change> {
+    pub(crate) fn pending(&self) -> Vec<Change> {
         self.changes.borrow().clone()
     }
 
     /// Every undo done so far, a line each, in order.
-    pub fn restored(&self) -> Vec<String> {
+    pub(crate) fn restored(&self) -> Vec<String> {
         self.restored.borrow().clone()
     }
 
     /// Undoes `change` and forgets it; it stays recorded when undoing fails.
-    pub async fn undo(&self, stack: &Stack<'_>, change: &Change) -> Result<(), String> {
-        apply(stack, change).await?;
+    pub(crate) async fn undo(&self, live: &Live<'_>, change: &Change) -> Result<()> {
+        apply(live, change).await?;
         self.forget(change);
         self.restored.borrow_mut().push(change.restoring());
         Ok(())
     }
 
     /// Where the journal stands, for [`Journal::undo_since`].
-    pub fn mark(&self) -> usize {
+    pub(crate) fn mark(&self) -> usize {
         self.changes.borrow().len()
     }
 
     /// Forgets `change` without undoing it: something else did.
-    pub fn forget(&self, change: &Change) {
+    pub(crate) fn forget(&self, change: &Change) {
         let mut changes = self.changes.borrow_mut();
         if let Some(at) = changes.iter().rposition(|c| c == change) {
             changes.remove(at);
@@ -99,19 +102,22 @@ impl Journal {
     }
 
     /// Undoes everything still recorded, newest first: a line for each, and why one failed.
-    pub async fn undo_all(&self, stack: &Stack<'_>) -> Vec<Result<String, String>> {
-        self.undo_since(stack, 0).await
+    pub(crate) async fn undo_all(&self, live: &Live<'_>) -> Vec<Result<String>> {
+        self.undo_since(live, 0).await
     }
 
     /// Undoes what was recorded after `mark` and is still recorded, newest first.
-    pub async fn undo_since(&self, stack: &Stack<'_>, mark: usize) -> Vec<Result<String, String>> {
+    pub(crate) async fn undo_since(&self, live: &Live<'_>, mark: usize) -> Vec<Result<String>> {
         let mut lines = Vec::new();
         while let Some(change) = self.pending().get(mark..).and_then(|c| c.last().cloned()) {
-            let line = match self.undo(stack, &change).await {
+            let line = match self.undo(live, &change).await {
                 Ok(()) => Ok(change.restoring()),
-                Err(why) => {
+                Err(error) => {
                     self.forget(&change);
-                    Err(format!("could not undo ({}): {why}", change.restoring()))
+                    Err(Error::Undo {
+                        restoring: change.restoring(),
+                        error: Box::new(error),
+                    })
                 }
             };
             lines.push(line);
@@ -123,11 +129,10 @@ impl Journal {
 /// How long a restarted container may take to answer again.
 const RESTART: Duration = Duration::from_secs(60);
 
-async fn apply(stack: &Stack<'_>, change: &Change) -> Result<(), String> {
+async fn apply(live: &Live<'_>, change: &Change) -> Result<()> {
     match change {
         Change::Stopped(container) => {
-            stack
-                .docker
+            live.docker
                 .start_container(container, None)
                 .await
                 .or_else(|e| match e {
@@ -135,48 +140,46 @@ async fn apply(stack: &Stack<'_>, change: &Change) -> Result<(), String> {
                     bollard::errors::Error::DockerResponseServerError {
                         status_code: 304, ..
                     } => Ok(()),
-                    e => Err(format!("starting {container}: {e}")),
+                    e => Err(Error::engine(format!("starting {container}"))(e)),
                 })?;
-            if container == &stack.endpoints.redis_container {
-                redis_answers(stack.client).await?;
+            if container == &live.site.containers.redis {
+                redis_answers(live.client).await?;
             }
             Ok(())
         }
         Change::Config { key, value } => {
-            config_set(&mut stack.connection().await?, key, value).await
+            config_set(&mut live.connection().await?, key, value).await
         }
-        Change::QuickRules => {
-            super::quick::restore(stack.docker, stack.endpoints, stack.rendered_rules)
-                .await
-                .map(|_| ())
-        }
+        Change::QuickRules => super::quick::restore(live.docker, live.site, live.rendered_rules)
+            .await
+            .map(|_| ()),
     }
 }
 
 /// `CONFIG SET key value` on `connection`.
-pub async fn config_set(
+pub(crate) async fn config_set(
     connection: &mut redis::aio::MultiplexedConnection,
     key: &str,
     value: &str,
-) -> Result<(), String> {
+) -> Result<()> {
     redis::cmd("CONFIG")
         .arg("SET")
         .arg(key)
         .arg(value)
         .query_async::<()>(connection)
         .await
-        .map_err(|e| format!("CONFIG SET {key} {value}: {e}"))
+        .map_err(Error::redis(format!("CONFIG SET {key} {value}")))
 }
 
 /// Waits until Redis answers PING (it loads its data before it does).
-pub async fn redis_answers(client: &redis::Client) -> Result<(), String> {
+pub(crate) async fn redis_answers(client: &redis::Client) -> Result<()> {
     let started = Instant::now();
     while !answers(client).await {
         if started.elapsed() > RESTART {
-            return Err(format!(
+            return Err(Error::RedisState(format!(
                 "Redis does not answer {}s after its start",
                 RESTART.as_secs()
-            ));
+            )));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -184,7 +187,7 @@ pub async fn redis_answers(client: &redis::Client) -> Result<(), String> {
 }
 
 /// Whether Redis answers PING now, within two seconds.
-pub async fn answers(client: &redis::Client) -> bool {
+pub(crate) async fn answers(client: &redis::Client) -> bool {
     let answer = async {
         let mut connection = client.get_multiplexed_async_connection().await?;
         redis::cmd("PING")

@@ -1,9 +1,13 @@
 //! All user-facing output: results on stdout, summaries, progress and errors on stderr, and
 //! colour in one place. Commands and the Docker layer write through a [`Printer`] and never
-//! to the process' streams or with escape codes of their own.
+//! to the process' streams or with escape codes of their own. A long step's progress bar
+//! (indicatif) is drawn on a terminal only; every other line is printed above it.
 
 use std::cell::RefCell;
 use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{Error, Result};
 
@@ -45,6 +49,42 @@ pub struct Printer<'a> {
     color: bool,
     quiet: bool,
     progress: bool,
+    /// The bar of the long step under way, when one is drawn.
+    bar: RefCell<Option<ProgressBar>>,
+}
+
+/// A long step's progress: on a terminal, a bar with the steps done, the time spent and the
+/// time left at the pace so far; elsewhere nothing (the step's own lines say what happens).
+/// The bar goes when this does.
+pub struct Steps<'p, 'a> {
+    printer: &'p Printer<'a>,
+    bar: Option<ProgressBar>,
+}
+
+impl Steps<'_, '_> {
+    /// One more step done; `next` says what comes now.
+    pub fn done(&self, next: &str) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(next.to_string());
+        }
+    }
+
+    /// What the current step waits for.
+    pub fn doing(&self, what: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(what.to_string());
+        }
+    }
+}
+
+impl Drop for Steps<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+            self.printer.bar.borrow_mut().take();
+        }
+    }
 }
 
 impl<'a> Printer<'a> {
@@ -63,7 +103,24 @@ impl<'a> Printer<'a> {
             color,
             quiet,
             progress: progress && !quiet,
+            bar: RefCell::new(None),
         }
+    }
+
+    /// A long step of `total` steps named `what`, shown as a bar while progress is on.
+    pub fn steps(&self, what: &str, total: u64) -> Steps<'_, 'a> {
+        let bar = self.progress.then(|| {
+            let style = ProgressStyle::with_template(
+                "  {spinner} {prefix} {pos}/{len} · {elapsed} spent, ~{eta} left · {wide_msg}",
+            )
+            .expect("the template is valid");
+            let bar = ProgressBar::new(total).with_style(style);
+            bar.set_prefix(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        *self.bar.borrow_mut() = bar.clone();
+        Steps { printer: self, bar }
     }
 
     pub fn color(&self) -> bool {
@@ -123,7 +180,11 @@ impl<'a> Printer<'a> {
     }
 
     fn line(&self, line: &str) -> Result<()> {
-        writeln!(self.err.borrow_mut(), "{line}").map_err(Error::io("<stderr>"))
+        let write = || writeln!(self.err.borrow_mut(), "{line}").map_err(Error::io("<stderr>"));
+        match &*self.bar.borrow() {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
     }
 }
 
@@ -157,5 +218,21 @@ mod tests {
             assert_eq!(printer.paint(Style::Added, "+x"), "\x1b[32m+x\x1b[0m");
         }
         assert_eq!(String::from_utf8(err).unwrap(), "  waiting\n");
+
+        // Off a terminal, a long step draws nothing and its lines print as they come.
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let printer = Printer::new(&mut out, &mut err, false, false, false);
+            let steps = printer.steps("alerts", 3);
+            steps.doing("RedisDown");
+            printer.note("alerts: RedisDown fired after 12s.").unwrap();
+            steps.done("RedisExporterDown");
+            drop(steps);
+            assert!(printer.bar.borrow().is_none());
+        }
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "alerts: RedisDown fired after 12s.\n"
+        );
     }
 }

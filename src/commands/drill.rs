@@ -65,9 +65,6 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
     };
     let recorder = (args.report.as_ref())
         .map(|_| Recorder::new(Threshold::of(stack).map(|threshold| threshold.percent)));
-    let progress = |line: &str| {
-        printer.note(line).ok();
-    };
     let drill = Drill {
         profile: &running.profile,
         stack,
@@ -79,7 +76,7 @@ pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result
         },
         scenarios: &scenarios,
         options: &drill_options,
-        progress: &progress,
+        printer,
     };
     let report = engine
         .block_on(drill.run(recorder.as_ref()))
@@ -139,7 +136,7 @@ fn print(report: &Report, json: bool, printer: &Printer<'_>) -> Result<()> {
         table::table(report)
     };
     printer.print(&text)?;
-    for line in &report.restored {
+    for line in report.restored_once() {
         printer.note(&format!("restored: {line}"))?;
     }
     printer.note(&format!(

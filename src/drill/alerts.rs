@@ -20,6 +20,7 @@ use super::undo::{Journal, Live};
 use super::{Error, Result, Scenario, capacity, induce, load, notify, pressure, prometheus};
 use crate::alerts::AlertKind;
 use crate::alerts::promql::RATE_WINDOW_SECONDS;
+use crate::printer::{Printer, Steps};
 
 /// An alert as the stack renders it.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ impl Setting {
 }
 
 /// What the scenario works with.
-pub(crate) struct Context<'a> {
+pub(crate) struct Context<'a, 'p> {
     pub(crate) live: Live<'a>,
     pub(crate) journal: &'a Journal,
     pub(crate) settings: Vec<Setting>,
@@ -53,7 +54,14 @@ pub(crate) struct Context<'a> {
     /// Why inducing evictions would be unsafe (keys that are not the drill's), if it would.
     pub(crate) eviction_unsafe: Option<&'a Error>,
     pub(crate) shape: load::Shape,
-    pub(crate) progress: &'a dyn Fn(&str),
+    pub(crate) printer: &'a Printer<'p>,
+}
+
+impl Context<'_, '_> {
+    /// A progress line; a line that cannot be written is no reason to stop a drill.
+    fn say(&self, line: &str) {
+        self.printer.note(line).ok();
+    }
 }
 
 /// What `alerts` found: a proof per alert of the catalogue (the keys of its JSON, in their
@@ -123,8 +131,8 @@ fn not_inducible(setting: &Setting) -> Option<String> {
     Some(why)
 }
 
-pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
-    (a.progress)(&format!("alerts: {}", a.live.site.timing));
+pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
+    a.say(&format!("alerts: the stack {}.", a.live.site.timing));
     let mut proofs: Vec<Proof> = Vec::new();
     // Alerts whose windowed counter resolves only once the burst has left the window.
     let mut windowed: Vec<(usize, Instant)> = Vec::new();
@@ -137,11 +145,20 @@ pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
         }
     }
     let low_throughput = on(AlertKind::LowThroughput).and_then(|s| s.threshold);
+    let induced = ORDER.iter().filter(|kind| on(**kind).is_some()).count();
+    let last = [AlertKind::LowThroughput, AlertKind::HighLatency];
+    let total = induced + last.iter().filter(|kind| on(**kind).is_some()).count();
+    let steps = a.printer.steps("alerts", total as u64);
     let one_by_one = async {
         for kind in ORDER {
             let Some(setting) = on(kind) else { continue };
-            (a.progress)(&format!("alerts: {}…", kind.name()));
+            a.say(&format!(
+                "alerts: inducing {}, then proving it fires, reaches Alertmanager and resolves.",
+                kind.name()
+            ));
+            steps.doing(kind.name());
             let proof = prove(a, setting).await;
+            steps.done("");
             if WINDOWED.contains(&kind) && proof.fired {
                 windowed.push((proofs.len(), Instant::now()));
             }
@@ -153,9 +170,9 @@ pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
         }
     };
     if let Some(threshold) = low_throughput {
-        (a.progress)(&format!(
-            "alerts: a steady {:.0} commands a second meanwhile, for RedisLowThroughput to fall \
-             from",
+        a.say(&format!(
+            "alerts: a steady {:.0} commands a second run meanwhile, so that RedisLowThroughput \
+             has a rate to fall from.",
             STEADY * threshold
         ));
         let steady = induce::steady(&a.live, STEADY * threshold, RATE_WINDOW_SECONDS);
@@ -168,10 +185,11 @@ pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
     }
     let latency = on(AlertKind::HighLatency);
     let throughput = on(AlertKind::LowThroughput);
-    let mut last = drop_and_slow(a, throughput, latency).await;
+    let mut last = drop_and_slow(a, throughput, latency, &steps).await;
     let resolving = last.iter().filter(|p| p.fired).count();
     if resolving > 0 {
-        (a.progress)("alerts: load again, for throughput and latency to recover");
+        a.say("alerts: loading Redis again, so that throughput and latency recover.");
+        steps.doing("recovering");
         let threshold = low_throughput.unwrap_or_default();
         induce::burst(&a.live, a.shape, past_rate(threshold).max(50_000.0)).await?;
         for proof in last.iter_mut().filter(|p| p.fired) {
@@ -181,11 +199,12 @@ pub(crate) async fn run(a: &Context<'_>) -> Result<Alerts> {
     proofs.extend(last);
     for (index, fired_at) in windowed {
         let proof = &mut proofs[index];
-        (a.progress)(&format!(
-            "alerts: {} resolves once its burst leaves the {} window…",
+        a.say(&format!(
+            "alerts: waiting for {} to resolve once its burst leaves the {} window.",
             proof.alert,
             spelled(RATE_WINDOW)
         ));
+        steps.doing(&format!("{} resolving", proof.alert));
         let left = a.live.site.timing.window_left(fired_at.elapsed());
         resolve(a, proof, left).await;
     }
@@ -229,7 +248,7 @@ fn past_rate(threshold: f64) -> f64 {
 
 /// Induces one alert, waits for it to fire and be delivered, undoes it, and (unless its
 /// counter is windowed) waits for it to resolve.
-async fn prove(a: &Context<'_>, setting: &Setting) -> Proof {
+async fn prove(a: &Context<'_, '_>, setting: &Setting) -> Proof {
     let mut proof = Proof {
         alert: setting.kind.name(),
         induced: true,
@@ -266,7 +285,7 @@ async fn prove(a: &Context<'_>, setting: &Setting) -> Proof {
     proof
 }
 
-async fn induce_and_undo(a: &Context<'_>, s: &Setting, proof: &mut Proof) -> Result<()> {
+async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) -> Result<()> {
     let live = &a.live;
     let site = live.site;
     let threshold = s.threshold.unwrap_or_default();
@@ -357,7 +376,7 @@ async fn induce_and_undo(a: &Context<'_>, s: &Setting, proof: &mut Proof) -> Res
 
 /// Waits until the alert has not fired for one of Alertmanager's group intervals (see
 /// [`notify::forgotten`]), or says why it could not.
-async fn news_to_alertmanager(a: &Context<'_>, alert: &str) -> Result<()> {
+async fn news_to_alertmanager(a: &Context<'_, '_>, alert: &str) -> Result<()> {
     match notify::forgotten(a.live.site, alert).await {
         Some(_) => Ok(()),
         None => Err(Error::Alertmanager(
@@ -367,7 +386,7 @@ async fn news_to_alertmanager(a: &Context<'_>, alert: &str) -> Result<()> {
 }
 
 /// Waits for the alert to fire, then for Alertmanager to hold and deliver it.
-async fn fired(a: &Context<'_>, setting: &Setting, proof: &mut Proof) {
+async fn fired(a: &Context<'_, '_>, setting: &Setting, proof: &mut Proof) {
     let mut watch = notify::Watch::new(a.live.site, setting.kind);
     proof.seconds_to_fire = watch.fires().await;
     proof.fired = proof.seconds_to_fire.is_some();
@@ -378,7 +397,7 @@ async fn fired(a: &Context<'_>, setting: &Setting, proof: &mut Proof) {
 
 /// Whether Alertmanager held and sent the fired alert; `before`: its Slack counts from before
 /// it could have the alert (see [`notify::Watch`]).
-async fn delivered(a: &Context<'_>, proof: &mut Proof, before: Option<notify::Counts>) {
+async fn delivered(a: &Context<'_, '_>, proof: &mut Proof, before: Option<notify::Counts>) {
     let site = a.live.site;
     if site.addresses.alertmanager.is_some() && proof.fired {
         let (held, sent) = notify::delivery(site, proof.alert, before).await;
@@ -391,7 +410,7 @@ async fn delivered(a: &Context<'_>, proof: &mut Proof, before: Option<notify::Co
 }
 
 /// Waits for the alert to leave Prometheus' active alerts, `wait` and a margin at most.
-async fn resolve(a: &Context<'_>, proof: &mut Proof, wait: Duration) {
+async fn resolve(a: &Context<'_, '_>, proof: &mut Proof, wait: Duration) {
     let site = a.live.site;
     let timeout = site.timing.resolves_within(wait);
     proof.seconds_to_resolve = notify::until(site, proof.alert, timeout, notify::is_inactive).await;
@@ -401,16 +420,19 @@ async fn resolve(a: &Context<'_>, proof: &mut Proof, wait: Duration) {
 /// The throughput drop (the steady load's rate falls out of the window) and slow commands
 /// (once the window is quiet enough for them to raise the average). Both are undone by load.
 async fn drop_and_slow(
-    a: &Context<'_>,
+    a: &Context<'_, '_>,
     throughput: Option<&Setting>,
     latency: Option<&Setting>,
+    steps: &Steps<'_, '_>,
 ) -> Vec<Proof> {
     let mut proofs = Vec::new();
     if let Some(setting) = throughput {
-        (a.progress)(&format!(
-            "alerts: RedisLowThroughput, once the steady load has left the {} window…",
+        a.say(&format!(
+            "alerts: stopping the steady load; RedisLowThroughput fires once it has left the {} \
+             window.",
             spelled(RATE_WINDOW)
         ));
+        steps.doing(setting.kind.name());
         let site = a.live.site;
         let timeout = site.timing.falls_within(setting.kind);
         let mut watch = notify::Watch::new(site, setting.kind);
@@ -428,17 +450,23 @@ async fn drop_and_slow(
         };
         delivered(a, &mut proof, watch.before).await;
         proofs.push(proof);
+        steps.done("");
     }
     if let Some(setting) = latency {
-        (a.progress)("alerts: RedisHighLatency, once the window is quiet enough…");
+        a.say(
+            "alerts: inducing RedisHighLatency with slow commands, once the window is quiet \
+             enough for them to lift its average.",
+        );
+        steps.doing(setting.kind.name());
         proofs.push(slow(a, setting).await);
+        steps.done("");
     }
     proofs
 }
 
 /// Slow commands, once the commands in the window are few enough for them to lift the
 /// average above the threshold within a minute.
-async fn slow(a: &Context<'_>, setting: &Setting) -> Proof {
+async fn slow(a: &Context<'_, '_>, setting: &Setting) -> Proof {
     let mut proof = Proof {
         alert: setting.kind.name(),
         induced: true,
@@ -499,7 +527,7 @@ async fn slow(a: &Context<'_>, setting: &Setting) -> Proof {
 /// would lift the window's average latency above `threshold` seconds within a minute of
 /// running; how long they need to run. Other traffic sets the length: the window's command
 /// time must pass `threshold` times its commands.
-async fn quiet_enough(a: &Context<'_>, threshold: f64, each: f64) -> Result<Duration> {
+async fn quiet_enough(a: &Context<'_, '_>, threshold: f64, each: f64) -> Result<Duration> {
     let site = a.live.site;
     let timing = &site.timing;
     let selector = format!("{{job=\"redis\",target=\"{}\"}}", site.target);

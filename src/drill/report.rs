@@ -27,6 +27,28 @@ pub(crate) struct Report {
     pub(crate) drill_keys_removed: u64,
 }
 
+impl Report {
+    /// What was restored, each line once, with how often when more than once: the same
+    /// change is undone again when several scenarios make it (each filling scenario stops
+    /// Redis' forks and restores them).
+    pub(crate) fn restored_once(&self) -> Vec<String> {
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for line in &self.restored {
+            match seen.iter_mut().find(|(known, _)| known == line) {
+                Some((_, count)) => *count += 1,
+                None => seen.push((line, 1)),
+            }
+        }
+        let times = |count: usize| match count {
+            1 => String::new(),
+            n => format!(" ({n} times)"),
+        };
+        seen.into_iter()
+            .map(|(line, count)| format!("{line}{}", times(count)))
+            .collect()
+    }
+}
+
 /// One scenario's result: its figures, or why it failed before it had them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -403,5 +425,28 @@ pub(crate) mod tests {
         assert_eq!(names, Scenario::ALL);
         let ok: Vec<bool> = all.iter().map(ScenarioReport::ok).collect();
         assert_eq!(ok, [true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn each_restored_line_is_said_once() {
+        let report = Report {
+            profile: "dev".into(),
+            ok: true,
+            scenarios: vec![],
+            interrupted: false,
+            restored: [
+                "save \"3600 1\"",
+                "appendonly yes",
+                "save \"3600 1\"",
+                "the rules",
+            ]
+            .map(String::from)
+            .to_vec(),
+            drill_keys_removed: 0,
+        };
+        assert_eq!(
+            report.restored_once(),
+            ["save \"3600 1\" (2 times)", "appendonly yes", "the rules"]
+        );
     }
 }

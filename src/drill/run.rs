@@ -17,9 +17,10 @@ use super::{safety, throughput};
 use crate::alerts::AlertKind;
 use crate::model::Stack;
 use crate::model::raw::Appendfsync;
+use crate::printer::Printer;
 
 /// A drill, ready to run against the live stack.
-pub(crate) struct Drill<'a> {
+pub(crate) struct Drill<'a, 'p> {
     /// The profile whose stack it is, for the report.
     pub(crate) profile: &'a str,
     /// That stack, resolved: its alerts, their thresholds, its Redis settings.
@@ -28,20 +29,25 @@ pub(crate) struct Drill<'a> {
     /// The scenarios to run, in order.
     pub(crate) scenarios: &'a [Scenario],
     pub(crate) options: &'a DrillOptions,
-    /// Where the progress lines go.
-    pub(crate) progress: &'a dyn Fn(&str),
+    /// Where the progress lines and bars go.
+    pub(crate) printer: &'a Printer<'p>,
 }
 
 /// A drill while it runs: the changes it has to undo, and what it has found so far.
-struct Underway<'d, 'a> {
-    drill: &'d Drill<'a>,
+struct Underway<'d, 'a, 'p> {
+    drill: &'d Drill<'a, 'p>,
     journal: Journal,
     /// Each finished scenario's result, kept outside the scenarios' future so that an
     /// interrupted run still reports them.
     results: RefCell<Vec<ScenarioReport>>,
 }
 
-impl Drill<'_> {
+impl Drill<'_, '_> {
+    /// A progress line; a line that cannot be written is no reason to stop a drill.
+    pub(crate) fn say(&self, line: &str) {
+        self.printer.note(line).ok();
+    }
+
     /// Runs the scenarios (sampling for the chart alongside) until they end or the user stops
     /// the drill; then restores what is left changed and removes the drill keys. An error: the
     /// drill could not run, or what it changed could not all be restored.
@@ -64,7 +70,7 @@ impl Drill<'_> {
         };
         let interrupted = outcome.is_none();
         if interrupted {
-            (self.progress)("interrupted: restoring what the drill changed…");
+            self.say("Interrupted: restoring what the drill changed.");
             let done = running.results.borrow().len();
             if let Some(&scenario) = self.scenarios.get(done) {
                 let failed = Failed::new(scenario, &Error::Interrupted);
@@ -97,7 +103,7 @@ impl Drill<'_> {
     }
 }
 
-impl Underway<'_, '_> {
+impl Underway<'_, '_, '_> {
     /// The scenarios, one after another, each result kept as it comes. An error here means the
     /// drill could not run at all.
     async fn scenarios(&self, recorder: Option<&Recorder>) -> Result<()> {
@@ -106,13 +112,15 @@ impl Underway<'_, '_> {
         let eviction_unsafe =
             safety::eviction_guard(live.client, drill.scenarios, options.allow_eviction).await?;
         if live.site.timing.quick() {
-            (drill.progress)("loading the drill's `for: 0s` rules into Prometheus…");
+            drill.say("Loading the drill's `for: 0s` copies of the alert rules into Prometheus.");
             self.journal.record(Change::QuickRules);
             quick::load(live.docker, live.site, live.rendered_rules).await?;
         }
         for &scenario in drill.scenarios {
             let loads = spelled(options.duration);
-            (drill.progress)(&format!("drill {scenario} ({loads} where it loads)…"));
+            drill.say(&format!(
+                "Running the {scenario} scenario (where it loads Redis, for {loads})."
+            ));
             if let Some(recorder) = recorder {
                 recorder.mark(scenario.name());
             }
@@ -187,7 +195,7 @@ impl Underway<'_, '_> {
                     evicts,
                     eviction_unsafe,
                     shape: options.shape,
-                    progress: drill.progress,
+                    printer: drill.printer,
                 };
                 ScenarioReport::Alerts(alerts::run(&context).await?)
             }

@@ -4,18 +4,18 @@
 
 pub mod alerts;
 pub mod cli;
-pub mod commands;
-pub mod diagnostic;
+pub(crate) mod commands;
+pub(crate) mod diagnostic;
 pub mod docker;
-pub mod drill;
-pub mod error;
+pub(crate) mod drill;
+pub(crate) mod error;
 pub(crate) mod health;
-pub mod lint;
-pub mod model;
-pub mod output;
-pub mod printer;
-pub mod project;
-pub mod render;
+pub(crate) mod lint;
+pub(crate) mod model;
+pub(crate) mod output;
+pub(crate) mod printer;
+pub(crate) mod project;
+pub(crate) mod render;
 pub mod yaml;
 
 pub use commands::{Command, Options, run};

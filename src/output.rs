@@ -10,7 +10,7 @@ use crate::render::{Tree, all_paths};
 
 /// One file whose bytes on disk differ from what render produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+pub(crate) struct Change {
     /// Relative to the project folder, with `/` separators: `generated/dev/compose.yaml`.
     pub path: String,
     /// What is on disk now, if anything.
@@ -21,7 +21,7 @@ pub struct Change {
 
 /// What a change does to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// Render produces a file that is not on disk.
     Created,
     /// The file on disk differs from what render produces.
@@ -31,7 +31,7 @@ pub enum ChangeKind {
 }
 
 impl Change {
-    pub fn kind(&self) -> ChangeKind {
+    pub(crate) fn kind(&self) -> ChangeKind {
         match (&self.old, &self.new) {
             (None, _) => ChangeKind::Created,
             (_, None) => ChangeKind::Removed,
@@ -41,7 +41,7 @@ impl Change {
 }
 
 /// Every difference between the rendered trees and `generated/`, sorted by path.
-pub fn changes(project_dir: &Path, trees: &BTreeMap<String, Tree>) -> Result<Vec<Change>> {
+pub(crate) fn changes(project_dir: &Path, trees: &BTreeMap<String, Tree>) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for (profile, tree) in trees {
         for file in all_paths() {
@@ -64,7 +64,7 @@ pub fn changes(project_dir: &Path, trees: &BTreeMap<String, Tree>) -> Result<Vec
 
 /// Carries the changes out: each new file written to a temporary file beside it and renamed
 /// into place; files no longer produced are removed, with folders they leave empty.
-pub fn apply(project_dir: &Path, changes: &[Change]) -> Result<()> {
+pub(crate) fn apply(project_dir: &Path, changes: &[Change]) -> Result<()> {
     for change in changes {
         let target = project_dir.join(&change.path);
         match &change.new {

@@ -18,17 +18,17 @@ use crate::model::stack::Stack;
 use crate::render::{Rendered, Renderer};
 
 /// The profiles compiled into the binary, used when a project has no `profiles/` folder.
-pub const BUILTIN_PROFILES: [(&str, &str); 2] = [
+pub(crate) const BUILTIN_PROFILES: [(&str, &str); 2] = [
     ("dev", include_str!("../profiles/dev.toml")),
     ("prod", include_str!("../profiles/prod.toml")),
 ];
 
-pub struct Profile {
+pub(crate) struct Profile {
     pub source: Source,
     pub file: ProfileFile,
 }
 
-pub struct Project {
+pub(crate) struct Project {
     /// The folder of `stack.toml`; secrets, `profiles/`, `templates/` and `generated/` are
     /// relative to it.
     pub dir: PathBuf,
@@ -40,7 +40,7 @@ pub struct Project {
 }
 
 impl Project {
-    pub fn load(stack_path: &Path) -> Result<Self> {
+    pub(crate) fn load(stack_path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(stack_path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::NoProject {
@@ -69,12 +69,12 @@ impl Project {
         Ok(project)
     }
 
-    pub fn templates_dir(&self) -> PathBuf {
+    pub(crate) fn templates_dir(&self) -> PathBuf {
         self.dir.join("templates")
     }
 
     /// The profiles a command works on: the one asked for, or every profile.
-    pub fn select_profiles(&self, asked: Option<&str>) -> Result<Vec<String>> {
+    pub(crate) fn select_profiles(&self, asked: Option<&str>) -> Result<Vec<String>> {
         match asked {
             Some(name) => {
                 self.check_profile(name, None)?;
@@ -85,7 +85,7 @@ impl Project {
     }
 
     /// The profile a command that runs one stack uses: `--profile`, else `stack.profile`.
-    pub fn active_profile(&self, asked: Option<&str>) -> Result<String> {
+    pub(crate) fn active_profile(&self, asked: Option<&str>) -> Result<String> {
         let from_file = self.file.stack.as_ref().and_then(|s| s.profile.clone());
         let name = asked
             .map(str::to_string)
@@ -116,14 +116,14 @@ impl Project {
     }
 
     /// The documents a profile's stack is resolved from, to locate its keys.
-    pub fn sources(&self, profile: &str) -> Sources<'_> {
+    pub(crate) fn sources(&self, profile: &str) -> Sources<'_> {
         Sources {
             stack: &self.source,
             profile: &self.profiles[profile].source,
         }
     }
 
-    pub fn resolve(&self, profile: &str) -> Result<Stack> {
+    pub(crate) fn resolve(&self, profile: &str) -> Result<Stack> {
         let overlay = &self.profiles[profile].file;
         Ok(resolve(
             &self.file,
@@ -134,7 +134,7 @@ impl Project {
     }
 
     /// The project's templates: the built-in ones, each replaced by `templates/<same path>`.
-    pub fn renderer(&self) -> Result<&Renderer> {
+    pub(crate) fn renderer(&self) -> Result<&Renderer> {
         if let Some(renderer) = self.renderer.get() {
             return Ok(renderer);
         }
@@ -144,7 +144,7 @@ impl Project {
 
     /// The one way from a profile to its files: resolve its stack, then render and validate
     /// every file, in memory.
-    pub fn render(&self, profile: &str) -> Result<Rendered> {
+    pub(crate) fn render(&self, profile: &str) -> Result<Rendered> {
         let stack = self.resolve(profile)?;
         let (tree, configs) = self.renderer()?.render_all(&stack)?;
         Ok(Rendered {

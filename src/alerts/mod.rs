@@ -10,7 +10,7 @@
 /// The target label that puts targets in one replication group, for `RedisNoPrimary`.
 pub const GROUP_LABEL: &str = "replication_group";
 
-pub mod promql;
+pub(crate) mod promql;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -237,7 +237,7 @@ macro_rules! catalogue {
 
         impl AlertsTable {
             /// The settings `stack.toml` gives an alert.
-            pub fn parts(&self, kind: AlertKind) -> AlertParts {
+            pub(crate) fn parts(&self, kind: AlertKind) -> AlertParts {
                 match kind {
                     $(AlertKind::$kind => self.$key.clone().into(),)*
                 }

@@ -13,27 +13,27 @@ use crate::model::units::Size;
 
 mod series;
 
-pub use series::{Level, Samples, Series, labelled, number};
+pub(crate) use series::{Level, Samples, Series, labelled, number};
 use series::{Scenario, constant, counter, gauge, gauges, increasing};
 
 /// The window of every `rate()` and `increase()` in the catalogue's expressions (`[5m]`), in
 /// seconds: how long a burst counts, for `stackgen drill`.
-pub const RATE_WINDOW_SECONDS: f64 = 300.0;
+pub(crate) const RATE_WINDOW_SECONDS: f64 = 300.0;
 
 /// The exporter's own job, as Prometheus labels it.
-pub const EXPORTER: Job = Job {
+pub(crate) const EXPORTER: Job = Job {
     job: "redis-exporter",
     instance: "redis-exporter:9121",
 };
 /// Alertmanager as Prometheus labels its target.
-pub const ALERTMANAGER: Job = Job {
+pub(crate) const ALERTMANAGER: Job = Job {
     job: "alertmanager",
     instance: "alertmanager:9093",
 };
 /// The job that scrapes every Redis through the exporter.
-pub const REDIS_JOB: &str = "redis";
+pub(crate) const REDIS_JOB: &str = "redis";
 
-pub const MINUTE: u64 = 60_000;
+pub(crate) const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
 /// How far back an instant selector finds a sample (Prometheus' default lookback delta), and
 /// the window of every `rate()` and `increase()`: what an expression without a longer range
@@ -42,13 +42,13 @@ const LOOKBACK: u64 = 5 * MINUTE;
 
 /// A scrape target's `job` and `instance` labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Job {
+pub(crate) struct Job {
     pub job: &'static str,
     pub instance: &'static str,
 }
 
 impl Job {
-    pub fn labels(self) -> Labels {
+    pub(crate) fn labels(self) -> Labels {
         Labels::from([
             ("instance".into(), self.instance.into()),
             ("job".into(), self.job.into()),
@@ -57,11 +57,11 @@ impl Job {
 }
 
 /// The labels of a series or an alert, by name.
-pub type Labels = BTreeMap<String, String>;
+pub(crate) type Labels = BTreeMap<String, String>;
 
 /// Whose series an alert watches, and so which labels it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
+pub(crate) enum Subject {
     /// Each Redis target: its name as `instance` and `target`, and its labels.
     Redis,
     /// A replication group: only `replication_group`.
@@ -71,7 +71,7 @@ pub enum Subject {
 }
 
 /// An alert as it applies to one stack.
-pub struct Entry {
+pub(crate) struct Entry {
     pub expr: String,
     pub summary: &'static str,
     pub description: String,
@@ -89,14 +89,14 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn series(&self, level: Level, samples: Samples, labels: &Labels) -> Vec<Series> {
+    pub(crate) fn series(&self, level: Level, samples: Samples, labels: &Labels) -> Vec<Series> {
         (self.series)(level, samples, labels)
     }
 }
 
 /// What the expressions of one stack depend on.
 #[derive(Debug, Clone, Copy)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// The alert's threshold, 0 when it has none.
     pub threshold: f64,
     pub maxmemory: Size,
@@ -105,7 +105,7 @@ pub struct Inputs {
 }
 
 /// The alert's expression, annotations and test scenarios.
-pub fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
+pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
     let t = inputs.threshold;
     match kind {
         AlertKind::RedisDown => redis_down(),

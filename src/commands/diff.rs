@@ -14,7 +14,7 @@ pub struct DiffOptions {
     pub exit_zero: bool,
 }
 
-pub fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();

@@ -8,7 +8,7 @@ use crate::docker::{self, Engine};
 use crate::error::{Outcome, Result};
 use crate::printer::Printer;
 
-pub fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, volumes: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;
     let engine = Engine::connect()?;
     let name = &running.stack.name;

@@ -40,7 +40,7 @@ pub struct DrillArgs {
     pub report: Option<PathBuf>,
 }
 
-pub fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) -> Result<Outcome> {
     let drill_options = drill_options(args)?;
     let running = Running::load(options, false)?;
     let stack = &running.stack;

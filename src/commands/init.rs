@@ -39,7 +39,7 @@ fn project_name(dir: &Path) -> String {
     }
 }
 
-pub fn run(dir: &Path, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(dir: &Path, printer: &Printer<'_>) -> Result<Outcome> {
     let name = project_name(dir);
     let stack = STARTER.replace("name = \"bluesky\"", &format!("name = {name:?}"));
     let mut files: Vec<(PathBuf, String)> = vec![

@@ -15,7 +15,7 @@ pub struct LintArgs {
     pub explain: Option<String>,
 }
 
-pub fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> Result<Outcome> {
     if let Some(code) = &args.explain {
         let code = Code::parse(code).ok_or_else(|| Error::Usage {
             option: "--explain",

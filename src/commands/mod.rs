@@ -1,16 +1,16 @@
 //! One module per command: glue between the options and the library's pipeline.
 
-pub mod diff;
-pub mod down;
-pub mod drill;
-pub mod init;
-pub mod lint;
-pub mod render;
-pub mod schema;
-pub mod stack;
-pub mod status;
-pub mod templates;
-pub mod up;
+pub(crate) mod diff;
+pub(crate) mod down;
+pub(crate) mod drill;
+pub(crate) mod init;
+pub(crate) mod lint;
+pub(crate) mod render;
+pub(crate) mod schema;
+pub(crate) mod stack;
+pub(crate) mod status;
+pub(crate) mod templates;
+pub(crate) mod up;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Resul
 }
 
 /// Loads the project and renders the profiles asked for, all in memory and validated.
-pub fn render_trees(options: &Options) -> Result<(Project, BTreeMap<String, Tree>)> {
+pub(crate) fn render_trees(options: &Options) -> Result<(Project, BTreeMap<String, Tree>)> {
     let project = Project::load(&options.file)?;
     // Templates first: a broken override stops every profile alike.
     project.renderer()?;

@@ -5,7 +5,7 @@ use crate::error::{Outcome, Result};
 use crate::output::{self, ChangeKind};
 use crate::printer::Printer;
 
-pub fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, check: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     if check {

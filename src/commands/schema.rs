@@ -8,7 +8,7 @@ use crate::model::raw::StackFile;
 use crate::printer::Printer;
 
 /// The schema text, exactly as `stack.schema.json` holds it.
-pub fn text() -> String {
+pub(crate) fn text() -> String {
     let generator = SchemaSettings::draft07().into_generator();
     let mut schema = generator.into_root_schema_for::<StackFile>();
     schema.insert("title".into(), "stackgen stack.toml".into());
@@ -17,7 +17,7 @@ pub fn text() -> String {
     text
 }
 
-pub fn run(printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(printer: &Printer<'_>) -> Result<Outcome> {
     printer.print(&text())?;
     Ok(Outcome::Clean)
 }

@@ -16,7 +16,7 @@ use crate::output;
 use crate::project::Project;
 use crate::render::{Rendered, Tree};
 
-pub struct Running {
+pub(crate) struct Running {
     pub project: Project,
     pub profile: String,
     pub stack: Stack,
@@ -29,7 +29,7 @@ pub struct Running {
 impl Running {
     /// Loads and renders the active profile; with `write`, renders every profile into
     /// `generated/` as `render` does, so that `up` leaves no profile's files stale.
-    pub fn load(options: &Options, write: bool) -> Result<Self> {
+    pub(crate) fn load(options: &Options, write: bool) -> Result<Self> {
         let project = Project::load(&options.file)?;
         let profile = project.active_profile(options.profile.as_deref())?;
         let Rendered { stack, tree, .. } = project.render(&profile)?;
@@ -61,14 +61,14 @@ impl Running {
     }
 
     /// `table.key at file:line:col` for error messages.
-    pub fn key(&self, path: &str) -> String {
+    pub(crate) fn key(&self, path: &str) -> String {
         format!(
             "`{path}` at {}",
             self.project.sources(&self.profile).locate(path)
         )
     }
 
-    pub fn context(&self) -> crate::docker::Context<'_> {
+    pub(crate) fn context(&self) -> crate::docker::Context<'_> {
         let services = self.stack.services();
         let by_service = |key: &str| -> BTreeMap<String, String> {
             services

@@ -7,7 +7,7 @@ use crate::error::{Outcome, Result};
 use crate::health::TargetStatus;
 use crate::printer::Printer;
 
-pub fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
     let running = Running::load(options, false)?;
     let engine = Engine::connect()?;
     let (name, profile) = (&running.stack.name, &running.profile);

@@ -29,7 +29,11 @@ fn templates() -> Vec<Template> {
     compose.chain(objects).collect()
 }
 
-pub fn run(export: Option<&Path>, paths: &[String], printer: &Printer<'_>) -> Result<Outcome> {
+pub(crate) fn run(
+    export: Option<&Path>,
+    paths: &[String],
+    printer: &Printer<'_>,
+) -> Result<Outcome> {
     let all = templates();
     let unknown: Vec<&String> = paths
         .iter()

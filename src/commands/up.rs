@@ -8,7 +8,7 @@ use crate::docker::{self, Engine, UpOptions};
 use crate::error::{Error, Outcome, Result};
 use crate::printer::Printer;
 
-pub fn run(
+pub(crate) fn run(
     options: &Options,
     timeout: &str,
     dry_run: bool,

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// What a running container was last started or reloaded with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// Fingerprint of the generated files it mounts.
     pub config: String,
     /// Fingerprint of the values of the secrets it mounts.
@@ -28,7 +28,7 @@ pub struct Applied {
 }
 
 /// Container id → what it last started or reloaded with.
-pub type AppliedState = BTreeMap<String, Applied>;
+pub(crate) type AppliedState = BTreeMap<String, Applied>;
 
 fn path(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("applied.json")
@@ -36,7 +36,7 @@ fn path(runtime_dir: &Path) -> PathBuf {
 
 /// The record of `runtime_dir`; empty when there is none or it cannot be read, which makes the
 /// plan fall back on the containers' labels.
-pub fn read(runtime_dir: &Path) -> AppliedState {
+pub(crate) fn read(runtime_dir: &Path) -> AppliedState {
     std::fs::read_to_string(path(runtime_dir))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
@@ -44,7 +44,7 @@ pub fn read(runtime_dir: &Path) -> AppliedState {
 }
 
 /// Replaces the record, readable by its owner only.
-pub fn write(runtime_dir: &Path, applied: &AppliedState) -> Result<()> {
+pub(crate) fn write(runtime_dir: &Path, applied: &AppliedState) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     private_dir(runtime_dir)?;
@@ -62,7 +62,7 @@ pub fn write(runtime_dir: &Path, applied: &AppliedState) -> Result<()> {
 
 /// After a wave: forgets containers that are gone (`now` is what the engine reports), and
 /// records for each container of `wave` what it runs with now.
-pub fn record(
+pub(crate) fn record(
     applied: &mut AppliedState,
     now: &[Observed],
     wave: &[&ContainerSpec],

@@ -20,7 +20,7 @@ use super::spec::{ContainerSpec, Health};
 const MIN_START_PERIOD: i64 = 1_000_000_000 / 10;
 
 /// The create body of `want`, on `network`, mounting its secret copies from `secret_dir`.
-pub fn create_body(want: &Desired, network: &str, secret_dir: &Path) -> ContainerCreateBody {
+pub(crate) fn create_body(want: &Desired, network: &str, secret_dir: &Path) -> ContainerCreateBody {
     let spec = &want.spec;
     let port_bindings = port_bindings(spec);
     ContainerCreateBody {

@@ -17,11 +17,11 @@ use crate::error::Result;
 use crate::printer::plural;
 
 /// Seconds a container is given to stop on SIGTERM before it is killed.
-pub const STOP_GRACE_SECONDS: i32 = 10;
+pub(crate) const STOP_GRACE_SECONDS: i32 = 10;
 
 /// What `down` removed and kept.
 #[derive(Debug, PartialEq, Eq)]
-pub struct DownReport {
+pub(crate) struct DownReport {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes_removed: Vec<String>,
@@ -54,12 +54,12 @@ impl DownReport {
     }
 
     /// Whether `down` left something of the stack in place.
-    pub fn left_anything(&self) -> bool {
+    pub(crate) fn left_anything(&self) -> bool {
         !self.networks_left.is_empty()
     }
 
     /// What was left, and how to finish: one line per network.
-    pub fn left(&self) -> Vec<String> {
+    pub(crate) fn left(&self) -> Vec<String> {
         self.networks_left
             .iter()
             .map(|(network, attached)| {
@@ -80,7 +80,7 @@ impl DownReport {
     }
 
     /// One line for the user about the project `name`.
-    pub fn summary(&self, name: &str) -> String {
+    pub(crate) fn summary(&self, name: &str) -> String {
         let mut summary = format!(
             "Removed {} and {} of {name}.",
             plural(self.containers.len(), "container"),
@@ -105,7 +105,11 @@ impl DownReport {
 /// Removes the project's containers, found by label; its volumes when asked; then its
 /// network, unless containers stackgen did not create are attached to it (the application):
 /// those it never touches, and the report names them.
-pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Result<DownReport> {
+pub(crate) async fn down(
+    docker: &Docker,
+    project: &str,
+    remove_volumes: bool,
+) -> Result<DownReport> {
     let containers = observe::containers(docker, project).await?;
     futures_util::future::try_join_all(containers.iter().map(|c| remove_container(docker, &c.id)))
         .await?;
@@ -141,7 +145,7 @@ pub async fn down(docker: &Docker, project: &str, remove_volumes: bool) -> Resul
 
 /// Stops a container, then removes it. The graceful stop matters: Redis flushes its
 /// append-only file on SIGTERM.
-pub async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
+pub(crate) async fn remove_container(docker: &Docker, name: &str) -> Result<()> {
     let stop = StopContainerOptionsBuilder::new()
         .t(STOP_GRACE_SECONDS)
         .build();

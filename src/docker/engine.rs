@@ -19,14 +19,14 @@ const MIN_API_TEXT: &str = "1.41";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connected engine and the runtime its calls run on.
-pub struct Engine {
+pub(crate) struct Engine {
     pub docker: Docker,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Engine {
     /// Connects through `DOCKER_HOST` or the default socket and checks the API version.
-    pub fn connect() -> Result<Self> {
+    pub(crate) fn connect() -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -46,7 +46,7 @@ impl Engine {
         Ok(Self { docker, runtime })
     }
 
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 }
@@ -65,7 +65,7 @@ fn no_engine(detail: impl std::fmt::Display) -> Error {
 
 /// Maps a failed request about `what` (a container, an image, `list containers`) to an error
 /// that names it.
-pub fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
+pub(crate) fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
     move |e| Error::Engine {
         what: what.to_string(),
         message: match e {
@@ -80,7 +80,7 @@ pub fn engine_error(what: &str) -> impl FnOnce(DockerError) -> Error + '_ {
 
 /// The engine's own words for a failure, without the status code: what a registry said to a
 /// pull, for instance.
-pub fn engine_message(e: DockerError) -> String {
+pub(crate) fn engine_message(e: DockerError) -> String {
     match e {
         DockerError::DockerResponseServerError { message, .. } => message,
         other => other.to_string(),
@@ -88,7 +88,7 @@ pub fn engine_message(e: DockerError) -> String {
 }
 
 /// The thing asked about does not exist, which for a removal means it is already done.
-pub fn is_not_found(e: &DockerError) -> bool {
+pub(crate) fn is_not_found(e: &DockerError) -> bool {
     matches!(
         e,
         DockerError::DockerResponseServerError {

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RenameContainerOptionsBuilder,
-    RestartContainerOptionsBuilder, StartContainerOptions,
+    CreateContainerOptionsBuilder, RenameContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StartContainerOptions,
 };
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -28,12 +28,11 @@ use super::spec::{ContainerSpec, StackSpec, VolumeSpec};
 use super::{labels, observe, ready};
 use crate::error::Result;
 use crate::health::Checks;
-use crate::health::http::{self, HttpError, Method};
 use crate::printer::Printer;
 
 /// What `up` did, filled in as it goes: the command shows it even when `up` stops half-way.
 #[derive(Default)]
-pub struct UpReport {
+pub(crate) struct UpReport {
     pub plan: Plan,
     pub lines: Vec<String>,
     /// Set when a service did not become healthy in time, or refused a reload: what happened,
@@ -44,7 +43,7 @@ pub struct UpReport {
 }
 
 /// What carrying out a plan needs, all decided before anything changes.
-pub struct Execution<'a> {
+pub(crate) struct Execution<'a> {
     pub docker: &'a Docker,
     pub spec: &'a StackSpec,
     pub plan: &'a Plan,
@@ -57,7 +56,10 @@ pub struct Execution<'a> {
 
 impl Execution<'_> {
     /// Removes replacement containers an interrupted `up` left behind.
-    pub async fn remove_leftover_replacements(&self, observed: &[observe::Observed]) -> Result<()> {
+    pub(crate) async fn remove_leftover_replacements(
+        &self,
+        observed: &[observe::Observed],
+    ) -> Result<()> {
         let leftovers = observed
             .iter()
             .filter(|o| plan::is_leftover_replacement(&o.name));
@@ -68,7 +70,7 @@ impl Execution<'_> {
         Ok(())
     }
 
-    pub async fn create_network(&self, report: &mut UpReport) -> Result<()> {
+    pub(crate) async fn create_network(&self, report: &mut UpReport) -> Result<()> {
         if let Some(network) = &self.plan.create_network {
             self.docker
                 .create_network(network_request(&self.spec.project, network))
@@ -79,7 +81,7 @@ impl Execution<'_> {
         Ok(())
     }
 
-    pub async fn create_volumes(&self, report: &mut UpReport) -> Result<()> {
+    pub(crate) async fn create_volumes(&self, report: &mut UpReport) -> Result<()> {
         let created = self.spec.volumes.iter();
         for volume in created.filter(|v| self.plan.create_volumes.contains(&v.name)) {
             self.docker
@@ -95,7 +97,7 @@ impl Execution<'_> {
 
     /// Removes the containers that go or are replaced; a service that goes takes its secret
     /// copies along.
-    pub async fn remove_leaving(&self, report: &mut UpReport) -> Result<()> {
+    pub(crate) async fn remove_leaving(&self, report: &mut UpReport) -> Result<()> {
         let leaving = self
             .plan
             .steps
@@ -122,7 +124,7 @@ impl Execution<'_> {
     /// Creates, stopped, every container the plan creates or replaces, before anything is
     /// removed: a request the engine refuses stops `up` while the old containers still run. A
     /// replacement takes a temporary name until its predecessor is gone.
-    pub async fn create_containers(&self, report: &mut UpReport) -> Result<()> {
+    pub(crate) async fn create_containers(&self, report: &mut UpReport) -> Result<()> {
         let creates = self.plan.steps.iter().filter_map(|step| {
             let (name, what) = match step.action {
                 Action::Create => (step.container.clone(), step.container.clone()),
@@ -164,7 +166,7 @@ impl Execution<'_> {
     }
 
     /// Gives each replacement its service's container name, once its predecessor is gone.
-    pub async fn name_replacements(&self) -> Result<()> {
+    pub(crate) async fn name_replacements(&self) -> Result<()> {
         let replaced = self
             .plan
             .steps
@@ -307,7 +309,7 @@ impl Execution<'_> {
                     .await
                     .map_err(engine_error(name))?;
             }
-            Action::Reload => return reload(docker, &want.spec).await,
+            Action::Reload => return super::reload::reload(docker, &want.spec).await,
             Action::Keep | Action::Remove => {}
         }
         Ok(None)
@@ -377,119 +379,6 @@ fn volume_request(project: &str, volume: &VolumeSpec) -> VolumeCreateRequest {
     }
 }
 
-/// Reloads a service in place, as its `io.stackgen.reload` label says: `SIGHUP` through the
-/// engine, then Prometheus' own verdict from its metrics (no lifecycle API needed); or
-/// `POST /-/reload` on its published port, which answers once the new configuration is loaded
-/// or refused. `Some(reason)` when refused.
-async fn reload(docker: &Docker, spec: &ContainerSpec) -> Result<Option<String>> {
-    let how = spec.labels.get(labels::RELOAD_LABEL).map(String::as_str);
-    let address = spec
-        .ports
-        .first()
-        .map(|p| (http::reach(&p.host_ip).to_string(), p.host_port));
-    match (how, address) {
-        (Some("SIGHUP"), Some((host, port))) => {
-            hangup_and_verify(docker, &spec.name, &host, port).await
-        }
-        (_, Some((host, port))) => {
-            let answer = http::request(Method::POST, &host, port, "/-/reload", None).await;
-            Ok(refusal(answer))
-        }
-        (_, None) => hangup(docker, &spec.name).await.map(|()| None),
-    }
-}
-
-/// SIGHUP through the engine, then Prometheus' verdict from its metrics: a refusal, or the
-/// last successful load's timestamp moving past what it was before the signal.
-pub async fn hangup_and_verify(
-    docker: &Docker,
-    name: &str,
-    host: &str,
-    port: u16,
-) -> Result<Option<String>> {
-    let before = reloads(host, port).await;
-    // The verdict's timestamp counts whole seconds: a reload within the second of the last one
-    // would not show.
-    if let Ok(Reloads { last_success, .. }) = before {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        if now < last_success + 1.0 {
-            tokio::time::sleep(Duration::from_secs_f64(last_success + 1.0 - now)).await;
-        }
-    }
-    hangup(docker, name).await?;
-    let deadline = Instant::now() + RELOAD_VERDICT;
-    loop {
-        match (reloads(host, port).await, &before) {
-            (Ok(now), _) if !now.successful => {
-                return Ok(Some(
-                    "prometheus_config_last_reload_successful is 0: it refused the new \
-                     configuration (its log says why)"
-                        .into(),
-                ));
-            }
-            (Ok(now), Ok(then)) if now.last_success > then.last_success => return Ok(None),
-            _ if Instant::now() >= deadline => {
-                return Ok(Some("no reload seen in its metrics in time".into()));
-            }
-            _ => tokio::time::sleep(super::ready::POLL).await,
-        }
-    }
-}
-
-/// How long a reload may take to show in the service's metrics.
-const RELOAD_VERDICT: Duration = Duration::from_secs(30);
-
-async fn hangup(docker: &Docker, name: &str) -> Result<()> {
-    let options = KillContainerOptionsBuilder::new().signal("SIGHUP").build();
-    docker
-        .kill_container(name, Some(options))
-        .await
-        .map_err(engine_error(name))
-}
-
-/// Prometheus' account of its configuration reloads.
-#[derive(Debug, PartialEq)]
-struct Reloads {
-    successful: bool,
-    /// Unix seconds of the last successful load.
-    last_success: f64,
-}
-
-async fn reloads(host: &str, port: u16) -> std::result::Result<Reloads, String> {
-    let metrics = http::get(host, port, "/metrics")
-        .await
-        .map_err(|e| e.to_string())?;
-    parse_reloads(&metrics.body).ok_or_else(|| "no reload metrics".into())
-}
-
-fn parse_reloads(metrics: &str) -> Option<Reloads> {
-    let value = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
-    Some(Reloads {
-        successful: value("prometheus_config_last_reload_successful")? == 1.0,
-        last_success: value("prometheus_config_last_reload_success_timestamp_seconds")?,
-    })
-}
-
-/// Why a reload's answer is a refusal; `None` when it succeeded.
-fn refusal(answer: std::result::Result<http::Response, HttpError>) -> Option<String> {
-    match answer {
-        Ok(response) if response.status == 200 => None,
-        Ok(response) => Some(format!(
-            "HTTP {}: {}",
-            response.status,
-            response.body.trim()
-        )),
-        Err(e) => Some(e.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -533,45 +422,13 @@ mod tests {
         }
     }
 
-    fn response(status: u16, body: &str) -> http::Response {
-        http::Response {
-            status,
-            body: body.into(),
-        }
-    }
-
     #[test]
-    fn a_reload_is_refused_unless_it_answers_200() {
-        let cases = [
-            (Ok(response(200, "ok")), None),
-            (Ok(response(500, " bad rule\n")), Some("HTTP 500: bad rule")),
-            (
-                Err(HttpError::Request("connection refused".into())),
-                Some("connection refused"),
-            ),
-        ];
-        for (answer, expected) in cases {
-            assert_eq!(refusal(answer).as_deref(), expected);
-        }
+    fn a_refused_reload_says_the_service_keeps_its_configuration() {
         assert_eq!(
             refused_reload("prometheus", "HTTP 500: bad rule"),
             "prometheus: the reload was refused, so it keeps running its previous \
              configuration: HTTP 500: bad rule"
         );
-    }
-
-    #[test]
-    fn prometheus_tells_its_reloads_in_its_metrics() {
-        let metrics = "# HELP x\nprometheus_config_last_reload_successful 0\n\
-                       prometheus_config_last_reload_success_timestamp_seconds 1.764121543e+09\n";
-        assert_eq!(
-            parse_reloads(metrics),
-            Some(Reloads {
-                successful: false,
-                last_success: 1_764_121_543.0
-            })
-        );
-        assert_eq!(parse_reloads("up 1\n"), None);
     }
 
     #[test]

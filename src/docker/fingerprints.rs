@@ -10,7 +10,7 @@ use super::spec::ContainerSpec;
 use crate::render::Tree;
 
 /// FNV-1a, 64 bits: a stable fingerprint across runs and Rust versions.
-pub fn fingerprint(bytes: &[u8]) -> String {
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in bytes {
         hash ^= u64::from(*byte);
@@ -22,13 +22,13 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 /// A container's definition: its spec as `up` runs it (labels included), the id of the image
 /// its tag points at now, and the network it joins. Any change recreates it. The spec's `Debug`
 /// text is what is hashed, so the labels of running containers pin that text's format.
-pub fn spec(spec: &ContainerSpec, image_id: &str, network: &str) -> String {
+pub(crate) fn spec(spec: &ContainerSpec, image_id: &str, network: &str) -> String {
     fingerprint(format!("{spec:?}|{image_id}|{network}").as_bytes())
 }
 
 /// Every generated file a container mounts, from the rendered tree: a file bound on its own,
 /// or each file below a bound folder, with the target it is mounted at.
-pub fn config(spec: &ContainerSpec, tree: &Tree, tree_dir: &Path) -> String {
+pub(crate) fn config(spec: &ContainerSpec, tree: &Tree, tree_dir: &Path) -> String {
     let mut bytes = Vec::new();
     for bind in &spec.config_binds {
         let relative = tree_path(bind.source.strip_prefix(tree_dir).unwrap_or(&bind.source));
@@ -55,7 +55,7 @@ fn tree_path(relative: &Path) -> String {
 }
 
 /// The values of the secrets a container reads, with their names, in the container's order.
-pub fn secrets<'a>(values: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+pub(crate) fn secrets<'a>(values: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut bytes = Vec::new();
     for (name, value) in values {
         bytes.extend_from_slice(name.as_bytes());
@@ -68,7 +68,7 @@ pub fn secrets<'a>(values: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Str
 
 /// The identity (device, inode) of the host paths a container bind-mounts: a bind mount keeps
 /// the folder it was started with even after `generated/` is deleted and written anew.
-pub fn mounts(spec: &ContainerSpec) -> String {
+pub(crate) fn mounts(spec: &ContainerSpec) -> String {
     use std::os::unix::fs::MetadataExt;
     let ids: Vec<String> = spec
         .config_binds

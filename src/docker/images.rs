@@ -16,7 +16,7 @@ use crate::printer::Printer;
 
 /// An image as the engine has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Image {
+pub(crate) struct Image {
     pub id: String,
     /// The user its configuration runs as; empty for root.
     pub user: String,
@@ -34,7 +34,7 @@ impl Image {
 
 /// The image of every service, by service, pulling the missing ones unless `dry_run`.
 /// `keys`: service → where `stack.toml` sets its image.
-pub async fn ensure(
+pub(crate) async fn ensure(
     docker: &Docker,
     spec: &StackSpec,
     keys: &BTreeMap<String, String>,
@@ -80,7 +80,7 @@ pub async fn ensure(
 }
 
 /// The user a container runs as: its own `user`, or else its image's.
-pub fn user_of(container: &ContainerSpec, image: &Image) -> String {
+pub(crate) fn user_of(container: &ContainerSpec, image: &Image) -> String {
     container.user.clone().unwrap_or_else(|| image.user.clone())
 }
 
@@ -111,7 +111,7 @@ async fn pull(docker: &Docker, image: &str) -> std::result::Result<(), String> {
 
 /// For a dry run: each image that is not local and that its registry does not offer (asked
 /// without pulling), as the error the real `up` would stop with.
-pub async fn unpullable(
+pub(crate) async fn unpullable(
     docker: &Docker,
     spec: &StackSpec,
     images: &BTreeMap<String, Image>,

@@ -14,19 +14,19 @@ use super::spec::{Condition, ContainerSpec};
 
 /// stackgen's own labels: which project, service and profile a container or volume belongs
 /// to, and the fingerprints `up` plans by.
-pub const PROJECT_LABEL: &str = "io.stackgen.project";
-pub const SERVICE_LABEL: &str = "io.stackgen.service";
-pub const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
-pub const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
-pub const RELOAD_LABEL: &str = "io.stackgen.reload";
+pub(crate) const PROJECT_LABEL: &str = "io.stackgen.project";
+pub(crate) const SERVICE_LABEL: &str = "io.stackgen.service";
+pub(crate) const SPEC_HASH_LABEL: &str = "io.stackgen.spec-hash";
+pub(crate) const CONFIG_HASH_LABEL: &str = "io.stackgen.config-hash";
+pub(crate) const RELOAD_LABEL: &str = "io.stackgen.reload";
 /// The profile whose stack a container or volume belongs to (in compose.yaml's labels, so
 /// that compose's containers carry it too).
-pub const PROFILE_LABEL: &str = "io.stackgen.profile";
+pub(crate) const PROFILE_LABEL: &str = "io.stackgen.profile";
 
-pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
-pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
-pub const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
-pub const COMPOSE_IMAGE: &str = "com.docker.compose.image";
+pub(crate) const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+pub(crate) const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+pub(crate) const COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+pub(crate) const COMPOSE_IMAGE: &str = "com.docker.compose.image";
 const ONEOFF: &str = "com.docker.compose.oneoff";
 const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
 const VERSION: &str = "com.docker.compose.version";
@@ -37,11 +37,11 @@ const NETWORK: &str = "com.docker.compose.network";
 const VOLUME: &str = "com.docker.compose.volume";
 
 /// The Docker Compose release whose labels and hash these are.
-pub const COMPOSE_VERSION: &str = "2.40.3";
+pub(crate) const COMPOSE_VERSION: &str = "2.40.3";
 
 /// Compose's labels of one service's container: `hash` is compose's hash of the service,
 /// `image_id` the id of the image it runs, `tree_dir` the folder of `compose.yaml`.
-pub fn container(
+pub(crate) fn container(
     project: &str,
     spec: &ContainerSpec,
     hash: &str,
@@ -78,7 +78,7 @@ pub fn container(
 }
 
 /// Compose's labels of the project's default network, with its exact hash.
-pub fn network(project: &str) -> BTreeMap<String, String> {
+pub(crate) fn network(project: &str) -> BTreeMap<String, String> {
     let pairs = [
         (COMPOSE_PROJECT, project.to_string()),
         (NETWORK, "default".to_string()),
@@ -89,7 +89,7 @@ pub fn network(project: &str) -> BTreeMap<String, String> {
 }
 
 /// Compose's labels of a volume, `<project>_<key>`, without a hash.
-pub fn volume(project: &str, name: &str) -> BTreeMap<String, String> {
+pub(crate) fn volume(project: &str, name: &str) -> BTreeMap<String, String> {
     let key = name
         .strip_prefix(&format!("{project}_"))
         .unwrap_or(name)

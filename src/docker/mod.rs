@@ -25,26 +25,27 @@
 //!   checks themselves are [`crate::health`]'s; they never ask the engine).
 //! - [`password_map`]: the exporter's password map, assembled from the targets' secrets.
 
-pub mod applied;
+pub(crate) mod applied;
 pub mod compose;
 pub mod compose_hash;
-pub mod container;
-pub mod down;
-pub mod engine;
-pub mod execute;
-pub mod fingerprints;
-pub mod images;
-pub mod labels;
-pub mod observe;
-pub mod password_map;
-pub mod plan;
-pub mod ready;
+pub(crate) mod container;
+pub(crate) mod down;
+pub(crate) mod engine;
+pub(crate) mod execute;
+pub(crate) mod fingerprints;
+pub(crate) mod images;
+pub(crate) mod labels;
+pub(crate) mod observe;
+pub(crate) mod password_map;
+pub(crate) mod plan;
+pub(crate) mod ready;
+pub(crate) mod reload;
 pub mod secrets;
 pub mod spec;
-pub mod status;
-pub mod up;
+pub(crate) mod status;
+pub(crate) mod up;
 
-pub use down::{DownReport, down};
-pub use engine::Engine;
-pub use execute::UpReport;
-pub use up::{Context, PasswordMapPlan, UpOptions, up};
+pub(crate) use down::down;
+pub(crate) use engine::Engine;
+pub(crate) use execute::UpReport;
+pub(crate) use up::{Context, PasswordMapPlan, UpOptions, up};

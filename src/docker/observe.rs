@@ -22,7 +22,7 @@ use crate::error::Result;
 
 /// A container of the project as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub id: String,
     pub name: String,
     pub service: String,
@@ -40,7 +40,7 @@ pub struct Observed {
 }
 
 /// Everything of a project the engine has, for the plan.
-pub struct Existing {
+pub(crate) struct Existing {
     pub containers: Vec<Observed>,
     /// Network name → id.
     pub networks: BTreeMap<String, String>,
@@ -49,7 +49,7 @@ pub struct Existing {
 }
 
 impl Existing {
-    pub async fn read(docker: &Docker, project: &str) -> Result<Self> {
+    pub(crate) async fn read(docker: &Docker, project: &str) -> Result<Self> {
         Ok(Self {
             containers: containers(docker, project).await?,
             networks: networks(docker, project).await?,
@@ -59,7 +59,7 @@ impl Existing {
 
     /// The profile the project's containers or volumes were made for, when it is not
     /// `profile`: that stack holds the names, and its data.
-    pub fn other_profile(&self, profile: &str) -> Option<String> {
+    pub(crate) fn other_profile(&self, profile: &str) -> Option<String> {
         other_profile(
             self.containers.iter().map(|c| c.profile.as_str()),
             self.volumes.values().map(String::as_str),
@@ -89,7 +89,7 @@ fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
 }
 
 /// The containers of a project, running or not.
-pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
+pub(crate) async fn containers(docker: &Docker, project: &str) -> Result<Vec<Observed>> {
     let filter = project_filter(project);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
@@ -132,7 +132,7 @@ fn observed(c: ContainerSummary) -> Observed {
 /// The project's networks by name → id: `<project>_default` by its exact name, whoever made it
 /// (`docker compose` labels it only with its own labels), and any other carrying either
 /// project label. The engine matches a name filter by substring, so names are compared here.
-pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String, String>> {
     let default = format!("{project}_default");
     let filters = [
         HashMap::from([("name", vec![default.clone()])]),
@@ -164,19 +164,21 @@ pub async fn networks(docker: &Docker, project: &str) -> Result<BTreeMap<String,
 async fn endpoints(
     docker: &Docker,
     network: &str,
-) -> Result<HashMap<String, bollard::models::EndpointResource>> {
+) -> Result<BTreeMap<String, bollard::models::EndpointResource>> {
     let options = None::<bollard::query_parameters::InspectNetworkOptions>;
     match docker.inspect_network(network, options).await {
-        Err(e) if is_not_found(&e) => Ok(HashMap::new()),
+        Err(e) if is_not_found(&e) => Ok(BTreeMap::new()),
         other => Ok(other
             .map_err(engine_error("inspect network"))?
             .containers
-            .unwrap_or_default()),
+            .unwrap_or_default()
+            .into_iter()
+            .collect()),
     }
 }
 
 /// The names of the containers attached to a network.
-pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
+pub(crate) async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
     let mut names: Vec<String> = endpoints(docker, network)
         .await?
         .into_values()
@@ -188,7 +190,7 @@ pub async fn attached(docker: &Docker, network: &str) -> Result<Vec<String>> {
 
 /// The containers on a network by name and by every alias they have there → their address on
 /// it: how this machine reaches a target that is a container of the stack's network.
-pub async fn network_hosts(
+pub(crate) async fn network_hosts(
     docker: &Docker,
     network: &str,
 ) -> Result<BTreeMap<String, std::net::IpAddr>> {
@@ -213,7 +215,7 @@ pub async fn network_hosts(
 }
 
 /// The names of the project's volumes.
-pub async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
+pub(crate) async fn volumes(docker: &Docker, project: &str) -> Result<BTreeSet<String>> {
     Ok(volumes_with_profiles(docker, project)
         .await?
         .into_keys()
@@ -245,7 +247,7 @@ async fn volumes_with_profiles(docker: &Docker, project: &str) -> Result<BTreeMa
 
 /// Who holds a host port, when it can be told: ` by container `name`` for a container that
 /// publishes it, ` by process `comm` (pid N)` for a local process listening on it, else "".
-pub async fn port_holder(docker: &Docker, port: u16) -> String {
+pub(crate) async fn port_holder(docker: &Docker, port: u16) -> String {
     let options = ListContainersOptionsBuilder::new().build();
     if let Ok(list) = docker.list_containers(Some(options)).await {
         for container in list {
@@ -309,7 +311,7 @@ fn listening_inodes(table: &str, port: u16) -> Vec<String> {
 
 /// A service's state, health and the engine's last health-check output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub status: String,
     pub running: bool,
     pub health: Option<String>,
@@ -334,7 +336,7 @@ impl Seen {
 }
 
 /// One container by name; a missing one is [`Seen`] as `missing`, not an error.
-pub async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
+pub(crate) async fn inspect(docker: &Docker, name: &str) -> Result<Seen> {
     match docker
         .inspect_container(name, None::<InspectContainerOptions>)
         .await
@@ -377,7 +379,7 @@ fn seen(c: ContainerInspectResponse) -> Seen {
 
 /// The last `lines` lines a container wrote, stdout and stderr; why there are none otherwise.
 /// They may hold secrets: redact them before showing them.
-pub async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
+pub(crate) async fn logs_tail(docker: &Docker, name: &str, lines: usize) -> String {
     let options = LogsOptionsBuilder::new()
         .stdout(true)
         .stderr(true)

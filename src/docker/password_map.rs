@@ -14,7 +14,7 @@ use super::spec::SecretSource;
 use crate::error::{Error, Result};
 
 /// One target's entry: its address, and where its password comes from.
-pub struct MapEntry {
+pub(crate) struct MapEntry {
     pub address: String,
     /// The secret as errors name it: `password of target buffer-eu-1`.
     pub name: String,
@@ -24,13 +24,13 @@ pub struct MapEntry {
 }
 
 /// The map, assembled: its text, and every password in it (for redaction).
-pub struct Assembled {
+pub(crate) struct Assembled {
     pub text: Vec<u8>,
     pub values: Vec<Vec<u8>>,
 }
 
 /// Reads every entry's password; the problems of all that cannot be read, together.
-pub fn assemble(entries: &[MapEntry]) -> (Assembled, Vec<Error>) {
+pub(crate) fn assemble(entries: &[MapEntry]) -> (Assembled, Vec<Error>) {
     let mut map = BTreeMap::new();
     let mut values = Vec::new();
     let mut problems = Vec::new();
@@ -53,7 +53,7 @@ pub fn assemble(entries: &[MapEntry]) -> (Assembled, Vec<Error>) {
 
 /// Writes the map's source where `compose.yaml` declares it, readable by the exporter's user
 /// alone.
-pub fn write_source(path: &Path, assembled: &Assembled, user: &str) -> Result<()> {
+pub(crate) fn write_source(path: &Path, assembled: &Assembled, user: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         secrets::private_dir(dir)?;
     }

@@ -18,18 +18,18 @@ use super::spec::ContainerSpec;
 const REPLACEMENT_SUFFIX: &str = ".replacement";
 
 /// The temporary name of the container that replaces `name`.
-pub fn replacement_name(name: &str) -> String {
+pub(crate) fn replacement_name(name: &str) -> String {
     format!("{name}{REPLACEMENT_SUFFIX}")
 }
 
 /// A replacement left behind by an interrupted `up`: removed before anything else, never planned.
-pub fn is_leftover_replacement(name: &str) -> bool {
+pub(crate) fn is_leftover_replacement(name: &str) -> bool {
     name.ends_with(REPLACEMENT_SUFFIX)
 }
 
 /// A container that should run, with the fingerprints of its definition and its config files.
 #[derive(Debug, Clone)]
-pub struct Desired {
+pub(crate) struct Desired {
     pub spec: ContainerSpec,
     pub spec_hash: String,
     /// The id of the image it runs.
@@ -44,7 +44,7 @@ pub struct Desired {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Recreate,
     Start,
@@ -55,7 +55,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     pub service: String,
     pub container: String,
     pub action: Action,
@@ -63,7 +63,7 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub create_network: Option<String>,
     pub create_volumes: Vec<String>,
     pub steps: Vec<Step>,
@@ -71,20 +71,20 @@ pub struct Plan {
 
 impl Plan {
     /// Nothing to create, change or remove.
-    pub fn is_noop(&self) -> bool {
+    pub(crate) fn is_noop(&self) -> bool {
         self.create_network.is_none()
             && self.create_volumes.is_empty()
             && self.steps.iter().all(|s| s.action == Action::Keep)
     }
 
-    pub fn step(&self, service: &str) -> Option<&Step> {
+    pub(crate) fn step(&self, service: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.service == service)
     }
 }
 
 /// Compares what should run with what runs; `applied` is what each container (by id) last
 /// started or reloaded with.
-pub fn plan(
+pub(crate) fn plan(
     desired: &[Desired],
     observed: &[Observed],
     applied: &BTreeMap<String, Applied>,

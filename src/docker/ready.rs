@@ -17,7 +17,7 @@ use crate::health::{Checks, Started};
 /// How many of a failed container's last log lines are shown.
 const LOG_LINES: usize = 20;
 /// How often a starting service is asked again.
-pub const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 
 /// Where a container stands, from what the engine says of it.
 #[derive(Debug, PartialEq, Eq)]

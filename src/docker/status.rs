@@ -80,7 +80,7 @@ pub(crate) async fn status(
 }
 
 /// When each running service's container started, from what the engine said of each.
-pub fn started(spec: &StackSpec, seen: &[super::observe::Seen]) -> Started {
+pub(crate) fn started(spec: &StackSpec, seen: &[super::observe::Seen]) -> Started {
     let services = spec.containers.iter().map(|c| c.service.clone());
     services
         .zip(seen)

@@ -29,7 +29,7 @@ use crate::printer::Printer;
 use crate::render::Tree;
 
 /// How `up` should behave.
-pub struct UpOptions {
+pub(crate) struct UpOptions {
     pub timeout: Duration,
     pub dry_run: bool,
     /// Also wait until Prometheus has scraped every target once.
@@ -37,7 +37,7 @@ pub struct UpOptions {
 }
 
 /// Facts about the stack that the engine layer needs from `stack.toml`.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// Service → where its image is set (`redis.image at stack.toml:10:1`), for pull errors.
     pub image_keys: BTreeMap<String, String>,
     /// Service → where its port is set, for port conflicts.
@@ -58,7 +58,7 @@ pub struct Context<'a> {
 
 /// The exporter's password map to assemble: its entries, the secret it is, and the source
 /// file `compose.yaml` declares for that secret.
-pub struct PasswordMapPlan {
+pub(crate) struct PasswordMapPlan {
     pub entries: Vec<MapEntry>,
     pub secret: String,
     pub source: std::path::PathBuf,
@@ -66,7 +66,7 @@ pub struct PasswordMapPlan {
 
 /// Converges the engine to the stack: observe, plan, then (unless a dry run) execute. What it
 /// did is in `report` even when it stops with an error.
-pub async fn up(
+pub(crate) async fn up(
     docker: &Docker,
     spec: &StackSpec,
     context: &Context<'_>,

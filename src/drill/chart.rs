@@ -87,7 +87,7 @@ impl Panel<'_> {
     }
 }
 
-pub fn svg(timeline: &Timeline, title: &str) -> String {
+pub(crate) fn svg(timeline: &Timeline, title: &str) -> String {
     let lanes: Vec<(&Lane, &States)> = timeline
         .alerts
         .iter()

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 
 /// Every key a drill writes starts with this.
-pub const PREFIX: &str = "stackgen:drill:";
+pub(crate) const PREFIX: &str = "stackgen:drill:";
 
 /// How to load Redis.
 #[derive(Debug, Clone, Copy)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// Connections, each sending one pipeline at a time.
     pub clients: usize,
     /// Commands per pipeline, half SET and half GET.
@@ -24,7 +24,7 @@ pub struct Shape {
 
 /// What a run of load did.
 #[derive(Debug, Clone, Default)]
-pub struct Load {
+pub(crate) struct Load {
     pub commands: u64,
     pub elapsed: Duration,
     /// Each pipeline's round trip, in microseconds, sorted.
@@ -36,12 +36,12 @@ pub struct Load {
 }
 
 impl Load {
-    pub fn ops_per_sec(&self) -> f64 {
+    pub(crate) fn ops_per_sec(&self) -> f64 {
         self.commands as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
 
     /// A round-trip percentile, in milliseconds.
-    pub fn percentile_ms(&self, p: f64) -> f64 {
+    pub(crate) fn percentile_ms(&self, p: f64) -> f64 {
         if self.round_trips_us.is_empty() {
             return 0.0;
         }
@@ -49,13 +49,13 @@ impl Load {
         self.round_trips_us[rank] as f64 / 1000.0
     }
 
-    pub fn max_ms(&self) -> f64 {
+    pub(crate) fn max_ms(&self) -> f64 {
         self.round_trips_us.last().copied().unwrap_or_default() as f64 / 1000.0
     }
 }
 
 /// Loads Redis for `duration` with `shape`.
-pub async fn run(
+pub(crate) async fn run(
     client: &redis::Client,
     shape: Shape,
     duration: Duration,
@@ -146,7 +146,7 @@ async fn one_client(
 }
 
 /// How many keys Redis holds that are not the drill's.
-pub async fn other_keys(client: &redis::Client) -> redis::RedisResult<u64> {
+pub(crate) async fn other_keys(client: &redis::Client) -> redis::RedisResult<u64> {
     let mut connection = client.get_multiplexed_async_connection().await?;
     let all: u64 = redis::cmd("DBSIZE").query_async(&mut connection).await?;
     let mut ours = 0u64;

@@ -181,7 +181,7 @@ pub(crate) async fn install(docker: &Docker, site: &Site, text: &str) -> Result<
             "writing the drill's rules into {container}"
         )))?;
     let prometheus = &site.addresses.prometheus;
-    let reloaded = crate::docker::execute::hangup_and_verify(
+    let reloaded = crate::docker::reload::hangup_and_verify(
         docker,
         container,
         &prometheus.host,
@@ -344,8 +344,8 @@ mod tests {
     /// The rendered rules of a stack with the managed Redis and two more targets, in one
     /// replication group.
     fn fleet_rules() -> String {
-        use crate::model::Source;
         use crate::model::collect::Sources;
+        use crate::model::source::Source;
         let mut text = String::from("[stack]\nname = \"t\"\n");
         for name in ["fleet-01", "fleet-02"] {
             text.push_str(&format!(

@@ -127,8 +127,8 @@ impl Site {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::Source;
     use crate::model::collect::Sources;
+    use crate::model::source::Source;
 
     /// The dev stack of `text`, and its container specification as `up` reads it.
     pub(crate) fn rendered(text: &str, dir: &std::path::Path) -> (Stack, StackSpec) {

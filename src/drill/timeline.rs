@@ -18,7 +18,7 @@ use crate::alerts::GROUP_LABEL;
 
 /// One second of the run.
 #[derive(Debug, Clone, Default)]
-pub struct Point {
+pub(crate) struct Point {
     /// Seconds since the drill started.
     pub t: f64,
     /// None while Redis does not answer.
@@ -29,7 +29,7 @@ pub struct Point {
 
 /// An alert's state over the run: `(seconds, state)` each time it changed; `inactive` when it
 /// left Prometheus' active alerts.
-pub type States = Vec<(f64, String)>;
+pub(crate) type States = Vec<(f64, String)>;
 
 /// One alert about one thing: a Redis target, a replication group, or a job of the stack's own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,7 +84,7 @@ impl Event {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub points: Vec<Point>,
     /// Each alert's states, a lane per alert and what it is about.
     pub(crate) alerts: BTreeMap<Lane, States>,
@@ -98,13 +98,13 @@ pub struct Timeline {
 
 /// A timeline filled while the drill runs; cloned handles share it.
 #[derive(Debug, Clone)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     pub timeline: Rc<RefCell<Timeline>>,
     started: Instant,
 }
 
 impl Recorder {
-    pub fn new(memory_threshold_percent: Option<f64>) -> Self {
+    pub(crate) fn new(memory_threshold_percent: Option<f64>) -> Self {
         Self {
             timeline: Rc::new(RefCell::new(Timeline {
                 memory_threshold_percent,
@@ -118,7 +118,7 @@ impl Recorder {
         self.started.elapsed().as_secs_f64()
     }
 
-    pub fn mark(&self, scenario: &str) {
+    pub(crate) fn mark(&self, scenario: &str) {
         let t = self.now();
         self.timeline.borrow_mut().marks.push((t, scenario.into()));
     }

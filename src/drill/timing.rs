@@ -251,9 +251,9 @@ impl fmt::Display for Timing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Source;
     use crate::model::collect::Sources;
     use crate::model::raw::StackFile;
+    use crate::model::source::Source;
 
     /// A stack's intervals in seconds, whether the drill is quick, and what it must wait.
     struct Row {

@@ -257,10 +257,10 @@ mod tests {
     use std::process::{Child, Command, Stdio};
 
     use super::*;
-    use crate::model::Source;
-    use crate::model::Sources;
+    use crate::model::collect::Sources;
     use crate::model::raw::{ProfileFile, StackFile};
     use crate::model::resolve::resolve;
+    use crate::model::source::Source;
 
     /// Serves `requests` connections: 200 with `body` for a known path and the right auth.
     fn fake_grafana(requests: usize, auth: &'static str) -> u16 {

@@ -6,7 +6,7 @@ use crate::diagnostic::{Code, Severity};
 use crate::model::resolve::fleet::is_local_host;
 use crate::model::{Collector, Stack};
 
-pub fn fleet(c: &mut Collector<'_>, stack: &Stack) {
+pub(super) fn fleet(c: &mut Collector<'_>, stack: &Stack) {
     let policy = &stack.policy;
     let severity = level(policy.level);
     // `targets.<i>` counts only the `[[targets]]` entries.

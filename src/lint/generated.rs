@@ -9,7 +9,7 @@ use crate::model::{Collector, Stack};
 use crate::render::{Tree, rules};
 
 /// Checks on the rendered rules that hold whatever template produced them.
-pub fn rendered_rules(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
+pub(super) fn rendered_rules(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
     let Some(text) = tree.get("prometheus/rules/redis-alerts.yml") else {
         return;
     };
@@ -37,7 +37,7 @@ pub fn rendered_rules(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
 
 /// Under the prod policy: every service of the generated compose.yaml has a memory and a CPU
 /// limit (only a template override can take them away).
-pub fn limits(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
+pub(super) fn limits(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
     if stack.policy.level != crate::model::raw::PolicyLevel::Error {
         return;
     }
@@ -72,7 +72,7 @@ pub fn limits(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) {
 /// What a compose.yaml override may not do: make a container privileged, add a capability the
 /// built-in template does not grant, or interpolate a secret's variable (compose would write
 /// its value into the container's environment or argv).
-pub fn overrides(c: &mut Collector<'_>, stack: &Stack, tree: &Tree, builtin: &Tree) {
+pub(super) fn overrides(c: &mut Collector<'_>, stack: &Stack, tree: &Tree, builtin: &Tree) {
     const FILE: &str = "compose.yaml";
     let (Some(text), Some(reference)) = (tree.get(FILE), builtin.get(FILE)) else {
         return;
@@ -160,7 +160,12 @@ fn interpolated(text: &str) -> Vec<&str> {
 }
 
 /// A checker's failure as a finding; when it names an alert, where that alert is configured.
-pub fn tool_finding(c: &mut Collector<'_>, stack: &Stack, failure: ToolFailure, strict: bool) {
+pub(super) fn tool_finding(
+    c: &mut Collector<'_>,
+    stack: &Stack,
+    failure: ToolFailure,
+    strict: bool,
+) {
     let location = generated_location(&failure.file);
     if failure.code == Code::CheckerMissing {
         c.push(Diagnostic {

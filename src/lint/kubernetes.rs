@@ -18,7 +18,7 @@ use crate::render::Tree;
 /// The pods the prod policy fences in with a NetworkPolicy.
 const FENCED: [&str; 2] = ["redis", "redis-exporter"];
 
-pub fn kubernetes(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) -> Result<()> {
+pub(super) fn kubernetes(c: &mut Collector<'_>, stack: &Stack, tree: &Tree) -> Result<()> {
     let objects: Vec<(&String, Value)> = tree
         .iter()
         .filter(|(path, _)| path.as_str() != "kustomization.yaml")

@@ -18,15 +18,19 @@ use crate::project::Project;
 use crate::render::{Rendered, Renderer};
 
 /// A lint finding is a diagnostic: place, code, severity, message and hint.
-pub type Finding = Diagnostic;
+pub(crate) type Finding = Diagnostic;
 
-pub struct LintOptions {
+pub(crate) struct LintOptions {
     /// Missing secrets and missing checking tools are errors.
     pub strict: bool,
 }
 
 /// Lints one profile of a project. Input that does not even resolve comes back as findings.
-pub fn lint(project: &Project, profile: &str, options: &LintOptions) -> Result<Vec<Finding>> {
+pub(crate) fn lint(
+    project: &Project,
+    profile: &str,
+    options: &LintOptions,
+) -> Result<Vec<Finding>> {
     // A generated file that fails validation is a finding; the stack it came from is still
     // checked.
     let (stack, tree, configs) = match project.render(profile) {
@@ -100,7 +104,7 @@ fn level(level: PolicyLevel) -> Severity {
 }
 
 /// `image` is pinned when it names a tag other than `latest`, or a digest.
-pub fn is_pinned(image: &str) -> bool {
+pub(crate) fn is_pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
         return true;
     }

@@ -10,7 +10,7 @@ use crate::model::{Collector, Stack};
 use crate::render::rules;
 
 /// Settings that resolve but work against the stack.
-pub fn semantic(c: &mut Collector<'_>, stack: &Stack) {
+pub(super) fn semantic(c: &mut Collector<'_>, stack: &Stack) {
     let redis = &stack.redis;
     if redis.service.enabled && redis.maxmemory_bytes * 5 > redis.memory_limit_bytes * 4 {
         c.at(
@@ -81,7 +81,7 @@ fn intervals(c: &mut Collector<'_>, stack: &Stack) {
 }
 
 /// What the profile's `[policy]` forbids.
-pub fn policy(c: &mut Collector<'_>, stack: &Stack) {
+pub(super) fn policy(c: &mut Collector<'_>, stack: &Stack) {
     if !stack.policy.declared {
         let location = c.sources.profile.at(0);
         c.push(crate::diagnostic::Diagnostic {

@@ -12,7 +12,7 @@ use crate::model::stack::{Declared, GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL};
 use crate::model::units::Secret;
 use crate::model::{Collector, Stack};
 
-pub fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
+pub(super) fn secrets(c: &mut Collector<'_>, stack: &Stack, dir: &Path, strict: bool) {
     let missing = if strict {
         Severity::Error
     } else {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::render::Tree;
 
 /// A check that failed or could not run.
-pub struct ToolFailure {
+pub(super) struct ToolFailure {
     /// The generated file it is about: `generated/<profile>/…`.
     pub file: String,
     pub code: Code,
@@ -21,20 +21,20 @@ pub struct ToolFailure {
     pub output: String,
 }
 
-pub type Failures = Vec<ToolFailure>;
+pub(super) type Failures = Vec<ToolFailure>;
 
 /// Finds a program on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
+pub(super) fn which(program: &str) -> Option<PathBuf> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
 }
 
-pub struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -48,10 +48,10 @@ impl Drop for TempDir {
 /// How long one run of a checker may take. The generated rule tests take promtool a few
 /// seconds whatever the stack (`render::rules::EVALUATIONS`); a run past this is stopped and
 /// is a finding about the file it checks.
-pub const TIME_LIMIT: Duration = Duration::from_secs(60);
+pub(super) const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs every checker whose input the tree has.
-pub fn check(profile: &str, tree: &Tree) -> Result<Failures> {
+pub(super) fn check(profile: &str, tree: &Tree) -> Result<Failures> {
     let dir = write_tree(tree)?;
     let shown = |path: &str| format!("generated/{profile}/{path}");
     let mut failures = Failures::new();
@@ -77,7 +77,7 @@ const PROMETHEUS_CONFIG: &str = "prometheus/prometheus.yml";
 const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
 
 /// The tree in a private temporary folder, removed when dropped.
-pub fn write_tree(tree: &Tree) -> Result<TempDir> {
+pub(super) fn write_tree(tree: &Tree) -> Result<TempDir> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -9,14 +9,14 @@ use super::source::Source;
 
 /// The documents a stack is resolved from, for locating its keys.
 #[derive(Clone, Copy)]
-pub struct Sources<'a> {
+pub(crate) struct Sources<'a> {
     pub stack: &'a Source,
     pub profile: &'a Source,
 }
 
 impl Sources<'_> {
     /// Where a key's value comes from: the profile when it sets the key, else `stack.toml`.
-    pub fn locate(&self, path: &str) -> Location {
+    pub(crate) fn locate(&self, path: &str) -> Location {
         self.profile
             .locate(path)
             .unwrap_or_else(|| self.stack.locate_nearest(path))
@@ -24,20 +24,20 @@ impl Sources<'_> {
 
     /// The first of these keys that either document sets, else the first: where an error
     /// about their combination is best shown.
-    pub fn first_set<'p>(&self, paths: &[&'p str]) -> &'p str {
+    pub(crate) fn first_set<'p>(&self, paths: &[&'p str]) -> &'p str {
         let set = |p: &&&str| self.profile.locate(p).is_some() || self.stack.locate(p).is_some();
         paths.iter().find(set).unwrap_or(&paths[0])
     }
 }
 
 /// Findings, each at its key.
-pub struct Collector<'a> {
+pub(crate) struct Collector<'a> {
     pub sources: Sources<'a>,
     found: Vec<Diagnostic>,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(sources: Sources<'a>) -> Self {
+    pub(crate) fn new(sources: Sources<'a>) -> Self {
         Self {
             sources,
             found: Vec::new(),
@@ -45,13 +45,20 @@ impl<'a> Collector<'a> {
     }
 
     /// An error at `key`, with its rule's hint.
-    pub fn error(&mut self, code: Code, key: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, code: Code, key: &str, message: impl Into<String>) {
         let location = self.sources.locate(key);
         self.push(Diagnostic::error(location, code, message.into()));
     }
 
     /// A finding at `key`, with a hint of its own.
-    pub fn at(&mut self, code: Code, severity: Severity, key: &str, message: String, hint: &str) {
+    pub(crate) fn at(
+        &mut self,
+        code: Code,
+        severity: Severity,
+        key: &str,
+        message: String,
+        hint: &str,
+    ) {
         let location = self.sources.locate(key);
         self.push(Diagnostic {
             location,
@@ -62,16 +69,16 @@ impl<'a> Collector<'a> {
         });
     }
 
-    pub fn push(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
         self.found.push(diagnostic);
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.found.iter().any(|d| d.severity == Severity::Error)
     }
 
     /// Everything found, sorted by place and without repeats.
-    pub fn finish(self) -> Vec<Diagnostic> {
+    pub(crate) fn finish(self) -> Vec<Diagnostic> {
         let mut found = self.found;
         found.sort();
         found.dedup();

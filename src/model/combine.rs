@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::units::{Cpus, Duration, Secret, Size};
 
 /// Merges a profile overlay into a base value: the overlay wins, table by table.
-pub trait Combine {
+pub(crate) trait Combine {
     fn combine(self, overlay: Self) -> Self;
 }
 
@@ -55,11 +55,11 @@ macro_rules! table {
             ::schemars::JsonSchema,
         )]
         #[serde(deny_unknown_fields)]
-        pub struct $name {
+        pub(crate) struct $name {
             $(
                 $(#[$fmeta])*
                 #[serde(default, skip_serializing_if = "Option::is_none")]
-                pub $field: Option<$ty>,
+                pub(crate) $field: Option<$ty>,
             )*
         }
 

@@ -3,16 +3,14 @@
 //! by a `Collector` at the keys that cause them. Nothing here reads a project's files (see
 //! [`crate::project`]), renders or talks to Docker.
 
-pub mod collect;
+pub(crate) mod collect;
 pub(crate) mod combine;
 pub(crate) mod grammar;
-pub mod raw;
-pub mod resolve;
-pub mod source;
-pub mod stack;
-pub mod units;
+pub(crate) mod raw;
+pub(crate) mod resolve;
+pub(crate) mod source;
+pub(crate) mod stack;
+pub(crate) mod units;
 
-pub use crate::diagnostic::{Diagnostic, Location};
-pub use collect::{Collector, Sources};
-pub use source::Source;
-pub use stack::Stack;
+pub(crate) use collect::Collector;
+pub(crate) use stack::Stack;

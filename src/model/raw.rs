@@ -65,7 +65,7 @@ document! {
 
 impl ProfileFile {
     /// The overlay part, in the shape of `stack.toml`.
-    pub fn overlay(&self) -> StackFile {
+    pub(crate) fn overlay(&self) -> StackFile {
         StackFile {
             stack: self.stack.clone(),
             redis: self.redis.clone(),
@@ -111,7 +111,7 @@ table! {
 /// What a profile renders for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Platform {
+pub(crate) enum Platform {
     Compose,
     Kubernetes,
 }
@@ -119,7 +119,7 @@ pub enum Platform {
 /// How the monitoring runs on Kubernetes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum KubernetesMode {
+pub(crate) enum KubernetesMode {
     Operator,
     Standalone,
 }
@@ -331,7 +331,7 @@ table! {
 /// Redis `maxmemory-policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum MaxmemoryPolicy {
+pub(crate) enum MaxmemoryPolicy {
     AllkeysLru,
     AllkeysLfu,
     AllkeysRandom,
@@ -343,7 +343,7 @@ pub enum MaxmemoryPolicy {
 }
 
 impl MaxmemoryPolicy {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::AllkeysLru => "allkeys-lru",
             Self::AllkeysLfu => "allkeys-lfu",
@@ -355,16 +355,12 @@ impl MaxmemoryPolicy {
             Self::Noeviction => "noeviction",
         }
     }
-
-    pub fn evicts(self) -> bool {
-        self != Self::Noeviction
-    }
 }
 
 /// Redis `appendfsync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Appendfsync {
+pub(crate) enum Appendfsync {
     Always,
     Everysec,
     No,
@@ -373,7 +369,7 @@ pub enum Appendfsync {
 /// How `stackgen lint` reports a policy finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum PolicyLevel {
+pub(crate) enum PolicyLevel {
     Error,
     Warning,
 }

@@ -16,26 +16,26 @@ use crate::alerts::{AlertKind, AlertsTable};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The bind of a published port when `stack.toml` gives none.
-pub const DEFAULT_BIND: &str = "127.0.0.1";
-pub const DEFAULT_MEMORY_LIMIT: Size = Size::gib(2);
+pub(crate) const DEFAULT_BIND: &str = "127.0.0.1";
+pub(crate) const DEFAULT_MEMORY_LIMIT: Size = Size::gib(2);
 /// `maxmemory` is this share of `memory_limit` when only one of them is set: room for forks,
 /// client buffers and fragmentation, and clear of lint's 80 % warning.
-pub const MAXMEMORY_PERCENT_OF_LIMIT: u64 = 75;
-pub const DEFAULT_EXPORTER_SCRAPE_INTERVAL: Duration = Duration::from_secs(10);
-pub const DEFAULT_RETENTION_TIME: Duration = Duration::from_hours(200);
-pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+pub(crate) const MAXMEMORY_PERCENT_OF_LIMIT: u64 = 75;
+pub(crate) const DEFAULT_EXPORTER_SCRAPE_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_RETENTION_TIME: Duration = Duration::from_hours(200);
+pub(crate) const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 /// Prometheus' own default; a shorter scrape interval caps it, as Prometheus does.
-pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
-pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_mins(5);
-pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_hours(4);
-pub const DEFAULT_SLACK_CHANNEL: &str = "#redis-alerts";
-pub const DEFAULT_ADMIN_USER: &str = "admin";
+pub(crate) const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_mins(5);
+pub(crate) const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_hours(4);
+pub(crate) const DEFAULT_SLACK_CHANNEL: &str = "#redis-alerts";
+pub(crate) const DEFAULT_ADMIN_USER: &str = "admin";
 /// No runbook links unless `[alerts] runbook_base_url` says where the runbooks are.
-pub const DEFAULT_RUNBOOK_BASE_URL: &str = "";
+pub(crate) const DEFAULT_RUNBOOK_BASE_URL: &str = "";
 
 /// Resolves `stack.toml` under one profile. All problems found come back together.
-pub fn resolve(
+pub(crate) fn resolve(
     stack_file: &StackFile,
     profile_name: &str,
     profile: &ProfileFile,
@@ -586,11 +586,11 @@ fn policy(table: Option<PolicyTable>) -> Policy {
     }
 }
 
-pub mod fleet;
-pub mod kubernetes;
+pub(crate) mod fleet;
+pub(crate) mod kubernetes;
 mod service;
 
-pub use service::*;
+pub(crate) use service::*;
 
 #[cfg(test)]
 mod tests;

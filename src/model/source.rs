@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{Code, Diagnostic, Location};
 
 #[derive(Debug, Clone)]
-pub struct Source {
+pub(crate) struct Source {
     /// The name errors use: the path as the user gave it, or `<built-in>/…`.
     pub name: String,
     pub text: String,
@@ -20,7 +20,10 @@ pub struct Source {
 
 impl Source {
     /// Parses the document and its key index; a syntax error comes back located.
-    pub fn parse(name: impl Into<String>, text: impl Into<String>) -> Result<Self, Diagnostic> {
+    pub(crate) fn parse(
+        name: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<Self, Diagnostic> {
         let mut source = Self {
             name: name.into(),
             text: text.into(),
@@ -34,7 +37,7 @@ impl Source {
     }
 
     /// Deserializes the document into its typed form.
-    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
         toml::from_str(&self.text).map_err(|e| self.toml_error(&e))
     }
 
@@ -58,7 +61,7 @@ impl Source {
     }
 
     /// The location of a byte offset.
-    pub fn at(&self, offset: usize) -> Location {
+    pub(crate) fn at(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
@@ -71,12 +74,12 @@ impl Source {
     }
 
     /// Where a dotted key path (`redis.maxmemory`) is set, if this document sets it.
-    pub fn locate(&self, path: &str) -> Option<Location> {
+    pub(crate) fn locate(&self, path: &str) -> Option<Location> {
         self.keys.get(path).map(|span| self.at(span.start))
     }
 
     /// Where a key path is set, or failing that its nearest enclosing table.
-    pub fn locate_nearest(&self, path: &str) -> Location {
+    pub(crate) fn locate_nearest(&self, path: &str) -> Location {
         let mut path = path;
         loop {
             if let Some(location) = self.locate(path) {

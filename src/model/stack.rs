@@ -12,16 +12,16 @@ use crate::alerts::AlertKind;
 use crate::alerts::Severity;
 
 /// The names of the secrets under `/run/secrets/`.
-pub const REDIS_PASSWORD: &str = "redis_password";
-pub const SLACK_WEBHOOK_URL: &str = "slack_webhook_url";
-pub const GRAFANA_ADMIN_PASSWORD: &str = "grafana_admin_password";
+pub(crate) const REDIS_PASSWORD: &str = "redis_password";
+pub(crate) const SLACK_WEBHOOK_URL: &str = "slack_webhook_url";
+pub(crate) const GRAFANA_ADMIN_PASSWORD: &str = "grafana_admin_password";
 /// The exporter's password map, when `up` assembles it from the targets' secrets.
-pub const PASSWORD_MAP: &str = "redis_exporter_password_map";
+pub(crate) const PASSWORD_MAP: &str = "redis_exporter_password_map";
 
 /// A Redis server the exporter scrapes: the managed one (when it runs) first, then every
 /// `[[targets]]` entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     /// The `target` and `instance` labels of its series and alerts.
     pub name: String,
     /// `redis://host:port` or `rediss://host:port`: the exporter's `target` parameter and the
@@ -38,14 +38,14 @@ pub struct Target {
 
 /// A target's password: where `stack.toml` declares it, and where its value comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TargetSecret {
+pub(crate) struct TargetSecret {
     pub key: String,
     pub source: Secret,
 }
 
 /// Alerts whose labels carry every `matchers` pair go to `channel`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Route {
+pub(crate) struct Route {
     pub matchers: BTreeMap<String, String>,
     /// The matchers as Alertmanager reads them: `env="prod"`.
     pub matcher_lines: Vec<String>,
@@ -55,7 +55,7 @@ pub struct Route {
 /// How the exporter learns the targets' passwords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PasswordMap {
+pub(crate) enum PasswordMap {
     /// No target takes a password.
     None,
     /// Only the managed Redis does: its container writes the map at start-up, so the stack
@@ -68,7 +68,7 @@ pub enum PasswordMap {
 
 /// A service's container and how it is published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Service {
+pub(crate) struct Service {
     /// Service name in the compose file and in container names.
     pub name: &'static str,
     /// The `stack.toml` table that configures it.
@@ -88,7 +88,7 @@ pub struct Service {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Redis {
+pub(crate) struct Redis {
     #[serde(flatten)]
     pub service: Service,
     pub memory_limit: Size,
@@ -103,12 +103,12 @@ pub struct Redis {
 
 /// Where the exporter's password map is, when `up` assembles it: under the runtime folder of
 /// the profile, relative to the project.
-pub fn password_map_path(profile: &str) -> String {
+pub(crate) fn password_map_path(profile: &str) -> String {
     format!(".stackgen/{profile}/secrets/password-map.json")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Exporter {
+pub(crate) struct Exporter {
     #[serde(flatten)]
     pub service: Service,
     pub scrape_interval: Duration,
@@ -123,7 +123,7 @@ pub struct Exporter {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prometheus {
+pub(crate) struct Prometheus {
     #[serde(flatten)]
     pub service: Service,
     pub retention_time: Duration,
@@ -138,7 +138,7 @@ pub struct Prometheus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alertmanager {
+pub(crate) struct Alertmanager {
     #[serde(flatten)]
     pub service: Service,
     pub group_wait: Duration,
@@ -151,13 +151,13 @@ pub struct Alertmanager {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Slack {
+pub(crate) struct Slack {
     pub channel: String,
     pub send_resolved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Grafana {
+pub(crate) struct Grafana {
     #[serde(flatten)]
     pub service: Service,
     pub admin_user: String,
@@ -168,7 +168,7 @@ pub struct Grafana {
 
 /// One alert's settings; its rule text comes from the catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AlertSettings {
+pub(crate) struct AlertSettings {
     pub kind: AlertKind,
     pub enabled: bool,
     pub r#for: Duration,
@@ -178,7 +178,7 @@ pub struct AlertSettings {
 
 /// A secret the stack reads, by its name under `/run/secrets/`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SecretUse {
+pub(crate) struct SecretUse {
     /// The `stack.toml` key that declares it.
     pub key: &'static str,
     pub source: Secret,
@@ -186,7 +186,7 @@ pub struct SecretUse {
 
 /// What `stackgen lint` enforces for the profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// The profile has a `[policy]` table; without one lint enforces no policy, and says so.
     pub declared: bool,
     pub level: PolicyLevel,
@@ -203,7 +203,7 @@ pub struct Policy {
 
 /// Where a Kubernetes profile's objects go and which monitoring they plug into.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Kubernetes {
+pub(crate) struct Kubernetes {
     pub namespace: String,
     pub mode: KubernetesMode,
     pub release: String,
@@ -212,7 +212,7 @@ pub struct Kubernetes {
 
 /// The fully resolved stack of one profile: no `Option` left but those the contract has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Stack {
+pub(crate) struct Stack {
     pub name: String,
     pub profile: String,
     pub redis: Redis,
@@ -232,7 +232,7 @@ pub struct Stack {
 }
 
 /// A secret `stack.toml` declares: how messages name it, its key, where its value comes from.
-pub struct Declared<'a> {
+pub(crate) struct Declared<'a> {
     pub name: String,
     pub key: String,
     pub source: &'a Secret,
@@ -241,7 +241,7 @@ pub struct Declared<'a> {
 impl Stack {
     /// Every secret `stack.toml` declares: the services' and the targets' passwords; not the
     /// exporter's password map, which `up` assembles from them.
-    pub fn declared_secrets(&self) -> Vec<Declared<'_>> {
+    pub(crate) fn declared_secrets(&self) -> Vec<Declared<'_>> {
         let services = self
             .secrets
             .iter()
@@ -262,7 +262,7 @@ impl Stack {
         services.chain(targets).collect()
     }
 
-    pub fn services(&self) -> [&Service; 5] {
+    pub(crate) fn services(&self) -> [&Service; 5] {
         [
             &self.redis.service,
             &self.redis_exporter.service,

@@ -19,27 +19,27 @@ const IEC_UNITS: [(&str, u64); 5] = [
 
 /// A byte size written with an IEC unit (`512MiB`, `2GiB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Size(u64);
+pub(crate) struct Size(u64);
 
 impl Size {
-    pub const fn from_bytes(bytes: u64) -> Self {
+    pub(crate) const fn from_bytes(bytes: u64) -> Self {
         Self(bytes)
     }
 
-    pub const fn mib(count: u64) -> Self {
+    pub(crate) const fn mib(count: u64) -> Self {
         Self(count << 20)
     }
 
-    pub const fn gib(count: u64) -> Self {
+    pub(crate) const fn gib(count: u64) -> Self {
         Self(count << 30)
     }
 
-    pub fn bytes(self) -> u64 {
+    pub(crate) fn bytes(self) -> u64 {
         self.0
     }
 
     /// The size in Prometheus' unit grammar, whose `GB` means 2^30 bytes.
-    pub fn prometheus(self) -> String {
+    pub(crate) fn prometheus(self) -> String {
         self.spelled(["TB", "GB", "MB", "KB", "B"])
     }
 
@@ -58,12 +58,12 @@ impl Size {
 impl Size {
     /// The size as a Kubernetes quantity in the largest binary unit that holds it whole
     /// (`2Gi`, `1536Mi`, `1000`): integers only, which the API server keeps as written.
-    pub fn kubernetes(self) -> String {
+    pub(crate) fn kubernetes(self) -> String {
         self.spelled(["Ti", "Gi", "Mi", "Ki", ""])
     }
 
     /// This size and a share of it more (`percent` of it), rounded up to whole MiB.
-    pub fn with_headroom(self, percent: u64) -> Self {
+    pub(crate) fn with_headroom(self, percent: u64) -> Self {
         const MIB: u128 = 1 << 20;
         let bytes = u128::from(self.0) * (100 + u128::from(percent)) / 100;
         Self(u64::try_from(bytes.div_ceil(MIB) * MIB).unwrap_or(u64::MAX))
@@ -273,7 +273,7 @@ string_value!(
 
 /// A CPU limit in cores: `0.5`, `1`, `2`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Cpus(pub f64);
+pub(crate) struct Cpus(pub f64);
 
 impl fmt::Display for Cpus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -322,7 +322,7 @@ impl JsonSchema for Cpus {
 /// Where a secret's value comes from. The value itself never enters stackgen's model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Secret {
+pub(crate) enum Secret {
     /// A file, relative to the directory of `stack.toml`.
     File(String),
     /// An environment variable.
@@ -333,7 +333,7 @@ pub enum Secret {
 
 impl Secret {
     /// How the secret is written, for messages: `file`, `env` or `{ secret, key }`.
-    pub fn form(&self) -> &'static str {
+    pub(crate) fn form(&self) -> &'static str {
         match self {
             Self::File(_) => "`file`",
             Self::Env(_) => "`env`",

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 /// A dashboard panel and its queries.
 #[derive(Debug, Clone, Serialize)]
-pub struct Panel {
+pub(crate) struct Panel {
     pub id: u32,
     pub title: &'static str,
     pub description: &'static str,
@@ -16,7 +16,7 @@ pub struct Panel {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     pub ref_id: String,
     pub expr: String,
     pub legend: &'static str,
@@ -25,7 +25,7 @@ pub struct Target {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Grid {
+pub(crate) struct Grid {
     pub x: u32,
     pub y: u32,
     pub w: u32,
@@ -211,7 +211,7 @@ const PANELS: &[PanelSpec] = &[
 
 /// The dashboard's panels, placed: the fleet table across the top, stats in a row of four
 /// below it, graphs two to a row below those.
-pub fn panels() -> Vec<Panel> {
+pub(crate) fn panels() -> Vec<Panel> {
     let (mut stats, mut graphs) = (0, 0);
     let top = if PANELS.iter().any(|p| p.kind == Kind::Table) {
         8

@@ -68,7 +68,7 @@ impl<'de> Deserialize<'de> for Strict {
     }
 }
 
-pub fn from_str(text: &str) -> Result<Value, String> {
+pub(super) fn from_str(text: &str) -> Result<Value, String> {
     serde_json::from_str::<Strict>(text)
         .map(|s| s.0)
         .map_err(|e| e.to_string())

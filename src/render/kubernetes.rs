@@ -16,7 +16,7 @@ use crate::model::units::{Secret, Size};
 
 /// A generated object file and when a stack has it. Its template is
 /// `templates/kubernetes/<path>`.
-pub struct ObjectFile {
+pub(crate) struct ObjectFile {
     pub path: &'static str,
     pub template: &'static str,
     pub when: fn(&Stack) -> bool,
@@ -25,7 +25,7 @@ pub struct ObjectFile {
 macro_rules! objects {
     ($($path:literal when $when:expr,)*) => {
         /// Every file of the Kubernetes target, by its path under `generated/<profile>/`.
-        pub const OBJECTS: &[ObjectFile] = &[
+        pub(crate) const OBJECTS: &[ObjectFile] = &[
             $(ObjectFile {
                 path: $path,
                 template: include_str!(concat!("../../templates/kubernetes/", $path)),
@@ -45,7 +45,7 @@ fn exporter(s: &Stack) -> bool {
     s.redis_exporter.service.enabled
 }
 /// Whether the stack plugs into kube-prometheus-stack (Kubernetes, operator mode).
-pub fn operator(s: &Stack) -> bool {
+pub(crate) fn operator(s: &Stack) -> bool {
     s.kubernetes.as_ref().map(|k| k.mode) == Some(KubernetesMode::Operator)
 }
 fn standalone(s: &Stack) -> bool {
@@ -106,13 +106,13 @@ objects! {
 }
 
 /// The objects this stack has.
-pub fn objects(stack: &Stack) -> impl Iterator<Item = &'static ObjectFile> + '_ {
+pub(crate) fn objects(stack: &Stack) -> impl Iterator<Item = &'static ObjectFile> + '_ {
     OBJECTS.iter().filter(|o| (o.when)(stack))
 }
 
 /// Alerts about what kube-prometheus-stack runs and watches itself: left out of the
 /// PrometheusRule in operator mode, where no scrape job of stackgen's feeds them.
-pub const WATCHED_BY_OPERATOR: [AlertKind; 1] = [AlertKind::AlertmanagerDown];
+pub(crate) const WATCHED_BY_OPERATOR: [AlertKind; 1] = [AlertKind::AlertmanagerDown];
 
 /// A component: its `app.kubernetes.io/name` and the user its image runs as.
 const COMPONENTS: [(&str, u32); 5] = [
@@ -125,21 +125,21 @@ const COMPONENTS: [(&str, u32); 5] = [
 
 /// A Secret and one of its keys.
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretRef {
+pub(crate) struct SecretRef {
     pub name: String,
     pub key: String,
 }
 
 /// One entry of the exporter's password map, which an init container assembles.
 #[derive(Debug, Clone, Serialize)]
-pub struct MapEntry {
+pub(crate) struct MapEntry {
     pub address: String,
     pub secret: SecretRef,
 }
 
 /// What every Kubernetes template shares.
 #[derive(Debug, Serialize)]
-pub struct Context {
+pub(crate) struct Context {
     pub namespace: String,
     pub release: String,
     pub operator: bool,
@@ -161,7 +161,7 @@ pub struct Context {
     pub resources_files: Vec<&'static str>,
 }
 
-pub fn context(stack: &Stack) -> Context {
+pub(crate) fn context(stack: &Stack) -> Context {
     let kubernetes = stack.kubernetes.clone().expect("a Kubernetes profile");
     let operator = kubernetes.mode == KubernetesMode::Operator;
     let mut labels = BTreeMap::new();
@@ -292,7 +292,7 @@ const CONFIGS: [(&str, &[&str]); 4] = [
 /// Component → the sha256 of the configuration its pods read, for their template's
 /// `checksum/config` annotation: a ConfigMap that changes rolls the pods that read it (none of
 /// them re-reads its files on its own).
-pub fn checksums(configs: &BTreeMap<&str, String>) -> BTreeMap<&'static str, String> {
+pub(crate) fn checksums(configs: &BTreeMap<&str, String>) -> BTreeMap<&'static str, String> {
     use sha2::{Digest, Sha256};
     CONFIGS
         .iter()

@@ -3,12 +3,12 @@
 //! `templates/<same path>` replaces one of them. Everything rendered is validated (`validate`)
 //! before any caller may write it.
 
-pub mod dashboard;
+pub(crate) mod dashboard;
 mod json;
-pub mod kubernetes;
-pub mod rules;
+pub(crate) mod kubernetes;
+pub(crate) mod rules;
 mod secret_shell;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::model::Stack;
 
 /// A generated file, the service whose configuration it is, and its built-in template.
-pub struct FileSpec {
+pub(crate) struct FileSpec {
     pub path: &'static str,
     /// The service it configures, or `stack` for the file of the whole stack.
     pub service: &'static str,
@@ -30,7 +30,7 @@ pub struct FileSpec {
 macro_rules! files {
     ($($path:literal => $service:literal,)*) => {
         /// Every file stackgen generates, by its path under `generated/<profile>/`.
-        pub const FILES: &[FileSpec] = &[
+        pub(crate) const FILES: &[FileSpec] = &[
             $(FileSpec {
                 path: $path,
                 service: $service,
@@ -55,7 +55,7 @@ files! {
 }
 
 /// Every path any profile may generate, compose and Kubernetes targets alike.
-pub fn all_paths() -> impl Iterator<Item = &'static str> {
+pub(crate) fn all_paths() -> impl Iterator<Item = &'static str> {
     FILES
         .iter()
         .map(|f| f.path)
@@ -63,10 +63,10 @@ pub fn all_paths() -> impl Iterator<Item = &'static str> {
 }
 
 /// The rendered files of one profile: path under `generated/<profile>/` → contents.
-pub type Tree = BTreeMap<String, String>;
+pub(crate) type Tree = BTreeMap<String, String>;
 
 /// A profile's resolved stack and its rendered, validated files.
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub stack: Stack,
     pub tree: Tree,
     /// For a Kubernetes profile, the configuration files inside its objects as the compose
@@ -75,7 +75,7 @@ pub struct Rendered {
     pub configs: Tree,
 }
 
-pub struct Renderer {
+pub(crate) struct Renderer {
     tera: Tera,
     /// Where each template came from, for error messages.
     origins: BTreeMap<&'static str, String>,
@@ -154,12 +154,12 @@ fn quote_compose(value: Value, kwargs: Kwargs, state: &State) -> tera::TeraResul
 
 impl Renderer {
     /// The built-in templates, each replaced by `<templates_dir>/<path>` where that exists.
-    pub fn new(templates_dir: &Path) -> Result<Self> {
+    pub(crate) fn new(templates_dir: &Path) -> Result<Self> {
         Self::with_overrides(Some(templates_dir))
     }
 
     /// The built-in templates alone: what an override is compared with.
-    pub fn builtin() -> Result<Self> {
+    pub(crate) fn builtin() -> Result<Self> {
         Self::with_overrides(None)
     }
 
@@ -201,13 +201,13 @@ impl Renderer {
     }
 
     /// Renders every file the stack needs.
-    pub fn render(&self, stack: &Stack) -> Result<Tree> {
+    pub(crate) fn render(&self, stack: &Stack) -> Result<Tree> {
         self.render_all(stack).map(|(tree, _)| tree)
     }
 
     /// Renders every file the stack needs, and for a Kubernetes profile the configuration
     /// files its objects hold.
-    pub fn render_all(&self, stack: &Stack) -> Result<(Tree, Tree)> {
+    pub(crate) fn render_all(&self, stack: &Stack) -> Result<(Tree, Tree)> {
         let mut context = Context::new();
         context.insert("stack", stack);
         context.insert("rules", &rules::rules(stack));
@@ -319,7 +319,7 @@ impl Renderer {
 }
 
 /// Every template's path under `templates/`: a project's own file there replaces it.
-pub fn template_paths() -> impl Iterator<Item = String> {
+pub(crate) fn template_paths() -> impl Iterator<Item = String> {
     FILES.iter().map(|f| f.path.to_string()).chain(
         kubernetes::OBJECTS
             .iter()
@@ -328,7 +328,7 @@ pub fn template_paths() -> impl Iterator<Item = String> {
 }
 
 /// The template of a Kubernetes object file, under `templates/`.
-pub fn kubernetes_template(path: &str) -> String {
+pub(crate) fn kubernetes_template(path: &str) -> String {
     format!("kubernetes/{path}")
 }
 

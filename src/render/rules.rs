@@ -21,7 +21,7 @@ use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
 
 /// One alerting rule, ready for the rules file.
 #[derive(Debug, Clone, Serialize)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub alert: &'static str,
     pub expr: String,
     pub r#for: Duration,
@@ -35,14 +35,14 @@ pub struct Rule {
 /// A stack's `promtool test rules` file: its test groups and the one interval promtool
 /// evaluates the rules at in all of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct RuleTests {
+pub(crate) struct RuleTests {
     pub evaluation_interval: Duration,
     pub tests: Vec<RuleTest>,
 }
 
 /// One `promtool test rules` test group.
 #[derive(Debug, Clone, Serialize)]
-pub struct RuleTest {
+pub(crate) struct RuleTest {
     pub name: String,
     /// How far apart the input series' samples are.
     pub interval: Duration,
@@ -54,34 +54,34 @@ pub struct RuleTest {
 
 /// A PromQL expression and the samples it gives at a time.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExprCheck {
+pub(crate) struct ExprCheck {
     pub expr: String,
     pub eval_time: Duration,
     pub exp_samples: Vec<Sample>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// The series, in PromQL's notation.
     pub labels: String,
     pub value: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub eval_time: Duration,
     pub alertname: &'static str,
     pub exp_alerts: Vec<Expected>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Expected {
+pub(crate) struct Expected {
     pub exp_labels: Labels,
     pub exp_annotations: BTreeMap<&'static str, String>,
 }
 
 /// Whether the service an alert's metrics come from runs in this stack.
-pub fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
+pub(crate) fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
     match kind.source() {
         Source::Exporter => stack.redis_exporter.service.enabled,
         Source::Alertmanager => stack.alertmanager.service.enabled,
@@ -104,7 +104,7 @@ fn applies(stack: &Stack, kind: AlertKind) -> bool {
 
 /// The alerts that can fire in this stack: enabled, with the service that feeds them, and
 /// something to match.
-pub fn active(stack: &Stack) -> impl Iterator<Item = &AlertSettings> {
+pub(crate) fn active(stack: &Stack) -> impl Iterator<Item = &AlertSettings> {
     stack
         .alerts
         .iter()
@@ -112,7 +112,7 @@ pub fn active(stack: &Stack) -> impl Iterator<Item = &AlertSettings> {
 }
 
 /// The labels of a Redis target's series, as the scrape job gives them.
-pub fn target_labels(target: &crate::model::stack::Target) -> Labels {
+pub(crate) fn target_labels(target: &crate::model::stack::Target) -> Labels {
     let mut labels = target.labels.clone();
     labels.insert("instance".into(), target.name.clone());
     labels.insert("job".into(), REDIS_JOB.into());
@@ -175,7 +175,7 @@ fn entry(stack: &Stack, settings: &AlertSettings) -> promql::Entry {
 }
 
 /// The active alerts' rules, in catalogue order.
-pub fn rules(stack: &Stack) -> Vec<Rule> {
+pub(crate) fn rules(stack: &Stack) -> Vec<Rule> {
     active(stack)
         .map(|settings| rule(stack, settings, &entry(stack, settings)))
         .collect()
@@ -185,7 +185,7 @@ pub fn rules(stack: &Stack) -> Vec<Rule> {
 /// passed and not before, and one short of its threshold that never fires; all at one
 /// evaluation interval, [`grid`]. A `for` past [`HORIZON`], or past the time the scenario
 /// holds its condition, is proven as far as that: pending, and not firing.
-pub fn rule_tests(stack: &Stack) -> RuleTests {
+pub(crate) fn rule_tests(stack: &Stack) -> RuleTests {
     let step = grid(stack);
     let mut tests = Vec::new();
     for settings in active(stack) {
@@ -238,12 +238,12 @@ pub fn rule_tests(stack: &Stack) -> RuleTests {
 /// How many times, at most, promtool evaluates the rules over all the tests of a stack: each
 /// evaluation of the catalogue (a subquery among its rules) takes it a few milliseconds, so
 /// this keeps `promtool test rules` to a few seconds whatever the `for`s.
-pub const EVALUATIONS: u64 = 1200;
+pub(crate) const EVALUATIONS: u64 = 1200;
 
 /// How far the tests of an alert go at most: promtool holds a slot for each minute of a
 /// replayed series ([`Layout::Replayed`]), some 70 MB a year of them in all. A `for` of a
 /// year is proven whole, with room for the coarse step that takes; a longer one only this far.
-pub const HORIZON: u64 = 2 * YEAR;
+pub(crate) const HORIZON: u64 = 2 * YEAR;
 
 const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
@@ -277,7 +277,7 @@ const GRIDS: [u64; 20] = [
 /// tests would then take more than [`EVALUATIONS`] evaluations (long `for`s), and then the
 /// finest grid where they do not. Promtool evaluates each test from 0 to its last
 /// `eval_time`, one step at a time.
-pub fn grid(stack: &Stack) -> u64 {
+pub(crate) fn grid(stack: &Stack) -> u64 {
     let evaluations = |step: u64| -> u64 {
         active(stack)
             .map(|settings| {

@@ -119,7 +119,7 @@ static KUBERNETES: LazyLock<Vec<(&str, &str, Validator)>> = LazyLock::new(|| {
 
 /// Validates the files of a Kubernetes tree: each object against its kind's schema (unknown
 /// fields are errors), never a Secret, and the kustomization listing every object file.
-pub fn kubernetes(tree: &Tree) -> Result<(), (String, String)> {
+pub(crate) fn kubernetes(tree: &Tree) -> Result<(), (String, String)> {
     for (path, text) in tree {
         kubernetes_file(path, text, tree).map_err(|message| (path.clone(), message))?;
     }
@@ -170,7 +170,7 @@ fn kubernetes_file(path: &str, text: &str, tree: &Tree) -> Result<(), String> {
 const GRAFANA_VARIABLES: [&str; 3] = ["$__rate_interval", "$__interval", "$__range"];
 
 /// Validates a rendered tree; the error names the file.
-pub fn tree(tree: &Tree) -> Result<(), (String, String)> {
+pub(crate) fn tree(tree: &Tree) -> Result<(), (String, String)> {
     for (path, text) in tree {
         file(path, text).map_err(|message| (path.clone(), message))?;
     }

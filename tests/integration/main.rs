@@ -1,6 +1,9 @@
 //! The one integration test binary: every module runs the real `stackgen` binary, and the
 //! real tools that read its output.
 
+// A test binary exposes nothing: its helpers are `pub` for the modules beside them.
+#![allow(unreachable_pub)]
+
 mod support;
 
 mod bad_input;

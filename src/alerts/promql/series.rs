@@ -6,14 +6,14 @@ use super::{Labels, MINUTE};
 
 /// Which side of the threshold a scenario's series sit on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     Bad,
     Safe,
 }
 
 /// One input series of a rule test.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Series {
+pub(crate) struct Series {
     pub series: String,
     pub values: String,
 }
@@ -22,7 +22,7 @@ pub struct Series {
 /// apart, the first at `start`. Only series that follow the clock (a timestamp) read `start`
 /// and `step`; the others are the same wherever they sit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Samples {
+pub(crate) struct Samples {
     pub start: u64,
     pub step: u64,
     pub count: u64,
@@ -30,7 +30,7 @@ pub struct Samples {
 
 impl Samples {
     /// `count` samples a minute apart from time 0.
-    pub fn minutes(count: u64) -> Self {
+    pub(crate) fn minutes(count: u64) -> Self {
         Self {
             start: 0,
             step: MINUTE,
@@ -45,7 +45,7 @@ pub(super) type Scenario = Box<dyn Fn(Level, Samples, &Labels) -> Vec<Series>>;
 /// A series selector: `metric{label="value",…}`, values escaped as PromQL reads them. The
 /// exporter's own labels (`extra`) win over a target label of the same name, as
 /// `honor_labels` has them win in the scrape.
-pub fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String {
+pub(crate) fn labelled(metric: &str, extra: &[(&str, &str)], labels: &Labels) -> String {
     let mut labels = labels.clone();
     for (name, value) in extra {
         labels.insert(name.to_string(), value.to_string());
@@ -87,7 +87,7 @@ pub(super) fn counter(per_minute: f64, samples: u64) -> String {
 
 /// Numbers as PromQL and promtool read them: the shortest decimal that reads back as exactly
 /// this `f64`, so that no threshold moves (rounding turned 1e-10 into `> 0`, always firing).
-pub fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     format!("{value}")
 }
 

@@ -15,14 +15,18 @@ use crate::model::stack::{
 use crate::model::units::Secret;
 
 /// The managed Redis as a target: its name, and its address on the stack's network.
-pub const MANAGED_NAME: &str = "redis";
-pub const MANAGED_ADDRESS: &str = "redis://redis:6379";
+pub(crate) const MANAGED_NAME: &str = "redis";
+pub(crate) const MANAGED_ADDRESS: &str = "redis://redis:6379";
 /// Labels every series of a target gets from stackgen itself.
-pub const RESERVED_LABELS: [&str; 3] = ["instance", "job", "target"];
+pub(crate) const RESERVED_LABELS: [&str; 3] = ["instance", "job", "target"];
 const DEFAULT_REDIS_PORT: u16 = 6379;
 
 /// The managed Redis (when it runs) and every `[[targets]]` entry, checked.
-pub fn targets(c: &mut Collector<'_>, redis: &Redis, tables: Vec<TargetTable>) -> Vec<Target> {
+pub(crate) fn targets(
+    c: &mut Collector<'_>,
+    redis: &Redis,
+    tables: Vec<TargetTable>,
+) -> Vec<Target> {
     let mut targets = Vec::new();
     if redis.service.enabled {
         targets.push(Target {
@@ -169,7 +173,7 @@ fn is_target_name(name: &str) -> bool {
 
 /// `redis://host[:port]` or `rediss://host[:port]` → (the address with its port, host, TLS).
 /// No message repeats the address: a password pasted into it is a secret.
-pub fn parse_address(text: &str) -> Result<(String, String, bool), String> {
+pub(crate) fn parse_address(text: &str) -> Result<(String, String, bool), String> {
     let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
     let tls = match scheme {
         "redis" => false,
@@ -224,7 +228,7 @@ fn split_port(authority: &str) -> Result<(&str, u16), String> {
 
 /// A host the exporter reaches without leaving the machine or the stack's own network:
 /// loopback, or a name without dots (a container or service on that network).
-pub fn is_local_host(host: &str) -> bool {
+pub(crate) fn is_local_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         Ok(ip) => ip.is_loopback(),
@@ -277,7 +281,7 @@ fn duplicates(c: &mut Collector<'_>, targets: &[Target]) {
 
 /// The one ACL user the exporter logs in as: the `username` every target that names one
 /// names. The managed Redis gets that user too.
-pub fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Option<String> {
+pub(crate) fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Option<String> {
     let mut user: Option<(usize, &str)> = None;
     for (i, table) in tables.iter().enumerate() {
         let Some(name) = table.username.as_deref() else {
@@ -315,7 +319,7 @@ pub fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Option<St
 /// How the exporter learns passwords; records the assembled map as a secret when `up` must
 /// build it.
 /// On Kubernetes an init container assembles the map from the Secrets: no file of `up`'s.
-pub fn password_map(
+pub(crate) fn password_map(
     redis: &Redis,
     targets: &[Target],
     profile: &str,
@@ -342,7 +346,7 @@ pub fn password_map(
 }
 
 /// The routes by label, checked; lint says which match no target.
-pub fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
+pub(crate) fn routes(c: &mut Collector<'_>, tables: Vec<RouteTable>) -> Vec<Route> {
     let mut routes = Vec::new();
     for (i, table) in tables.into_iter().enumerate() {
         let matchers = table.r#match.unwrap_or_default();

@@ -10,9 +10,9 @@ use crate::model::stack::{Declared, Kubernetes, Stack};
 use crate::model::units::Secret;
 
 /// The `release` label kube-prometheus-stack selects on when installed under its chart name.
-pub const DEFAULT_RELEASE: &str = "kube-prometheus-stack";
+pub(crate) const DEFAULT_RELEASE: &str = "kube-prometheus-stack";
 
-pub fn kubernetes(
+pub(crate) fn kubernetes(
     c: &mut Collector<'_>,
     target: Option<Platform>,
     table: Option<KubernetesTable>,
@@ -67,7 +67,7 @@ pub fn kubernetes(
 
 /// Every secret of the stack in the form its target reads: a Kubernetes profile names Secrets,
 /// a compose profile files or variables.
-pub fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
+pub(crate) fn secret_forms(c: &mut Collector<'_>, stack: &Stack) {
     let kubernetes = stack.kubernetes.is_some();
     for Declared { key, source, .. } in stack.declared_secrets() {
         let is_reference = matches!(source, Secret::Kubernetes { .. });

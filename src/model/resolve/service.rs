@@ -9,7 +9,7 @@ use crate::model::stack::Service;
 use crate::model::units::{Cpus, Size};
 
 /// A service's fixed facts and defaults.
-pub struct ServiceDefaults {
+pub(crate) struct ServiceDefaults {
     /// Its name in the compose file and in container names.
     pub name: &'static str,
     /// The `stack.toml` table that configures it.
@@ -22,7 +22,7 @@ pub struct ServiceDefaults {
     pub cpus: Cpus,
 }
 
-pub const REDIS: ServiceDefaults = ServiceDefaults {
+pub(crate) const REDIS: ServiceDefaults = ServiceDefaults {
     name: "redis",
     table: "redis",
     image: "redis:7.2",
@@ -30,7 +30,7 @@ pub const REDIS: ServiceDefaults = ServiceDefaults {
     memory_limit: Size::gib(2),
     cpus: Cpus(1.0),
 };
-pub const REDIS_EXPORTER: ServiceDefaults = ServiceDefaults {
+pub(crate) const REDIS_EXPORTER: ServiceDefaults = ServiceDefaults {
     name: "redis-exporter",
     table: "redis_exporter",
     image: "oliver006/redis_exporter:v1.62.0",
@@ -38,7 +38,7 @@ pub const REDIS_EXPORTER: ServiceDefaults = ServiceDefaults {
     memory_limit: Size::mib(128),
     cpus: Cpus(0.5),
 };
-pub const PROMETHEUS: ServiceDefaults = ServiceDefaults {
+pub(crate) const PROMETHEUS: ServiceDefaults = ServiceDefaults {
     name: "prometheus",
     table: "prometheus",
     image: "prom/prometheus:v2.53.0",
@@ -46,7 +46,7 @@ pub const PROMETHEUS: ServiceDefaults = ServiceDefaults {
     memory_limit: Size::gib(2),
     cpus: Cpus(1.0),
 };
-pub const ALERTMANAGER: ServiceDefaults = ServiceDefaults {
+pub(crate) const ALERTMANAGER: ServiceDefaults = ServiceDefaults {
     name: "alertmanager",
     table: "alertmanager",
     image: "prom/alertmanager:v0.27.0",
@@ -54,7 +54,7 @@ pub const ALERTMANAGER: ServiceDefaults = ServiceDefaults {
     memory_limit: Size::mib(256),
     cpus: Cpus(0.5),
 };
-pub const GRAFANA: ServiceDefaults = ServiceDefaults {
+pub(crate) const GRAFANA: ServiceDefaults = ServiceDefaults {
     name: "grafana",
     table: "grafana",
     image: "grafana/grafana:11.1.0",
@@ -130,10 +130,10 @@ pub(super) fn service(
 
 /// The smallest memory limit the engine accepts; below it (`0B` among them) there would be no
 /// limit at all, or a container that cannot start.
-pub const MIN_MEMORY_LIMIT: Size = Size::mib(6);
+pub(crate) const MIN_MEMORY_LIMIT: Size = Size::mib(6);
 /// The smallest CPU share the engine accepts; below it the limit is dropped.
-pub const MIN_CPUS: f64 = 0.01;
-pub const MAX_CPUS: f64 = 1024.0;
+pub(crate) const MIN_CPUS: f64 = 0.01;
+pub(crate) const MAX_CPUS: f64 = 1024.0;
 
 /// A memory limit the engine accepts.
 pub(super) fn limit_memory(c: &mut Collector<'_>, table: &str, limit: Size) -> Size {

@@ -2,7 +2,7 @@
 //! because of a default, and an explicit contradiction still does.
 
 use super::*;
-use crate::model::Source;
+use crate::model::source::Source;
 
 fn resolve_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
     let source = Source::parse("stack.toml", format!("[stack]\nname = \"t\"\n{text}")).unwrap();

@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::alerts::promql::Inputs;
-use crate::model::Source;
 use crate::model::collect::Sources;
 use crate::model::raw::StackFile;
+use crate::model::source::Source;
 use crate::model::units::Size;
 
 /// A stack with `alerts` as its `[alerts]` tables.

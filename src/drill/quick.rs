@@ -344,8 +344,6 @@ mod tests {
     /// The rendered rules of a stack with the managed Redis and two more targets, in one
     /// replication group.
     fn fleet_rules() -> String {
-        use crate::model::collect::Sources;
-        use crate::model::source::Source;
         let mut text = String::from("[stack]\nname = \"t\"\n");
         for name in ["fleet-01", "fleet-02"] {
             text.push_str(&format!(
@@ -353,16 +351,7 @@ mod tests {
                  labels = {{ replication_group = \"g1\" }}\n"
             ));
         }
-        let source = Source::parse("stack.toml", text).unwrap();
-        let profile = Source::parse("profile.toml", "").unwrap();
-        let sources = Sources {
-            stack: &source,
-            profile: &profile,
-        };
-        let file = source.deserialize().unwrap();
-        let stack =
-            crate::model::resolve::resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
-                .unwrap_or_else(|e| panic!("{e:?}"));
+        let stack = crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
         let tree = crate::render::Renderer::builtin()
             .unwrap()
             .render(&stack)

@@ -127,21 +127,10 @@ impl Site {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::collect::Sources;
-    use crate::model::source::Source;
 
     /// The dev stack of `text`, and its container specification as `up` reads it.
     pub(crate) fn rendered(text: &str, dir: &std::path::Path) -> (Stack, StackSpec) {
-        let source = Source::parse("stack.toml", text).unwrap();
-        let profile = Source::parse("profile.toml", "").unwrap();
-        let sources = Sources {
-            stack: &source,
-            profile: &profile,
-        };
-        let file = source.deserialize().unwrap();
-        let stack =
-            crate::model::resolve::resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
-                .unwrap_or_else(|e| panic!("{e:?}"));
+        let stack = crate::model::resolve::from_text(text).unwrap_or_else(|e| panic!("{e:?}"));
         let tree = crate::render::Renderer::builtin()
             .unwrap()
             .render(&stack)

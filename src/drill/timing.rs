@@ -251,9 +251,6 @@ impl fmt::Display for Timing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::collect::Sources;
-    use crate::model::raw::StackFile;
-    use crate::model::source::Source;
 
     /// A stack's intervals in seconds, whether the drill is quick, and what it must wait.
     struct Row {
@@ -448,16 +445,7 @@ mod tests {
              [alerts.high_latency]\nfor = \"1m\"\n",
             row.scrape, row.evaluation, row.group_interval,
         );
-        let source = Source::parse("stack.toml", text).unwrap();
-        let profile = Source::parse("profile.toml", "").unwrap();
-        let sources = Sources {
-            stack: &source,
-            profile: &profile,
-        };
-        let file: StackFile = source.deserialize().unwrap();
-        let mut stack =
-            crate::model::resolve::resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
-                .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut stack = crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
         if row.group_wait == 0 {
             stack.alertmanager.group_wait = crate::model::units::Duration::from_secs(0);
         }

@@ -257,10 +257,6 @@ mod tests {
     use std::process::{Child, Command, Stdio};
 
     use super::*;
-    use crate::model::collect::Sources;
-    use crate::model::raw::{ProfileFile, StackFile};
-    use crate::model::resolve::resolve;
-    use crate::model::source::Source;
 
     /// Serves `requests` connections: 200 with `body` for a known path and the right auth.
     fn fake_grafana(requests: usize, auth: &'static str) -> u16 {
@@ -302,15 +298,7 @@ mod tests {
     }
 
     fn stack(text: &str) -> Stack {
-        let source = Source::parse("stack.toml", text).unwrap();
-        let profile = Source::parse("profile.toml", "").unwrap();
-        let file: StackFile = source.deserialize().unwrap();
-        let overlay: ProfileFile = profile.deserialize().unwrap();
-        let sources = Sources {
-            stack: &source,
-            profile: &profile,
-        };
-        resolve(&file, "dev", &overlay, sources).unwrap()
+        crate::model::resolve::from_text(text).unwrap()
     }
 
     #[tokio::test]

@@ -2,17 +2,9 @@
 //! because of a default, and an explicit contradiction still does.
 
 use super::*;
-use crate::model::source::Source;
 
 fn resolve_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
-    let source = Source::parse("stack.toml", format!("[stack]\nname = \"t\"\n{text}")).unwrap();
-    let profile = Source::parse("profile.toml", "").unwrap();
-    let sources = Sources {
-        stack: &source,
-        profile: &profile,
-    };
-    let file: StackFile = source.deserialize().unwrap();
-    resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
+    from_text(&format!("[stack]\nname = \"t\"\n{text}"))
 }
 
 fn codes(text: &str) -> Vec<&'static str> {

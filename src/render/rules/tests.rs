@@ -3,23 +3,12 @@
 
 use super::*;
 use crate::alerts::promql::Inputs;
-use crate::model::collect::Sources;
-use crate::model::raw::StackFile;
-use crate::model::source::Source;
 use crate::model::units::Size;
 
 /// A stack with `alerts` as its `[alerts]` tables.
 fn stack(alerts: &str) -> Stack {
     let text = format!("[stack]\nname = \"t\"\n{alerts}");
-    let source = Source::parse("stack.toml", text).unwrap();
-    let profile = Source::parse("profile.toml", "").unwrap();
-    let sources = Sources {
-        stack: &source,
-        profile: &profile,
-    };
-    let file: StackFile = source.deserialize().unwrap();
-    crate::model::resolve::resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
-        .unwrap_or_else(|e| panic!("{e:?}"))
+    crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 /// Every alert of the catalogue with this `for`.

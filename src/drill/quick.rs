@@ -351,7 +351,8 @@ mod tests {
                  labels = {{ replication_group = \"g1\" }}\n"
             ));
         }
-        let stack = crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        let stack =
+            crate::model::resolve::tests::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
         let tree = crate::render::Renderer::builtin()
             .unwrap()
             .render(&stack)

@@ -68,6 +68,9 @@ impl Drill<'_, '_> {
             () = sampling => None,
             () = interrupted() => None,
         };
+        if let Some(recorder) = recorder {
+            recorder.last_states(self.live.site).await;
+        }
         let interrupted = outcome.is_none();
         if interrupted {
             self.say("Interrupted: restoring what the drill changed.");

@@ -130,7 +130,8 @@ pub(crate) mod tests {
 
     /// The dev stack of `text`, and its container specification as `up` reads it.
     pub(crate) fn rendered(text: &str, dir: &std::path::Path) -> (Stack, StackSpec) {
-        let stack = crate::model::resolve::from_text(text).unwrap_or_else(|e| panic!("{e:?}"));
+        let stack =
+            crate::model::resolve::tests::from_text(text).unwrap_or_else(|e| panic!("{e:?}"));
         let tree = crate::render::Renderer::builtin()
             .unwrap()
             .render(&stack)

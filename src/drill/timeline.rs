@@ -129,6 +129,15 @@ impl Recorder {
         self.timeline.borrow_mut().events.push((t, event));
     }
 
+    /// Notes the alerts' states once more: the last sample may come before the last resolve
+    /// the drill waited for, and the chart must show it.
+    pub(crate) async fn last_states(&self, site: &Site) {
+        if let Ok(states) = active(site).await {
+            let t = self.now();
+            note_states(&mut self.timeline.borrow_mut().alerts, t, &states);
+        }
+    }
+
     /// Samples once a second until dropped.
     pub(crate) async fn record(&self, client: &redis::Client, site: &Site) {
         let mut connection = None;

@@ -445,7 +445,8 @@ mod tests {
              [alerts.high_latency]\nfor = \"1m\"\n",
             row.scrape, row.evaluation, row.group_interval,
         );
-        let mut stack = crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut stack =
+            crate::model::resolve::tests::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
         if row.group_wait == 0 {
             stack.alertmanager.group_wait = crate::model::units::Duration::from_secs(0);
         }

@@ -298,7 +298,7 @@ mod tests {
     }
 
     fn stack(text: &str) -> Stack {
-        crate::model::resolve::from_text(text).unwrap()
+        crate::model::resolve::tests::from_text(text).unwrap()
     }
 
     #[tokio::test]

@@ -593,18 +593,4 @@ mod service;
 pub(crate) use service::*;
 
 #[cfg(test)]
-mod tests;
-
-/// The dev profile's stack of a `stack.toml` text, with no profile overlay: the errors when it
-/// does not resolve. For the unit tests of every part that takes a `Stack`.
-#[cfg(test)]
-pub(crate) fn from_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
-    let source = crate::model::source::Source::parse("stack.toml", text).unwrap();
-    let profile = crate::model::source::Source::parse("profile.toml", "").unwrap();
-    let sources = Sources {
-        stack: &source,
-        profile: &profile,
-    };
-    let file: StackFile = source.deserialize().unwrap();
-    resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
-}
+pub(crate) mod tests;

@@ -54,6 +54,20 @@ fn loaded_rules(stack: &Stack) -> Vec<(String, f64, String)> {
     rules
 }
 
+/// The alerts firing in Prometheus now, by name and target.
+fn firing(stack: &Stack) -> Vec<String> {
+    let answer = stack.prometheus("/api/v1/alerts");
+    let mut firing: Vec<String> = answer["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "firing")
+        .map(|a| format!("{} {}", a["labels"]["alertname"], a["labels"]["target"]))
+        .collect();
+    firing.sort();
+    firing
+}
+
 /// The number of recovery keys in the Redis that the recovery scenario restarts, counted by
 /// the test while the drill runs: the most seen under the second Redis run id (the first is
 /// the Redis before the kill). It stops once they are gone, not to add its own commands to
@@ -149,9 +163,10 @@ fn every_scenario_on_a_noeviction_stack_sees_writes_rejected_and_their_alert() {
     assert_eq!(pressure["evicted_keys"], 0, "{pressure}");
 }
 
-/// `drill baseline capacity pressure recovery alerts --quick --format json` on the dev profile
-/// of a stack whose Redis evicts with `policy`, with a webhook receiver: every figure checked.
-/// The `pressure` scenario, for the policy's own checks.
+/// `drill --quick --format json` (every scenario) on the dev profile of a stack whose Redis
+/// evicts with `policy`, with a webhook receiver: every figure checked, and the stack handed
+/// back as the drill found it — `status` exits 0 and no alert fires that did not before. The
+/// `pressure` scenario, for the policy's own checks.
 fn every_scenario(test: &str, policy: &str) -> Value {
     let stack = Stack::new(test, "").with_profile("dev");
     // A small Redis, so that filling it takes seconds.
@@ -169,13 +184,9 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     let stop = Arc::new(AtomicBool::new(false));
     let survivors = count_survivors(port, stop.clone());
     let chart = stack.project.path().join("drill.svg");
+    let firing_before = firing(&stack);
     let run = stack.run(&[
         "drill",
-        "baseline",
-        "capacity",
-        "pressure",
-        "recovery",
-        "alerts",
         "--quick",
         "--format",
         "json",
@@ -220,8 +231,29 @@ fn every_scenario(test: &str, policy: &str) -> Value {
         eprintln!("--- {webhook}, 90 s later\n{logs}");
     }
     let run = run.success();
+    // The stack as the drill found it: every service answers, every alert it induced resolved.
+    let status = stack.run(&["status"]);
+    assert_eq!(status.code, 0, "status right after the drill: {status}");
+    assert_eq!(firing(&stack), firing_before, "{}", firing_history(&stack));
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report:#}");
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "baseline",
+            "capacity",
+            "pressure",
+            "recovery",
+            "throughput",
+            "alerts"
+        ]
+    );
     assert_eq!(report["profile"], "dev");
     let scenario = |name: &str| {
         report["scenarios"]
@@ -299,10 +331,22 @@ fn every_scenario(test: &str, policy: &str) -> Value {
 
     // 5. The chart: lines and alert lanes; kept under the target folder for a look.
     let svg = std::fs::read_to_string(&chart).unwrap();
+    // Each alert's lane names what it is about: the managed Redis is target `redis`.
     assert!(
-        svg.starts_with("<svg") && svg.contains("RedisDown firing"),
+        svg.starts_with("<svg") && svg.contains("RedisDown · redis firing"),
         "{svg}"
     );
+    // Every alert the drill saw resolve has its resolve tick on its lane.
+    for alert in alerts["alerts"].as_array().unwrap() {
+        let name = alert["alert"].as_str().unwrap();
+        if alert["resolved"] == true {
+            let lane = format!("{name} · ");
+            let ticked = svg
+                .split("<title>")
+                .any(|title| title.starts_with(&lane) && title.contains(" resolved at "));
+            assert!(ticked, "{name} resolved, but its lane has no tick: {svg}");
+        }
+    }
     let kept =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("drill-{policy}.svg"));
     std::fs::write(&kept, &svg).unwrap();

@@ -2,6 +2,20 @@
 //! because of a default, and an explicit contradiction still does.
 
 use super::*;
+use crate::model::source::Source;
+
+/// The dev profile's stack of a `stack.toml` text, with no profile overlay: the errors when it
+/// does not resolve. For the unit tests of every part that takes a `Stack`.
+pub(crate) fn from_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
+    let source = Source::parse("stack.toml", text).unwrap();
+    let profile = Source::parse("profile.toml", "").unwrap();
+    let sources = Sources {
+        stack: &source,
+        profile: &profile,
+    };
+    let file: StackFile = source.deserialize().unwrap();
+    resolve(&file, "dev", &profile.deserialize().unwrap(), sources)
+}
 
 fn resolve_text(text: &str) -> Result<Stack, Vec<Diagnostic>> {
     from_text(&format!("[stack]\nname = \"t\"\n{text}"))

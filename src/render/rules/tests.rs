@@ -8,7 +8,7 @@ use crate::model::units::Size;
 /// A stack with `alerts` as its `[alerts]` tables.
 fn stack(alerts: &str) -> Stack {
     let text = format!("[stack]\nname = \"t\"\n{alerts}");
-    crate::model::resolve::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"))
+    crate::model::resolve::tests::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 /// Every alert of the catalogue with this `for`.

@@ -188,11 +188,37 @@ pub(crate) async fn install(docker: &Docker, site: &Site, text: &str) -> Result<
         prometheus.port,
     );
     match reloaded.await {
-        Ok(None) => Ok(()),
+        Ok(None) => alertmanager_again(site).await,
         Ok(Some(refused)) => Err(Error::Prometheus(format!(
             "Prometheus did not reload: {refused}"
         ))),
         Err(e) => Err(Error::Reload(Box::new(e))),
+    }
+}
+
+/// Waits until Prometheus, reloaded, knows its Alertmanager again (when the stack has one): a
+/// reload forgets it for a few seconds, and an alert meanwhile would reach no one — nor would
+/// `status` right after the drill find the stack as it was.
+async fn alertmanager_again(site: &Site) -> Result<()> {
+    if site.containers.alertmanager.is_none() {
+        return Ok(());
+    }
+    let prometheus = &site.addresses.prometheus;
+    let within = site.timing.rediscovered_within();
+    let started = std::time::Instant::now();
+    loop {
+        let found =
+            crate::health::checks::alertmanager_discovered(&prometheus.host, prometheus.port);
+        if found.await.map_err(Error::Prometheus)? {
+            return Ok(());
+        }
+        if started.elapsed() > within {
+            return Err(Error::Prometheus(format!(
+                "Prometheus has not found its Alertmanager again {} s after its reload",
+                within.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

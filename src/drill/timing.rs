@@ -59,6 +59,13 @@ const SLOW_RUN_FACTOR: f64 = 1.2;
 /// Past that, the scrape and evaluation that see the window's new average.
 const SLOW_RUN_SLACK: Duration = Duration::from_secs(5);
 
+/// How often at most Prometheus' discovery hands its targets on — Alertmanager's too, which a
+/// configuration reload forgets until then.
+const DISCOVERY_THROTTLE: Duration = Duration::from_secs(5);
+
+/// Past that, the time for the notifier to take it up and the drill to ask.
+const DISCOVERY_SLACK: Duration = Duration::from_secs(10);
+
 /// The stack's timing, as the drill waits on it.
 #[derive(Debug, Clone)]
 pub(crate) struct Timing {
@@ -214,6 +221,11 @@ impl Timing {
         let t = ((threshold * commands - busy) / (1.0 - threshold / each)).max(0.0);
         let needed = t * SLOW_RUN_FACTOR + SLOW_RUN_SLACK.as_secs_f64();
         (needed <= SLOW_RUN_LONGEST.as_secs_f64()).then(|| Duration::from_secs_f64(needed))
+    }
+
+    /// How long Prometheus may take, after a reload, to know its Alertmanager again.
+    pub(crate) fn rediscovered_within(&self) -> Duration {
+        DISCOVERY_THROTTLE + DISCOVERY_SLACK
     }
 
     /// How long a scrape the drill waits for may take to be in Prometheus.
@@ -494,6 +506,7 @@ mod tests {
         assert_eq!(secs(timing.window_left(Duration::from_secs(100))), 200);
         assert_eq!(secs(timing.window_left(Duration::from_secs(400))), 0);
         assert_eq!(secs(timing.quiet_within()), 360); // 300 + 60
+        assert_eq!(secs(timing.rediscovered_within()), 15); // 5 + 10
         // A burst seen at once resolves a window and the resolution's own wait later.
         let left = timing.window_left(Duration::ZERO);
         assert_eq!(secs(timing.resolves_within(left)), 345); // 300 + 35 + 10

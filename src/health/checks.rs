@@ -159,9 +159,7 @@ impl Checks<'_> {
             plural(groups, "group")
         ));
         if self.stack.alertmanager.service.enabled {
-            let found = json(host, port, "/api/v1/alertmanagers", None).await?;
-            let active = found["data"]["activeAlertmanagers"].as_array();
-            if active.is_none_or(Vec::is_empty) {
+            if !alertmanager_discovered(host, port).await? {
                 return Err("Alertmanager not discovered yet".into());
             }
             detail.push_str(", Alertmanager discovered");
@@ -205,6 +203,14 @@ impl Checks<'_> {
         json(host, port, "/api/dashboards/uid/stackgen-redis", auth).await?;
         Ok("healthy, datasource and dashboard provisioned".into())
     }
+}
+
+/// Whether Prometheus at `host:port` has an Alertmanager to send to. After a configuration
+/// reload it has none until its discovery hands the configured one over again.
+pub(crate) async fn alertmanager_discovered(host: &str, port: u16) -> Result<bool, String> {
+    let found = json(host, port, "/api/v1/alertmanagers", None).await?;
+    let active = found["data"]["activeAlertmanagers"].as_array();
+    Ok(active.is_some_and(|found| !found.is_empty()))
 }
 
 /// Prometheus' and Alertmanager's `/-/ready` answers 200.

@@ -234,7 +234,14 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     // The stack as the drill found it: every service answers, every alert it induced resolved.
     let status = stack.run(&["status"]);
     assert_eq!(status.code, 0, "status right after the drill: {status}");
-    assert_eq!(firing(&stack), firing_before, "{}", firing_history(&stack));
+    // The rendered rules share the drill's expressions but evaluate on their own group's
+    // clock: within an evaluation interval (5 s here) of the drill's last resolve, they have too.
+    assert!(
+        eventually(10, || firing(&stack) == firing_before),
+        "firing now: {:?}, before the drill: {firing_before:?}\n{}",
+        firing(&stack),
+        firing_history(&stack)
+    );
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report:#}");
     let names: Vec<&str> = report["scenarios"]
@@ -427,7 +434,10 @@ fn ctrl_c_while_redis_is_stopped_starts_it_again_and_removes_the_drill_keys() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: restoring what the drill changed."),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(&format!("restored: started {container} again")),
         "{stderr}"

@@ -519,6 +519,22 @@ async fn slow(a: &Context<'_, '_>, setting: &Setting) -> Proof {
     };
     if let Some(why) = failed {
         proof.error = Some(why.to_string());
+    } else if !proof.fired {
+        // What the window held when the drill gave up, for the post-mortem.
+        let seen = match window_load(a).await {
+            Ok((n, d)) if n > 0.0 => format!(
+                "{n:.0} commands taking {d:.1} s, {:.2} ms on average",
+                d / n * 1000.0
+            ),
+            Ok(_) => "no commands".into(),
+            Err(why) => why.to_string(),
+        };
+        proof.error = Some(format!(
+            "it did not fire within {} of slow commands; the {} window held {seen} \
+             (threshold {threshold_ms} ms)",
+            spelled(timeout),
+            spelled(RATE_WINDOW)
+        ));
     }
     proof
 }
@@ -528,26 +544,32 @@ async fn slow(a: &Context<'_, '_>, setting: &Setting) -> Proof {
 /// running; how long they need to run. Other traffic sets the length: the window's command
 /// time must pass `threshold` times its commands.
 async fn quiet_enough(a: &Context<'_, '_>, threshold: f64, each: f64) -> Result<Duration> {
-    let site = a.live.site;
-    let timing = &site.timing;
-    let selector = format!("{{job=\"redis\",target=\"{}\"}}", site.target);
-    let window = spelled(RATE_WINDOW);
-    let commands = format!("increase(redis_commands_processed_total{selector}[{window}])");
-    let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[{window}]))");
+    let timing = &a.live.site.timing;
     let deadline = Instant::now() + timing.quiet_within();
     loop {
-        let n = prometheus::value(site, &commands).await?;
-        let d = prometheus::value(site, &busy).await?;
-        let (n, d) = (n.unwrap_or_default(), d.unwrap_or_default());
+        let (n, d) = window_load(a).await?;
         if let Some(needed) = timing.slow_run(n, d, threshold, each) {
             return Ok(needed);
         }
         if Instant::now() > deadline {
             return Err(Error::TooBusy {
-                window,
+                window: spelled(RATE_WINDOW),
                 commands: n,
             });
         }
         tokio::time::sleep(Duration::from_secs(10)).await;
     }
+}
+
+/// The commands in the rate window on the drill's target, and the seconds they took together,
+/// as Prometheus has them now.
+async fn window_load(a: &Context<'_, '_>) -> Result<(f64, f64)> {
+    let site = a.live.site;
+    let selector = format!("{{job=\"redis\",target=\"{}\"}}", site.target);
+    let window = spelled(RATE_WINDOW);
+    let commands = format!("increase(redis_commands_processed_total{selector}[{window}])");
+    let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[{window}]))");
+    let n = prometheus::value(site, &commands).await?;
+    let d = prometheus::value(site, &busy).await?;
+    Ok((n.unwrap_or_default(), d.unwrap_or_default()))
 }

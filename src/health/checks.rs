@@ -57,8 +57,15 @@ impl Checks<'_> {
         (host, port): (&str, u16),
         started: &Started,
     ) -> Checked {
+        // The managed Redis' nodes (the primary, each replica, each Sentinel) are answered alike.
+        let node = |name: &str| {
+            self.stack
+                .targets
+                .iter()
+                .any(|t| t.managed && t.name == name)
+        };
         match service {
-            "redis" => self.redis(host, port).await.map(Passed::from),
+            name if node(name) => self.redis(host, port).await.map(Passed::from),
             "redis-exporter" => self.exporter(host, port).await.map(Passed::from),
             "prometheus" => self.prometheus(host, port, started).await,
             "alertmanager" => self.alertmanager(host, port).await.map(Passed::from),

@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::http;
+use super::{http, roles};
+use crate::model::raw::TargetKind;
 use crate::model::stack::Target;
 
 /// Targets asked at once.
@@ -42,7 +43,7 @@ pub(crate) async fn scrape_all(host: &str, port: u16, targets: &[Target]) -> Vec
 pub(crate) async fn scrape(host: &str, port: u16, target: &Target) -> TargetStatus {
     let path = format!("/scrape?target={}", http::encode_query(&target.address));
     let (up, detail) = match http::get(host, port, &path).await {
-        Ok(response) if response.status == 200 => judge(&response.body),
+        Ok(response) if response.status == 200 => judge(&response.body, target),
         Ok(response) => (false, format!("the exporter answered {}", response.status)),
         Err(e) => (false, format!("the exporter did not answer: {e}")),
     };
@@ -56,7 +57,7 @@ pub(crate) async fn scrape(host: &str, port: u16, target: &Target) -> TargetStat
 }
 
 /// Up or down from a scrape's text, with what an operator looks at first.
-fn judge(metrics: &str) -> (bool, String) {
+fn judge(metrics: &str, target: &Target) -> (bool, String) {
     let value = |name: &str| {
         metrics.lines().find_map(|line| {
             let (series, value) = line.rsplit_once(' ')?;
@@ -71,13 +72,11 @@ fn judge(metrics: &str) -> (bool, String) {
             "redis_up 0: the exporter cannot reach or log in to it".into(),
         );
     }
-    let role = metrics
-        .lines()
-        .find(|l| l.starts_with("redis_instance_info{"))
-        .and_then(|l| l.split("role=\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("?");
-    let role = if role == "slave" { "replica" } else { role };
+    let role = roles::role(metrics, target);
+    if target.kind == TargetKind::Sentinel {
+        let clients = value("redis_connected_clients").unwrap_or_default();
+        return (true, format!("{role}, {clients} clients"));
+    }
     let used = value("redis_memory_used_bytes").unwrap_or_default();
     let max = value("redis_memory_max_bytes").unwrap_or_default();
     let memory = if max > 0.0 {
@@ -190,6 +189,8 @@ mod tests {
     #[test]
     fn a_down_target_says_whether_it_is_unreachable_or_refuses_the_login() {
         let target = |password: bool, tls: bool| Target {
+            kind: TargetKind::Redis,
+            rendered_role: None,
             name: "eu".into(),
             address: "redis://eu:6379".into(),
             host: "eu".into(),
@@ -261,6 +262,8 @@ mod tests {
                 .unwrap();
         });
         let target = |port: u16| Target {
+            kind: TargetKind::Redis,
+            rendered_role: None,
             name: "t".into(),
             address: format!("redis://127.0.0.1:{port}"),
             host: "127.0.0.1".into(),
@@ -279,17 +282,31 @@ mod tests {
         assert_eq!(look(&target(port), &hosts).await, Reached::Refused);
     }
 
+    fn plain() -> Target {
+        Target {
+            name: "eu".into(),
+            address: "redis://eu:6379".into(),
+            host: "eu".into(),
+            tls: false,
+            password: None,
+            labels: BTreeMap::new(),
+            managed: false,
+            kind: TargetKind::Redis,
+            rendered_role: None,
+        }
+    }
+
     #[test]
     fn a_scrape_is_judged_by_redis_up() {
         let up = "redis_up 1\nredis_instance_info{role=\"slave\",x=\"y\"} 1\n\
                   redis_memory_used_bytes 512\nredis_memory_max_bytes 1024\n\
                   redis_connected_clients 3\n";
         assert_eq!(
-            judge(up),
+            judge(up, &plain()),
             (true, "replica, 50% of maxmemory, 3 clients".into())
         );
-        assert!(!judge("redis_up 0\n").0);
-        assert!(!judge("redis_uptime_in_seconds 1\n").0);
+        assert!(!judge("redis_up 0\n", &plain()).0);
+        assert!(!judge("redis_uptime_in_seconds 1\n", &plain()).0);
         assert_eq!(
             http::encode_query("redis://[::1]:6379"),
             "redis%3A%2F%2F%5B%3A%3A1%5D%3A6379"

@@ -15,6 +15,7 @@ pub(crate) mod checks;
 pub(crate) mod fleet;
 pub(crate) mod http;
 pub(crate) mod redis;
+pub(crate) mod roles;
 pub(crate) mod targets;
 
 pub(crate) use checks::Checks;

@@ -12,6 +12,7 @@ use super::combine::{leaf_combine, table};
 use super::units::{Cpus, Duration, Secret, Size};
 
 leaf_combine!(
+    TargetKind,
     MaxmemoryPolicy,
     Appendfsync,
     PolicyLevel,
@@ -148,8 +149,28 @@ table! {
         appendonly: bool,
         /// How often the append-only file is fsynced.
         appendfsync: Appendfsync,
-        /// The password clients must give (`requirepass`).
+        /// The password clients must give (`requirepass`); replicas and Sentinels use it too.
         password: Secret,
+        /// Replicas of the managed Redis, each its own container (default 0: one Redis).
+        replicas: u16,
+        /// Three Sentinels that watch the managed Redis and promote a replica when it fails.
+        sentinel: SentinelTable,
+    }
+}
+
+table! {
+    /// Sentinel, on the managed Redis and its replicas.
+    pub struct SentinelTable {
+        /// Run three Sentinels (needs `replicas` of at least 1).
+        enabled: bool,
+        /// How many Sentinels must agree the primary is down before a failover (1 to 3,
+        /// default 2).
+        quorum: u16,
+        /// How long the primary must not answer before a Sentinel deems it down (default
+        /// `5s`).
+        down_after: Duration,
+        /// How long a failover may take before another Sentinel retries it (default `60s`).
+        failover_timeout: Duration,
     }
 }
 
@@ -238,10 +259,12 @@ table! {
 }
 
 table! {
-    /// A Redis server the stack monitors but does not run.
+    /// A Redis server or a Sentinel the stack monitors but does not run.
     pub struct TargetTable {
         /// Unique: the `target` label and the `instance` of its alerts.
         name: String,
+        /// What it is: `redis` (default) or `sentinel`.
+        kind: TargetKind,
         /// `redis://host:port` or `rediss://host:port` (TLS), as the exporter reaches it.
         address: String,
         /// The ACL user the exporter logs in as.
@@ -325,6 +348,29 @@ table! {
         /// Refuse a target password sent without TLS (`redis://`) to a host off the stack's
         /// own network.
         require_tls_for_passwords: bool,
+    }
+}
+
+/// What a `[[targets]]` entry is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TargetKind {
+    /// One Redis server (a primary or a replica).
+    #[default]
+    Redis,
+    /// A Redis Sentinel: scraped for its view of the primaries it watches.
+    Sentinel,
+}
+
+impl TargetKind {
+    /// Its `kind` label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Sentinel => "sentinel",
+        }
     }
 }
 

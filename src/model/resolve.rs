@@ -86,8 +86,11 @@ pub(crate) fn resolve(
         policy: policy(profile.policy.clone()),
     };
     kubernetes::secret_forms(&mut c, &stack);
-    if stack.kubernetes.is_none() {
-        check_ports(&mut c, &stack.services());
+    if stack.kubernetes.is_some() {
+        kubernetes::refuse_topology(&mut c, &stack);
+    } else {
+        ports::services(&mut c, &stack.services());
+        ports::topology(&mut c, &stack);
     }
     if c.has_errors() {
         return Err(c.finish());
@@ -178,6 +181,8 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
         );
     }
     let auth = service.enabled && secret(c, secrets, "redis.password", REDIS_PASSWORD, r.password);
+    let nodes = topology::nodes(c, r.replicas, &service);
+    let sentinel = topology::sentinel(c, r.sentinel, &service, nodes.len());
     Redis {
         service,
         memory_limit,
@@ -191,6 +196,8 @@ fn redis(c: &mut Collector<'_>, r: RedisTable, secrets: &mut BTreeMap<String, Se
         appendonly: r.appendonly.unwrap_or(true),
         appendfsync: r.appendfsync.unwrap_or(Appendfsync::Everysec),
         auth,
+        nodes,
+        sentinel,
     }
 }
 
@@ -534,40 +541,6 @@ fn runbook_base_url(c: &mut Collector<'_>, table: &AlertsTable) -> String {
     url
 }
 
-fn is_wildcard(bind: &str) -> bool {
-    super::grammar::Reach::of(bind) == Some(super::grammar::Reach::Everywhere)
-}
-
-fn binds_overlap(a: &str, b: &str) -> bool {
-    a == b || is_wildcard(a) || is_wildcard(b)
-}
-
-/// Two enabled services cannot publish the same host port on overlapping addresses.
-fn check_ports(c: &mut Collector<'_>, services: &[&Service]) {
-    for (i, later) in services.iter().enumerate() {
-        let clash = services[..i].iter().find(|earlier| {
-            earlier.enabled
-                && later.enabled
-                && earlier.port == later.port
-                && binds_overlap(&earlier.bind, &later.bind)
-        });
-        if let Some(earlier) = clash {
-            let later_key = format!("{}.port", later.table);
-            let earlier_key = format!("{}.port", earlier.table);
-            let key = c.sources.first_set(&[&later_key, &earlier_key]).to_string();
-            c.error(
-                Code::PortClash,
-                &key,
-                format!(
-                    "host port {} is already published by `{}`; two services cannot share one \
-                     host port",
-                    later.port, earlier.table
-                ),
-            );
-        }
-    }
-}
-
 fn policy(table: Option<PolicyTable>) -> Policy {
     let declared = table.is_some();
     let p = table.unwrap_or_default();
@@ -588,7 +561,9 @@ fn policy(table: Option<PolicyTable>) -> Policy {
 
 pub(crate) mod fleet;
 pub(crate) mod kubernetes;
+mod ports;
 mod service;
+pub(crate) mod topology;
 
 pub(crate) use service::*;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{Appendfsync, KubernetesMode, PolicyLevel};
+use super::raw::{Appendfsync, KubernetesMode, PolicyLevel, TargetKind};
 use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::AlertKind;
 use crate::alerts::Severity;
@@ -31,9 +31,49 @@ pub(crate) struct Target {
     pub tls: bool,
     /// Where its password comes from; none when it takes none.
     pub password: Option<TargetSecret>,
+    /// Its labels: the user's, and those stackgen sets (`kind`, and `replication_group` on the
+    /// managed topology's nodes).
     pub labels: BTreeMap<String, String>,
-    /// The Redis this stack runs.
+    /// A node of the Redis this stack runs: the primary, a replica or a Sentinel.
     pub managed: bool,
+    pub kind: TargetKind,
+    /// The role a node of the managed topology is rendered in (`master`, `slave`, `sentinel`).
+    /// Not a label: Sentinel changes roles, and the exporter's `redis_instance_info{role}`
+    /// tells the current one.
+    pub rendered_role: Option<&'static str>,
+}
+
+/// A node of the managed Redis (the primary or a replica) or a Sentinel: its own container and
+/// published port.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Node {
+    /// Its service, container-network host name and target name: `redis-replica-1`.
+    pub name: String,
+    /// The role it is rendered in (`master`, `slave` or `sentinel`); Sentinel may change a data
+    /// node's since.
+    pub role: &'static str,
+    /// Its data volume (none for a Sentinel, which keeps its state in memory).
+    pub volume: Option<String>,
+    /// Published host port.
+    pub port: u16,
+    /// The port it listens on inside its container.
+    pub container_port: u16,
+    /// The compose short syntax of the published port.
+    pub publish: String,
+}
+
+/// Three Sentinels watching the managed Redis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Sentinel {
+    /// The name the Sentinels know the primary by (`SENTINEL get-master-addr-by-name`).
+    pub master_name: &'static str,
+    pub quorum: u16,
+    pub down_after: Duration,
+    pub failover_timeout: Duration,
+    /// The two durations in milliseconds, as sentinel.conf takes them.
+    pub down_after_ms: u64,
+    pub failover_timeout_ms: u64,
+    pub nodes: Vec<Node>,
 }
 
 /// A target's password: where `stack.toml` declares it, and where its value comes from.
@@ -99,6 +139,9 @@ pub(crate) struct Redis {
     pub appendonly: bool,
     pub appendfsync: Appendfsync,
     pub auth: bool,
+    /// Its data nodes, the primary first, then each replica: one when it runs alone.
+    pub nodes: Vec<Node>,
+    pub sentinel: Option<Sentinel>,
 }
 
 /// Where the exporter's password map is, when `up` assembles it: under the runtime folder of
@@ -222,7 +265,7 @@ pub(crate) struct Stack {
     pub grafana: Grafana,
     pub runbook_base_url: String,
     pub alerts: Vec<AlertSettings>,
-    /// Every Redis the exporter scrapes.
+    /// Every Redis and Sentinel the exporter scrapes.
     pub targets: Vec<Target>,
     /// Set when the profile renders Kubernetes manifests instead of a compose file.
     pub kubernetes: Option<Kubernetes>,

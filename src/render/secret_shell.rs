@@ -115,19 +115,55 @@ sg_conf() {
   done
 }"##;
 
-/// The snippet as templates take it (`secret_shell.sh`, `secret_shell.compose`): as it is for
-/// a container's `sh -c`, and with every `$` doubled for compose.yaml, where `$` starts a
-/// variable. Each goes into a block scalar through `indent`.
+/// What the managed topology's containers add to the snippet: `sg_cli ARG…` (redis-cli, logged
+/// in with `$sg_value` when it is set, never through argv or the script's environment) and
+/// `sg_primary SELF SENTINEL…`: the primary the first Sentinel that answers reports now in
+/// `$sg_primary` (`redis`, the rendered one, when none does), and in `$sg_replicaof` the
+/// redis.conf line that makes SELF its replica, empty when SELF is it. A node restarted after a
+/// failover so rejoins as what Sentinel made it.
+pub(crate) const TOPOLOGY: &str = r##"# The current primary, as the Sentinels see it.
+sg_nl='
+'
+sg_cli() {
+  if [ -n "${sg_value-}" ]; then
+    REDISCLI_AUTH=$sg_value redis-cli "$@"
+  else
+    redis-cli "$@"
+  fi
+}
+sg_primary() {
+  sg_self=$1 sg_primary=redis
+  shift
+  for sg_sentinel in "$@"; do
+    case $sg_sentinel in "$sg_self") continue ;; esac
+    if sg_reply=$(sg_cli -e -h "$sg_sentinel" -p 26379 --raw \
+      SENTINEL get-master-addr-by-name redis 2>/dev/null) && [ -n "$sg_reply" ]; then
+      sg_primary=${sg_reply%%"$sg_nl"*}
+      break
+    fi
+  done
+  case $sg_primary in
+    "$sg_self") sg_replicaof= ;;
+    *) sg_replicaof="replicaof $sg_primary 6379" ;;
+  esac
+}"##;
+
+/// The snippets as templates take them (`secret_shell.sh`, `secret_shell.compose`,
+/// `secret_shell.topology`): as they are for a container's `sh -c`, and with every `$` doubled
+/// for compose.yaml, where `$` starts a variable. Each goes into a block scalar through
+/// `indent`.
 #[derive(Debug, Serialize)]
 pub(crate) struct Forms {
     sh: &'static str,
     compose: String,
+    topology: String,
 }
 
 pub(crate) fn forms() -> Forms {
     Forms {
         sh: SNIPPET,
         compose: SNIPPET.replace('$', "$$"),
+        topology: TOPOLOGY.replace('$', "$$"),
     }
 }
 

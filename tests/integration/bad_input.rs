@@ -236,6 +236,60 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "unknown profile `staging`",
         "stack.toml:3:1",
     ),
+    (
+        "more replicas than the topology runs",
+        "[stack]\nname = \"t\"\n[redis]\nreplicas = 6\n",
+        "`replicas` must be from 0 to 5, not 6",
+        "stack.toml:4:1",
+    ),
+    (
+        "Sentinel with no replica to promote",
+        "[stack]\nname = \"t\"\n[redis.sentinel]\nenabled = true\n",
+        "Sentinel promotes a replica when the primary fails",
+        "stack.toml:4:1",
+    ),
+    (
+        "a quorum more than the Sentinels that run",
+        "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\nquorum = 4\n",
+        "`quorum` must be from 1 to 3",
+        "stack.toml:7:1",
+    ),
+    (
+        "a Sentinel timeout of part of a second",
+        "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\ndown_after = \"1500ms\"\n",
+        "`down_after` must be whole seconds",
+        "stack.toml:7:1",
+    ),
+    (
+        "a replica's port published by another service",
+        "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[redis_exporter]\nport = 6380\n",
+        "`redis-replica-1` publishes host port 6380, which `redis_exporter` publishes already",
+        "stack.toml:4:1",
+    ),
+    (
+        "a Sentinel target without its replication group",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"s\"\nkind = \"sentinel\"\naddress = \"redis://s:26379\"\n",
+        "a Sentinel target needs `labels.replication_group`",
+        "stack.toml:3:1",
+    ),
+    (
+        "a target in the managed topology's replication group",
+        "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nlabels = { replication_group = \"redis\" }\n",
+        "replication group `redis` is the managed Redis and its replicas",
+        "stack.toml:8:12",
+    ),
+    (
+        "an unknown target kind",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\nkind = \"proxy\"\naddress = \"redis://a:6379\"\n",
+        "unknown variant `proxy`, expected `redis` or `sentinel`",
+        "stack.toml:5:8",
+    ),
+    (
+        "replicas and Sentinel on the Kubernetes target",
+        "[stack]\nname = \"t\"\ntarget = \"kubernetes\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\n",
+        "the Kubernetes target runs one Redis: run replicas and Sentinel with a Redis operator",
+        "stack.toml:5:1",
+    ),
 ];
 
 #[test]

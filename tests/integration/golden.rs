@@ -68,6 +68,16 @@ fn golden_noeviction() {
 
 /// The Kubernetes target: operator and standalone mode, each under the dev and the prod policy.
 #[test]
+fn golden_replication() {
+    check_case("replication");
+}
+
+#[test]
+fn golden_sentinel() {
+    check_case("sentinel");
+}
+
+#[test]
 fn golden_kubernetes() {
     check_case("kubernetes");
 }

@@ -5,23 +5,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::topology::{self, KIND_LABEL, MANAGED_GROUP};
 use super::{Collector, is_variable_name};
+use crate::alerts::GROUP_LABEL;
 use crate::diagnostic::Code;
 use crate::model::grammar;
-use crate::model::raw::{RouteTable, TargetTable};
+use crate::model::raw::{RouteTable, TargetKind, TargetTable};
 use crate::model::stack::{
     PASSWORD_MAP, PasswordMap, Redis, Route, SecretUse, Target, TargetSecret, password_map_path,
 };
 use crate::model::units::Secret;
 
-/// The managed Redis as a target: its name, and its address on the stack's network.
-pub(crate) const MANAGED_NAME: &str = "redis";
-pub(crate) const MANAGED_ADDRESS: &str = "redis://redis:6379";
 /// Labels every series of a target gets from stackgen itself.
-pub(crate) const RESERVED_LABELS: [&str; 3] = ["instance", "job", "target"];
+pub(crate) const RESERVED_LABELS: [&str; 4] = ["instance", "job", "target", KIND_LABEL];
 const DEFAULT_REDIS_PORT: u16 = 6379;
 
-/// The managed Redis (when it runs) and every `[[targets]]` entry, checked.
+/// The managed Redis' nodes (when it runs) and every `[[targets]]` entry, checked.
 pub(crate) fn targets(
     c: &mut Collector<'_>,
     redis: &Redis,
@@ -29,15 +28,7 @@ pub(crate) fn targets(
 ) -> Vec<Target> {
     let mut targets = Vec::new();
     if redis.service.enabled {
-        targets.push(Target {
-            name: MANAGED_NAME.into(),
-            address: MANAGED_ADDRESS.into(),
-            host: "redis".into(),
-            tls: false,
-            password: None,
-            labels: BTreeMap::new(),
-            managed: true,
-        });
+        targets.extend(topology::managed_targets(redis));
     } else if tables.is_empty() {
         c.error(
             Code::InvalidValue,
@@ -45,15 +36,20 @@ pub(crate) fn targets(
             "with `[redis] enabled = false` there is nothing to monitor: add `[[targets]]`",
         );
     }
+    let managed = targets.len();
     for (i, table) in tables.into_iter().enumerate() {
         targets.push(target(c, i, table));
     }
-    duplicates(c, &targets);
+    let (nodes, entries) = targets.split_at(managed);
+    let entries: Vec<(usize, &Target)> = entries.iter().enumerate().collect();
+    duplicates(c, nodes, &entries);
     targets
 }
 
 fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
     let key = |field: &str| format!("targets.{i}.{field}");
+    topology::check_kind(c, i, &t);
+    let kind = t.kind.unwrap_or_default();
     let name = t.name.unwrap_or_default();
     if !is_target_name(&name) {
         c.error(
@@ -64,6 +60,24 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
                  and `:`, starting with a letter or digit"
             ),
         );
+    }
+    let password = password(c, i, t.password);
+    let mut labels = t.labels.unwrap_or_default();
+    for (label, value) in &labels {
+        let at = key(&format!("labels.{label}"));
+        label_name(c, &at, label);
+        if value.is_empty() {
+            c.error(
+                Code::InvalidValue,
+                &at,
+                format!("label `{label}` is empty: Prometheus drops a label with no value"),
+            );
+        }
+        label_value(c, &at, value);
+    }
+    // A Sentinel says what it is; a Redis needs no label to be one (`kind!="sentinel"`).
+    if kind != TargetKind::Redis {
+        labels.insert(KIND_LABEL.into(), kind.as_str().into());
     }
     let (address, host, tls) = match t.address.as_deref().map(parse_address) {
         Some(Ok(parsed)) => parsed,
@@ -80,43 +94,35 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
             Default::default()
         }
     };
-    for (label, value) in t.labels.iter().flatten() {
-        let at = key(&format!("labels.{label}"));
-        label_name(c, &at, label);
-        if value.is_empty() {
-            c.error(
-                Code::InvalidValue,
-                &at,
-                format!("label `{label}` is empty: Prometheus drops a label with no value"),
-            );
-        }
-        label_value(c, &at, value);
-    }
-    let password = t.password.map(|source| {
-        if let Secret::Env(variable) = &source
-            && !is_variable_name(variable)
-        {
-            c.error(
-                Code::InvalidValue,
-                &key("password.env"),
-                "`env` must name an environment variable: letters, digits and `_` (value not \
-                 shown)",
-            );
-        }
-        TargetSecret {
-            key: key("password"),
-            source,
-        }
-    });
     Target {
         name,
         address,
         host,
         tls,
         password,
-        labels: t.labels.unwrap_or_default(),
+        labels,
         managed: false,
+        kind,
+        rendered_role: None,
     }
+}
+
+/// A target's password, its variable name checked.
+fn password(c: &mut Collector<'_>, i: usize, source: Option<Secret>) -> Option<TargetSecret> {
+    let source = source?;
+    if let Secret::Env(variable) = &source
+        && !is_variable_name(variable)
+    {
+        c.error(
+            Code::InvalidValue,
+            &format!("targets.{i}.password.env"),
+            "`env` must name an environment variable: letters, digits and `_` (value not shown)",
+        );
+    }
+    Some(TargetSecret {
+        key: format!("targets.{i}.password"),
+        source,
+    })
 }
 
 /// A label name Prometheus accepts, not reserved by it (`__`) or by stackgen.
@@ -236,16 +242,43 @@ pub(crate) fn is_local_host(host: &str) -> bool {
     }
 }
 
-fn duplicates(c: &mut Collector<'_>, targets: &[Target]) {
+/// Two entries of one name or one address, or one that is a node of the managed Redis;
+/// `entries` are the `[[targets]]` entries by their index.
+fn duplicates(c: &mut Collector<'_>, managed: &[Target], entries: &[(usize, &Target)]) {
     let mut names = BTreeSet::new();
     let mut addresses = BTreeMap::new();
-    for (i, target) in targets.iter().filter(|t| !t.managed).enumerate() {
+    for &(i, target) in entries {
         let key = |field: &str| format!("targets.{i}.{field}");
         if !target.name.is_empty() && !names.insert(target.name.as_str()) {
             c.error(
                 Code::DuplicateTarget,
                 &key("name"),
                 format!("a target named `{}` exists already", target.name),
+            );
+        }
+        if let Some(node) = managed
+            .iter()
+            .find(|m| m.name == target.name || m.address == target.address)
+        {
+            c.error(
+                Code::DuplicateTarget,
+                &key("name"),
+                format!(
+                    "`{}` at `{}` is a node of the managed Redis: name and address this target \
+                     otherwise",
+                    node.name, node.address
+                ),
+            );
+        }
+        let managed_group = target.labels.get(GROUP_LABEL).map(String::as_str);
+        if managed.len() > 1 && managed_group == Some(MANAGED_GROUP) {
+            c.error(
+                Code::InvalidValue,
+                &key(&format!("labels.{GROUP_LABEL}")),
+                format!(
+                    "replication group `{MANAGED_GROUP}` is the managed Redis and its replicas: \
+                     name this target's group otherwise"
+                ),
             );
         }
         if target.address.is_empty() {
@@ -260,21 +293,6 @@ fn duplicates(c: &mut Collector<'_>, targets: &[Target]) {
                     target.name
                 ),
             );
-        }
-    }
-    let managed = targets.iter().find(|t| t.managed);
-    if let Some(managed) = managed {
-        for (i, target) in targets.iter().filter(|t| !t.managed).enumerate() {
-            if target.name == managed.name || target.address == managed.address {
-                c.error(
-                    Code::DuplicateTarget,
-                    &format!("targets.{i}.name"),
-                    format!(
-                        "`{MANAGED_NAME}` at `{MANAGED_ADDRESS}` is the managed Redis: name and \
-                         address this target otherwise"
-                    ),
-                );
-            }
         }
     }
 }

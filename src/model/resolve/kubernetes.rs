@@ -115,3 +115,21 @@ fn is_secret_key(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
+
+/// The Kubernetes target runs one Redis: replicas and Sentinel there are an operator's or a
+/// chart's to run, and stackgen monitors them as targets.
+pub(crate) fn refuse_topology(c: &mut Collector<'_>, stack: &Stack) {
+    let keys = [
+        (stack.redis.nodes.len() > 1, "redis.replicas"),
+        (stack.redis.sentinel.is_some(), "redis.sentinel.enabled"),
+    ];
+    if let Some((_, key)) = keys.into_iter().find(|(set, _)| *set) {
+        c.error(
+            Code::InvalidValue,
+            key,
+            "the Kubernetes target runs one Redis: run replicas and Sentinel with a Redis operator \
+             or chart, and monitor them here as `[[targets]]` (`kind = \"sentinel\"` for a \
+             Sentinel)",
+        );
+    }
+}

@@ -7,7 +7,8 @@
 //!
 //! This is the only file that spells an alert's name.
 
-/// The target label that puts targets in one replication group, for `RedisNoPrimary`.
+/// The target label that puts targets in one replication group: the alerts about a group
+/// (`RedisNoPrimary`, `RedisSplitBrain`, Sentinel's) are evaluated within it.
 pub const GROUP_LABEL: &str = "replication_group";
 
 pub(crate) mod promql;
@@ -382,6 +383,96 @@ catalogue! {
         for: Duration::from_mins(1),
         severity: Critical,
     }
+    /// RedisReplicaLag: a replica last acknowledged its primary longer than `threshold_seconds`
+    /// ago.
+    ReplicaLag = "RedisReplicaLag" {
+        key: replica_lag,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Warning,
+        threshold: ReplicaLagAlert.threshold_seconds {
+            doc: "Seconds since a replica's last acknowledgement above which the alert fires.",
+            unit: "s",
+            default: 10.0,
+            above: 0.0,
+            below: 86400.0,
+        },
+    }
+    /// RedisReplicaLagBytes: a replica is more than `threshold_mib` of the replication stream
+    /// behind its primary.
+    ReplicaLagBytes = "RedisReplicaLagBytes" {
+        key: replica_lag_bytes,
+        source: Exporter,
+        for: Duration::from_mins(2),
+        severity: Warning,
+        threshold: ReplicaLagBytesAlert.threshold_mib {
+            doc: "MiB of the replication stream a replica may be behind before the alert fires.",
+            unit: "MiB",
+            default: 64.0,
+            above: 0.0,
+            below: 1048576.0,
+        },
+    }
+    /// RedisFullResyncs: a primary made more than `threshold_per_hour` full resynchronizations
+    /// within the last hour.
+    FullResyncs = "RedisFullResyncs" {
+        key: full_resyncs,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+        threshold: ResyncAlert.threshold_per_hour {
+            doc: "Full resynchronizations within an hour above which the alert fires.",
+            unit: "/h",
+            default: 5.0,
+            above: 0.0,
+            below: 1e6,
+        },
+    }
+    /// RedisSplitBrain: more than one target of a `replication_group` is a primary.
+    SplitBrain = "RedisSplitBrain" {
+        key: split_brain,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisSentinelDown: the exporter reports a Sentinel unreachable.
+    SentinelDown = "RedisSentinelDown" {
+        key: sentinel_down,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+    }
+    /// RedisSentinelTilt: a Sentinel entered tilt mode (it stops acting) within the last
+    /// five minutes.
+    SentinelTilt = "RedisSentinelTilt" {
+        key: sentinel_tilt,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+    }
+    /// RedisSentinelQuorumLost: no Sentinel of a `replication_group` can reach the quorum
+    /// that authorizes a failover.
+    SentinelQuorumLost = "RedisSentinelQuorumLost" {
+        key: sentinel_quorum_lost,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisSentinelPrimaryDown: no Sentinel of a `replication_group` sees its primary ok.
+    SentinelPrimaryDown = "RedisSentinelPrimaryDown" {
+        key: sentinel_primary_down,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisFailover: Sentinel promoted a new primary in a `replication_group` within the
+    /// last ten minutes (a notice, with the new primary).
+    Failover = "RedisFailover" {
+        key: failover,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Info,
+    }
     /// RedisLastSaveTooOld: changes unsaved for longer than `threshold_hours`, on a target
     /// that has saved an RDB snapshot since it started.
     LastSaveTooOld = "RedisLastSaveTooOld" {
@@ -437,58 +528,4 @@ pub fn markdown_table() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_and_names_are_unique() {
-        let mut keys: Vec<_> = AlertKind::ALL.iter().map(|k| k.key()).collect();
-        let mut names: Vec<_> = AlertKind::ALL.iter().map(|k| k.name()).collect();
-        keys.sort();
-        keys.dedup();
-        names.sort();
-        names.dedup();
-        assert_eq!(keys.len(), AlertKind::ALL.len());
-        assert_eq!(names.len(), AlertKind::ALL.len());
-    }
-
-    #[test]
-    fn thresholds_check_their_range() {
-        let memory = AlertKind::MemoryPressure.threshold().unwrap();
-        assert_eq!(memory.key, "threshold_percent");
-        assert!(memory.check(90.0).is_ok());
-        assert_eq!(
-            memory.check(100.0).unwrap_err(),
-            "`threshold_percent` must be between 0 and 100, exclusive, not 100"
-        );
-        let latency = AlertKind::HighLatency.threshold().unwrap();
-        assert_eq!(
-            latency.check(0.0).unwrap_err(),
-            "`threshold_ms` must be between 0 and 3600000, exclusive, not 0"
-        );
-        assert!(latency.check(f64::INFINITY).is_err());
-        assert!(latency.check(f64::NAN).is_err());
-        assert!(latency.check(1e300).is_err());
-        assert!(latency.check(1e-10).is_ok(), "tiny, and written exactly");
-        assert_eq!(AlertKind::RedisDown.threshold(), None);
-    }
-
-    #[test]
-    fn the_readme_lists_the_catalogue() {
-        // The whole section after the prose, up to the next heading, is the table: nothing
-        // pasted after it goes unnoticed.
-        let readme = include_str!("../../README.md");
-        let table = markdown_table();
-        let start = readme
-            .find("| key | alert |")
-            .expect("README.md has the alert table");
-        let end = readme[start..]
-            .find("\n#")
-            .map_or(readme.len(), |end| start + end);
-        assert_eq!(
-            readme[start..end].trim_end(),
-            table.trim_end(),
-            "README.md's alert table, up to the next heading, differs from the catalogue"
-        );
-    }
-}
+mod tests;

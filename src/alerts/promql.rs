@@ -12,6 +12,7 @@ use super::{AlertKind, GROUP_LABEL};
 use crate::model::units::Size;
 
 mod series;
+mod topology;
 
 pub(crate) use series::{Level, Samples, Series, labelled, number};
 use series::{Scenario, constant, counter, gauge, gauges, increasing};
@@ -64,8 +65,13 @@ pub(crate) type Labels = BTreeMap<String, String>;
 pub(crate) enum Subject {
     /// Each Redis target: its name as `instance` and `target`, and its labels.
     Redis,
-    /// A replication group: only `replication_group`.
+    /// A replication group of Redis targets: only `replication_group`.
     Group,
+    /// Each Sentinel target (`kind = "sentinel"`), as `Redis` is each Redis.
+    Sentinel,
+    /// A replication group as its Sentinels see it: `replication_group`, and these labels
+    /// with the values the bad scenario gives them.
+    SentinelGroup(&'static [(&'static str, &'static str)]),
     /// One scrape job of the stack's own.
     Job(Job),
 }
@@ -104,6 +110,16 @@ pub(crate) struct Inputs {
     pub noeviction: bool,
 }
 
+impl Inputs {
+    /// Inputs that change no expression's shape or subject: for asking what an alert is
+    /// about.
+    pub(crate) const NEUTRAL: Inputs = Inputs {
+        threshold: 1.0,
+        maxmemory: Size::mib(1),
+        noeviction: false,
+    };
+}
+
 /// The alert's expression, annotations and test scenarios.
 pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
     let t = inputs.threshold;
@@ -133,12 +149,21 @@ pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
         AlertKind::ReplicasLost => replicas_lost(),
         AlertKind::NoPrimary => no_primary(),
         AlertKind::LastSaveTooOld => last_save_too_old(t),
+        AlertKind::ReplicaLag => topology::replica_lag(t),
+        AlertKind::ReplicaLagBytes => topology::replica_lag_bytes(t),
+        AlertKind::FullResyncs => topology::full_resyncs(t),
+        AlertKind::SplitBrain => topology::split_brain(),
+        AlertKind::SentinelDown => topology::sentinel_down(),
+        AlertKind::SentinelTilt => topology::sentinel_tilt(),
+        AlertKind::SentinelQuorumLost => topology::quorum_lost(),
+        AlertKind::SentinelPrimaryDown => topology::primary_down(),
+        AlertKind::Failover => topology::failover(),
     }
 }
 
 fn redis_down() -> Entry {
     Entry {
-        expr: "redis_up == 0".into(),
+        expr: "redis_up{kind!=\"sentinel\"} == 0".into(),
         summary: "Redis is down on {{ $labels.instance }}",
         description: "redis_exporter cannot reach Redis target {{ $labels.instance }} \
                       (redis_up == 0)."
@@ -420,7 +445,8 @@ fn persistence_failing() -> Entry {
 
 fn no_maxmemory() -> Entry {
     Entry {
-        expr: "redis_memory_max_bytes == 0".into(),
+        // A Sentinel keeps no data, and has no maxmemory.
+        expr: "redis_memory_max_bytes{kind!=\"sentinel\"} == 0".into(),
         summary: "Redis on {{ $labels.instance }} has no maxmemory",
         description: "Redis on {{ $labels.instance }} runs without maxmemory: it grows until \
                       its host or container runs out of memory, and no memory alert can fire."
@@ -450,7 +476,10 @@ fn replica_link_down() -> Entry {
 
 fn replicas_lost() -> Entry {
     Entry {
-        expr: "redis_connected_slaves < max_over_time(redis_connected_slaves[1h])".into(),
+        // A primary only: one Sentinel demoted has no replicas any more, and lost none.
+        expr: "redis_connected_slaves < max_over_time(redis_connected_slaves[1h]) \
+               and on (instance, job) redis_instance_info{role=\"master\"}"
+            .into(),
         summary: "Primary {{ $labels.instance }} lost replicas",
         description: "The primary {{ $labels.instance }} has fewer replicas connected than \
                       it had within the last hour."
@@ -467,10 +496,13 @@ fn replicas_lost() -> Entry {
             } else {
                 constant(2, n)
             };
-            vec![Series {
-                series: labelled("redis_connected_slaves", &[], labels),
-                values,
-            }]
+            vec![
+                Series {
+                    series: labelled("redis_connected_slaves", &[], labels),
+                    values,
+                },
+                primary(labels, n),
+            ]
         }),
     }
 }
@@ -479,7 +511,7 @@ fn no_primary() -> Entry {
     let g = GROUP_LABEL;
     Entry {
         expr: format!(
-            "count by ({g}) (redis_up{{{g}!=\"\"}}) unless on ({g}) \
+            "count by ({g}) (redis_up{{{g}!=\"\",kind!=\"sentinel\"}}) unless on ({g}) \
              count by ({g}) (redis_instance_info{{role=\"master\",{g}!=\"\"}})"
         ),
         summary: "Replication group {{ $labels.replication_group }} has no primary",
@@ -501,13 +533,23 @@ fn no_primary() -> Entry {
                     series: labelled("redis_up", &[], labels),
                     values: constant(1, n),
                 },
-                Series {
-                    series: labelled("redis_instance_info", &[("role", role)], labels),
-                    values: constant(1, n),
-                },
+                with_role(role, labels, n),
             ]
         }),
     }
+}
+
+/// The target's role, as the exporter reports it.
+fn with_role(role: &str, labels: &Labels, n: u64) -> Series {
+    Series {
+        series: labelled("redis_instance_info", &[("role", role)], labels),
+        values: constant(1, n),
+    }
+}
+
+/// The target is a primary.
+fn primary(labels: &Labels, n: u64) -> Series {
+    with_role("master", labels, n)
 }
 
 fn last_save_too_old(threshold: f64) -> Entry {

@@ -117,11 +117,23 @@ fn not_inducible(setting: &Setting) -> Option<String> {
              safely on a running Redis"
                 .to_string()
         }
-        AlertKind::ReplicaLinkDown | AlertKind::ReplicasLost | AlertKind::NoPrimary => {
-            "not induced: it needs replication cut or a primary demoted, which the drill never \
-             does to a running Redis"
-                .to_string()
-        }
+        AlertKind::ReplicaLinkDown
+        | AlertKind::ReplicasLost
+        | AlertKind::NoPrimary
+        | AlertKind::ReplicaLag
+        | AlertKind::ReplicaLagBytes
+        | AlertKind::FullResyncs
+        | AlertKind::SplitBrain => "not induced: it needs replication cut, slowed or split, or a \
+                                    primary demoted, which the drill never does to a running \
+                                    Redis"
+            .to_string(),
+        AlertKind::SentinelDown
+        | AlertKind::SentinelTilt
+        | AlertKind::SentinelQuorumLost
+        | AlertKind::SentinelPrimaryDown
+        | AlertKind::Failover => "not induced: it needs Sentinels stopped or a failover, which \
+                                  the alerts scenario never does"
+            .to_string(),
         AlertKind::LastSaveTooOld => format!(
             "not induced: it needs {} hours of changes without a save",
             setting.threshold.unwrap_or_default()

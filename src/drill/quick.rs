@@ -17,7 +17,6 @@ use super::site::Site;
 use super::{Error, Result};
 use crate::alerts::promql::{self, Inputs, Subject};
 use crate::alerts::{AlertKind, GROUP_LABEL};
-use crate::model::units::Size;
 
 /// Where the drill's rules go, in Prometheus' data volume.
 const FOLDER: &str = "/prometheus";
@@ -64,12 +63,7 @@ fn subject(alert: &str) -> Result<Subject> {
                 "the rendered rules have an alert `{alert}` stackgen does not know"
             ))
         })?;
-    let neutral = Inputs {
-        threshold: 0.0,
-        maxmemory: Size::mib(1),
-        noeviction: false,
-    };
-    Ok(promql::entry(*kind, neutral).subject)
+    Ok(promql::entry(*kind, Inputs::NEUTRAL).subject)
 }
 
 /// `expr` narrowed to the series of the drill's target. An alert per target gets the matcher
@@ -80,7 +74,7 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
     let matcher = Matcher::new(MatchOp::Equal, TARGET_LABEL, target);
     let mut narrowed = match subject {
         Subject::Job(_) => return Ok(expr.to_string()),
-        Subject::Redis => {
+        Subject::Redis | Subject::Sentinel => {
             let mut parsed = parse(expr)?;
             each_selector(&mut parsed, &mut |selector| {
                 let matchers = &mut selector.matchers;
@@ -94,7 +88,7 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
             parsed
         }
         // Matcher's Display escapes the value for PromQL's string grammar.
-        Subject::Group => parse(&format!(
+        Subject::Group | Subject::SentinelGroup(_) => parse(&format!(
             "({expr}) and on ({GROUP_LABEL}) redis_up{{{matcher}}}"
         ))?,
     };
@@ -434,7 +428,7 @@ mod tests {
             let subject = subject(alert).unwrap();
             seen.push(subject);
             match subject {
-                Subject::Redis => {
+                Subject::Redis | Subject::Sentinel => {
                     for selector in selectors(&expr) {
                         let targets = value_of(selector, TARGET_LABEL);
                         assert_eq!(targets, ["redis"], "{alert}: {selector}");
@@ -450,7 +444,7 @@ mod tests {
                         );
                     }
                 }
-                Subject::Group => {
+                Subject::Group | Subject::SentinelGroup(_) => {
                     let Expr::Binary(and) = &expr else {
                         panic!("{alert}: {expr}")
                     };

@@ -15,6 +15,7 @@ use super::http::{self, Method};
 use super::targets::{PendingTarget, Started, Targets};
 use super::{fleet, redis};
 use crate::model::Stack;
+use crate::model::raw::TargetKind;
 use crate::printer::plural;
 
 /// What a check needs besides the service's address: the stack, the passwords it logs in
@@ -57,15 +58,17 @@ impl Checks<'_> {
         (host, port): (&str, u16),
         started: &Started,
     ) -> Checked {
-        // The managed Redis' nodes (the primary, each replica, each Sentinel) are answered alike.
-        let node = |name: &str| {
+        // The managed Redis' nodes (the primary, each replica, each Sentinel) are answered alike;
+        // a Sentinel is ready once it watches the whole group.
+        let node = |kind: TargetKind| {
             self.stack
                 .targets
                 .iter()
-                .any(|t| t.managed && t.name == name)
+                .any(|t| t.managed && t.name == service && t.kind == kind)
         };
         match service {
-            name if node(name) => self.redis(host, port).await.map(Passed::from),
+            _ if node(TargetKind::Sentinel) => self.sentinel(host, port).await.map(Passed::from),
+            _ if node(TargetKind::Redis) => self.redis(host, port).await.map(Passed::from),
             "redis-exporter" => self.exporter(host, port).await.map(Passed::from),
             "prometheus" => self.prometheus(host, port, started).await,
             "alertmanager" => self.alertmanager(host, port).await.map(Passed::from),
@@ -95,6 +98,38 @@ impl Checks<'_> {
             Err(format!(
                 "PING answered {without} without the password and {with} with it"
             ))
+        }
+    }
+
+    /// A Sentinel answers as Redis does, and is ready once it sees the primary ok, every
+    /// replica and every other Sentinel: only then can it take part in a failover.
+    async fn sentinel(&self, host: &str, port: u16) -> Result<String, String> {
+        let ping = self.redis(host, port).await?;
+        let Some(sentinel) = &self.stack.redis.sentinel else {
+            return Ok(ping);
+        };
+        let password = self
+            .redis_password
+            .as_deref()
+            .filter(|_| self.stack.redis.auth);
+        let master = redis::sentinel_master(host, port, password, sentinel.master_name).await?;
+        let field = |name: &str| master.get(name).map_or("?", String::as_str);
+        let replicas = (self.stack.redis.nodes.len() - 1).to_string();
+        let sentinels = (sentinel.nodes.len() - 1).to_string();
+        let seen = format!(
+            "primary {} ({}), {} of {replicas} replicas, {} of {sentinels} other Sentinels",
+            field("name"),
+            field("flags"),
+            field("num-slaves"),
+            field("num-other-sentinels"),
+        );
+        let ready = field("flags") == "master"
+            && field("num-slaves") == replicas
+            && field("num-other-sentinels") == sentinels;
+        if ready {
+            Ok(seen)
+        } else {
+            Err(format!("sees {seen}"))
         }
     }
 

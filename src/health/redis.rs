@@ -90,3 +90,30 @@ fn refused(error: &redis::RedisError) -> Answer {
         },
     }
 }
+
+/// What a Sentinel knows of the primary it watches by `name` (`SENTINEL MASTER`): each field
+/// by its name (`ip`, `flags`, `num-slaves`, `num-other-sentinels`, …).
+pub(crate) async fn sentinel_master(
+    host: &str,
+    port: u16,
+    password: Option<&str>,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let client = client(host, port, password).map_err(|e| e.to_string())?;
+    let answer = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("SENTINEL")
+            .arg("MASTER")
+            .arg(name)
+            .query_async::<Vec<String>>(&mut connection)
+            .await
+    };
+    match tokio::time::timeout(TIMEOUT, answer).await {
+        Err(_) => Err(format!("no answer in {} s", TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(refused(&e).to_string()),
+        Ok(Ok(fields)) => Ok(fields
+            .chunks(2)
+            .filter_map(|pair| Some((pair.first()?.clone(), pair.get(1)?.clone())))
+            .collect()),
+    }
+}

@@ -15,6 +15,7 @@ use crate::alerts::promql::{
 };
 use crate::alerts::{AlertKind, GROUP_LABEL, Source};
 use crate::model::Stack;
+use crate::model::raw::TargetKind;
 use crate::model::stack::AlertSettings;
 use crate::model::units::Duration;
 use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
@@ -88,18 +89,26 @@ pub(crate) fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
     }
 }
 
-/// Whether an alert can match anything in this stack: `RedisNoPrimary` needs a target in a
-/// replication group, and under kube-prometheus-stack (Kubernetes, operator mode) no scrape job
-/// of stackgen's feeds the alerts about what the operator runs and watches itself.
+/// Whether an alert can match anything in this stack: the alerts about a replication group
+/// need a target in one, Sentinel's a Sentinel target, and under kube-prometheus-stack
+/// (Kubernetes, operator mode) no scrape job of stackgen's feeds the alerts about what the
+/// operator runs and watches itself.
 fn applies(stack: &Stack, kind: AlertKind) -> bool {
     if operator(stack) && WATCHED_BY_OPERATOR.contains(&kind) {
         return false;
     }
-    kind != AlertKind::NoPrimary
-        || stack
+    let grouped = |kind: TargetKind| {
+        stack
             .targets
             .iter()
-            .any(|t| t.labels.contains_key(GROUP_LABEL))
+            .any(|t| t.kind == kind && t.labels.contains_key(GROUP_LABEL))
+    };
+    match promql::entry(kind, Inputs::NEUTRAL).subject {
+        Subject::Group => grouped(TargetKind::Redis),
+        Subject::SentinelGroup(_) => grouped(TargetKind::Sentinel),
+        Subject::Sentinel => stack.targets.iter().any(|t| t.kind == TargetKind::Sentinel),
+        Subject::Redis | Subject::Job(_) => true,
+    }
 }
 
 /// The alerts that can fire in this stack: enabled, with the service that feeds them, and
@@ -121,28 +130,49 @@ pub(crate) fn target_labels(target: &crate::model::stack::Target) -> Labels {
 }
 
 /// Whose series the tests of an alert feed: the first (and, past it, the second) of the
-/// stack's targets for an alert per target or group, or the one job it watches. The first
-/// is the one that goes bad.
+/// stack's targets of its kind for an alert per target, or the one job it watches. For an
+/// alert per replication group, two groups side by side: each target alone in a group named
+/// after it, and a twin of the first when the stack has one target of the kind. The first is
+/// the one that goes bad.
 fn subjects(stack: &Stack, subject: Subject) -> Vec<Labels> {
-    let targets = stack.targets.iter().take(2).map(target_labels);
+    let kind = match subject {
+        Subject::Sentinel | Subject::SentinelGroup(_) => TargetKind::Sentinel,
+        _ => TargetKind::Redis,
+    };
+    let mut targets: Vec<Labels> = stack
+        .targets
+        .iter()
+        .filter(|t| t.kind == kind)
+        .take(2)
+        .map(target_labels)
+        .collect();
     match subject {
-        Subject::Redis => targets.collect(),
-        // Each target alone in a group named after it, so that only the first one's lacks a
-        // primary.
-        Subject::Group => targets
-            .map(|mut labels| {
+        Subject::Redis | Subject::Sentinel => targets,
+        Subject::Group | Subject::SentinelGroup(_) => {
+            if let [only] = &targets[..] {
+                let mut twin = only.clone();
+                for name in ["instance", "target"] {
+                    twin.insert(name.into(), format!("{}-twin", only[name]));
+                }
+                targets.push(twin);
+            }
+            for labels in &mut targets {
                 labels.insert(GROUP_LABEL.into(), labels["target"].clone());
-                labels
-            })
-            .collect(),
+            }
+            targets
+        }
         Subject::Job(job) => vec![job.labels()],
     }
 }
 
 /// The labels an alert of `subject` carries, from the labels of its series.
 fn alert_labels(subject: Subject, series: &Labels) -> Labels {
+    let group = || (GROUP_LABEL.to_string(), series[GROUP_LABEL].clone());
     match subject {
-        Subject::Group => Labels::from([(GROUP_LABEL.into(), series[GROUP_LABEL].clone())]),
+        Subject::Group => Labels::from([group()]),
+        Subject::SentinelGroup(extra) => std::iter::once(group())
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect(),
         _ => series.clone(),
     }
 }

@@ -27,3 +27,4 @@ mod real_tools;
 mod roundtrip;
 mod secrets;
 mod security;
+mod topology;

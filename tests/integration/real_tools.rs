@@ -91,10 +91,7 @@ fn the_rule_tests_fail_when_a_threshold_or_for_drifts() {
             "redis_up == 1\"\n        for: \"10m\"",
             "redis_up == 1\"\n        for: \"9m\"",
         ),
-        (
-            "redis_up == 0\"\n        for: \"1m\"",
-            "redis_up == 0\"\n        for: \"3m\"",
-        ),
+        ("== 0\"\n        for: \"1m\"", "== 0\"\n        for: \"3m\""),
         ("for: \"2m\"", "for: \"0s\""),
     ];
     for (from, to) in drifts {

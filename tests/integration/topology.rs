@@ -1,0 +1,130 @@
+//! The managed topology on the real engine: a primary, two replicas and three Sentinels come
+//! up with a password that needs escaping everywhere; `status` tells the roles; a SIGKILL of
+//! the primary makes Sentinel promote a replica, `up` then recreates nothing and the old
+//! primary rejoins as a replica, and RedisFailover names the new primary.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::e2e::{PASSWORD, Stack, docker, docker_ready};
+use crate::support::*;
+
+/// A port whose next two are free too: the primary's, then each replica's.
+fn three_free_ports() -> u16 {
+    loop {
+        let port = free_port();
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if port < 65000 && free(port + 1) && free(port + 2) {
+            return port;
+        }
+    }
+}
+
+/// `ROLE`'s first line on a published port.
+fn role(port: u16) -> String {
+    let reply = redis_cli(port, Some(PASSWORD), &["role"]);
+    reply.lines().next().unwrap_or_default().to_string()
+}
+
+fn firing(stack: &Stack, alert: &str) -> Vec<Value> {
+    let alerts = stack.prometheus("/api/v1/alerts")["data"]["alerts"].clone();
+    let alerts = alerts.as_array().cloned().unwrap_or_default();
+    alerts
+        .into_iter()
+        .filter(|a| a["labels"]["alertname"] == alert && a["state"] == "firing")
+        .collect()
+}
+
+#[test]
+fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
+    if !docker_ready() {
+        return;
+    }
+    let port = three_free_ports();
+    let alerts = "\n[alerts.failover]\nfor = \"5s\"\n";
+    let stack = Stack::new("topology", alerts);
+    stack.edit(|toml| {
+        let toml = toml.replacen("[redis]\n", "[redis]\nreplicas = 2\n", 1);
+        let toml = toml.replacen(
+            &format!("port = {}\n", stack.ports[0]),
+            &format!("port = {port}\n"),
+            1,
+        );
+        format!("{toml}\n[redis.sentinel]\nenabled = true\ndown_after = \"2s\"\n")
+    });
+    stack.up();
+
+    // Every node answers with the password, in its rendered role.
+    assert_eq!(role(port), "master");
+    assert_eq!(role(port + 1), "slave");
+    assert_eq!(role(port + 2), "slave");
+    let status = stack.run(&["status"]).success();
+    for line in [
+        "redis-replica-1   up    replica,",
+        "redis-sentinel-3  up    sentinel: redis at redis:6379 is ok, 3 Sentinels and 2 \
+         replicas ok",
+    ] {
+        assert!(status.stdout.contains(line), "{line}\n{}", status.stdout);
+    }
+    // The password reaches no container's argv or environment.
+    for id in stack.container_ids() {
+        let inspect = docker(&["inspect", &id]);
+        assert!(
+            !inspect.contains("pa$$"),
+            "{id}: the password in its inspect"
+        );
+    }
+
+    // The primary is killed: Sentinel promotes a replica within seconds.
+    let before: BTreeSet<String> = stack.container_ids().into_iter().collect();
+    docker(&["kill", "-s", "KILL", &format!("{}-redis", stack.name)]);
+    assert!(
+        eventually(60, || role(port + 1) == "master"
+            || role(port + 2) == "master"),
+        "no replica was promoted: {} / {}",
+        role(port + 1),
+        role(port + 2)
+    );
+    let promoted = if role(port + 1) == "master" {
+        "redis-replica-1"
+    } else {
+        "redis-replica-2"
+    };
+
+    // `up` starts the old primary and changes nothing else; it rejoins as a replica.
+    let up = stack.up();
+    assert!(up.contains("redis: started"), "{up}");
+    assert!(!up.contains("created") && !up.contains("recreated"), "{up}");
+    let after: BTreeSet<String> = stack.container_ids().into_iter().collect();
+    assert_eq!(before, after, "up replaced containers");
+    assert!(
+        eventually(30, || role(port) == "slave"),
+        "the old primary is {}",
+        role(port)
+    );
+    let status = stack.run(&["status"]).success();
+    assert!(
+        status
+            .stdout
+            .contains("replica (rendered as master: Sentinel changed it)"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains(&format!("at {promoted}:6379 is ok")),
+        "{}",
+        status.stdout
+    );
+
+    // RedisFailover names the new primary; RedisSplitBrain never fires.
+    let address = format!("{promoted}:6379");
+    assert!(
+        eventually(120, || firing(&stack, "RedisFailover")
+            .iter()
+            .any(|a| a["labels"]["master_address"] == address.as_str())),
+        "RedisFailover did not fire for {address}: {}",
+        stack.prometheus("/api/v1/alerts")
+    );
+    assert!(firing(&stack, "RedisSplitBrain").is_empty());
+}

@@ -215,7 +215,7 @@ impl From<DrillCli> for DrillArgs {
 /// The drill's scenarios, offered by their names, in the order they run.
 impl ValueEnum for Scenario {
     fn value_variants<'a>() -> &'a [Self] {
-        &Scenario::ALL
+        &Scenario::OFFERED
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {

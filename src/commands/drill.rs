@@ -14,7 +14,8 @@ use crate::drill::run::Drill;
 use crate::drill::site::Site;
 use crate::drill::timeline::Recorder;
 use crate::drill::undo::Live;
-use crate::drill::{DrillOptions, Scenario, chart, load, quick, report::Report, safety, table};
+use crate::drill::{DrillOptions, Scenario, chart, failover, load, quick, report::Report};
+use crate::drill::{safety, table};
 use crate::error::{Error, Outcome, Result};
 use crate::{Options, Printer};
 
@@ -49,6 +50,11 @@ pub(crate) fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) ->
         why: error.to_string(),
     };
     safety::prod_policy(stack, args.allow_prod).map_err(refused)?;
+    let scenarios = match args.scenarios.is_empty() {
+        true => Scenario::ALL.to_vec(),
+        false => args.scenarios.clone(),
+    };
+    safety::failover(stack, &scenarios).map_err(refused)?;
     let site = Site::new(stack, &running.spec, args.quick).map_err(refused)?;
     let rendered_rules = running
         .tree
@@ -58,11 +64,12 @@ pub(crate) fn run(options: &Options, args: &DrillArgs, printer: &Printer<'_>) ->
     // The engine's runtime: one thread, as redis-benchmark has; on a small machine the other
     // cores stay Redis'.
     let engine = Engine::connect()?;
-    let client = site.addresses.redis_client().map_err(refused)?;
-    let scenarios = match args.scenarios.is_empty() {
-        true => Scenario::ALL.to_vec(),
-        false => args.scenarios.clone(),
+    // Under Sentinel, the drill loads the primary the Sentinels name now.
+    let site = match engine.block_on(failover::primary_now(&site)) {
+        Some(primary) if stack.redis.sentinel.is_some() => site.at(&primary).map_err(refused)?,
+        _ => site,
     };
+    let client = site.addresses.redis_client().map_err(refused)?;
     let recorder = (args.report.as_ref())
         .map(|_| Recorder::new(Threshold::of(stack).map(|threshold| threshold.percent)));
     let drill = Drill {

@@ -76,9 +76,22 @@ impl Running {
                 .map(|s| (s.name.to_string(), self.key(&format!("{}.{key}", s.table))))
                 .collect()
         };
+        // The managed topology's nodes: from the Redis image, each on a port of its own.
+        let redis = &self.stack.redis;
+        let replicas = redis.nodes.iter().skip(1).map(|n| (n, "redis.port"));
+        let sentinels = redis.sentinel.iter().flat_map(|s| &s.nodes);
+        let nodes: Vec<_> = replicas
+            .chain(sentinels.map(|n| (n, "redis.sentinel.port")))
+            .collect();
+        let mut image_keys = by_service("image");
+        let mut port_keys = by_service("port");
+        for (node, port) in nodes {
+            image_keys.insert(node.name.clone(), self.key("redis.image"));
+            port_keys.insert(node.name.clone(), self.key(port));
+        }
         crate::docker::Context {
-            image_keys: by_service("image"),
-            port_keys: by_service("port"),
+            image_keys,
+            port_keys,
             secret_keys: self
                 .stack
                 .secrets

@@ -95,7 +95,7 @@ async fn poll<T>(
 /// between receiving the alert and the drill seeing it there.
 pub(crate) struct Watch<'a> {
     site: &'a Site,
-    kind: AlertKind,
+    pub(crate) kind: AlertKind,
     /// The counts when the alert was last seen not firing.
     pub(crate) before: Option<Counts>,
 }

@@ -114,7 +114,7 @@ fn key(n: usize) -> String {
     format!("{PREFIX}recovery:{n}")
 }
 
-async fn kill(docker: &Docker, container: &str) -> Result<()> {
+pub(crate) async fn kill(docker: &Docker, container: &str) -> Result<()> {
     let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
     docker
         .kill_container(container, Some(options))

@@ -8,11 +8,12 @@ use std::cell::RefCell;
 use super::alerts::{self, Setting};
 use super::baseline::{self, Thresholds};
 use super::capacity::{self, Threshold};
+use super::recovery;
 use super::report::{Failed, Report, ScenarioReport};
 use super::timeline::Recorder;
 use super::timing::spelled;
 use super::undo::{Change, Journal, Live};
-use super::{DrillOptions, Error, Result, Scenario, induce, load, pressure, quick, recovery};
+use super::{DrillOptions, Error, Result, Scenario, failover, induce, load, pressure, quick};
 use super::{safety, throughput};
 use crate::alerts::AlertKind;
 use crate::model::Stack;
@@ -86,8 +87,12 @@ impl Drill<'_, '_> {
         let undone = running.journal.undo_all(&self.live).await;
         let failed: Vec<Error> = undone.into_iter().filter_map(Result::err).collect();
         let restored = running.journal.restored();
-        // Whatever happened above, no drill key stays.
-        let removed = load::clean(self.live.client).await?;
+        // Whatever happened above, no drill key stays: on the primary, which a failover moved.
+        let moved = match self.scenarios.contains(&Scenario::Failover) {
+            true => failover::primary_client(self.live.site).await,
+            false => None,
+        };
+        let removed = load::clean(moved.as_ref().unwrap_or(self.live.client)).await?;
         if !failed.is_empty() {
             return Err(Error::NotRestored(failed));
         }
@@ -189,6 +194,15 @@ impl Underway<'_, '_, '_> {
             Scenario::Throughput => {
                 let threshold = Thresholds::of(stack).low_throughput_ops;
                 ScenarioReport::Throughput(throughput::run(client, site, options, threshold).await?)
+            }
+            Scenario::Failover => {
+                let on = |kind: AlertKind| {
+                    let enabled = stack.alerts.iter().any(|a| a.kind == kind && a.enabled);
+                    enabled && crate::render::rules::source_enabled(stack, kind)
+                };
+                let (docker, journal) = (live.docker, &self.journal);
+                let failover = failover::run(site, docker, options.duration, journal, recorder, on);
+                ScenarioReport::Failover(failover.await?)
             }
             Scenario::Alerts => {
                 let context = alerts::Context {

@@ -19,6 +19,26 @@ pub(crate) fn prod_policy(stack: &Stack, allow_prod: bool) -> Result<()> {
     Ok(())
 }
 
+/// Refuses `failover` on a stack without Sentinel (there is no failover to drill), and
+/// anywhere but last (the scenarios after it would load the node it demoted).
+pub(crate) fn failover(stack: &Stack, scenarios: &[Scenario]) -> Result<()> {
+    let Some(at) = scenarios.iter().position(|s| *s == Scenario::Failover) else {
+        return Ok(());
+    };
+    if stack.redis.sentinel.is_none() {
+        return Err(Error::refused(
+            "`failover` needs the managed Redis watched by Sentinel (`[redis] replicas` and \
+             `[redis.sentinel] enabled = true`): this stack has no failover to drill",
+        ));
+    }
+    if at + 1 != scenarios.len() {
+        return Err(Error::refused(
+            "`failover` changes which node is the primary: name it last",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the scenarios may fill Redis. Unless `--allow-eviction` accepts it, a Redis that
 /// holds other keys (or cannot say) is not filled: a scenario that fills it refuses the whole
 /// run; `alerts` alone runs without evictions, and gets why (`Some`).
@@ -55,6 +75,27 @@ async fn no_other_keys(client: &redis::Client) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failover_needs_sentinel_and_comes_last() {
+        let plain = crate::model::resolve::tests::from_text("[stack]\nname = \"t\"\n").unwrap();
+        let watched = crate::model::resolve::tests::from_text(
+            "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\n",
+        )
+        .unwrap();
+        let (last, first) = (
+            [Scenario::Baseline, Scenario::Failover],
+            [Scenario::Failover, Scenario::Baseline],
+        );
+        assert!(failover(&plain, Scenario::ALL).is_ok());
+        let refused = failover(&plain, &[Scenario::Failover])
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("has no failover to drill"), "{refused}");
+        assert!(failover(&watched, &last).is_ok());
+        let refused = failover(&watched, &first).unwrap_err().to_string();
+        assert!(refused.contains("name it last"), "{refused}");
+    }
 
     #[test]
     fn a_prod_policy_profile_needs_allow_prod() {

@@ -58,11 +58,23 @@ pub(crate) struct Containers {
     pub(crate) alertmanager: Option<String>,
 }
 
+/// A node of the managed topology: its service (the name Sentinel knows it by), its published
+/// address and its container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub(crate) service: String,
+    pub(crate) address: Published,
+    pub(crate) container: String,
+}
+
 /// Everything the drill knows about the running stack.
 #[derive(Clone)]
 pub(crate) struct Site {
     pub(crate) addresses: Addresses,
     pub(crate) containers: Containers,
+    /// The managed Redis' data nodes (the primary and its replicas as rendered) and Sentinels.
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) sentinels: Vec<Node>,
     /// How long the drill waits for what the stack does, and whether it is `--quick`.
     pub(crate) timing: Timing,
     /// The managed Redis' `target` label.
@@ -104,7 +116,23 @@ impl Site {
             .find(|t| t.managed)
             .map(|t| t.name.clone())
             .unwrap_or_default();
+        let node = |name: &String| {
+            let (address, container) = published(name)?;
+            Some(Node {
+                service: name.clone(),
+                address,
+                container,
+            })
+        };
+        let sentinels = stack.redis.sentinel.iter().flat_map(|s| &s.nodes);
         Ok(Self {
+            nodes: stack
+                .redis
+                .nodes
+                .iter()
+                .filter_map(|n| node(&n.name))
+                .collect(),
+            sentinels: sentinels.filter_map(|n| node(&n.name)).collect(),
             addresses: Addresses {
                 redis,
                 redis_password,
@@ -121,6 +149,24 @@ impl Site {
             target,
             slack: stack.alertmanager.service.enabled && stack.alertmanager.slack.is_some(),
         })
+    }
+}
+
+impl Site {
+    /// The site with `service`, a data node of the managed topology, as the Redis the drill
+    /// loads, kills and names: the primary Sentinel reports now.
+    pub(crate) fn at(mut self, service: &str) -> Result<Self> {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.service == service)
+            .ok_or_else(|| {
+                Error::RedisState(format!("the primary `{service}` is no node of the stack"))
+            })?;
+        self.addresses.redis = node.address.clone();
+        self.containers.redis = node.container.clone();
+        self.target = node.service.clone();
+        Ok(self)
     }
 }
 

@@ -4,7 +4,9 @@
 use std::fmt::Display;
 
 use super::alerts::{Alerts, Proof};
+use super::failover::Failover;
 use super::report::{Report, ScenarioReport};
+use crate::alerts::AlertKind;
 
 /// The human report: one block per scenario.
 pub(crate) fn table(report: &Report) -> String {
@@ -65,7 +67,28 @@ fn detail(scenario: &ScenarioReport) -> String {
             r.acked, r.survived, r.lost, r.lost_seconds_of_writes, r.recovery_s,
         ),
         ScenarioReport::Alerts(a) => alerts(a),
+        ScenarioReport::Failover(f) => failover(f),
     }
+}
+
+/// The `failover` summary line, then a line per alert.
+fn failover(f: &Failover) -> String {
+    let mut text = format!(
+        "{} → {}: promoted after {:.1} s, writes back after {:.1} s; {} acked, {} lost \
+         ({:.2} s of writes); old primary a replica after {} s",
+        f.old_primary,
+        f.new_primary,
+        f.promotion_s,
+        f.writes_back_s,
+        f.acked,
+        f.lost,
+        f.lost_seconds_of_writes,
+        or_dash(f.rejoined_s.map(|s| format!("{s:.1}"))),
+    );
+    for proof in &f.alerts {
+        text.push_str(&alert_line(proof));
+    }
+    text
 }
 
 fn or_dash(value: Option<impl Display>) -> String {
@@ -86,30 +109,37 @@ fn alerts(scenario: &Alerts) -> String {
         alerts.len() - induced.len()
     );
     for alert in alerts {
-        let line = if alert.induced {
-            let yes = |seen: Option<bool>| match seen {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "-",
-            };
-            let error = (alert.error.as_ref())
-                .map(|e| format!("; {e}"))
-                .unwrap_or_default();
-            let seconds =
-                (alert.seconds_to_fire).map_or_else(|| "-".to_string(), |s| format!("{s:.0} s"));
-            format!(
-                "fired {} ({seconds}), delivered {}, resolved {}: {}{error}",
-                yes(Some(alert.fired)),
-                yes(alert.delivered),
-                yes(Some(alert.resolved)),
-                alert.how,
-            )
-        } else {
-            alert.how.clone()
-        };
-        text.push_str(&format!("\n{:16}  {:28} {line}", "", alert.alert));
+        text.push_str(&alert_line(alert));
     }
     text
+}
+
+/// A line under a scenario about one alert: what became of it, or why it was not induced.
+fn alert_line(alert: &Proof) -> String {
+    let line = if alert.induced {
+        let yes = |seen: Option<bool>| match seen {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        let error = (alert.error.as_ref())
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default();
+        let seconds =
+            (alert.seconds_to_fire).map_or_else(|| "-".to_string(), |s| format!("{s:.0} s"));
+        // The failover notice resolves on its own, long after the drill.
+        let waited = alert.resolved || alert.alert != AlertKind::Failover.name();
+        format!(
+            "fired {} ({seconds}), delivered {}, resolved {}: {}{error}",
+            yes(Some(alert.fired)),
+            yes(alert.delivered),
+            yes(waited.then_some(alert.resolved)),
+            alert.how,
+        )
+    } else {
+        alert.how.clone()
+    };
+    format!("\n{:16}  {:28} {line}", "", alert.alert)
 }
 
 #[cfg(test)]

@@ -171,6 +171,9 @@ table! {
         down_after: Duration,
         /// How long a failover may take before another Sentinel retries it (default `60s`).
         failover_timeout: Duration,
+        /// The host port of the first Sentinel; the others take the ports after it (default
+        /// 26379).
+        port: u16,
     }
 }
 

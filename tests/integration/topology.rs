@@ -1,7 +1,8 @@
 //! The managed topology on the real engine: a primary, two replicas and three Sentinels come
-//! up with a password that needs escaping everywhere; `status` tells the roles; a SIGKILL of
-//! the primary makes Sentinel promote a replica, `up` then recreates nothing and the old
-//! primary rejoins as a replica, and RedisFailover names the new primary.
+//! up with a password that needs escaping everywhere; `status` tells the roles; `drill
+//! failover` kills the primary, Sentinel promotes a replica, the alerts reach a webhook and
+//! the old primary rejoins as a replica; `up` then changes nothing, and RedisFailover names the
+//! new primary.
 
 use std::collections::BTreeSet;
 
@@ -42,7 +43,8 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
         return;
     }
     let port = three_free_ports();
-    let alerts = "\n[alerts.failover]\nfor = \"5s\"\n";
+    let sentinel_port = three_free_ports();
+    let alerts = "\n[alerts.failover]\nfor = \"5s\"\n[alerts.redis_down]\nfor = \"10s\"\n";
     let stack = Stack::new("topology", alerts);
     stack.edit(|toml| {
         let toml = toml.replacen("[redis]\n", "[redis]\nreplicas = 2\n", 1);
@@ -51,7 +53,9 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
             &format!("port = {port}\n"),
             1,
         );
-        format!("{toml}\n[redis.sentinel]\nenabled = true\ndown_after = \"2s\"\n")
+        format!(
+            "{toml}\n[redis.sentinel]\nenabled = true\ndown_after = \"2s\"\nport = {sentinel_port}\n"
+        )
     });
     stack.up();
 
@@ -76,33 +80,45 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
         );
     }
 
-    // The primary is killed: Sentinel promotes a replica within seconds.
+    // `drill failover` kills the primary under a stream of acknowledged writes: Sentinel
+    // promotes a replica, writes succeed again, the alerts reach the webhook, and the old
+    // primary rejoins as a replica.
     let before: BTreeSet<String> = stack.container_ids().into_iter().collect();
-    docker(&["kill", "-s", "KILL", &format!("{}-redis", stack.name)]);
-    assert!(
-        eventually(60, || role(port + 1) == "master"
-            || role(port + 2) == "master"),
-        "no replica was promoted: {} / {}",
-        role(port + 1),
-        role(port + 2)
+    let webhook = stack.webhook();
+    let drill = stack.run(&["drill", "failover", "--allow-prod", "--format", "json"]);
+    let report: Value =
+        serde_json::from_str(&drill.stdout).unwrap_or_else(|e| panic!("{e}: {drill}"));
+    let failover = &report["scenarios"][0];
+    assert_eq!(failover["ok"], true, "{drill}");
+    assert_eq!(failover["old_primary"], "redis", "{drill}");
+    let promoted = failover["new_primary"].as_str().unwrap().to_string();
+    assert!(promoted.starts_with("redis-replica-"), "{drill}");
+    let promotion = failover["promotion_s"].as_f64().unwrap();
+    assert!(promotion > 1.0 && promotion < 30.0, "{drill}");
+    assert!(failover["acked"].as_u64().unwrap() > 100, "{drill}");
+    for alert in failover["alerts"].as_array().unwrap() {
+        assert_eq!(alert["fired"], true, "{alert}");
+        assert_eq!(alert["delivered"], true, "{alert}");
+    }
+    let received = docker(&["logs", &webhook]);
+    assert!(received.contains("RedisFailover"), "{received}");
+    assert!(received.contains("RedisDown"), "{received}");
+    assert_eq!(role(port), "slave");
+    assert_eq!(
+        role(if promoted.ends_with('1') {
+            port + 1
+        } else {
+            port + 2
+        }),
+        "master"
     );
-    let promoted = if role(port + 1) == "master" {
-        "redis-replica-1"
-    } else {
-        "redis-replica-2"
-    };
 
-    // `up` starts the old primary and changes nothing else; it rejoins as a replica.
+    // `up` after the failover changes nothing: roles are Sentinel's.
     let up = stack.up();
-    assert!(up.contains("redis: started"), "{up}");
-    assert!(!up.contains("created") && !up.contains("recreated"), "{up}");
-    let after: BTreeSet<String> = stack.container_ids().into_iter().collect();
+    assert!(!up.contains("created") && !up.contains("started"), "{up}");
+    let mut after: BTreeSet<String> = stack.container_ids().into_iter().collect();
+    after.retain(|id| !docker(&["inspect", "-f", "{{.Name}}", id]).contains("webhook"));
     assert_eq!(before, after, "up replaced containers");
-    assert!(
-        eventually(30, || role(port) == "slave"),
-        "the old primary is {}",
-        role(port)
-    );
     let status = stack.run(&["status"]).success();
     assert!(
         status

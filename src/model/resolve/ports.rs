@@ -46,7 +46,7 @@ pub(super) fn topology(c: &mut Collector<'_>, stack: &Stack) {
     let replicas = redis.nodes.iter().skip(1).map(|n| (n, "redis.replicas"));
     let sentinels = redis.sentinel.iter().flat_map(|s| &s.nodes);
     let nodes: Vec<_> = replicas
-        .chain(sentinels.map(|n| (n, "redis.sentinel.enabled")))
+        .chain(sentinels.map(|n| (n, "redis.sentinel.port")))
         .collect();
     for (node, key) in &nodes {
         let clash = stack.services().into_iter().find(|s| {

@@ -61,7 +61,7 @@ pub(crate) fn nodes(c: &mut Collector<'_>, replicas: Option<u16>, redis: &Servic
     std::iter::once(primary).chain(replicas).collect()
 }
 
-/// The Sentinels, when `[redis.sentinel]` enables them: published from port 26379 on.
+/// The Sentinels, when `[redis.sentinel]` enables them: published from its `port` on.
 pub(crate) fn sentinel(
     c: &mut Collector<'_>,
     table: Option<SentinelTable>,
@@ -97,12 +97,24 @@ pub(crate) fn sentinel(
         table.failover_timeout,
         DEFAULT_FAILOVER_TIMEOUT,
     );
+    let first = table.port.unwrap_or(SENTINEL_PORT);
+    if first == 0 || first > u16::MAX - SENTINELS {
+        c.error(
+            Code::InvalidValue,
+            "redis.sentinel.port",
+            format!(
+                "`port` must be from 1 to {}: the Sentinels publish it and the {} after it",
+                u16::MAX - SENTINELS,
+                SENTINELS - 1
+            ),
+        );
+    }
     let nodes = (1..=SENTINELS)
         .map(|i| {
             let name = format!("redis-sentinel-{i}");
             Node {
                 role: "sentinel",
-                ..node(redis, &name, SENTINEL_PORT - 1, i, SENTINEL_PORT)
+                ..node(redis, &name, first.saturating_sub(1), i, SENTINEL_PORT)
             }
         })
         .collect();

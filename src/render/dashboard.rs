@@ -3,6 +3,10 @@
 
 use serde::Serialize;
 
+use crate::alerts::GROUP_LABEL;
+use crate::model::Stack;
+use crate::model::raw::TargetKind;
+
 /// A dashboard panel and its queries.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Panel {
@@ -70,7 +74,8 @@ impl Kind {
 const CHOSEN: &str = "target=~\"$target\"";
 
 /// The Redis dashboard: a fleet overview, then every metric an operator of a write buffer
-/// looks at, per target. `{T}` in a query stands for the chosen targets' selector.
+/// looks at, per target. `{T}` in a query stands for the chosen targets' selector (`{T, …}`
+/// for it and more matchers).
 const PANELS: &[PanelSpec] = &[
     PanelSpec {
         title: "Fleet overview",
@@ -209,17 +214,100 @@ const PANELS: &[PanelSpec] = &[
     },
 ];
 
+/// The topology row, on a stack with replicas or Sentinels: roles, replication lag, full
+/// resyncs, and the primary and quorum as the Sentinels see them.
+const TOPOLOGY: &[PanelSpec] = &[
+    PanelSpec {
+        title: "Topology · roles",
+        kind: Kind::Timeseries,
+        unit: "none",
+        description: "Each node's role as it reports it now: a failover shows as a target \
+                      changing role.",
+        queries: &[Query {
+            expr: "max by (target, role) (redis_instance_info{T, role!=\"\"})",
+            legend: "{{target}}: {{role}}",
+        }],
+    },
+    PanelSpec {
+        title: "Topology · replica lag",
+        kind: Kind::Timeseries,
+        unit: "s",
+        description: "Seconds since each primary's slowest replica acknowledged the stream.",
+        queries: &[Query {
+            expr: "max by (instance) (redis_connected_slave_lag_seconds{T})",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Topology · replica lag in bytes",
+        kind: Kind::Timeseries,
+        unit: "bytes",
+        description: "How far each primary's slowest replica is behind in the replication \
+                      stream.",
+        queries: &[Query {
+            expr: "max by (instance) (redis_master_repl_offset{T} - on (instance, job) \
+                   group_right redis_connected_slave_offset_bytes{T})",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Topology · full resyncs",
+        kind: Kind::Timeseries,
+        unit: "none",
+        description: "Full resynchronizations each primary made: replicas copying the whole \
+                      dataset again.",
+        queries: &[Query {
+            expr: "sum by (instance) (increase(redis_replica_resyncs_full{T}[$__rate_interval]))",
+            legend: "{{instance}}",
+        }],
+    },
+    PanelSpec {
+        title: "Topology · primary as Sentinel sees it",
+        kind: Kind::Timeseries,
+        unit: "none",
+        description: "Per replication group, the primary its Sentinels name (1 while they \
+                      see it ok): a failover shows as a new address.",
+        queries: &[Query {
+            expr: "max by (replication_group, master_address) \
+                   (redis_sentinel_master_status{T})",
+            legend: "{{replication_group}}: {{master_address}}",
+        }],
+    },
+    PanelSpec {
+        title: "Topology · Sentinel quorum",
+        kind: Kind::Timeseries,
+        unit: "none",
+        description: "Per replication group, the fewest Sentinels any of them sees working, \
+                      and whether one can reach the quorum that authorizes a failover (1).",
+        queries: &[
+            Query {
+                expr: "min by (replication_group) (redis_sentinel_master_ok_sentinels{T})",
+                legend: "{{replication_group}}: Sentinels ok",
+            },
+            Query {
+                expr: "max by (replication_group) \
+                       (redis_sentinel_master_ckquorum_status{T})",
+                legend: "{{replication_group}}: quorum reachable",
+            },
+        ],
+    },
+];
+
 /// The dashboard's panels, placed: the fleet table across the top, stats in a row of four
-/// below it, graphs two to a row below those.
-pub(crate) fn panels() -> Vec<Panel> {
+/// below it, graphs two to a row below those, and the topology's last when the stack has one.
+pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
     let (mut stats, mut graphs) = (0, 0);
     let top = if PANELS.iter().any(|p| p.kind == Kind::Table) {
         8
     } else {
         0
     };
-    PANELS
+    let topology = stack
+        .targets
         .iter()
+        .any(|t| t.labels.contains_key(GROUP_LABEL) || t.kind == TargetKind::Sentinel);
+    let specs = PANELS.iter().chain(TOPOLOGY.iter().filter(|_| topology));
+    specs
         .enumerate()
         .map(|(i, spec)| {
             let grid = match spec.kind {
@@ -260,7 +348,8 @@ pub(crate) fn panels() -> Vec<Panel> {
                     .enumerate()
                     .map(|(j, query)| Target {
                         ref_id: char::from(b'A' + j as u8).to_string(),
-                        expr: query.expr.replace("{T}", &format!("{{{CHOSEN}}}")),
+                        expr: (query.expr.replace("{T}", &format!("{{{CHOSEN}}}")))
+                            .replace("{T, ", &format!("{{{CHOSEN}, ")),
                         legend: query.legend,
                         instant: spec.kind == Kind::Table,
                     })
@@ -277,7 +366,12 @@ mod tests {
 
     #[test]
     fn every_query_is_filtered_by_the_chosen_targets() {
-        for panel in panels() {
+        let text =
+            "[stack]\nname = \"t\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\n";
+        let stack = crate::model::resolve::tests::from_text(text).unwrap();
+        let all = panels(&stack);
+        assert_eq!(all.len(), PANELS.len() + TOPOLOGY.len());
+        for panel in all {
             for target in &panel.targets {
                 assert!(!target.expr.contains("{T}"), "{}", target.expr);
                 let selectors = target.expr.matches("redis_").count();

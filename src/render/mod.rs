@@ -212,7 +212,7 @@ impl Renderer {
         context.insert("stack", stack);
         context.insert("rules", &rules::rules(stack));
         context.insert("rule_tests", &rules::rule_tests(stack));
-        context.insert("panels", &dashboard::panels());
+        context.insert("panels", &dashboard::panels(stack));
         context.insert("secret_shell", &secret_shell::forms());
         context.insert("receivers", &receivers(stack));
         // The dashboard's datasource: the one stackgen provisions, or under kube-prometheus-stack

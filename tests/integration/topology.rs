@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::e2e::{PASSWORD, Stack, docker, docker_ready};
+use crate::e2e::{PASSWORD, Stack, docker, docker_ready, percent_encode};
 use crate::support::*;
 
 /// A port whose next two are free too: the primary's, then each replica's.
@@ -132,6 +132,39 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
         "{}",
         status.stdout
     );
+
+    // Every panel of the topology row returns data from the real Prometheus.
+    let with_grafana = Project::new(
+        &stack
+            .project
+            .read("stack.toml")
+            .replace("[grafana]\nenabled = false", "[grafana]\nenabled = true"),
+    );
+    with_grafana.run(["render", "-p", "prod"]).success();
+    let dashboard: Value =
+        serde_json::from_str(&with_grafana.read("generated/prod/grafana/dashboards/redis.json"))
+            .unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    let topology: Vec<&Value> = panels
+        .iter()
+        .filter(|p| p["title"].as_str().unwrap().starts_with("Topology"))
+        .collect();
+    assert_eq!(topology.len(), 6, "{dashboard}");
+    for panel in topology {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = (target["expr"].as_str().unwrap())
+                .replace("$__rate_interval", "1m")
+                .replace("$target", ".*");
+            let query = format!("/api/v1/query?query={}", percent_encode(&expr));
+            let answer = stack.prometheus(&query);
+            let result = answer["data"]["result"].as_array().cloned();
+            assert!(
+                !result.unwrap_or_default().is_empty(),
+                "panel {} query {expr:?} returns no data: {answer}",
+                panel["title"]
+            );
+        }
+    }
 
     // RedisFailover names the new primary; RedisSplitBrain never fires.
     let address = format!("{promoted}:6379");

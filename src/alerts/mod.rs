@@ -473,6 +473,35 @@ catalogue! {
         for: Duration::from_mins(1),
         severity: Info,
     }
+    /// RedisClusterDown: a node of a Redis Cluster reports the cluster's state as failed.
+    ClusterDown = "RedisClusterDown" {
+        key: cluster_down,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisClusterSlotsFailing: a node of a Redis Cluster sees slots in fail or pfail state.
+    ClusterSlotsFailing = "RedisClusterSlotsFailing" {
+        key: cluster_slots_failing,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Critical,
+    }
+    /// RedisClusterSlotsUnassigned: a node of a Redis Cluster sees fewer than all 16384 slots
+    /// assigned.
+    ClusterSlotsUnassigned = "RedisClusterSlotsUnassigned" {
+        key: cluster_slots_unassigned,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Critical,
+    }
+    /// RedisClusterNodeMissing: the exporter reports a node of a Redis Cluster unreachable.
+    ClusterNodeMissing = "RedisClusterNodeMissing" {
+        key: cluster_node_missing,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+    }
     /// RedisLastSaveTooOld: changes unsaved for longer than `threshold_hours`, on a target
     /// that has saved an RDB snapshot since it started.
     LastSaveTooOld = "RedisLastSaveTooOld" {

@@ -8,9 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{AlertKind, GROUP_LABEL};
+use super::AlertKind;
 use crate::model::units::Size;
 
+mod cluster;
 mod series;
 mod topology;
 
@@ -72,6 +73,10 @@ pub(crate) enum Subject {
     /// A replication group as its Sentinels see it: `replication_group`, and these labels
     /// with the values the bad scenario gives them.
     SentinelGroup(&'static [(&'static str, &'static str)]),
+    /// Each node of a Redis Cluster, as `Redis` is each Redis.
+    ClusterNode,
+    /// A Redis Cluster: only `cluster`.
+    Cluster,
     /// One scrape job of the stack's own.
     Job(Job),
 }
@@ -145,9 +150,9 @@ pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
         AlertKind::HighErrorRate => high_error_rate(t),
         AlertKind::PersistenceFailing => persistence_failing(),
         AlertKind::NoMaxmemory => no_maxmemory(),
-        AlertKind::ReplicaLinkDown => replica_link_down(),
-        AlertKind::ReplicasLost => replicas_lost(),
-        AlertKind::NoPrimary => no_primary(),
+        AlertKind::ReplicaLinkDown => topology::replica_link_down(),
+        AlertKind::ReplicasLost => topology::replicas_lost(),
+        AlertKind::NoPrimary => topology::no_primary(),
         AlertKind::LastSaveTooOld => last_save_too_old(t),
         AlertKind::ReplicaLag => topology::replica_lag(t),
         AlertKind::ReplicaLagBytes => topology::replica_lag_bytes(t),
@@ -158,12 +163,16 @@ pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
         AlertKind::SentinelQuorumLost => topology::quorum_lost(),
         AlertKind::SentinelPrimaryDown => topology::primary_down(),
         AlertKind::Failover => topology::failover(),
+        AlertKind::ClusterDown => cluster::down(),
+        AlertKind::ClusterSlotsFailing => cluster::slots_failing(),
+        AlertKind::ClusterSlotsUnassigned => cluster::slots_unassigned(),
+        AlertKind::ClusterNodeMissing => cluster::node_missing(),
     }
 }
 
 fn redis_down() -> Entry {
     Entry {
-        expr: "redis_up{kind!=\"sentinel\"} == 0".into(),
+        expr: "redis_up{kind!~\"sentinel|cluster\"} == 0".into(),
         summary: "Redis is down on {{ $labels.instance }}",
         description: "redis_exporter cannot reach Redis target {{ $labels.instance }} \
                       (redis_up == 0)."
@@ -457,99 +466,6 @@ fn no_maxmemory() -> Entry {
         holds: None,
         series: gauge("redis_memory_max_bytes", 0.0, 1073741824.0),
     }
-}
-
-fn replica_link_down() -> Entry {
-    Entry {
-        expr: "redis_master_link_up == 0".into(),
-        summary: "Replica {{ $labels.instance }} lost its primary",
-        description: "The replica {{ $labels.instance }} has no link to its primary: it \
-                      serves stale data and would lose writes in a failover."
-            .into(),
-        subject: Subject::Redis,
-        onset: 0,
-        lookback: LOOKBACK,
-        holds: None,
-        series: gauge("redis_master_link_up", 0.0, 1.0),
-    }
-}
-
-fn replicas_lost() -> Entry {
-    Entry {
-        // A primary only: one Sentinel demoted has no replicas any more, and lost none.
-        expr: "redis_connected_slaves < max_over_time(redis_connected_slaves[1h]) \
-               and on (instance, job) redis_instance_info{role=\"master\"}"
-            .into(),
-        summary: "Primary {{ $labels.instance }} lost replicas",
-        description: "The primary {{ $labels.instance }} has fewer replicas connected than \
-                      it had within the last hour."
-            .into(),
-        subject: Subject::Redis,
-        // Two replicas for ten minutes, then (bad) one.
-        onset: 10 * MINUTE,
-        lookback: HOUR,
-        // The last sample of two replicas, at 9m, leaves the hour after 68m.
-        holds: Some(58 * MINUTE),
-        series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let values = if level == Level::Bad {
-                format!("2x9 1x{}", n - 11)
-            } else {
-                constant(2, n)
-            };
-            vec![
-                Series {
-                    series: labelled("redis_connected_slaves", &[], labels),
-                    values,
-                },
-                primary(labels, n),
-            ]
-        }),
-    }
-}
-
-fn no_primary() -> Entry {
-    let g = GROUP_LABEL;
-    Entry {
-        expr: format!(
-            "count by ({g}) (redis_up{{{g}!=\"\",kind!=\"sentinel\"}}) unless on ({g}) \
-             count by ({g}) (redis_instance_info{{role=\"master\",{g}!=\"\"}})"
-        ),
-        summary: "Replication group {{ $labels.replication_group }} has no primary",
-        description: "No target of replication group {{ $labels.replication_group }} is a \
-                      primary: writes to the group fail."
-            .into(),
-        subject: Subject::Group,
-        onset: 0,
-        lookback: LOOKBACK,
-        holds: None,
-        series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let role = if level == Level::Bad {
-                "slave"
-            } else {
-                "master"
-            };
-            vec![
-                Series {
-                    series: labelled("redis_up", &[], labels),
-                    values: constant(1, n),
-                },
-                with_role(role, labels, n),
-            ]
-        }),
-    }
-}
-
-/// The target's role, as the exporter reports it.
-fn with_role(role: &str, labels: &Labels, n: u64) -> Series {
-    Series {
-        series: labelled("redis_instance_info", &[("role", role)], labels),
-        values: constant(1, n),
-    }
-}
-
-/// The target is a primary.
-fn primary(labels: &Labels, n: u64) -> Series {
-    with_role("master", labels, n)
 }
 
 fn last_save_too_old(threshold: f64) -> Entry {

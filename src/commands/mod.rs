@@ -1,5 +1,6 @@
 //! One module per command: glue between the options and the library's pipeline.
 
+pub(crate) mod clusters;
 pub(crate) mod diff;
 pub(crate) mod down;
 pub(crate) mod drill;

@@ -107,18 +107,25 @@ impl Running {
         }
     }
 
+    /// Where a secret of `stack.toml` is read from, its path from the project's folder.
+    pub(crate) fn source(&self, secret: &Secret) -> SecretSource {
+        let root = self.runtime_dir.parent().and_then(std::path::Path::parent);
+        let dir = root.unwrap_or(&self.project.dir);
+        // A compose profile refuses Kubernetes secret references when it resolves.
+        match secret {
+            Secret::File(path) => SecretSource::File(dir.join(path)),
+            Secret::Env(variable) => SecretSource::Env(variable.clone()),
+            Secret::Kubernetes { secret, .. } => SecretSource::Env(secret.clone()),
+        }
+    }
+
     /// The exporter's password map `up` assembles: every target's password by address.
     fn password_map(&self) -> Option<PasswordMapPlan> {
         if self.stack.redis_exporter.password_map != PasswordMap::Assembled {
             return None;
         }
         let dir = self.runtime_dir.parent()?.parent()?;
-        // A compose profile refuses Kubernetes secret references when it resolves.
-        let source = |secret: &Secret| match secret {
-            Secret::File(path) => SecretSource::File(dir.join(path)),
-            Secret::Env(variable) => SecretSource::Env(variable.clone()),
-            Secret::Kubernetes { secret, .. } => SecretSource::Env(secret.clone()),
-        };
+        let source = |secret: &Secret| self.source(secret);
         let managed_password = self.stack.secrets.get(REDIS_PASSWORD);
         let entries = self
             .stack

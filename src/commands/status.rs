@@ -8,7 +8,8 @@ use crate::health::TargetStatus;
 use crate::printer::Printer;
 
 pub(crate) fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Result<Outcome> {
-    let running = Running::load(options, false)?;
+    let mut running = Running::load(options, false)?;
+    super::clusters::known(&mut running);
     let engine = Engine::connect()?;
     let (name, profile) = (&running.stack.name, &running.profile);
     let existing = engine.block_on(observe::Existing::read(&engine.docker, name))?;

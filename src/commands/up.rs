@@ -20,8 +20,11 @@ pub(crate) fn run(
             option: "--timeout",
             message,
         })?;
-    let running = Running::load(options, !dry_run)?;
+    let mut running = Running::load(options, !dry_run)?;
     let engine = Engine::connect()?;
+    if !dry_run {
+        super::clusters::discover(&mut running, &engine, printer)?;
+    }
     let up = UpOptions {
         timeout: Duration::from_millis(timeout.millis()),
         dry_run,

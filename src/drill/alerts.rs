@@ -134,6 +134,12 @@ fn not_inducible(setting: &Setting) -> Option<String> {
         | AlertKind::Failover => "not induced: it needs Sentinels stopped or a failover, which \
                                   the alerts scenario never does"
             .to_string(),
+        AlertKind::ClusterDown
+        | AlertKind::ClusterSlotsFailing
+        | AlertKind::ClusterSlotsUnassigned
+        | AlertKind::ClusterNodeMissing => "not induced: the drill loads the managed Redis, \
+                                            and never touches a Redis Cluster it monitors"
+            .to_string(),
         AlertKind::LastSaveTooOld => format!(
             "not induced: it needs {} hours of changes without a save",
             setting.threshold.unwrap_or_default()

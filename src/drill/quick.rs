@@ -17,6 +17,7 @@ use super::site::Site;
 use super::{Error, Result};
 use crate::alerts::promql::{self, Inputs, Subject};
 use crate::alerts::{AlertKind, GROUP_LABEL};
+use crate::model::resolve::topology::CLUSTER_LABEL;
 
 /// Where the drill's rules go, in Prometheus' data volume.
 const FOLDER: &str = "/prometheus";
@@ -90,6 +91,10 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
         // Matcher's Display escapes the value for PromQL's string grammar.
         Subject::Group | Subject::SentinelGroup(_) => parse(&format!(
             "({expr}) and on ({GROUP_LABEL}) redis_up{{{matcher}}}"
+        ))?,
+        // The drill's target is in no cluster: the copy stays silent.
+        Subject::Cluster | Subject::ClusterNode => parse(&format!(
+            "({expr}) and on ({CLUSTER_LABEL}) redis_up{{{matcher}}}"
         ))?,
     };
     let text = narrowed.to_string();
@@ -444,7 +449,10 @@ mod tests {
                         );
                     }
                 }
-                Subject::Group | Subject::SentinelGroup(_) => {
+                Subject::Group
+                | Subject::SentinelGroup(_)
+                | Subject::Cluster
+                | Subject::ClusterNode => {
                     let Expr::Binary(and) = &expr else {
                         panic!("{alert}: {expr}")
                     };

@@ -12,6 +12,7 @@
 //! - [`fleet`]: each Redis target as the exporter reports it, and why one is down.
 
 pub(crate) mod checks;
+pub(crate) mod cluster;
 pub(crate) mod fleet;
 pub(crate) mod http;
 pub(crate) mod redis;

@@ -262,14 +262,19 @@ table! {
 }
 
 table! {
-    /// A Redis server or a Sentinel the stack monitors but does not run.
+    /// A Redis server, a Sentinel or a Redis Cluster the stack monitors but does not run.
     pub struct TargetTable {
-        /// Unique: the `target` label and the `instance` of its alerts.
+        /// Unique: the `target` label and the `instance` of its alerts; a cluster's `cluster`
+        /// label, and the prefix of its nodes' names.
         name: String,
-        /// What it is: `redis` (default) or `sentinel`.
+        /// What it is: `redis` (default), `sentinel` or `cluster`.
         kind: TargetKind,
-        /// `redis://host:port` or `rediss://host:port` (TLS), as the exporter reaches it.
+        /// `redis://host:port` or `rediss://host:port` (TLS), as the exporter reaches it; a
+        /// cluster has `seeds` instead.
         address: String,
+        /// A cluster's seed nodes, `redis://host:port`: `stackgen up` asks the first that
+        /// answers for the cluster's nodes (`CLUSTER NODES`), and each is scraped.
+        seeds: Vec<String>,
         /// The ACL user the exporter logs in as.
         username: String,
         /// The password the exporter logs in with.
@@ -365,6 +370,8 @@ pub(crate) enum TargetKind {
     Redis,
     /// A Redis Sentinel: scraped for its view of the primaries it watches.
     Sentinel,
+    /// A Redis Cluster: its nodes found from its seeds.
+    Cluster,
 }
 
 impl TargetKind {
@@ -373,6 +380,7 @@ impl TargetKind {
         match self {
             Self::Redis => "redis",
             Self::Sentinel => "sentinel",
+            Self::Cluster => "cluster",
         }
     }
 }

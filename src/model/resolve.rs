@@ -56,12 +56,12 @@ pub(crate) fn resolve(
         prometheus.scrape_timeout,
     );
     let target_tables = raw.targets.unwrap_or_default();
-    let targets = fleet::targets(&mut c, &redis, target_tables.clone());
+    let (targets, clusters) = fleet::targets(&mut c, &redis, target_tables.clone());
     let mut exporter = exporter;
     exporter.user = fleet::exporter_user(&mut c, &target_tables);
     exporter.password_map = fleet::password_map(
         &redis,
-        &targets,
+        (&targets, &clusters),
         profile_name,
         kubernetes.is_some(),
         &mut secrets,
@@ -81,6 +81,7 @@ pub(crate) fn resolve(
         runbook_base_url: runbook_base_url(&mut c, &alerts_table),
         alerts,
         targets,
+        clusters,
         kubernetes,
         secrets,
         policy: policy(profile.policy.clone()),

@@ -43,6 +43,20 @@ pub(crate) struct Target {
     pub rendered_role: Option<&'static str>,
 }
 
+/// A Redis Cluster the stack monitors: `stackgen up` asks its seeds for its nodes and scrapes
+/// each one, labelled with the cluster's name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Cluster {
+    /// Its `cluster` label.
+    pub name: String,
+    /// `redis://host:port` of each seed.
+    pub seeds: Vec<String>,
+    /// Every node's password, when it takes one.
+    pub password: Option<TargetSecret>,
+    /// The user's labels, on every node.
+    pub labels: BTreeMap<String, String>,
+}
+
 /// A node of the managed Redis (the primary or a replica) or a Sentinel: its own container and
 /// published port.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -267,6 +281,8 @@ pub(crate) struct Stack {
     pub alerts: Vec<AlertSettings>,
     /// Every Redis and Sentinel the exporter scrapes.
     pub targets: Vec<Target>,
+    /// Every Redis Cluster whose nodes `up` finds and the exporter scrapes.
+    pub clusters: Vec<Cluster>,
     /// Set when the profile renders Kubernetes manifests instead of a compose file.
     pub kubernetes: Option<Kubernetes>,
     /// Secret name → where its value comes from.
@@ -302,7 +318,15 @@ impl Stack {
                 source: &password.source,
             })
         });
-        services.chain(targets).collect()
+        let clusters = self.clusters.iter().filter_map(|cluster| {
+            let password = cluster.password.as_ref()?;
+            Some(Declared {
+                name: format!("password of cluster {}", cluster.name),
+                key: password.key.clone(),
+                source: &password.source,
+            })
+        });
+        services.chain(targets).chain(clusters).collect()
     }
 
     pub(crate) fn services(&self) -> [&Service; 5] {

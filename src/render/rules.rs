@@ -16,6 +16,7 @@ use crate::alerts::promql::{
 use crate::alerts::{AlertKind, GROUP_LABEL, Source};
 use crate::model::Stack;
 use crate::model::raw::TargetKind;
+use crate::model::resolve::topology::{CLUSTER_LABEL, KIND_LABEL};
 use crate::model::stack::AlertSettings;
 use crate::model::units::Duration;
 use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
@@ -107,6 +108,7 @@ fn applies(stack: &Stack, kind: AlertKind) -> bool {
         Subject::Group => grouped(TargetKind::Redis),
         Subject::SentinelGroup(_) => grouped(TargetKind::Sentinel),
         Subject::Sentinel => stack.targets.iter().any(|t| t.kind == TargetKind::Sentinel),
+        Subject::Cluster | Subject::ClusterNode => !stack.clusters.is_empty(),
         Subject::Redis | Subject::Job(_) => true,
     }
 }
@@ -135,6 +137,9 @@ pub(crate) fn target_labels(target: &crate::model::stack::Target) -> Labels {
 /// after it, and a twin of the first when the stack has one target of the kind. The first is
 /// the one that goes bad.
 fn subjects(stack: &Stack, subject: Subject) -> Vec<Labels> {
+    if matches!(subject, Subject::Cluster | Subject::ClusterNode) {
+        return cluster_subjects(stack);
+    }
     let kind = match subject {
         Subject::Sentinel | Subject::SentinelGroup(_) => TargetKind::Sentinel,
         _ => TargetKind::Redis,
@@ -162,7 +167,30 @@ fn subjects(stack: &Stack, subject: Subject) -> Vec<Labels> {
             targets
         }
         Subject::Job(job) => vec![job.labels()],
+        Subject::Cluster | Subject::ClusterNode => unreachable!("answered above"),
     }
+}
+
+/// A node of each of the stack's first two clusters, as `up` labels the nodes it finds, and
+/// a twin cluster when the stack has one: two clusters side by side.
+fn cluster_subjects(stack: &Stack) -> Vec<Labels> {
+    let node = |name: &str, labels: &BTreeMap<String, String>| {
+        let mut labels: Labels = labels.clone();
+        let target = format!("{name}/10.0.0.1:6379");
+        labels.insert(CLUSTER_LABEL.into(), name.into());
+        labels.insert(KIND_LABEL.into(), TargetKind::Cluster.as_str().into());
+        labels.insert("instance".into(), target.clone());
+        labels.insert("job".into(), REDIS_JOB.into());
+        labels.insert("target".into(), target);
+        labels
+    };
+    let mut subjects: Vec<Labels> = (stack.clusters.iter().take(2))
+        .map(|c| node(&c.name, &c.labels))
+        .collect();
+    if let [only] = &stack.clusters[..] {
+        subjects.push(node(&format!("{}-twin", only.name), &only.labels));
+    }
+    subjects
 }
 
 /// The labels an alert of `subject` carries, from the labels of its series.
@@ -170,6 +198,7 @@ fn alert_labels(subject: Subject, series: &Labels) -> Labels {
     let group = || (GROUP_LABEL.to_string(), series[GROUP_LABEL].clone());
     match subject {
         Subject::Group => Labels::from([group()]),
+        Subject::Cluster => Labels::from([(CLUSTER_LABEL.into(), series[CLUSTER_LABEL].clone())]),
         Subject::SentinelGroup(extra) => std::iter::once(group())
             .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect(),

@@ -281,7 +281,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "an unknown target kind",
         "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\nkind = \"proxy\"\naddress = \"redis://a:6379\"\n",
-        "unknown variant `proxy`, expected `redis` or `sentinel`",
+        "unknown variant `proxy`, expected one of `redis`, `sentinel`, `cluster`",
         "stack.toml:5:8",
     ),
     (
@@ -289,6 +289,42 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "[stack]\nname = \"t\"\ntarget = \"kubernetes\"\n[redis]\nreplicas = 1\n[redis.sentinel]\nenabled = true\n",
         "the Kubernetes target runs one Redis: run replicas and Sentinel with a Redis operator",
         "stack.toml:5:1",
+    ),
+    (
+        "a cluster with an address",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"c\"\nkind = \"cluster\"\naddress = \"redis://a:6379\"\nseeds = [\"redis://a:6379\"]\n",
+        "a cluster has `seeds`, not `address`",
+        "stack.toml:6:1",
+    ),
+    (
+        "a cluster without seeds",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"c\"\nkind = \"cluster\"\n",
+        "cluster `c` has no `seeds`",
+        "stack.toml:3:1",
+    ),
+    (
+        "a TLS seed",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"c\"\nkind = \"cluster\"\nseeds = [\"rediss://a:6379\"]\n",
+        "stackgen asks a cluster's seeds for its nodes without TLS",
+        "stack.toml:6:1",
+    ),
+    (
+        "seeds on a Redis target",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nseeds = [\"redis://a:6379\"]\n",
+        "`seeds` are for `kind = \"cluster\"`",
+        "stack.toml:6:1",
+    ),
+    (
+        "a cluster named as a target",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"redis\"\nkind = \"cluster\"\nseeds = [\"redis://a:6379\"]\n",
+        "a target or cluster named `redis` exists already",
+        "stack.toml:4:1",
+    ),
+    (
+        "a label named cluster",
+        "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nlabels = { cluster = \"x\" }\n",
+        "label `cluster` is set by stackgen",
+        "stack.toml:6:12",
     ),
 ];
 

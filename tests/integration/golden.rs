@@ -73,6 +73,11 @@ fn golden_replication() {
 }
 
 #[test]
+fn golden_cluster() {
+    check_case("cluster");
+}
+
+#[test]
 fn golden_sentinel() {
     check_case("sentinel");
 }

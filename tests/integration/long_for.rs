@@ -110,7 +110,7 @@ fn the_tests_of_long_fors_fail_when_a_for_or_threshold_drifts() {
     // A week's grid: 1y fires at 371d (a sample each evaluation) or 378d (replayed from 7d).
     assert!(year.read(TESTS).contains("evaluation_interval: \"168h\""));
     let decade = rendered(&stack_with_for("10y", &only));
-    let down = |r#for: &str| format!("\\\"sentinel\\\"}} == 0\"\n        for: \"{for}\"");
+    let down = |r#for: &str| format!("cluster\\\"}} == 0\"\n        for: \"{for}\"");
     let slow = |r#for: &str| format!("* 1000 > 10\"\n        for: \"{for}\"");
     // Each `for` by more than a step either way, each threshold a little up and down.
     let drifts = [

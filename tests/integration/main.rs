@@ -8,6 +8,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod cluster;
 mod compose_hash;
 mod day_one;
 mod diff;

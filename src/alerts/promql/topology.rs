@@ -4,7 +4,7 @@
 //! 1.45 on; the newer exporters keep them.
 
 use super::series::{Level, Samples, Series, constant, gauge, labelled, number};
-use super::{Entry, HOUR, LOOKBACK, Labels, MINUTE, Subject, primary, with_role};
+use super::{Entry, HOUR, LOOKBACK, Labels, MINUTE, Subject};
 use crate::alerts::GROUP_LABEL;
 
 /// How long a failover stays noticed: the window in which a group's Sentinels named more than
@@ -23,6 +23,99 @@ const REPLICA: [(&str, &str); 3] = [
     ("slave_port", "6379"),
     ("slave_state", "online"),
 ];
+
+pub(super) fn replica_link_down() -> Entry {
+    Entry {
+        expr: "redis_master_link_up == 0".into(),
+        summary: "Replica {{ $labels.instance }} lost its primary",
+        description: "The replica {{ $labels.instance }} has no link to its primary: it \
+                      serves stale data and would lose writes in a failover."
+            .into(),
+        subject: Subject::Redis,
+        onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
+        series: gauge("redis_master_link_up", 0.0, 1.0),
+    }
+}
+
+pub(super) fn replicas_lost() -> Entry {
+    Entry {
+        // A primary only: one Sentinel demoted has no replicas any more, and lost none.
+        expr: "redis_connected_slaves < max_over_time(redis_connected_slaves[1h]) \
+               and on (instance, job) redis_instance_info{role=\"master\"}"
+            .into(),
+        summary: "Primary {{ $labels.instance }} lost replicas",
+        description: "The primary {{ $labels.instance }} has fewer replicas connected than \
+                      it had within the last hour."
+            .into(),
+        subject: Subject::Redis,
+        // Two replicas for ten minutes, then (bad) one.
+        onset: 10 * MINUTE,
+        lookback: HOUR,
+        // The last sample of two replicas, at 9m, leaves the hour after 68m.
+        holds: Some(58 * MINUTE),
+        series: Box::new(|level, Samples { count: n, .. }, labels| {
+            let values = if level == Level::Bad {
+                format!("2x9 1x{}", n - 11)
+            } else {
+                constant(2, n)
+            };
+            vec![
+                Series {
+                    series: labelled("redis_connected_slaves", &[], labels),
+                    values,
+                },
+                primary(labels, n),
+            ]
+        }),
+    }
+}
+
+pub(super) fn no_primary() -> Entry {
+    let g = GROUP_LABEL;
+    Entry {
+        expr: format!(
+            "count by ({g}) (redis_up{{{g}!=\"\",kind!=\"sentinel\"}}) unless on ({g}) \
+             count by ({g}) (redis_instance_info{{role=\"master\",{g}!=\"\"}})"
+        ),
+        summary: "Replication group {{ $labels.replication_group }} has no primary",
+        description: "No target of replication group {{ $labels.replication_group }} is a \
+                      primary: writes to the group fail."
+            .into(),
+        subject: Subject::Group,
+        onset: 0,
+        lookback: LOOKBACK,
+        holds: None,
+        series: Box::new(|level, Samples { count: n, .. }, labels| {
+            let role = if level == Level::Bad {
+                "slave"
+            } else {
+                "master"
+            };
+            vec![
+                Series {
+                    series: labelled("redis_up", &[], labels),
+                    values: constant(1, n),
+                },
+                with_role(role, labels, n),
+            ]
+        }),
+    }
+}
+
+/// The target's role, as the exporter reports it.
+pub(super) fn with_role(role: &str, labels: &Labels, n: u64) -> Series {
+    Series {
+        series: labelled("redis_instance_info", &[("role", role)], labels),
+        values: constant(1, n),
+    }
+}
+
+/// The target is a primary.
+pub(super) fn primary(labels: &Labels, n: u64) -> Series {
+    with_role("master", labels, n)
+}
 
 pub(super) fn replica_lag(threshold: f64) -> Entry {
     let t = number(threshold);

@@ -5,27 +5,30 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::topology::{self, KIND_LABEL, MANAGED_GROUP};
+use super::topology::{self, CLUSTER_LABEL, KIND_LABEL, MANAGED_GROUP};
 use super::{Collector, is_variable_name};
 use crate::alerts::GROUP_LABEL;
 use crate::diagnostic::Code;
 use crate::model::grammar;
 use crate::model::raw::{RouteTable, TargetKind, TargetTable};
 use crate::model::stack::{
-    PASSWORD_MAP, PasswordMap, Redis, Route, SecretUse, Target, TargetSecret, password_map_path,
+    Cluster, PASSWORD_MAP, PasswordMap, Redis, Route, SecretUse, Target, TargetSecret,
+    password_map_path,
 };
 use crate::model::units::Secret;
 
 /// Labels every series of a target gets from stackgen itself.
-pub(crate) const RESERVED_LABELS: [&str; 4] = ["instance", "job", "target", KIND_LABEL];
+pub(crate) const RESERVED_LABELS: [&str; 5] =
+    ["instance", "job", "target", KIND_LABEL, CLUSTER_LABEL];
 const DEFAULT_REDIS_PORT: u16 = 6379;
 
-/// The managed Redis' nodes (when it runs) and every `[[targets]]` entry, checked.
+/// The managed Redis' nodes (when it runs) and every `[[targets]]` entry, checked: the targets
+/// scraped by name, and the clusters whose nodes `up` finds.
 pub(crate) fn targets(
     c: &mut Collector<'_>,
     redis: &Redis,
     tables: Vec<TargetTable>,
-) -> Vec<Target> {
+) -> (Vec<Target>, Vec<Cluster>) {
     let mut targets = Vec::new();
     if redis.service.enabled {
         targets.extend(topology::managed_targets(redis));
@@ -37,16 +40,94 @@ pub(crate) fn targets(
         );
     }
     let managed = targets.len();
+    let (mut indexes, mut clusters) = (Vec::new(), Vec::new());
     for (i, table) in tables.into_iter().enumerate() {
-        targets.push(target(c, i, table));
+        match target(c, i, table) {
+            Entry::Target(target) => {
+                indexes.push(i);
+                targets.push(target);
+            }
+            Entry::Cluster(cluster) => clusters.push((i, cluster)),
+        }
     }
     let (nodes, entries) = targets.split_at(managed);
-    let entries: Vec<(usize, &Target)> = entries.iter().enumerate().collect();
+    let entries: Vec<(usize, &Target)> = indexes.into_iter().zip(entries).collect();
     duplicates(c, nodes, &entries);
-    targets
+    cluster_names(c, &targets, &clusters);
+    let clusters = clusters.into_iter().map(|(_, cluster)| cluster).collect();
+    (targets, clusters)
 }
 
-fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
+/// What a `[[targets]]` entry resolves to.
+enum Entry {
+    Target(Target),
+    Cluster(Cluster),
+}
+
+/// A `kind = "cluster"` entry: its seeds checked, its password and labels kept for the nodes
+/// `up` finds.
+pub(crate) fn cluster(
+    c: &mut Collector<'_>,
+    i: usize,
+    name: String,
+    seeds: Option<Vec<String>>,
+    password: Option<TargetSecret>,
+    labels: BTreeMap<String, String>,
+) -> Cluster {
+    let key = format!("targets.{i}.seeds");
+    let seeds = seeds.unwrap_or_default();
+    if seeds.is_empty() {
+        c.error(
+            Code::InvalidValue,
+            &format!("targets.{i}"),
+            format!("cluster `{name}` has no `seeds`: `seeds = [\"redis://node-1:6379\"]`"),
+        );
+    }
+    let mut parsed = Vec::new();
+    for (j, seed) in seeds.iter().enumerate() {
+        match parse_address(seed) {
+            Ok((_, _, true)) => c.error(
+                Code::InvalidValue,
+                &format!("{key}.{j}"),
+                "stackgen asks a cluster's seeds for its nodes without TLS: give `redis://` \
+                 seeds, or list TLS nodes as `kind = \"redis\"` targets",
+            ),
+            Ok((address, _, false)) => parsed.push(address),
+            Err(why) => c.error(
+                Code::InvalidValue,
+                &format!("{key}.{j}"),
+                why.replace("`address`", "a seed"),
+            ),
+        }
+    }
+    Cluster {
+        name,
+        seeds: parsed,
+        password,
+        labels,
+    }
+}
+
+/// A cluster's name is its `cluster` label and the prefix of its nodes' target names: unique
+/// among the clusters and the targets.
+fn cluster_names(c: &mut Collector<'_>, targets: &[Target], clusters: &[(usize, Cluster)]) {
+    let mut seen = BTreeSet::new();
+    for (i, cluster) in clusters {
+        let clash = targets.iter().any(|t| t.name == cluster.name);
+        if clash || !seen.insert(cluster.name.as_str()) {
+            c.error(
+                Code::DuplicateTarget,
+                &format!("targets.{i}.name"),
+                format!(
+                    "a target or cluster named `{}` exists already",
+                    cluster.name
+                ),
+            );
+        }
+    }
+}
+
+fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Entry {
     let key = |field: &str| format!("targets.{i}.{field}");
     topology::check_kind(c, i, &t);
     let kind = t.kind.unwrap_or_default();
@@ -75,6 +156,9 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
         }
         label_value(c, &at, value);
     }
+    if kind == TargetKind::Cluster {
+        return Entry::Cluster(cluster(c, i, name, t.seeds, password, labels));
+    }
     // A Sentinel says what it is; a Redis needs no label to be one (`kind!="sentinel"`).
     if kind != TargetKind::Redis {
         labels.insert(KIND_LABEL.into(), kind.as_str().into());
@@ -94,7 +178,7 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
             Default::default()
         }
     };
-    Target {
+    Entry::Target(Target {
         name,
         address,
         host,
@@ -104,7 +188,7 @@ fn target(c: &mut Collector<'_>, i: usize, t: TargetTable) -> Target {
         managed: false,
         kind,
         rendered_role: None,
-    }
+    })
 }
 
 /// A target's password, its variable name checked.
@@ -339,12 +423,13 @@ pub(crate) fn exporter_user(c: &mut Collector<'_>, tables: &[TargetTable]) -> Op
 /// On Kubernetes an init container assembles the map from the Secrets: no file of `up`'s.
 pub(crate) fn password_map(
     redis: &Redis,
-    targets: &[Target],
+    (targets, clusters): (&[Target], &[Cluster]),
     profile: &str,
     kubernetes: bool,
     secrets: &mut BTreeMap<String, SecretUse>,
 ) -> PasswordMap {
-    if targets.iter().any(|t| !t.managed && t.password.is_some()) {
+    let own = targets.iter().any(|t| !t.managed && t.password.is_some());
+    if own || clusters.iter().any(|c| c.password.is_some()) {
         if kubernetes {
             return PasswordMap::Assembled;
         }

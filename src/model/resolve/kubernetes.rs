@@ -123,6 +123,14 @@ pub(crate) fn refuse_topology(c: &mut Collector<'_>, stack: &Stack) {
         (stack.redis.nodes.len() > 1, "redis.replicas"),
         (stack.redis.sentinel.is_some(), "redis.sentinel.enabled"),
     ];
+    if !stack.clusters.is_empty() {
+        c.error(
+            Code::InvalidValue,
+            "targets",
+            "a `kind = \"cluster\"` target needs `stackgen up` to find its nodes, which the \
+             Kubernetes target has not: list each node as a `kind = \"redis\"` target",
+        );
+    }
     if let Some((_, key)) = keys.into_iter().find(|(set, _)| *set) {
         c.error(
             Code::InvalidValue,

@@ -13,6 +13,8 @@ use crate::model::units::Duration;
 
 /// The label that says what a target is: `redis`, `sentinel` or `cluster`.
 pub(crate) const KIND_LABEL: &str = "kind";
+/// The label of a cluster's nodes: the cluster's name.
+pub(crate) const CLUSTER_LABEL: &str = "cluster";
 /// The managed Redis as a target: its name, and its address on the stack's network.
 pub(crate) const MANAGED_NAME: &str = "redis";
 /// The replication group of the managed Redis, and the name its Sentinels know it by.
@@ -202,7 +204,23 @@ pub(crate) fn check_kind(c: &mut Collector<'_>, i: usize, table: &TargetTable) {
         .labels
         .as_ref()
         .is_some_and(|labels| labels.contains_key(GROUP_LABEL));
-    if table.kind == Some(TargetKind::Sentinel) && !has_group {
+    let key = |field: &str| format!("targets.{i}.{field}");
+    let kind = table.kind.unwrap_or_default();
+    if kind == TargetKind::Cluster && table.address.is_some() {
+        c.error(
+            Code::InvalidValue,
+            &key("address"),
+            "a cluster has `seeds`, not `address`: `seeds = [\"redis://node-1:6379\"]`",
+        );
+    }
+    if kind != TargetKind::Cluster && table.seeds.is_some() {
+        c.error(
+            Code::InvalidValue,
+            &key("seeds"),
+            "`seeds` are for `kind = \"cluster\"`; this target has one `address`",
+        );
+    }
+    if kind == TargetKind::Sentinel && !has_group {
         c.error(
             Code::InvalidValue,
             &format!("targets.{i}"),

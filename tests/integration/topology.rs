@@ -1,5 +1,6 @@
 //! The managed topology on the real engine: a primary, two replicas and three Sentinels come
-//! up with a password that needs escaping everywhere; `status` tells the roles; `drill
+//! up with a password that needs escaping everywhere, beside a second replication group, and
+//! nothing is raised; `status` tells the roles; `drill
 //! failover` kills the primary, Sentinel promotes a replica, the alerts reach a webhook and
 //! the old primary rejoins as a replica; `up` then changes nothing, and RedisFailover names the
 //! new primary.
@@ -9,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::e2e::{PASSWORD, Stack, docker, docker_ready, percent_encode};
+use crate::fleet::Removed;
 use crate::support::*;
 
 /// A port whose next two are free too: the primary's, then each replica's.
@@ -20,6 +22,52 @@ fn three_free_ports() -> u16 {
             return port;
         }
     }
+}
+
+/// A second replication group, `orders`: a primary and its replica the test runs.
+const ORDERS: &str = "\n[[targets]]\nname = \"orders-1\"\naddress = \"redis://orders-1:6379\"\n\
+                      labels = { replication_group = \"orders\" }\n\
+                      \n[[targets]]\nname = \"orders-2\"\naddress = \"redis://orders-2:6379\"\n\
+                      labels = { replication_group = \"orders\" }\n";
+
+/// A server of the `orders` group on the stack's network; not stackgen's, removed by the guard.
+fn start_orders(stack: &Stack, name: &str, extra: &[&str]) -> Removed {
+    let container = format!("{}-{name}", stack.name);
+    let network = format!("{}_default", stack.name);
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "--network",
+        &network,
+        "--network-alias",
+        name,
+        "--tmpfs",
+        "/data",
+        "stackgen-test/redis:7.0",
+        "redis-server",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--maxmemory",
+        "64mb",
+    ];
+    args.extend_from_slice(extra);
+    docker(&args);
+    Removed(container)
+}
+
+/// The roles Prometheus sees in the `orders` group, sorted.
+fn group_roles(stack: &Stack) -> Vec<String> {
+    let query = percent_encode("redis_instance_info{replication_group=\"orders\"}");
+    let answer = stack.prometheus(&format!("/api/v1/query?query={query}"));
+    let mut roles: Vec<String> = (answer["data"]["result"].as_array().into_iter().flatten())
+        .map(|s| s["metric"]["role"].as_str().unwrap_or_default().to_string())
+        .collect();
+    roles.sort();
+    roles
 }
 
 /// `ROLE`'s first line on a published port.
@@ -54,9 +102,16 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
             1,
         );
         format!(
-            "{toml}\n[redis.sentinel]\nenabled = true\ndown_after = \"2s\"\nport = {sentinel_port}\n"
+            "{toml}\n[redis.sentinel]\nenabled = true\ndown_after = \"2s\"\nport = {sentinel_port}\n\
+             {ORDERS}"
         )
     });
+    // The other group's servers join the stack's network once `up` has made it.
+    stack.run(&["up"]).code(1);
+    let _orders = [
+        start_orders(&stack, "orders-1", &[]),
+        start_orders(&stack, "orders-2", &["--replicaof", "orders-1", "6379"]),
+    ];
     stack.up();
 
     // Every node answers with the password, in its rendered role.
@@ -71,6 +126,20 @@ fn a_sentinel_topology_comes_up_fails_over_and_up_keeps_what_sentinel_made() {
     ] {
         assert!(status.stdout.contains(line), "{line}\n{}", status.stdout);
     }
+    // Two replication groups side by side, each healthy: nothing is raised, not even pending.
+    assert!(
+        eventually(60, || group_roles(&stack) == ["master", "slave"]),
+        "the orders group is not seen: {:?}",
+        group_roles(&stack)
+    );
+    std::thread::sleep(std::time::Duration::from_secs(20));
+    let raised = stack.prometheus("/api/v1/alerts")["data"]["alerts"].clone();
+    assert_eq!(
+        raised,
+        serde_json::json!([]),
+        "two healthy groups raised alerts"
+    );
+
     // The password reaches no container's argv or environment.
     for id in stack.container_ids() {
         let inspect = docker(&["inspect", &id]);

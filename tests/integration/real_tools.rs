@@ -16,12 +16,13 @@ fn yaml(path: &Path) -> serde_json::Value {
 fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
     let promtool = tool("promtool");
     let project = Project::rendered_example();
-    // The example's trees and the golden cases' (noeviction, `for` of 0s and 90s, …).
+    // The example's trees and the golden cases' (noeviction, `for` of 0s and 90s, the
+    // topologies with their two groups or clusters side by side, …).
     let mut trees: Vec<_> = PROFILES
         .iter()
         .map(|p| project.path().join("generated").join(p))
         .collect();
-    for case in ["minimal", "noeviction"] {
+    for case in ["minimal", "noeviction", "replication", "sentinel", "cluster"] {
         for profile in PROFILES {
             trees.push(
                 Path::new(ROOT)

@@ -22,7 +22,13 @@ fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
         .iter()
         .map(|p| project.path().join("generated").join(p))
         .collect();
-    for case in ["minimal", "noeviction", "replication", "sentinel", "cluster"] {
+    for case in [
+        "minimal",
+        "noeviction",
+        "replication",
+        "sentinel",
+        "cluster",
+    ] {
         for profile in PROFILES {
             trees.push(
                 Path::new(ROOT)

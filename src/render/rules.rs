@@ -91,7 +91,8 @@ pub(crate) fn source_enabled(stack: &Stack, kind: AlertKind) -> bool {
 }
 
 /// Whether an alert can match anything in this stack: the alerts about a replication group
-/// need a target in one, Sentinel's a Sentinel target, and under kube-prometheus-stack
+/// need a target in one, Sentinel's a Sentinel target, RedisDown a Redis target (a cluster's
+/// nodes have their own: RedisClusterNodeMissing), and under kube-prometheus-stack
 /// (Kubernetes, operator mode) no scrape job of stackgen's feeds the alerts about what the
 /// operator runs and watches itself.
 fn applies(stack: &Stack, kind: AlertKind) -> bool {
@@ -104,6 +105,10 @@ fn applies(stack: &Stack, kind: AlertKind) -> bool {
             .iter()
             .any(|t| t.kind == kind && t.labels.contains_key(GROUP_LABEL))
     };
+    let redis = stack.targets.iter().any(|t| t.kind == TargetKind::Redis);
+    if kind == AlertKind::RedisDown && !redis {
+        return false;
+    }
     match promql::entry(kind, Inputs::NEUTRAL).subject {
         Subject::Group => grouped(TargetKind::Redis),
         Subject::SentinelGroup(_) => grouped(TargetKind::Sentinel),
@@ -132,43 +137,43 @@ pub(crate) fn target_labels(target: &crate::model::stack::Target) -> Labels {
 }
 
 /// Whose series the tests of an alert feed: the first (and, past it, the second) of the
-/// stack's targets of its kind for an alert per target, or the one job it watches. For an
+/// stack's targets of its kind for an alert per target (a cluster's nodes, in a stack of
+/// clusters only, for an alert per Redis), or the one job it watches. For an
 /// alert per replication group, two groups side by side: each target alone in a group named
 /// after it, and a twin of the first when the stack has one target of the kind. The first is
 /// the one that goes bad.
 fn subjects(stack: &Stack, subject: Subject) -> Vec<Labels> {
-    if matches!(subject, Subject::Cluster | Subject::ClusterNode) {
-        return cluster_subjects(stack);
-    }
-    let kind = match subject {
-        Subject::Sentinel | Subject::SentinelGroup(_) => TargetKind::Sentinel,
-        _ => TargetKind::Redis,
+    let targets = |kind: TargetKind| -> Vec<Labels> {
+        let of_kind = stack.targets.iter().filter(|t| t.kind == kind);
+        of_kind.take(2).map(target_labels).collect()
     };
-    let mut targets: Vec<Labels> = stack
-        .targets
-        .iter()
-        .filter(|t| t.kind == kind)
-        .take(2)
-        .map(target_labels)
-        .collect();
     match subject {
-        Subject::Redis | Subject::Sentinel => targets,
-        Subject::Group | Subject::SentinelGroup(_) => {
-            if let [only] = &targets[..] {
-                let mut twin = only.clone();
-                for name in ["instance", "target"] {
-                    twin.insert(name.into(), format!("{}-twin", only[name]));
-                }
-                targets.push(twin);
-            }
-            for labels in &mut targets {
-                labels.insert(GROUP_LABEL.into(), labels["target"].clone());
-            }
-            targets
-        }
+        Subject::Redis => match targets(TargetKind::Redis) {
+            none if none.is_empty() => cluster_subjects(stack),
+            redis => redis,
+        },
+        Subject::Sentinel => targets(TargetKind::Sentinel),
+        Subject::Group => grouped(targets(TargetKind::Redis)),
+        Subject::SentinelGroup(_) => grouped(targets(TargetKind::Sentinel)),
         Subject::Job(job) => vec![job.labels()],
-        Subject::Cluster | Subject::ClusterNode => unreachable!("answered above"),
+        Subject::Cluster | Subject::ClusterNode => cluster_subjects(stack),
     }
+}
+
+/// Targets as members of a replication group each: a lone target gets a twin, so that two
+/// groups stand side by side.
+fn grouped(mut targets: Vec<Labels>) -> Vec<Labels> {
+    if let [only] = &targets[..] {
+        let mut twin = only.clone();
+        for name in ["instance", "target"] {
+            twin.insert(name.into(), format!("{}-twin", only[name]));
+        }
+        targets.push(twin);
+    }
+    for labels in &mut targets {
+        labels.insert(GROUP_LABEL.into(), labels["target"].clone());
+    }
+    targets
 }
 
 /// A node of each of the stack's first two clusters, as `up` labels the nodes it finds, and

@@ -66,7 +66,6 @@ fn golden_noeviction() {
     check_case("noeviction");
 }
 
-/// The Kubernetes target: operator and standalone mode, each under the dev and the prod policy.
 #[test]
 fn golden_replication() {
     check_case("replication");
@@ -77,11 +76,18 @@ fn golden_cluster() {
     check_case("cluster");
 }
 
+/// A cluster and nothing else: no target of kind `redis` at all.
+#[test]
+fn golden_cluster_only() {
+    check_case("cluster-only");
+}
+
 #[test]
 fn golden_sentinel() {
     check_case("sentinel");
 }
 
+/// The Kubernetes target: operator and standalone mode, each under the dev and the prod policy.
 #[test]
 fn golden_kubernetes() {
     check_case("kubernetes");

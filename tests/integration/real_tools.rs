@@ -28,6 +28,7 @@ fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
         "replication",
         "sentinel",
         "cluster",
+        "cluster-only",
     ] {
         for profile in PROFILES {
             trees.push(

@@ -216,7 +216,7 @@ fn high_latency(threshold: f64) -> Entry {
         series: Box::new(move |level, Samples { count: n, .. }, labels| {
             // 100 commands a second, each taking 1.1× or 0.9× the threshold: the ratio of
             // two rates is exact from the second sample on.
-            let factor = if level == Level::Bad { 1.1 } else { 0.9 };
+            let factor = level.pick(1.1, 0.9);
             let latency_ms = threshold * factor;
             vec![
                 Series {
@@ -343,11 +343,10 @@ fn too_many_connections(threshold: f64) -> Entry {
 /// short of (safe) `threshold` percent.
 fn share(threshold: f64, (used, limit): (&'static str, &'static str), max: f64) -> Scenario {
     Box::new(move |level, Samples { count: n, .. }, labels| {
-        let percent = if level == Level::Bad {
-            (threshold + 1.0).min((threshold + 100.0) / 2.0)
-        } else {
-            (threshold - 1.0).max(threshold / 2.0)
-        };
+        let percent = level.pick(
+            (threshold + 1.0).min((threshold + 100.0) / 2.0),
+            (threshold - 1.0).max(threshold / 2.0),
+        );
         vec![
             Series {
                 series: labelled(used, &[], labels),
@@ -421,7 +420,7 @@ fn high_error_rate(threshold: f64) -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(move |level, Samples { count: n, .. }, labels| {
-            let factor = if level == Level::Bad { 1.5 } else { 0.9 };
+            let factor = level.pick(1.5, 0.9);
             let per_second = threshold * factor;
             vec![Series {
                 series: labelled("redis_total_error_replies", &[], labels),
@@ -496,7 +495,7 @@ fn last_save_too_old(threshold: f64) -> Entry {
                   labels| {
                 // The last save 1.1× (bad) or 0.9× (safe) the threshold before each sample: the
                 // timestamp follows the clock, one `step` a sample from `start`.
-                let factor = if level == Level::Bad { 1.1 } else { 0.9 };
+                let factor = level.pick(1.1, 0.9);
                 let offset = (threshold * 3600.0 * factor).round();
                 let first = (start / 1000) as f64 - offset;
                 let saved = format!("{}+{}x{}", number(first), step / 1000, n - 1);

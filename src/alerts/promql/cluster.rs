@@ -2,7 +2,7 @@
 //! cluster carries, never across clusters (the generated tests put two side by side), or
 //! reads one node. The metrics are redis_exporter's from `CLUSTER INFO` (1.45 on).
 
-use super::series::{Level, Samples, Series, constant, gauge, labelled, number};
+use super::series::{Samples, Series, constant, gauge, labelled, number};
 use super::{Entry, LOOKBACK, Subject};
 
 /// A cluster's label.
@@ -42,7 +42,7 @@ pub(super) fn slots_failing() -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let fail = if level == Level::Bad { 5461.0 } else { 0.0 };
+            let fail = level.pick(5461.0, 0.0);
             vec![
                 Series {
                     series: labelled("redis_cluster_slots_fail", &[], labels),

@@ -11,6 +11,16 @@ pub(crate) enum Level {
     Safe,
 }
 
+impl Level {
+    /// `bad` for a scenario on the bad side of the threshold, `safe` for one on the safe side.
+    pub(crate) fn pick<T>(self, bad: T, safe: T) -> T {
+        match self {
+            Level::Bad => bad,
+            Level::Safe => safe,
+        }
+    }
+}
+
 /// One input series of a rule test.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Series {
@@ -94,7 +104,7 @@ pub(crate) fn number(value: f64) -> String {
 /// A gauge that is `bad` or `safe` from the first sample.
 pub(super) fn gauge(metric: &'static str, bad: f64, safe: f64) -> Scenario {
     Box::new(move |level, Samples { count: n, .. }, labels| {
-        let value = if level == Level::Bad { bad } else { safe };
+        let value = level.pick(bad, safe);
         vec![Series {
             series: labelled(metric, &[], labels),
             values: constant(number(value), n),
@@ -109,7 +119,7 @@ pub(super) fn increasing(
     per_minute: f64,
 ) -> Scenario {
     Box::new(move |level, Samples { count: n, .. }, labels| {
-        let per_minute = if level == Level::Bad { per_minute } else { 0.0 };
+        let per_minute = level.pick(per_minute, 0.0);
         vec![Series {
             series: labelled(metric, extra, labels),
             values: counter(per_minute, n),
@@ -123,7 +133,7 @@ pub(super) fn gauges(list: &'static [(&'static str, f64, f64)]) -> Scenario {
         list.iter()
             .map(|&(metric, bad, safe)| Series {
                 series: labelled(metric, &[], labels),
-                values: constant(number(if level == Level::Bad { bad } else { safe }), n),
+                values: constant(number(level.pick(bad, safe)), n),
             })
             .collect()
     })

@@ -56,11 +56,7 @@ pub(super) fn replicas_lost() -> Entry {
         // The last sample of two replicas, at 9m, leaves the hour after 68m.
         holds: Some(58 * MINUTE),
         series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let values = if level == Level::Bad {
-                format!("2x9 1x{}", n - 11)
-            } else {
-                constant(2, n)
-            };
+            let values = level.pick(format!("2x9 1x{}", n - 11), constant(2, n));
             vec![
                 Series {
                     series: labelled("redis_connected_slaves", &[], labels),
@@ -88,11 +84,7 @@ pub(super) fn no_primary() -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let role = if level == Level::Bad {
-                "slave"
-            } else {
-                "master"
-            };
+            let role = level.pick("slave", "master");
             vec![
                 Series {
                     series: labelled("redis_up", &[], labels),
@@ -134,7 +126,7 @@ pub(super) fn replica_lag(threshold: f64) -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(move |level, Samples { count: n, .. }, labels| {
-            let lag = if level == Level::Bad { 1.1 } else { 0.9 } * threshold;
+            let lag = level.pick(1.1, 0.9) * threshold;
             vec![Series {
                 series: labelled("redis_connected_slave_lag_seconds", &REPLICA, labels),
                 values: constant(number(lag), n),
@@ -163,7 +155,7 @@ pub(super) fn replica_lag_bytes(threshold: f64) -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(move |level, Samples { count: n, .. }, labels| {
-            let behind = if level == Level::Bad { 1.1 } else { 0.9 } * threshold * 1048576.0;
+            let behind = level.pick(1.1, 0.9) * threshold * 1048576.0;
             let primary_offset = 1e12;
             vec![
                 Series {
@@ -203,7 +195,7 @@ pub(super) fn full_resyncs(threshold: f64) -> Entry {
         // The count an hour ago appears at 60m, and the difference falls to 0.
         holds: Some(58 * MINUTE),
         series: Box::new(move |level, Samples { count: n, .. }, labels| {
-            let count = if level == Level::Bad { 1.1 } else { 0.9 } * threshold;
+            let count = level.pick(1.1, 0.9) * threshold;
             vec![Series {
                 series: labelled("redis_replica_resyncs_full", &[], labels),
                 values: constant(number(count), n),
@@ -226,11 +218,7 @@ pub(super) fn split_brain() -> Entry {
         lookback: LOOKBACK,
         holds: None,
         series: Box::new(|level, Samples { count: n, .. }, labels| {
-            let second = if level == Level::Bad {
-                "master"
-            } else {
-                "slave"
-            };
+            let second = level.pick("master", "slave");
             vec![
                 primary(labels, n),
                 with_role(second, &member(labels, "b"), n),
@@ -286,7 +274,7 @@ pub(super) fn sentinel_tilt() -> Entry {
 /// A replication group's state as its Sentinels report it: `metric` bad or good.
 fn sentinel_view(metric: &'static str, extra: &'static [(&str, &str)]) -> super::Scenario {
     Box::new(move |level, Samples { count: n, .. }, labels| {
-        let value = if level == Level::Bad { 0 } else { 1 };
+        let value = level.pick(0, 1);
         let mut pairs = vec![MASTER_NAME, ("master_address", DEMOTED)];
         pairs.extend_from_slice(extra);
         vec![Series {

@@ -9,14 +9,8 @@
 #                    (the harmonic mean of the two rates), N sized for about 10 s
 # Rounds alternate (drill, redis-benchmark, drill, …); medians reported. Needs a running engine,
 # .ci/images/build.sh done, redis-tools. Target: drill ≥ 0.9× redis-benchmark's ops/s.
-set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${ROUNDS:-5}
-cargo build --release --locked -q
-bin=$PWD/target/release/stackgen
-work=$(mktemp -d)
-trap '(cd "$work" && "$bin" down --volumes -q -p dev) || true; rm -rf "$work"' EXIT
-mkdir -p "$work/secrets"
+source bench/lib.sh
 cat >"$work/stack.toml" <<TOML
 [stack]
 name = "sgbenchdrill"
@@ -39,8 +33,7 @@ port = 29293
 [grafana]
 enabled = false
 TOML
-printf 'bench-%s\n' "$RANDOM$RANDOM" >"$work/secrets/redis_password.txt"
-chmod 600 "$work/secrets/redis_password.txt"
+bench_password "bench-$RANDOM$RANDOM"
 cd "$work"
 "$bin" up -q -p dev
 export REDISCLI_AUTH

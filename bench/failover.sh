@@ -6,14 +6,8 @@
 # Reports, per drill and as medians: the time to promotion, the time until writes succeed
 # again, the writes acknowledged and the acknowledged writes lost. Needs a running engine and
 # .ci/images/build.sh done.
-set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${ROUNDS:-5}
-cargo build --release --locked -q
-bin=$PWD/target/release/stackgen
-work=$(mktemp -d)
-trap '(cd "$work" && "$bin" down --volumes -q -p dev) || true; rm -rf "$work"' EXIT
-mkdir -p "$work/secrets"
+source bench/lib.sh
 cat >"$work/stack.toml" <<TOML
 [stack]
 name = "sgbenchfailover"
@@ -41,8 +35,7 @@ port = 29293
 [grafana]
 enabled = false
 TOML
-printf 'bench-failover-password\n' >"$work/secrets/redis_password.txt"
-chmod 600 "$work/secrets/redis_password.txt"
+bench_password bench-failover-password
 cd "$work"
 "$bin" up -q -p dev
 results=()

@@ -3,24 +3,19 @@
 # redis-server processes on this machine, bound to the stack network's gateway address (an
 # address of this machine that the stack's containers reach); the stack runs the stand-in
 # images (dev profile, no managed Redis) and monitors the cluster from one seed.
-#   render: `stackgen render -q` of that stack.toml (hyperfine, 3 warm-up runs, 20 measured)
+#   render: `stackgen render -q` of that stack.toml (hyperfine, 3 warm-up runs, 20 measured),
+#           beside the render of the same stack with the 100 nodes listed by hand
 #   up:     `stackgen up -q` on the running stack, ROUNDS times: it asks the seed for the
 #           cluster's 100 nodes, writes them for Prometheus, and checks every one through the
-#           exporter
+#           exporter (the first, from the placeholder target to the cluster, reported apart)
 # Needs a running engine, .ci/images/build.sh done, redis-server and redis-cli, hyperfine.
-set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${ROUNDS:-5}
+source bench/lib.sh
 nodes=${NODES:-100}
-cargo build --release --locked -q
-bin=$PWD/target/release/stackgen
-work=$(mktemp -d)
-cleanup() {
-  for pid in "$work"/node-*/pid; do [[ -f $pid ]] && kill "$(cat "$pid")" 2>/dev/null || true; done
-  (cd "$work" && "$bin" down --volumes -q -p dev) || true
-  rm -rf "$work"
+bench_cleanup() {
+  for pid in "$work"/node-*/pid; do [[ -f $pid ]] && kill "$(cat "$pid")" 2>/dev/null; done
+  return 0
 }
-trap cleanup EXIT
 cat >"$work/stack.toml" <<TOML
 [stack]
 name = "sgbenchcluster"
@@ -53,12 +48,36 @@ for i in $(seq "$nodes"); do
   mkdir -p "node-$i"
   redis-server --bind "$gateway" --port "$port" --cluster-enabled yes --cluster-config-file \
     "$work/node-$i/nodes.conf" --dir "$work/node-$i" --save '' --appendonly no \
-    --protected-mode no --daemonize yes --pidfile "$work/node-$i/pid" --logfile "$work/node-$i/log"
+    --cluster-announce-ip "$gateway" --protected-mode no --daemonize yes \
+    --pidfile "$work/node-$i/pid" --logfile "$work/node-$i/log"
   addresses+=("$gateway:$port")
 done
-sleep 1
-redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >/dev/null
-until redis-cli -h "$gateway" -p 30001 cluster info | grep -q cluster_state:ok; do sleep 0.5; done
+# The cluster, built the way `redis-cli --cluster create` builds it but in one step per node:
+# the first half are primaries, each given an even share of the 16,384 slots and its own config
+# epoch; every node meets the first; then each of the second half replicates a primary.
+cli() { redis-cli -h "$gateway" -p "$1" "${@:2}"; }
+primaries=$((nodes / 2))
+for i in $(seq "$nodes"); do
+  until cli $((30000 + i)) ping >/dev/null 2>&1; do sleep 0.1; done
+  cli $((30000 + i)) cluster set-config-epoch "$i" >/dev/null
+done
+for i in $(seq "$primaries"); do
+  cli $((30000 + i)) cluster addslotsrange $(((i - 1) * 16384 / primaries)) \
+    $((i * 16384 / primaries - 1)) >/dev/null
+done
+for i in $(seq 2 "$nodes"); do cli $((30000 + i)) cluster meet "$gateway" 30001 >/dev/null; done
+for i in $(seq "$nodes"); do
+  until [[ $(cli $((30000 + i)) cluster info | tr -d '\r' | sed -n 's/^cluster_known_nodes://p') == "$nodes" ]]; do
+    sleep 0.5
+  done
+done
+for i in $(seq $((primaries + 1)) "$nodes"); do
+  cli $((30000 + i)) cluster replicate "$(cli $((30000 + i - primaries)) cluster myid)" >/dev/null
+done
+until cli 30001 cluster info | grep -q cluster_state:ok &&
+  [[ $(cli 30001 cluster nodes | grep -c slave) == $((nodes - primaries)) ]]; do
+  sleep 0.5
+done
 python3 - "$gateway" <<'PY'
 import sys, re
 text = open("stack.toml").read()
@@ -66,12 +85,30 @@ text = text[: text.index("[[targets]]")]
 text += f'[[targets]]\nname = "shop"\nkind = "cluster"\nseeds = ["redis://{sys.argv[1]}:30001"]\n'
 open("stack.toml", "w").write(text)
 PY
+start=$(date +%s.%N)
 "$bin" up -q -p dev
+end=$(date +%s.%N)
+python3 -c "print(f'first up, from the placeholder to the cluster: {$end - $start:.2f} s')"
 echo "nodes found: $(python3 -c 'import json; print(len(json.load(open(".stackgen/dev/discovered/clusters.json"))))')"
-hyperfine -N --warmup 3 --runs 20 --prepare 'rm -rf generated' "$bin render -q"
 for i in $(seq "$rounds"); do
   start=$(date +%s.%N)
   "$bin" up -q -p dev
   end=$(date +%s.%N)
   python3 -c "print(f'up {$i}: {$end - $start:.2f} s')"
 done
+# Beside it, the peer a user has without `kind = "cluster"`: the same 100 nodes listed by hand
+# as `[[targets]]` of a stack otherwise the same.
+mkdir listed
+python3 - <<'PY2'
+import json
+text = open("stack.toml").read()
+text = text[: text.index("[[targets]]")]
+for group in json.load(open(".stackgen/dev/discovered/clusters.json")):
+    address = group["targets"][0]
+    name = address.split("//")[1].replace(".", "-").replace(":", "-")
+    text += f'[[targets]]\nname = "{name}"\naddress = "{address}"\n'
+open("listed/stack.toml", "w").write(text)
+PY2
+"$bin" render -q -f listed/stack.toml
+hyperfine -N --warmup 3 --runs 20 --prepare 'rm -rf generated listed/generated' \
+  -n "cluster, 1 seed" "$bin render -q" -n "100 targets by hand" "$bin render -q -f listed/stack.toml"

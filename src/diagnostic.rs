@@ -87,6 +87,9 @@ codes! {
     MixedUsernames = "SG014",
         "targets log in as different ACL users",
         "redis_exporter takes one ACL user for every target (`--redis.user`), and uses it wherever a password is given. Create the same monitoring user on every target that needs a password, or give none.";
+    AlertNeverFires = "SG015",
+        "an alert can never fire on the managed Redis",
+        "The managed Redis image's version lacks what an enabled alert reads: Redis before 7 has no latency statistics (`INFO latencystats`), so RedisTailLatency never fires for it. A note, which never fails lint: use Redis 7 or later, or turn the alert off.";
     PublicBind = "SG101",
         "a service publishes beyond this machine",
         "A bind of 0.0.0.0 or :: (in any spelling, `::ffff:0.0.0.0` too) publishes the port on every network the host is on, firewall permitting; a private address (RFC 1918, link-local, unique-local) on that network, a routable one to the internet. Only loopback (127.0.0.0/8, ::1) keeps it on this machine. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";

@@ -11,6 +11,8 @@
 /// (`RedisNoPrimary`, `RedisSplitBrain`, Sentinel's) are evaluated within it.
 pub const GROUP_LABEL: &str = "replication_group";
 
+#[macro_use]
+mod macros;
 pub(crate) mod promql;
 
 use schemars::JsonSchema;
@@ -103,148 +105,6 @@ impl From<Option<Alert>> for AlertParts {
             threshold: None,
         }
     }
-}
-
-/// The table type of an alert: `Alert`, or its own table when it has a threshold.
-macro_rules! table_type {
-    () => {
-        Alert
-    };
-    ($table:ident) => {
-        $table
-    };
-}
-
-/// Declares the catalogue: the kinds, their data, and the `[alerts]` tables.
-macro_rules! catalogue {
-    ($(
-        $(#[doc = $doc:literal])*
-        $kind:ident = $name:literal {
-            key: $key:ident,
-            source: $source:ident,
-            for: $for:expr,
-            severity: $severity:ident,
-            $(threshold: $table:ident . $field:ident {
-                doc: $tdoc:literal,
-                unit: $unit:literal,
-                default: $default:expr,
-                above: $above:expr,
-                below: $below:expr,
-            },)?
-        }
-    )*) => {
-        /// One alert of the catalogue.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum AlertKind {
-            $($kind,)*
-        }
-
-        impl AlertKind {
-            /// Every alert, in the order of the rules file.
-            pub const ALL: &[AlertKind] = &[$(AlertKind::$kind,)*];
-
-            /// Its name: the `alertname` label.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(AlertKind::$kind => $name,)*
-                }
-            }
-
-            /// Its table's key under `[alerts]`.
-            pub fn key(self) -> &'static str {
-                match self {
-                    $(AlertKind::$kind => stringify!($key),)*
-                }
-            }
-
-            pub fn source(self) -> Source {
-                match self {
-                    $(AlertKind::$kind => Source::$source,)*
-                }
-            }
-
-            pub fn default_for(self) -> Duration {
-                match self {
-                    $(AlertKind::$kind => $for,)*
-                }
-            }
-
-            pub fn default_severity(self) -> Severity {
-                match self {
-                    $(AlertKind::$kind => Severity::$severity,)*
-                }
-            }
-
-            /// When it fires, in a line (its table's description).
-            pub fn summary(self) -> &'static str {
-                match self {
-                    $(AlertKind::$kind => concat!($($doc),*),)*
-                }
-            }
-
-            pub fn threshold(self) -> Option<Threshold> {
-                match self {
-                    $(AlertKind::$kind => None$(.or(Some(Threshold {
-                        key: stringify!($field),
-                        unit: $unit,
-                        default: $default,
-                        above: $above,
-                        below: $below,
-                    })))?,)*
-                }
-            }
-        }
-
-        $($(
-            crate::model::combine::table! {
-                #[doc = concat!($name, ".")]
-                pub struct $table {
-                    /// Evaluate this alert.
-                    enabled: bool,
-                    /// How long the condition must hold before the alert fires.
-                    r#for: Duration,
-                    /// The `severity` label, which routes the notification.
-                    severity: Severity,
-                    #[doc = $tdoc]
-                    $field: f64,
-                }
-            }
-
-            impl From<Option<$table>> for AlertParts {
-                fn from(table: Option<$table>) -> Self {
-                    let table = table.unwrap_or_default();
-                    Self {
-                        enabled: table.enabled,
-                        r#for: table.r#for,
-                        severity: table.severity,
-                        threshold: table.$field,
-                    }
-                }
-            }
-        )?)*
-
-        crate::model::combine::table! {
-            /// The alert catalogue.
-            pub struct AlertsTable {
-                #[doc = "Base URL of the runbooks; each alert links to \
-                         `<base>#<alertname in lower case>`."]
-                runbook_base_url: String,
-                $(
-                    $(#[doc = $doc])*
-                    $key: table_type!($($table)?),
-                )*
-            }
-        }
-
-        impl AlertsTable {
-            /// The settings `stack.toml` gives an alert.
-            pub(crate) fn parts(&self, kind: AlertKind) -> AlertParts {
-                match kind {
-                    $(AlertKind::$kind => self.$key.clone().into(),)*
-                }
-            }
-        }
-    };
 }
 
 catalogue! {
@@ -516,6 +376,126 @@ catalogue! {
             default: 2.0,
             above: 0.0,
             below: 8760.0,
+        },
+    }
+    /// RedisTailLatency: a command's 99th percentile latency, since Redis started, above
+    /// `threshold_ms` (Redis 7 and later).
+    TailLatency = "RedisTailLatency" {
+        key: tail_latency,
+        source: Exporter,
+        for: Duration::from_mins(5),
+        severity: Warning,
+        threshold: TailLatencyAlert.threshold_ms {
+            doc: "99th percentile latency of a command, in milliseconds, above which the \
+                  alert fires.",
+            unit: "ms",
+            default: 50.0,
+            above: 0.0,
+            below: 3_600_000.0,
+        },
+    }
+    /// RedisSlowlogGrowing: more than `threshold_per_minute` commands a minute enter the
+    /// slow log.
+    SlowlogGrowing = "RedisSlowlogGrowing" {
+        key: slowlog_growing,
+        source: Exporter,
+        for: Duration::from_mins(10),
+        severity: Warning,
+        threshold: SlowlogAlert.threshold_per_minute {
+            doc: "Commands a minute entering the slow log above which the alert fires.",
+            unit: "/min",
+            default: 5.0,
+            above: 0.0,
+            below: 1e9,
+        },
+    }
+    /// RedisSlowFork: the last fork (for a save, a rewrite or a full sync) took longer than
+    /// `threshold_ms`.
+    SlowFork = "RedisSlowFork" {
+        key: slow_fork,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+        threshold: ForkAlert.threshold_ms {
+            doc: "Duration of the last fork, in milliseconds, above which the alert fires.",
+            unit: "ms",
+            default: 500.0,
+            above: 0.0,
+            below: 3_600_000.0,
+        },
+    }
+    /// RedisMemoryFragmented: the fragmentation ratio above `threshold_ratio`, with more than
+    /// 100 MiB fragmented.
+    Fragmentation = "RedisMemoryFragmented" {
+        key: fragmentation,
+        source: Exporter,
+        for: Duration::from_mins(30),
+        severity: Warning,
+        threshold: FragmentationAlert.threshold_ratio {
+            doc: "Fragmentation ratio (resident memory over used memory) above which the \
+                  alert fires, when more than 100 MiB are fragmented.",
+            unit: "×",
+            default: 1.5,
+            above: 1.0,
+            below: 100.0,
+        },
+    }
+    /// RedisMemoryFullSoon: at the last hour's growth, used memory reaches `maxmemory` within
+    /// `threshold_hours`, under a policy that then refuses writes.
+    MemoryForecast = "RedisMemoryFullSoon" {
+        key: memory_forecast,
+        source: Exporter,
+        for: Duration::from_mins(15),
+        severity: Warning,
+        threshold: ForecastAlert.threshold_hours {
+            doc: "Hours ahead within which reaching `maxmemory` fires the alert.",
+            unit: "h",
+            default: 4.0,
+            above: 0.0,
+            below: 8760.0,
+        },
+    }
+    /// RedisLowHitRatio: under an `allkeys-*` policy (a cache), keyspace hits below
+    /// `threshold_percent` of lookups, at 10 lookups a second or more.
+    LowHitRatio = "RedisLowHitRatio" {
+        key: low_hit_ratio,
+        source: Exporter,
+        for: Duration::from_mins(15),
+        severity: Warning,
+        threshold: HitRatioAlert.threshold_percent {
+            doc: "Keyspace hits, in percent of lookups, below which the alert fires.",
+            unit: "%",
+            default: 80.0,
+            above: 0.0,
+            below: 100.0,
+        },
+    }
+    /// RedisBlockedClients: more than `threshold_clients` clients wait in a blocking command.
+    BlockedClients = "RedisBlockedClients" {
+        key: blocked_clients,
+        source: Exporter,
+        for: Duration::from_mins(10),
+        severity: Warning,
+        threshold: BlockedAlert.threshold_clients {
+            doc: "Clients waiting in a blocking command above which the alert fires.",
+            unit: "clients",
+            default: 50.0,
+            above: 0.0,
+            below: 1e9,
+        },
+    }
+    /// RedisAofRewriteSlow: an AOF rewrite has run longer than `threshold_minutes`.
+    AofRewriteSlow = "RedisAofRewriteSlow" {
+        key: aof_rewrite_slow,
+        source: Exporter,
+        for: Duration::from_mins(1),
+        severity: Warning,
+        threshold: AofRewriteAlert.threshold_minutes {
+            doc: "Minutes an AOF rewrite may run before the alert fires.",
+            unit: "min",
+            default: 30.0,
+            above: 0.0,
+            below: 10080.0,
         },
     }
     /// AlertmanagerDown: Prometheus cannot reach Alertmanager.

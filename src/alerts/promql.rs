@@ -12,6 +12,7 @@ use super::AlertKind;
 use crate::model::units::Size;
 
 mod cluster;
+pub(crate) mod quality;
 mod series;
 mod topology;
 
@@ -32,6 +33,8 @@ pub(crate) const ALERTMANAGER: Job = Job {
     job: "alertmanager",
     instance: "alertmanager:9093",
 };
+/// The command the scenarios of an alert per command are about: its `cmd` label.
+pub(crate) const COMMAND: (&str, &str) = ("cmd", "get");
 /// The job that scrapes every Redis through the exporter.
 pub(crate) const REDIS_JOB: &str = "redis";
 
@@ -66,6 +69,9 @@ pub(crate) type Labels = BTreeMap<String, String>;
 pub(crate) enum Subject {
     /// Each Redis target: its name as `instance` and `target`, and its labels.
     Redis,
+    /// Each command of each Redis target: as `Redis`, and the command as `cmd` ([`COMMAND`]
+    /// in the scenarios).
+    Command,
     /// A replication group of Redis targets: only `replication_group`.
     Group,
     /// Each Sentinel target (`kind = "sentinel"`), as `Redis` is each Redis.
@@ -167,6 +173,14 @@ pub(crate) fn entry(kind: AlertKind, inputs: Inputs) -> Entry {
         AlertKind::ClusterSlotsFailing => cluster::slots_failing(),
         AlertKind::ClusterSlotsUnassigned => cluster::slots_unassigned(),
         AlertKind::ClusterNodeMissing => cluster::node_missing(),
+        AlertKind::TailLatency => quality::tail_latency(t),
+        AlertKind::SlowlogGrowing => quality::slowlog_growing(t),
+        AlertKind::SlowFork => quality::slow_fork(t),
+        AlertKind::Fragmentation => quality::fragmentation(t),
+        AlertKind::MemoryForecast => quality::memory_forecast(inputs),
+        AlertKind::LowHitRatio => quality::low_hit_ratio(t),
+        AlertKind::BlockedClients => quality::blocked_clients(t),
+        AlertKind::AofRewriteSlow => quality::aof_rewrite_slow(t),
     }
 }
 

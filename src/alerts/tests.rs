@@ -1,4 +1,4 @@
-//! The catalogue's own checks: unique names, threshold ranges, the README's table.
+//! The catalogue's own checks: unique names, threshold ranges, the README's table, the runbooks.
 
 use super::*;
 
@@ -52,4 +52,17 @@ fn the_readme_lists_the_catalogue() {
         table.trim_end(),
         "README.md's alert table, up to the next heading, differs from the catalogue"
     );
+}
+
+#[test]
+fn every_alert_has_a_runbook() {
+    let runbooks = include_str!("../../docs/runbooks.md");
+    for kind in AlertKind::ALL {
+        let heading = format!("\n## {}\n", kind.name());
+        assert!(
+            runbooks.contains(&heading),
+            "docs/runbooks.md lacks {}",
+            kind.name()
+        );
+    }
 }

@@ -21,6 +21,9 @@ use super::{Error, Result, Scenario, capacity, induce, load, notify, pressure, p
 use crate::alerts::AlertKind;
 use crate::alerts::promql::RATE_WINDOW_SECONDS;
 use crate::printer::{Printer, Steps};
+use listed::not_inducible;
+
+mod listed;
 
 /// An alert as the stack renders it.
 #[derive(Debug, Clone)]
@@ -107,46 +110,6 @@ impl Proof {
                 && self.delivered != Some(false)
                 && self.resolved)
     }
-}
-
-/// Alerts that are never induced, and why.
-fn not_inducible(setting: &Setting) -> Option<String> {
-    let why = match setting.kind {
-        AlertKind::PersistenceFailing => {
-            "not induced: it needs a failing disk or a refused fork, which cannot be made \
-             safely on a running Redis"
-                .to_string()
-        }
-        AlertKind::ReplicaLinkDown
-        | AlertKind::ReplicasLost
-        | AlertKind::NoPrimary
-        | AlertKind::ReplicaLag
-        | AlertKind::ReplicaLagBytes
-        | AlertKind::FullResyncs
-        | AlertKind::SplitBrain => "not induced: it needs replication cut, slowed or split, or a \
-                                    primary demoted, which the drill never does to a running \
-                                    Redis"
-            .to_string(),
-        AlertKind::SentinelDown
-        | AlertKind::SentinelTilt
-        | AlertKind::SentinelQuorumLost
-        | AlertKind::SentinelPrimaryDown
-        | AlertKind::Failover => "not induced: it needs Sentinels stopped or a failover, which \
-                                  the alerts scenario never does"
-            .to_string(),
-        AlertKind::ClusterDown
-        | AlertKind::ClusterSlotsFailing
-        | AlertKind::ClusterSlotsUnassigned
-        | AlertKind::ClusterNodeMissing => "not induced: the drill loads the managed Redis, \
-                                            and never touches a Redis Cluster it monitors"
-            .to_string(),
-        AlertKind::LastSaveTooOld => format!(
-            "not induced: it needs {} hours of changes without a save",
-            setting.threshold.unwrap_or_default()
-        ),
-        _ => return None,
-    };
-    Some(why)
 }
 
 pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {

@@ -75,7 +75,7 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
     let matcher = Matcher::new(MatchOp::Equal, TARGET_LABEL, target);
     let mut narrowed = match subject {
         Subject::Job(_) => return Ok(expr.to_string()),
-        Subject::Redis | Subject::Sentinel => {
+        Subject::Redis | Subject::Command | Subject::Sentinel => {
             let mut parsed = parse(expr)?;
             each_selector(&mut parsed, &mut |selector| {
                 let matchers = &mut selector.matchers;
@@ -433,7 +433,7 @@ mod tests {
             let subject = subject(alert).unwrap();
             seen.push(subject);
             match subject {
-                Subject::Redis | Subject::Sentinel => {
+                Subject::Redis | Subject::Command | Subject::Sentinel => {
                     for selector in selectors(&expr) {
                         let targets = value_of(selector, TARGET_LABEL);
                         assert_eq!(targets, ["redis"], "{alert}: {selector}");

@@ -2,7 +2,7 @@
 //! (warnings), and what the profile's `[policy]` forbids (at its level).
 
 use super::{is_pinned, level};
-use crate::alerts::Source;
+use crate::alerts::{AlertKind, Source};
 use crate::diagnostic::{Code, Severity};
 use crate::model::grammar::Reach;
 use crate::model::units::Duration;
@@ -28,6 +28,34 @@ pub(super) fn semantic(c: &mut Collector<'_>, stack: &Stack) {
     if stack.prometheus.service.enabled {
         intervals(c, stack);
     }
+    let tail_latency = rules::active(stack).any(|a| a.kind == AlertKind::TailLatency);
+    if let Some(major) = redis_major(&redis.service.image).filter(|m| *m < 7)
+        && redis.service.enabled
+        && tail_latency
+    {
+        c.at(
+            Code::AlertNeverFires,
+            Severity::Note,
+            "redis.image",
+            format!(
+                "Redis {major} (`{}`) has no latency statistics: RedisTailLatency never \
+                 fires for it",
+                redis.service.image
+            ),
+            "use Redis 7 or later, or set `[alerts.tail_latency] enabled = false`",
+        );
+    }
+}
+
+/// The major version of Redis an image's tag names (`7.2`, `6-alpine`, `6.2.14-bookworm`),
+/// if it names one.
+fn redis_major(image: &str) -> Option<u32> {
+    let name = image.split('@').next()?.rsplit('/').next()?;
+    let (_, tag) = name.rsplit_once(':')?;
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &tag[digits.len()..];
+    let ends = rest.is_empty() || rest.starts_with(['.', '-']);
+    digits.parse().ok().filter(|_| ends)
 }
 
 /// Rule evaluation, `for`s and rate windows against the scrape intervals.
@@ -269,5 +297,28 @@ fn grafana(c: &mut Collector<'_>, stack: &Stack) {
             format!("Grafana {what} is on"),
             "turn it off; add users as the admin",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redis_major;
+
+    #[test]
+    fn the_major_version_comes_from_the_tag_when_it_names_one() {
+        let cases = [
+            ("redis:7.2", Some(7)),
+            ("redis:6-alpine", Some(6)),
+            ("docker.io/library/redis:6.2.14-bookworm", Some(6)),
+            ("registry:5000/redis:7", Some(7)),
+            ("redis:6.2@sha256:abc", Some(6)),
+            ("redis", None),
+            ("redis:latest", None),
+            ("redis:bookworm", None),
+            ("redis:7x", None),
+        ];
+        for (image, major) in cases {
+            assert_eq!(redis_major(image), major, "{image}");
+        }
     }
 }

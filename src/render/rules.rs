@@ -11,15 +11,18 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::alerts::promql::{
-    self, Inputs, Labels, Level, MINUTE, REDIS_JOB, Samples, Series, Subject,
+    self, COMMAND, Inputs, Labels, Level, MINUTE, REDIS_JOB, Samples, Series, Subject,
 };
 use crate::alerts::{AlertKind, GROUP_LABEL, Source};
 use crate::model::Stack;
 use crate::model::raw::TargetKind;
-use crate::model::resolve::topology::{CLUSTER_LABEL, KIND_LABEL};
+use crate::model::resolve::topology::CLUSTER_LABEL;
 use crate::model::stack::AlertSettings;
 use crate::model::units::Duration;
 use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
+use subjects::subjects;
+
+mod subjects;
 
 /// One alerting rule, ready for the rules file.
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +117,7 @@ fn applies(stack: &Stack, kind: AlertKind) -> bool {
         Subject::SentinelGroup(_) => grouped(TargetKind::Sentinel),
         Subject::Sentinel => stack.targets.iter().any(|t| t.kind == TargetKind::Sentinel),
         Subject::Cluster | Subject::ClusterNode => !stack.clusters.is_empty(),
-        Subject::Redis | Subject::Job(_) => true,
+        Subject::Redis | Subject::Command | Subject::Job(_) => true,
     }
 }
 
@@ -136,74 +139,17 @@ pub(crate) fn target_labels(target: &crate::model::stack::Target) -> Labels {
     labels
 }
 
-/// Whose series the tests of an alert feed: the first (and, past it, the second) of the
-/// stack's targets of its kind for an alert per target (a cluster's nodes, in a stack of
-/// clusters only, for an alert per Redis), or the one job it watches. For an
-/// alert per replication group, two groups side by side: each target alone in a group named
-/// after it, and a twin of the first when the stack has one target of the kind. The first is
-/// the one that goes bad.
-fn subjects(stack: &Stack, subject: Subject) -> Vec<Labels> {
-    let targets = |kind: TargetKind| -> Vec<Labels> {
-        let of_kind = stack.targets.iter().filter(|t| t.kind == kind);
-        of_kind.take(2).map(target_labels).collect()
-    };
-    match subject {
-        Subject::Redis => match targets(TargetKind::Redis) {
-            none if none.is_empty() => cluster_subjects(stack),
-            redis => redis,
-        },
-        Subject::Sentinel => targets(TargetKind::Sentinel),
-        Subject::Group => grouped(targets(TargetKind::Redis)),
-        Subject::SentinelGroup(_) => grouped(targets(TargetKind::Sentinel)),
-        Subject::Job(job) => vec![job.labels()],
-        Subject::Cluster | Subject::ClusterNode => cluster_subjects(stack),
-    }
-}
-
-/// Targets as members of a replication group each: a lone target gets a twin, so that two
-/// groups stand side by side.
-fn grouped(mut targets: Vec<Labels>) -> Vec<Labels> {
-    if let [only] = &targets[..] {
-        let mut twin = only.clone();
-        for name in ["instance", "target"] {
-            twin.insert(name.into(), format!("{}-twin", only[name]));
-        }
-        targets.push(twin);
-    }
-    for labels in &mut targets {
-        labels.insert(GROUP_LABEL.into(), labels["target"].clone());
-    }
-    targets
-}
-
-/// A node of each of the stack's first two clusters, as `up` labels the nodes it finds, and
-/// a twin cluster when the stack has one: two clusters side by side.
-fn cluster_subjects(stack: &Stack) -> Vec<Labels> {
-    let node = |name: &str, labels: &BTreeMap<String, String>| {
-        let mut labels: Labels = labels.clone();
-        let target = format!("{name}/10.0.0.1:6379");
-        labels.insert(CLUSTER_LABEL.into(), name.into());
-        labels.insert(KIND_LABEL.into(), TargetKind::Cluster.as_str().into());
-        labels.insert("instance".into(), target.clone());
-        labels.insert("job".into(), REDIS_JOB.into());
-        labels.insert("target".into(), target);
-        labels
-    };
-    let mut subjects: Vec<Labels> = (stack.clusters.iter().take(2))
-        .map(|c| node(&c.name, &c.labels))
-        .collect();
-    if let [only] = &stack.clusters[..] {
-        subjects.push(node(&format!("{}-twin", only.name), &only.labels));
-    }
-    subjects
-}
-
 /// The labels an alert of `subject` carries, from the labels of its series.
 fn alert_labels(subject: Subject, series: &Labels) -> Labels {
     let group = || (GROUP_LABEL.to_string(), series[GROUP_LABEL].clone());
     match subject {
         Subject::Group => Labels::from([group()]),
         Subject::Cluster => Labels::from([(CLUSTER_LABEL.into(), series[CLUSTER_LABEL].clone())]),
+        Subject::Command => {
+            let mut labels = series.clone();
+            labels.insert(COMMAND.0.into(), COMMAND.1.into());
+            labels
+        }
         Subject::SentinelGroup(extra) => std::iter::once(group())
             .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect(),
@@ -302,7 +248,7 @@ pub(crate) fn rule_tests(stack: &Stack) -> RuleTests {
 /// How many times, at most, promtool evaluates the rules over all the tests of a stack: each
 /// evaluation of the catalogue (a subquery among its rules) takes it a few milliseconds, so
 /// this keeps `promtool test rules` to a few seconds whatever the `for`s.
-pub(crate) const EVALUATIONS: u64 = 1200;
+pub(crate) const EVALUATIONS: u64 = 2000;
 
 /// How far the tests of an alert go at most: promtool holds a slot for each minute of a
 /// replayed series ([`Layout::Replayed`]), some 70 MB a year of them in all. A `for` of a

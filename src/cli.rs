@@ -101,6 +101,10 @@ enum Cmd {
         /// Missing secrets and a missing promtool or amtool are errors.
         #[arg(long)]
         strict: bool,
+        /// Also ask the profile's running Prometheus whether every metric each rule and
+        /// dashboard panel reads exists.
+        #[arg(long)]
+        live: bool,
         /// Print what a rule checks and why, e.g. `--explain SG003`.
         #[arg(long, value_name = "CODE")]
         explain: Option<String>,
@@ -259,6 +263,7 @@ impl Cli {
                 format,
                 deny_warnings,
                 strict,
+                live,
                 explain,
             } => {
                 project = p;
@@ -266,6 +271,7 @@ impl Cli {
                     json: format == Format::Json,
                     deny_warnings,
                     strict,
+                    live,
                     explain,
                 })
             }

@@ -12,6 +12,7 @@ pub struct LintArgs {
     pub json: bool,
     pub deny_warnings: bool,
     pub strict: bool,
+    pub live: bool,
     pub explain: Option<String>,
 }
 
@@ -42,6 +43,7 @@ pub(crate) fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> 
         &profile,
         &LintOptions {
             strict: args.strict,
+            live: args.live,
         },
     )?;
     report(&findings, args, printer, Some(&profile))

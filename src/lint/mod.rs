@@ -6,6 +6,7 @@
 mod fleet;
 mod generated;
 mod kubernetes;
+mod live;
 mod policy;
 mod secrets;
 mod tools;
@@ -23,6 +24,8 @@ pub(crate) type Finding = Diagnostic;
 pub(crate) struct LintOptions {
     /// Missing secrets and missing checking tools are errors.
     pub strict: bool,
+    /// Ask the profile's running Prometheus for the metrics the rules and panels read.
+    pub live: bool,
 }
 
 /// Lints one profile of a project. Input that does not even resolve comes back as findings.
@@ -68,6 +71,9 @@ pub(crate) fn lint(
             }
             for failure in tools::check(&stack.profile, checked)? {
                 generated::tool_finding(&mut c, &stack, failure, options.strict);
+            }
+            if options.live {
+                live::live(&mut c, &stack, checked);
             }
         }
         Err(Error::Generated {

@@ -25,8 +25,12 @@ impl Sources<'_> {
     /// The first of these keys that either document sets, else the first: where an error
     /// about their combination is best shown.
     pub(crate) fn first_set<'p>(&self, paths: &[&'p str]) -> &'p str {
-        let set = |p: &&&str| self.profile.locate(p).is_some() || self.stack.locate(p).is_some();
-        paths.iter().find(set).unwrap_or(&paths[0])
+        paths.iter().find(|p| self.is_set(p)).unwrap_or(&paths[0])
+    }
+
+    /// Whether the profile or `stack.toml` sets the key.
+    pub(crate) fn is_set(&self, path: &str) -> bool {
+        self.profile.locate(path).is_some() || self.stack.locate(path).is_some()
     }
 }
 

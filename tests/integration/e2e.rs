@@ -587,7 +587,48 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
     // 2. Every panel query of the dashboard, rendered with Grafana on, returns data.
     assert!(stack.dashboard_has_data("") >= 10);
 
-    // 3. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
+    // 3. `lint --live`: every rule reads what the running Prometheus holds, or (a note) what
+    // shows only with replicas; a rule an override adds on a metric the exporter lacks is a
+    // warning. (The test's secrets and webhook draw other findings from the prod policy.)
+    let live = stack.run(&["lint", "--live", "--format", "json"]);
+    let findings: Vec<Value> = serde_json::from_str(&live.stdout).unwrap();
+    let live_findings: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with("SG4"))
+        .collect();
+    assert!(
+        live_findings.iter().all(|f| f["severity"] == "note"),
+        "{live_findings:?}"
+    );
+    assert!(
+        live_findings.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("redis_connected_slave_lag_seconds")),
+        "{live_findings:?}"
+    );
+    let rules = "templates/prometheus/rules/redis-alerts.yml";
+    let built_in = std::fs::read_to_string(Path::new(ROOT).join(rules)).unwrap();
+    let extra = "    rules:\n      - alert: RedisShardsLost\n        \
+                 expr: redis_made_up_shards_lost_total > 0\n";
+    stack
+        .project
+        .file(rules, &built_in.replacen("    rules:\n", extra, 1));
+    let broken = stack.run(&["lint", "--live", "--format", "json"]);
+    std::fs::remove_file(stack.project.path().join(rules)).unwrap();
+    let findings: Vec<Value> = serde_json::from_str(&broken.stdout).unwrap();
+    let found = findings
+        .iter()
+        .find(|f| f["code"] == "SG401" && f["severity"] == "warning");
+    let message = found
+        .map(|f| f["message"].as_str().unwrap())
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("RedisShardsLost reads redis_made_up_shards_lost_total"),
+        "{findings:?} {broken}"
+    );
+
+    // 4. Redis stops: RedisDown reaches Slack naming the instance; it starts: resolved.
     docker(&["stop", &format!("{}-redis", stack.name)]);
     let fired = eventually(120, || received().contains("[FIRING:1] RedisDown on redis"));
     assert!(

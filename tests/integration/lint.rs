@@ -113,6 +113,7 @@ const CASES: &[Case] = &[
     case!("SG013", "error", "[redis]\n" => "[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nlabels = { instance = \"x\" }\n\n[redis]\n", "dev"),
     case!("SG014", "error", "[redis]\n" => "[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nusername = \"u1\"\n[[targets]]\nname = \"b\"\naddress = \"redis://b:6379\"\nusername = \"u2\"\n\n[redis]\n", "dev"),
     case!("SG015", "note", "image = \"redis:7.2\"" => "image = \"redis:6.2-alpine\"", "dev"),
+    case!("SG402", "error", "port = 9090" => "port = 9", "dev", "--live"),
     case!("SG101", "warning", "bind = \"127.0.0.1\"\nport = 9121" => "bind = \"0.0.0.0\"\nport = 9121", "dev"),
     case!("SG102", "error", "password = { file = \"secrets/redis_password.txt\" }" => "", "prod"),
     case!("SG102", "warning", "password = { file = \"secrets/redis_password.txt\" }" => "", "dev"),

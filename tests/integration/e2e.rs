@@ -557,14 +557,17 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
 }
 
-/// An idle stack fires nothing, every dashboard query returns data, and RedisDown reaches a
-/// Slack webhook receiver, then resolves.
+/// An idle stack fires nothing, every dashboard query returns data, `lint --live` finds what
+/// the rules read, RedisDown reaches a Slack webhook receiver, then resolves, and slow scripts
+/// fire RedisTailLatency.
 #[test]
 fn alerts_reach_slack_and_the_dashboard_has_data() {
     if !docker_ready() {
         return;
     }
-    let stack = Stack::new("alerts", "\n[alerts.redis_down]\nfor = \"10s\"\n");
+    let alerts = "\n[alerts.redis_down]\nfor = \"10s\"\n\
+                  \n[alerts.tail_latency]\nthreshold_ms = 5\nfor = \"10s\"\n";
+    let stack = Stack::new("alerts", alerts);
     stack.up();
     let webhook = stack.webhook();
     let received = || docker(&["logs", &webhook]);
@@ -670,6 +673,33 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
         resolved,
         "no resolved message reached the webhook:\n{}",
         received()
+    );
+
+    // 5. Slow Lua scripts: the 99th percentile of EVAL passes 5 ms, and RedisTailLatency
+    // fires for that command.
+    let slow = "local i = 0 while i < 3000000 do i = i + 1 end return i";
+    for _ in 0..20 {
+        assert_eq!(
+            stack.redis_cli(Some(PASSWORD), &["eval", slow, "0"]),
+            "3000000"
+        );
+    }
+    let tail = || {
+        let alerts = stack.prometheus("/api/v1/alerts");
+        alerts["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| {
+                a["labels"]["alertname"] == "RedisTailLatency"
+                    && a["labels"]["cmd"] == "eval"
+                    && a["state"] == "firing"
+            })
+    };
+    assert!(
+        eventually(120, tail),
+        "RedisTailLatency did not fire: {}",
+        stack.prometheus("/api/v1/alerts")
     );
 }
 

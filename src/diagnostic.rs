@@ -90,12 +90,6 @@ codes! {
     AlertNeverFires = "SG015",
         "an alert can never fire on the managed Redis",
         "The managed Redis image's version lacks what an enabled alert reads: Redis before 7 has no latency statistics (`INFO latencystats`), so RedisTailLatency never fires for it. A note, which never fails lint: use Redis 7 or later, or turn the alert off.";
-    LiveMetricAbsent = "SG401",
-        "a rule reads a metric the running Prometheus has never held",
-        "`lint --live` asks the profile's running Prometheus for every metric name it holds (over its whole retention) and reads each rule and dashboard query: a rule that needs a metric no target has ever reported can never fire. A warning when the metric comes with a version or a feature (the exporter or Redis too old, latency tracking off); a note when it shows only in a state the stack has not been in yet (a replica connected, an error answered).";
-    LiveUnreachable = "SG402",
-        "the running Prometheus cannot be asked",
-        "`lint --live` reads the profile's running Prometheus at its published address and port. Bring the stack up first (`stackgen up -p <profile>`); the Kubernetes target's Prometheus runs in the cluster, out of reach of this check.";
     PublicBind = "SG101",
         "a service publishes beyond this machine",
         "A bind of 0.0.0.0 or :: (in any spelling, `::ffff:0.0.0.0` too) publishes the port on every network the host is on, firewall permitting; a private address (RFC 1918, link-local, unique-local) on that network, a routable one to the internet. Only loopback (127.0.0.0/8, ::1) keeps it on this machine. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
@@ -177,6 +171,12 @@ codes! {
     KustomizeFails = "SG307",
         "kubectl kustomize fails",
         "The generated kustomization does not build: `kubectl apply -k` and GitOps tools would refuse it.";
+    LiveMetricAbsent = "SG401",
+        "a rule reads a metric the running Prometheus has never held",
+        "`lint --live` asks the profile's running Prometheus for every metric name it holds (over its whole retention) and reads each rule and dashboard query: a rule that needs a metric no target has ever reported can never fire. A warning when the metric comes with a version or a feature (the exporter or Redis too old, latency tracking off); a note when it shows only in a state the stack has not been in yet (a replica connected, an error answered).";
+    LiveUnreachable = "SG402",
+        "the running Prometheus cannot be asked",
+        "`lint --live` reads the profile's running Prometheus at its published address and port. Bring the stack up first (`stackgen up -p <profile>`); the Kubernetes target's Prometheus runs in the cluster, out of reach of this check.";
 }
 
 impl Code {

@@ -29,13 +29,18 @@ pub(crate) const LABEL: (&str, &str) = ("drill", "quick");
 /// The label that names the Redis target a series (and an alert on it) is about.
 pub(crate) const TARGET_LABEL: &str = "target";
 
-/// The drill's rule file for the rendered rules file `rendered`: every rule, `for: 0s`,
-/// labelled as the drill's, its expression narrowed to the drill's `target`.
+/// The group of the catalogue's alerts in the rendered rules file; the SLOs' groups (records
+/// and burn-rate alerts) are not the drill's.
+const CATALOGUE_GROUP: &str = "redis";
+
+/// The drill's rule file for the rendered rules file `rendered`: every rule of the catalogue,
+/// `for: 0s`, labelled as the drill's, its expression narrowed to the drill's `target`.
 pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
     let mut file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let groups = file["groups"]
         .as_array_mut()
         .ok_or_else(|| Error::QuickRules("the rendered rules file has no groups".into()))?;
+    groups.retain(|group| group["name"] == CATALOGUE_GROUP);
     for group in groups {
         let name = group["name"].as_str().unwrap_or("redis");
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
@@ -150,11 +155,12 @@ fn each_selector(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) {
     }
 }
 
-/// The rendered `for` of every alert in `rendered`, in seconds.
+/// The rendered `for` of every alert of the catalogue in `rendered`, in seconds.
 pub(crate) fn rendered_fors(rendered: &str) -> Result<Vec<(String, f64)>> {
     let file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let mut fors = Vec::new();
-    for group in file["groups"].as_array().into_iter().flatten() {
+    let groups = file["groups"].as_array().into_iter().flatten();
+    for group in groups.filter(|group| group["name"] == CATALOGUE_GROUP) {
         for rule in group["rules"].as_array().into_iter().flatten() {
             let name = rule["alert"].as_str().unwrap_or_default().to_string();
             let text = rule["for"].as_str().unwrap_or("0s");

@@ -100,7 +100,7 @@ struct Check {
     args: &'static [&'static str],
 }
 
-const PROMTOOL_CHECKS: [Check; 3] = [
+const PROMTOOL_CHECKS: [Check; 4] = [
     Check {
         file: PROMETHEUS_CONFIG,
         code: Code::PromtoolConfig,
@@ -118,6 +118,12 @@ const PROMTOOL_CHECKS: [Check; 3] = [
         code: Code::PromtoolTests,
         cwd: "prometheus/rules",
         args: &["test", "rules", "redis-alerts.test.yml"],
+    },
+    Check {
+        file: "prometheus/rules/slo.test.yml",
+        code: Code::PromtoolTests,
+        cwd: "prometheus/rules",
+        args: &["test", "rules", "slo.test.yml"],
     },
 ];
 
@@ -299,6 +305,7 @@ mod tests {
             "prometheus/prometheus.yml",
             "prometheus/rules/redis-alerts.yml",
             "prometheus/rules/redis-alerts.test.yml",
+            "prometheus/rules/slo.test.yml",
             "bin/promtool",
         ]
         .into_iter()
@@ -344,6 +351,11 @@ mod tests {
                 ),
                 (
                     "generated/dev/prometheus/rules/redis-alerts.test.yml",
+                    Code::PromtoolTests,
+                    &*format!("promtool test rules: {stopped}")
+                ),
+                (
+                    "generated/dev/prometheus/rules/slo.test.yml",
                     Code::PromtoolTests,
                     &*format!("promtool test rules: {stopped}")
                 ),

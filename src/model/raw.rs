@@ -13,6 +13,8 @@ use super::units::{Cpus, Duration, Secret, Size};
 
 leaf_combine!(
     TargetKind,
+    SliKind,
+    SloScope,
     MaxmemoryPolicy,
     Appendfsync,
     PolicyLevel,
@@ -44,6 +46,8 @@ macro_rules! document {
                 targets: Vec<TargetTable>,
                 /// Where the stack runs when `[stack] target = "kubernetes"`.
                 kubernetes: KubernetesTable,
+                /// Service level objectives: recording rules, burn-rate alerts and their tests.
+                slo: Vec<SloTable>,
                 $($extra)*
             }
         }
@@ -77,6 +81,7 @@ impl ProfileFile {
             alerts: self.alerts.clone(),
             targets: self.targets.clone(),
             kubernetes: self.kubernetes.clone(),
+            slo: self.slo.clone(),
         }
     }
 }
@@ -285,6 +290,31 @@ table! {
 }
 
 table! {
+    /// A service level objective over the fleet's Redis targets (or replication groups), with
+    /// multi-window multi-burn-rate alerts on its error budget.
+    pub struct SloTable {
+        /// Unique: the `slo` label of its rules and alerts; lower-case letters, digits and `-`.
+        name: String,
+        /// The share of good, in percent, over the window: above 50, at most 99.99.
+        objective: f64,
+        /// The window the objective holds over (default `30d`; at least `3d`).
+        window: Duration,
+        /// What counts as bad: `availability` (scrapes finding Redis down), `errors` (failed
+        /// and rejected commands among all commands) or `latency` (time whose average command
+        /// latency passed `latency_threshold`).
+        sli: SliKind,
+        /// For `sli = "latency"`: the average command latency above which time counts as bad.
+        latency_threshold: Duration,
+        /// Per `target` (default) or per `replication_group` (a target label).
+        per: SloScope,
+        /// The `severity` of the fast-burn alerts, which page (default `critical`).
+        page_severity: crate::alerts::Severity,
+        /// The `severity` of the slow-burn alerts, which make a ticket (default `warning`).
+        ticket_severity: crate::alerts::Severity,
+    }
+}
+
+table! {
     /// An alert route by label.
     pub struct RouteTable {
         /// The labels (all of them) an alert must carry to take this route.
@@ -383,6 +413,23 @@ impl TargetKind {
             Self::Cluster => "cluster",
         }
     }
+}
+
+/// What an SLO counts as bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SliKind {
+    Availability,
+    Errors,
+    Latency,
+}
+
+/// Whose objective an SLO is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SloScope {
+    Target,
+    ReplicationGroup,
 }
 
 /// Redis `maxmemory-policy`.

@@ -85,8 +85,10 @@ pub(crate) fn resolve(
         kubernetes,
         secrets,
         policy: policy(profile.policy.clone()),
+        slos: slo::slos(&mut c, raw.slo.unwrap_or_default()),
     };
     kubernetes::secret_forms(&mut c, &stack);
+    slo::scopes(&mut c, &stack);
     if stack.kubernetes.is_some() {
         kubernetes::refuse_topology(&mut c, &stack);
     } else {
@@ -564,6 +566,7 @@ pub(crate) mod fleet;
 pub(crate) mod kubernetes;
 mod ports;
 mod service;
+mod slo;
 pub(crate) mod topology;
 
 pub(crate) use service::*;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{Appendfsync, KubernetesMode, PolicyLevel, TargetKind};
+use super::raw::{Appendfsync, KubernetesMode, PolicyLevel, SliKind, SloScope, TargetKind};
 use super::units::{Cpus, Duration, Secret, Size};
 use crate::alerts::AlertKind;
 use crate::alerts::Severity;
@@ -288,6 +288,29 @@ pub(crate) struct Stack {
     /// Secret name → where its value comes from.
     pub secrets: BTreeMap<String, SecretUse>,
     pub policy: Policy,
+    pub slos: Vec<Slo>,
+}
+
+/// A service level objective.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Slo {
+    pub name: String,
+    /// In percent.
+    pub objective: f64,
+    pub window: Duration,
+    pub sli: SliKind,
+    /// For a latency SLI.
+    pub latency_threshold: Option<Duration>,
+    pub per: SloScope,
+    pub page_severity: Severity,
+    pub ticket_severity: Severity,
+}
+
+impl Slo {
+    /// The error budget: the share of bad the objective allows.
+    pub(crate) fn budget(&self) -> f64 {
+        1.0 - self.objective / 100.0
+    }
 }
 
 /// A secret `stack.toml` declares: how messages name it, its key, where its value comes from.

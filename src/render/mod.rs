@@ -8,6 +8,7 @@ mod json;
 pub(crate) mod kubernetes;
 pub(crate) mod rules;
 mod secret_shell;
+pub(crate) mod slo;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,7 @@ files! {
     "prometheus/targets/redis.json" => "prometheus",
     "prometheus/rules/redis-alerts.yml" => "prometheus",
     "prometheus/rules/redis-alerts.test.yml" => "prometheus",
+    "prometheus/rules/slo.test.yml" => "prometheus",
     "alertmanager/alertmanager.yml" => "alertmanager",
     "alertmanager/templates/slack.tmpl" => "alertmanager",
     "grafana/provisioning/datasources/prometheus.yml" => "grafana",
@@ -212,6 +214,8 @@ impl Renderer {
         context.insert("stack", stack);
         context.insert("rules", &rules::rules(stack));
         context.insert("rule_tests", &rules::rule_tests(stack));
+        context.insert("slo_groups", &slo::groups(stack));
+        context.insert("slo_tests", &slo::tests(stack));
         context.insert("panels", &dashboard::panels(stack));
         context.insert("secret_shell", &secret_shell::forms());
         context.insert("receivers", &receivers(stack));

@@ -326,6 +326,42 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "label `cluster` is set by stackgen",
         "stack.toml:6:12",
     ),
+    (
+        "an SLO objective of 100 %",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\"\nobjective = 100\nsli = \"availability\"\n",
+        "`objective` must be above 50 and at most 99.99 (percent), not 100",
+        "stack.toml:5:1",
+    ),
+    (
+        "an SLO window shorter than the alerts' longest",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\"\nobjective = 99\nwindow = \"1d\"\nsli = \"errors\"\n",
+        "`window` must be at least 72h, the longest window of the burn-rate alerts, not 24h",
+        "stack.toml:6:1",
+    ),
+    (
+        "a latency SLO without a threshold",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\"\nobjective = 99\nsli = \"latency\"\n",
+        "SLO `a` has `sli = \"latency\"` and needs a `latency_threshold`",
+        "stack.toml:3:1",
+    ),
+    (
+        "two SLOs with one name",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\"\nobjective = 99\nsli = \"errors\"\n[[slo]]\nname = \"a\"\nobjective = 99\nsli = \"availability\"\n",
+        "two SLOs are named `a`",
+        "stack.toml:8:1",
+    ),
+    (
+        "an SLO name with a quote",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\\\"b\"\nobjective = 99\nsli = \"errors\"\n",
+        "SLO name `a\\\"b` is not usable",
+        "stack.toml:4:1",
+    ),
+    (
+        "an SLO per replication group without one",
+        "[stack]\nname = \"t\"\n[[slo]]\nname = \"a\"\nobjective = 99\nsli = \"errors\"\nper = \"replication_group\"\n",
+        "SLO `a` is per replication group, and no target has a `replication_group` label",
+        "stack.toml:7:1",
+    ),
 ];
 
 #[test]

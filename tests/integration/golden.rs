@@ -87,6 +87,12 @@ fn golden_sentinel() {
     check_case("sentinel");
 }
 
+/// Three SLOs, one of each SLI, per target and per replication group.
+#[test]
+fn golden_slo() {
+    check_case("slo");
+}
+
 /// The Kubernetes target: operator and standalone mode, each under the dev and the prod policy.
 #[test]
 fn golden_kubernetes() {

@@ -29,6 +29,7 @@ fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
         "sentinel",
         "cluster",
         "cluster-only",
+        "slo",
     ] {
         for profile in PROFILES {
             trees.push(
@@ -54,12 +55,14 @@ fn promtool_accepts_config_and_rules_and_passes_the_rule_tests() {
                 .arg(prometheus.join("rules/redis-alerts.yml")),
         );
         assert!(out.contains("SUCCESS"), "{out}");
-        let out = check_tool(
-            Command::new(&promtool)
-                .args(["test", "rules"])
-                .arg(prometheus.join("rules/redis-alerts.test.yml")),
-        );
-        assert!(out.contains("SUCCESS"), "{out}");
+        for tests in ["redis-alerts.test.yml", "slo.test.yml"] {
+            let out = check_tool(
+                Command::new(&promtool)
+                    .args(["test", "rules"])
+                    .arg(prometheus.join("rules").join(tests)),
+            );
+            assert!(out.contains("SUCCESS"), "{out}");
+        }
     }
 }
 

@@ -294,7 +294,7 @@ fn templates_are_listed_and_exported_to_start_an_override() {
     let project = Project::rendered_example();
     let listed = project.run(["templates"]).success().stdout;
     assert!(listed.contains("prometheus/prometheus.yml"), "{listed}");
-    assert_eq!(listed.lines().count(), 33, "{listed}");
+    assert_eq!(listed.lines().count(), 34, "{listed}");
     project
         .run([
             "templates",

@@ -81,7 +81,7 @@ fn added_and_removed_files_apply_too() {
     // From nothing: every file is new.
     let project = Project::example();
     let patch = project.run(["diff"]).code(1).stdout;
-    assert_eq!(patch.matches("--- /dev/null").count(), 22, "{patch}");
+    assert_eq!(patch.matches("--- /dev/null").count(), 24, "{patch}");
     let copy = Project::example();
     git_apply(copy.path(), &patch);
     render_matches(&project, &["render"], &copy);

@@ -107,8 +107,9 @@ fn the_tests_of_long_fors_fail_when_a_for_or_threshold_drifts() {
         "last_save_too_old",
     ];
     let year = rendered(&stack_with_for("1y", &only));
-    // A week's grid: 1y fires at 371d (a sample each evaluation) or 378d (replayed from 7d).
-    assert!(year.read(TESTS).contains("evaluation_interval: \"168h\""));
+    // A two-day grid: the finest whose evaluations of the five year-long tests stay within the
+    // budget. Each drift below is several steps.
+    assert!(year.read(TESTS).contains("evaluation_interval: \"48h\""));
     let decade = rendered(&stack_with_for("10y", &only));
     let down = |r#for: &str| format!("cluster\\\"}} == 0\"\n        for: \"{for}\"");
     let slow = |r#for: &str| format!("* 1000 > 10\"\n        for: \"{for}\"");

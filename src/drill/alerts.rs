@@ -127,7 +127,7 @@ pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
     }
     let low_throughput = on(AlertKind::LowThroughput).and_then(|s| s.threshold);
     let induced = ORDER.iter().filter(|kind| on(**kind).is_some()).count();
-    let last = [AlertKind::LowThroughput, AlertKind::HighLatency];
+    let last = LAST;
     let total = induced + last.iter().filter(|kind| on(**kind).is_some()).count();
     let steps = a.printer.steps("alerts", total as u64);
     let one_by_one = async {
@@ -197,6 +197,14 @@ pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
 }
 
 /// The alerts induced one after another, in this order.
+/// The alerts induced last, once the steady load stops.
+const LAST: [AlertKind; 2] = [AlertKind::LowThroughput, AlertKind::HighLatency];
+
+/// Whether the alerts scenario induces this alert (else it lists it, with the reason).
+pub(crate) fn induced(kind: AlertKind) -> bool {
+    ORDER.contains(&kind) || LAST.contains(&kind)
+}
+
 const ORDER: [AlertKind; 9] = [
     AlertKind::BufferOverflow,
     AlertKind::MemoryPressure,

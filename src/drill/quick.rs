@@ -1,6 +1,6 @@
 //! `--quick`: the drill does not wait out each alert's `for`. Prometheus gets a drill-only rule
-//! file — the rendered alerts, `for: 0s`, the label `drill="quick"`, and expressions that watch
-//! the drill's target only (a quick drill must not page about another server of the fleet) — in
+//! file — the rendered alerts, `for: 0s` where the drill induces them, the label
+//! `drill="quick"`, and expressions that watch the drill's target only (a quick drill must not page about another server of the fleet) — in
 //! its own volume, at the path the rendered `prometheus.yml` lists for it
 //! (`/prometheus/drill/*.yml`), and reloads; afterwards the file is emptied, Prometheus reloads
 //! again, and its rules API must show only the rendered rules, each with its rendered `for`.
@@ -34,7 +34,9 @@ pub(crate) const TARGET_LABEL: &str = "target";
 const CATALOGUE_GROUP: &str = "redis";
 
 /// The drill's rule file for the rendered rules file `rendered`: every rule of the catalogue,
-/// `for: 0s`, labelled as the drill's, its expression narrowed to the drill's `target`.
+/// labelled as the drill's, its expression narrowed to the drill's `target`, with `for: 0s`
+/// where the drill induces the alert (the others keep their `for`: the drill's load must not
+/// fire, in seconds, alerts it never proves).
 pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
     let mut file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let groups = file["groups"]
@@ -45,10 +47,12 @@ pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
         let name = group["name"].as_str().unwrap_or("redis");
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
         for rule in group["rules"].as_array_mut().into_iter().flatten() {
-            let alert = rule["alert"].as_str().unwrap_or_default();
+            let alert = rule["alert"].as_str().unwrap_or_default().to_string();
             let expr = rule["expr"].as_str().unwrap_or_default();
-            rule["expr"] = Value::from(only_target(expr, subject(alert)?, target)?);
-            rule["for"] = Value::from("0s");
+            rule["expr"] = Value::from(only_target(expr, subject(&alert)?, target)?);
+            if kind(&alert).is_ok_and(super::alerts::induced) {
+                rule["for"] = Value::from("0s");
+            }
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
         }
     }
@@ -58,18 +62,31 @@ pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
     ))
 }
 
-/// Whose series the alert watches, from the catalogue (which does not depend on the stack's
-/// thresholds or sizes).
-fn subject(alert: &str) -> Result<Subject> {
-    let kind = AlertKind::ALL
+/// The catalogue's alert of that name.
+fn kind(alert: &str) -> Result<AlertKind> {
+    AlertKind::ALL
         .iter()
         .find(|kind| kind.name() == alert)
+        .copied()
         .ok_or_else(|| {
             Error::QuickRules(format!(
                 "the rendered rules have an alert `{alert}` stackgen does not know"
             ))
-        })?;
-    Ok(promql::entry(*kind, Inputs::NEUTRAL).subject)
+        })
+}
+
+/// Whose series the alert watches, from the catalogue (which does not depend on the stack's
+/// thresholds or sizes).
+fn subject(alert: &str) -> Result<Subject> {
+    Ok(promql::entry(kind(alert)?, Inputs::NEUTRAL).subject)
+}
+
+/// The `for` of the drill's copy of an alert whose rendered `for` is `rendered` seconds.
+fn copied_for(alert: &str, rendered: f64) -> f64 {
+    match kind(alert).is_ok_and(super::alerts::induced) {
+        true => 0.0,
+        false => rendered,
+    }
 }
 
 /// `expr` narrowed to the series of the drill's target. An alert per target gets the matcher
@@ -241,14 +258,17 @@ pub(crate) async fn loaded(site: &Site) -> Result<Vec<(String, f64, bool)>> {
     Ok(rules)
 }
 
-/// Loads the drill's rules and proves it: every rendered alert has a drill copy with `for: 0s`.
+/// Loads the drill's rules and proves it: every rendered alert has a drill copy, with `for: 0s`
+/// where the drill induces it.
 pub(crate) async fn load(docker: &Docker, site: &Site, rendered: &str) -> Result<()> {
     install(docker, site, &rules(rendered, &site.target)?).await?;
     let wanted = rendered_fors(rendered)?;
     let loaded = settled(site, |rules| {
-        wanted
-            .iter()
-            .all(|(name, _)| rules.iter().any(|r| &r.0 == name && r.2 && r.1 == 0.0))
+        wanted.iter().all(|(name, s)| {
+            rules
+                .iter()
+                .any(|r| &r.0 == name && r.2 && r.1 == copied_for(name, *s))
+        })
     })
     .await?;
     if !loaded {

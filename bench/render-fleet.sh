@@ -5,8 +5,9 @@
 # generated/ (hyperfine --prepare 'rm -rf generated'). Reports per size the median time, the
 # output size and the peak memory (max RSS), the per-target cost (least squares over the
 # sizes), and what `promtool check config` and `promtool test rules` say of the 1,000-target
-# tree. Needs hyperfine and promtool (apt-get install hyperfine prometheus). Target: 1,000
-# targets under 100 ms median.
+# tree. With SLOS=1 the stack also has three [[slo]] (availability, errors and latency, per
+# target), and promtool runs their tests too. Needs hyperfine and promtool (apt-get install
+# hyperfine prometheus). Target: 1,000 targets under 100 ms median, with or without SLOs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -q
@@ -14,14 +15,34 @@ bin=$PWD/target/release/stackgen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 runs=${RUNS:-30}
+slos=${SLOS:-0}
 results=()
 for n in 0 250 500 1000; do
   dir="$work/fleet-$n"
   mkdir -p "$dir"
   cp stack.toml "$dir/"
-  python3 - "$dir/stack.toml" "$n" <<'PY'
+  python3 - "$dir/stack.toml" "$n" "$slos" <<'PY'
 import sys
-path, n = sys.argv[1], int(sys.argv[2])
+path, n, slos = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+if slos:
+    with open(path, "a") as f:
+        f.write('''
+[[slo]]
+name = "buffer-availability"
+objective = 99.9
+sli = "availability"
+
+[[slo]]
+name = "buffer-errors"
+objective = 99.5
+sli = "errors"
+
+[[slo]]
+name = "buffer-latency"
+objective = 99
+sli = "latency"
+latency_threshold = "2ms"
+''')
 regions = ["eu", "us", "ap"]
 with open(path, "a") as f:
     for i in range(n):
@@ -68,5 +89,7 @@ tree="$work/fleet-1000/generated"
 for profile in dev prod; do
   echo "promtool, 1,000 targets, $profile:"
   promtool check config "$tree/$profile/prometheus/prometheus.yml" 2>&1 | sed 's/^/  /'
+  promtool check rules "$tree/$profile/prometheus/rules/redis-alerts.yml" 2>&1 | sed 's/^/  /'
   promtool test rules "$tree/$profile/prometheus/rules/redis-alerts.test.yml" 2>&1 | sed 's/^/  /'
+  promtool test rules "$tree/$profile/prometheus/rules/slo.test.yml" 2>&1 | sed 's/^/  /'
 done

@@ -171,7 +171,8 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     // The drill's slow commands are slow on purpose: RedisSlowlogGrowing and RedisTailLatency
     // report them, the latter for as long as Redis' percentiles (counted from its start) hold
     // them, and would still fire after the drill (the README says so).
-    let quiet = "\n[alerts.tail_latency]\nenabled = false\n\n[alerts.slowlog_growing]\nenabled = false\n";
+    let quiet =
+        "\n[alerts.tail_latency]\nenabled = false\n\n[alerts.slowlog_growing]\nenabled = false\n";
     let stack = Stack::new(test, quiet).with_profile("dev");
     // A small Redis, so that filling it takes seconds.
     stack.edit(|toml| {

@@ -174,11 +174,16 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     let quiet =
         "\n[alerts.tail_latency]\nenabled = false\n\n[alerts.slowlog_growing]\nenabled = false\n";
     let stack = Stack::new(test, quiet).with_profile("dev");
-    // A small Redis, so that filling it takes seconds.
+    // A small Redis, so that filling it takes seconds, with room past `maxmemory` for the
+    // drill's client buffers and fragmentation: at 75 % of 512 MiB its container's memory
+    // limit killed Redis mid-drill (the kernel's OOM killer, in CI's parallel run).
     stack.edit(|toml| {
         toml.replacen(
             "[redis]\n",
-            &format!("[redis]\nmemory_limit = \"512MiB\"\nmaxmemory_policy = \"{policy}\"\n"),
+            &format!(
+                "[redis]\nmemory_limit = \"512MiB\"\nmaxmemory = \"320MiB\"\n\
+                 maxmemory_policy = \"{policy}\"\n"
+            ),
             1,
         )
     });

@@ -1,9 +1,10 @@
 //! `--quick`: the drill does not wait out each alert's `for`. Prometheus gets a drill-only rule
 //! file — the rendered alerts, `for: 0s` where the drill induces them, the label
-//! `drill="quick"`, and expressions that watch the drill's target only (a quick drill must not page about another server of the fleet) — in
-//! its own volume, at the path the rendered `prometheus.yml` lists for it
-//! (`/prometheus/drill/*.yml`), and reloads; afterwards the file is emptied, Prometheus reloads
-//! again, and its rules API must show only the rendered rules, each with its rendered `for`.
+//! `drill="quick"`, and expressions that watch the drill's target only (a quick drill must not
+//! page about another server of the fleet) — in its own volume, at the path the rendered
+//! `prometheus.yml` lists for it (`/prometheus/drill/*.yml`), and reloads; afterwards the file
+//! is emptied, Prometheus reloads again, and its rules API must show only the rendered rules,
+//! each with its rendered `for`.
 
 use std::time::Duration;
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::order::{LAST, ORDER};
 use super::timing::{RATE_WINDOW, spelled};
 use super::undo::{Journal, Live};
 use super::{Error, Result, Scenario, capacity, induce, load, notify, pressure, prometheus};
@@ -195,27 +196,6 @@ pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
         name: Scenario::Alerts,
     })
 }
-
-/// The alerts induced one after another, in this order.
-/// The alerts induced last, once the steady load stops.
-const LAST: [AlertKind; 2] = [AlertKind::LowThroughput, AlertKind::HighLatency];
-
-/// Whether the alerts scenario induces this alert (else it lists it, with the reason).
-pub(crate) fn induced(kind: AlertKind) -> bool {
-    ORDER.contains(&kind) || LAST.contains(&kind)
-}
-
-const ORDER: [AlertKind; 9] = [
-    AlertKind::BufferOverflow,
-    AlertKind::MemoryPressure,
-    AlertKind::HighErrorRate,
-    AlertKind::RejectedConnections,
-    AlertKind::TooManyConnections,
-    AlertKind::NoMaxmemory,
-    AlertKind::ExporterDown,
-    AlertKind::RedisDown,
-    AlertKind::AlertmanagerDown,
-];
 
 /// Those on a windowed counter, which resolve only when their burst has left the window.
 const WINDOWED: [AlertKind; 3] = [

@@ -14,6 +14,7 @@ pub(crate) mod failover;
 pub(crate) mod induce;
 pub(crate) mod load;
 pub(crate) mod notify;
+pub(crate) mod order;
 pub(crate) mod pressure;
 pub(crate) mod prometheus;
 pub(crate) mod quick;

@@ -51,7 +51,7 @@ pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
             let alert = rule["alert"].as_str().unwrap_or_default().to_string();
             let expr = rule["expr"].as_str().unwrap_or_default();
             rule["expr"] = Value::from(only_target(expr, subject(&alert)?, target)?);
-            if kind(&alert).is_ok_and(super::alerts::induced) {
+            if kind(&alert).is_ok_and(super::order::induced) {
                 rule["for"] = Value::from("0s");
             }
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
@@ -84,7 +84,7 @@ fn subject(alert: &str) -> Result<Subject> {
 
 /// The `for` of the drill's copy of an alert whose rendered `for` is `rendered` seconds.
 fn copied_for(alert: &str, rendered: f64) -> f64 {
-    match kind(alert).is_ok_and(super::alerts::induced) {
+    match kind(alert).is_ok_and(super::order::induced) {
         true => 0.0,
         false => rendered,
     }

@@ -514,13 +514,16 @@ fn none_pending(alertname: &'static str, at: u64) -> ExprCheck {
     }
 }
 
+/// An annotation as Prometheus fills it in from the alert's labels.
+pub(crate) fn filled(text: &str, labels: &Labels) -> String {
+    labels.iter().fold(text.to_string(), |text, (name, value)| {
+        text.replace(&format!("{{{{ $labels.{name} }}}}"), value)
+    })
+}
+
 /// The alert as promtool should see it fire: its labels and its annotations filled in.
 fn expected(rule: &Rule, mut labels: Labels) -> Expected {
-    let fill = |text: &str| {
-        labels.iter().fold(text.to_string(), |text, (name, value)| {
-            text.replace(&format!("{{{{ $labels.{name} }}}}"), value)
-        })
-    };
+    let fill = |text: &str| filled(text, &labels);
     let exp_annotations = [
         ("summary", Some(fill(&rule.summary))),
         ("description", Some(fill(&rule.description))),

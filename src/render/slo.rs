@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rules::{Check, Expected, ExprCheck, RuleTest, RuleTests, Sample, target_labels};
+use super::rules::{
+    Check, Expected, ExprCheck, RuleTest, RuleTests, Sample, filled, target_labels,
+};
 use crate::alerts::GROUP_LABEL;
 use crate::alerts::promql::{Labels, Series, labelled, number};
 use crate::model::Stack;
@@ -232,21 +234,19 @@ fn subject(stack: &Stack, slo: &Slo) -> Labels {
     redis.next().map(target_labels).unwrap_or_default()
 }
 
-/// An annotation as Prometheus fills it in from the alert's labels.
-fn filled(text: &str, labels: &Labels) -> String {
-    labels.iter().fold(text.to_string(), |text, (name, value)| {
-        text.replace(&format!("{{{{ $labels.{name} }}}}"), value)
-    })
-}
-
-/// The labels an SLO's alert carries, from its series'.
-fn alert_labels(slo: &Slo, series: &Labels, severity: &str) -> Labels {
-    let mut labels = match slo.per {
+/// The labels of a series that the SLO's scope keeps: all of a target's, or a group's name.
+fn scoped(slo: &Slo, series: &Labels) -> Labels {
+    match slo.per {
         SloScope::Target => series.clone(),
         SloScope::ReplicationGroup => {
             Labels::from([(GROUP_LABEL.into(), series[GROUP_LABEL].clone())])
         }
-    };
+    }
+}
+
+/// The labels an SLO's alert carries, from its series'.
+fn alert_labels(slo: &Slo, series: &Labels, severity: &str) -> Labels {
+    let mut labels = scoped(slo, series);
     labels.insert("severity".into(), severity.into());
     labels.insert("slo".into(), slo.name.clone());
     labels
@@ -300,21 +300,15 @@ pub(crate) fn tests(stack: &Stack) -> RuleTests {
         let group = group(stack, slo);
         let labels = subject(stack, slo);
         for burn in &BURNS {
-            let severity = if burn.page {
-                slo.page_severity
-            } else {
-                slo.ticket_severity
-            };
-            let severity = format!("{severity:?}").to_lowercase();
+            // The alert as the group renders it: its severity and annotations.
+            let rule = group.rules.iter().find(|r| r.alert == Some(burn.alert));
+            let rule = rule.expect("every burn-rate alert is in the group");
             for (level, factor) in [("past", 1.1), ("short of", 0.9)] {
                 let bad = factor * burn.rate * slo.budget();
                 let fires = factor > 1.0;
                 let expected = fires.then(|| {
-                    let exp_labels = alert_labels(slo, &labels, &severity);
-                    let rule = group.rules.iter().find(|r| r.alert == Some(burn.alert));
-                    let annotations = rule.map(|r| r.annotations.clone()).unwrap_or_default();
-                    let exp_annotations = annotations
-                        .into_iter()
+                    let exp_labels = alert_labels(slo, &labels, &rule.labels["severity"]);
+                    let exp_annotations = (rule.annotations.clone().into_iter())
                         .map(|(name, text)| (name, filled(&text, &exp_labels)))
                         .collect();
                     Expected {
@@ -453,12 +447,7 @@ fn latency_judged(slo: &Slo, labels: &Labels, threshold: Duration) -> RuleTest {
         });
     }
     let sample = |labels: &Labels, value| {
-        let kept = match slo.per {
-            SloScope::Target => labels.clone(),
-            SloScope::ReplicationGroup => {
-                Labels::from([(GROUP_LABEL.into(), labels[GROUP_LABEL].clone())])
-            }
-        };
+        let kept = scoped(slo, labels);
         Sample {
             labels: labelled(LATENCY_BAD, &[("slo", &slo.name)], &kept),
             value,

@@ -114,9 +114,13 @@ pub(crate) fn is_pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
         return true;
     }
-    let name = image.rsplit('/').next().unwrap_or(image);
-    match name.rsplit_once(':') {
-        Some((_, tag)) => !tag.is_empty() && tag != "latest",
-        None => false,
-    }
+    image_tag(image).is_some_and(|tag| !tag.is_empty() && tag != "latest")
+}
+
+/// The tag an image names, if it names one (`redis:7.2@sha256:…` → `7.2`; a registry's
+/// port is not a tag).
+pub(crate) fn image_tag(image: &str) -> Option<&str> {
+    let reference = image.split('@').next().unwrap_or(image);
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    name.rsplit_once(':').map(|(_, tag)| tag)
 }

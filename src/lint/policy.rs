@@ -50,8 +50,7 @@ pub(super) fn semantic(c: &mut Collector<'_>, stack: &Stack) {
 /// The major version of Redis an image's tag names (`7.2`, `6-alpine`, `6.2.14-bookworm`),
 /// if it names one.
 fn redis_major(image: &str) -> Option<u32> {
-    let name = image.split('@').next()?.rsplit('/').next()?;
-    let (_, tag) = name.rsplit_once(':')?;
+    let tag = super::image_tag(image)?;
     let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
     let rest = &tag[digits.len()..];
     let ends = rest.is_empty() || rest.starts_with(['.', '-']);

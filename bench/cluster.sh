@@ -30,7 +30,7 @@ image = "stackgen-test/prometheus:2.42"
 port = 29390
 retention_size = "1GiB"
 [alertmanager]
-image = "stackgen-test/alertmanager:0.25"
+image = "stackgen-test/alertmanager:0.28"
 port = 29393
 [grafana]
 enabled = false

@@ -28,7 +28,7 @@ port = 29290
 scrape_interval = "5s"
 retention_size = "1GiB"
 [alertmanager]
-image = "stackgen-test/alertmanager:0.25"
+image = "stackgen-test/alertmanager:0.28"
 port = 29293
 [grafana]
 enabled = false

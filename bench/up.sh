@@ -39,7 +39,7 @@ image = "stackgen-test/prometheus:2.42"
 port = 29090
 retention_size = "1GiB"
 [alertmanager]
-image = "stackgen-test/alertmanager:0.25"
+image = "stackgen-test/alertmanager:0.28"
 port = 29093
 [alertmanager.slack]
 webhook_url = { file = "secrets/slack_webhook_url" }

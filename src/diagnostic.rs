@@ -90,6 +90,9 @@ codes! {
     AlertNeverFires = "SG015",
         "an alert can never fire on the managed Redis",
         "The managed Redis image's version lacks what an enabled alert reads: Redis before 7 has no latency statistics (`INFO latencystats`), so RedisTailLatency never fires for it. A note, which never fails lint: use Redis 7 or later, or turn the alert off.";
+    HeartbeatNeedsUrlFile = "SG016",
+        "the heartbeat needs Alertmanager 0.26 or later",
+        "The heartbeat receiver reads its URL from the secret's file (a webhook's `url_file`), which Alertmanager has from 0.26 on; an older one refuses the config and does not start. Use prom/alertmanager v0.26 or later (the default is v0.27.0), or drop `[alertmanager.heartbeat]`.";
     PublicBind = "SG101",
         "a service publishes beyond this machine",
         "A bind of 0.0.0.0 or :: (in any spelling, `::ffff:0.0.0.0` too) publishes the port on every network the host is on, firewall permitting; a private address (RFC 1918, link-local, unique-local) on that network, a routable one to the internet. Only loopback (127.0.0.0/8, ::1) keeps it on this machine. In prod bind to 127.0.0.1 and reach the services through a reverse proxy, a VPN or an SSH tunnel.";
@@ -135,6 +138,9 @@ codes! {
     NoPolicy = "SG115",
         "the profile has no policy",
         "A project's own profile replaces the built-in one whole, policy included: without a `[policy]` table lint holds the profile to nothing beyond the schema (no auth, bind or image rules). A note, which never fails lint; copy the built-in profile's `[policy]` (`stackgen init` writes one) to enforce it.";
+    NoHeartbeat = "SG116",
+        "no heartbeat: the stack's own death would go unnoticed",
+        "A stack whose Prometheus or Alertmanager died sends no alert about it. With `[alertmanager.heartbeat] url = { env = … }` the always-firing Watchdog reaches an outside heartbeat service (Healthchecks, Opsgenie heartbeats, Dead Man's Snitch) every minute, and that service raises the alarm when it stops. A profile with `warn_without_heartbeat` warns without one; never an error.";
     SecretMissing = "SG201",
         "a secret is not there yet",
         "The file a secret names does not exist, or its environment variable is not set. A fresh clone has no secrets, so lint only warns; `--strict` (and `up`) make it an error.";
@@ -150,6 +156,9 @@ codes! {
     WebhookNotSlack = "SG205",
         "the webhook does not look like a Slack webhook",
         "Slack incoming webhooks are https://hooks.slack.com/… URLs. Anything else is probably a paste error, and plain http would send alerts in clear text.";
+    HeartbeatNotUrl = "SG206",
+        "the heartbeat URL is not an http(s) URL",
+        "Alertmanager posts the Watchdog to the heartbeat URL as a plain webhook: the secret must hold one `http://` or `https://` URL (the value is not shown).";
     GeneratedInvalid = "SG301",
         "a generated file is invalid",
         "A generated file does not parse back, breaks its format's schema, or holds a PromQL expression that does not parse. Usually a template override is at fault.";

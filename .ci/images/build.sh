@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds local stand-ins for the official images the stackgen stack uses
 # (redis, oliver006/redis_exporter, prom/prometheus, prom/alertmanager) from
-# Debian 12 packages, so end-to-end tests can run without a container registry.
+# Debian 12 packages (Alertmanager from Debian 13's: see ../alertmanager.sh), so end-to-end tests can run without a container registry.
 # Only a Debian archive is needed (for the base): the one this machine's apt
 # already uses, unless DEBIAN_MIRROR names another; the per-service Dockerfiles
 # in .ci/images/<service>/ build offline on top of it.
@@ -67,8 +67,13 @@ if [[ ${REBUILD_BASE:-} == 1 ]] || ! docker image inspect "$BASE" >/dev/null 2>&
 fi
 
 start=$SECONDS
+# Alertmanager 0.28 (Debian 13's), into the stand-in's build context.
+am=${ALERTMANAGER_DIR:-/opt/stackgen-ci/alertmanager}
+bash ../alertmanager.sh "$am"
+mkdir -p alertmanager/bin
+cp "$am/alertmanager" "$am/amtool" alertmanager/bin/
 # redis-minimal builds on redis: keep the order.
-for svc in redis:7.0 redis-minimal:7.0 redis-exporter:1.45 prometheus:2.42 alertmanager:0.25; do
+for svc in redis:7.0 redis-minimal:7.0 redis-exporter:1.45 prometheus:2.42 alertmanager:0.28; do
   docker build -q -t "stackgen-test/$svc" "${svc%%:*}"
 done
 echo "service images built in $((SECONDS - start)) s"

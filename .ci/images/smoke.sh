@@ -59,7 +59,7 @@ check 20 "redis_exporter: redis_up 1" redis_up
 
 # prometheus and alertmanager with their default configs.
 run smoke-prometheus stackgen-test/prometheus:2.42
-run smoke-alertmanager stackgen-test/alertmanager:0.25
+run smoke-alertmanager stackgen-test/alertmanager:0.28
 check 30 "prometheus: /-/healthy" dx smoke-prometheus wget -qO- http://localhost:9090/-/healthy
 check 1 "prometheus: promtool check config" \
   dx smoke-prometheus promtool check config /etc/prometheus/prometheus.yml

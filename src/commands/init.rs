@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Outcome, Result};
+use crate::model::stack::HEARTBEAT_URL;
 use crate::model::units::Secret;
 use crate::printer::Printer;
 use crate::project::BUILTIN_PROFILES;
@@ -127,9 +128,13 @@ fn next_steps(dir: &Path) -> Result<String> {
                 "  (umask 077; head -c 24 /dev/urandom | base64 > {})   # {name}",
                 shell_quote(path)
             ),
-            Secret::Env(variable) => format!(
-                "  export {variable}='https://hooks.slack.com/services/…'   # {name}: paste yours"
-            ),
+            Secret::Env(variable) => {
+                let example = match name.as_str() {
+                    HEARTBEAT_URL => "https://hc-ping.com/…",
+                    _ => "https://hooks.slack.com/services/…",
+                };
+                format!("  export {variable}='{example}'   # {name}: paste yours")
+            }
             Secret::Kubernetes { secret, key } => format!(
                 "  kubectl create secret generic {secret} --from-literal={key}=…   # {name}"
             ),

@@ -28,6 +28,7 @@ pub(super) fn semantic(c: &mut Collector<'_>, stack: &Stack) {
     if stack.prometheus.service.enabled {
         intervals(c, stack);
     }
+    heartbeat_alertmanager(c, stack);
     let tail_latency = rules::active(stack).any(|a| a.kind == AlertKind::TailLatency);
     if let Some(major) = redis_major(&redis.service.image).filter(|m| *m < 7)
         && redis.service.enabled
@@ -45,6 +46,35 @@ pub(super) fn semantic(c: &mut Collector<'_>, stack: &Stack) {
             "use Redis 7 or later, or set `[alerts.tail_latency] enabled = false`",
         );
     }
+}
+
+/// An Alertmanager image older than 0.26 cannot read the heartbeat's URL from a file.
+fn heartbeat_alertmanager(c: &mut Collector<'_>, stack: &Stack) {
+    let image = &stack.alertmanager.service.image;
+    let Some((major, minor)) = super::image_tag(image).and_then(major_minor) else {
+        return;
+    };
+    if stack.alertmanager.heartbeat && (major, minor) < (0, 26) {
+        c.at(
+            Code::HeartbeatNeedsUrlFile,
+            Severity::Error,
+            "alertmanager.image",
+            format!(
+                "Alertmanager {major}.{minor} (`{image}`) cannot read the heartbeat URL from a \
+                 file: it refuses the config"
+            ),
+            "use prom/alertmanager v0.26 or later",
+        );
+    }
+}
+
+/// `0.27` of a tag such as `v0.27.0`, `0.28` or `v0.26.1-debian`.
+fn major_minor(tag: &str) -> Option<(u32, u32)> {
+    let tag = tag.strip_prefix('v').unwrap_or(tag);
+    let mut parts = tag.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 /// The major version of Redis an image's tag names (`7.2`, `6-alpine`, `6.2.14-bookworm`),
@@ -146,6 +176,17 @@ pub(super) fn policy(c: &mut Collector<'_>, stack: &Stack) {
     }
     if policy.require_slack_webhook {
         slack_delivery(c, stack, severity);
+    }
+    let alertmanager = &stack.alertmanager.service;
+    if policy.warn_without_heartbeat && alertmanager.enabled && !stack.alertmanager.heartbeat {
+        c.at(
+            Code::NoHeartbeat,
+            severity.max(Severity::Warning),
+            "policy.warn_without_heartbeat",
+            "no heartbeat: if Prometheus or Alertmanager dies, nothing says so".into(),
+            "set `[alertmanager.heartbeat] url = { env = \"HEARTBEAT_URL\" }` (a Healthchecks, \
+             Opsgenie or Dead Man's Snitch ping URL)",
+        );
     }
     if policy.require_retention_size
         && stack.prometheus.service.enabled

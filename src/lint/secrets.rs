@@ -8,7 +8,7 @@ use super::level;
 use crate::diagnostic::{Code, Severity};
 use crate::docker::secrets::{MAX_SECRET_BYTES, read};
 use crate::docker::spec::SecretSource;
-use crate::model::stack::{Declared, GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL};
+use crate::model::stack::{Declared, GRAFANA_ADMIN_PASSWORD, HEARTBEAT_URL, SLACK_WEBHOOK_URL};
 use crate::model::units::Secret;
 use crate::model::{Collector, Stack};
 
@@ -157,6 +157,14 @@ fn judge(c: &mut Collector<'_>, stack: &Stack, name: &str, key: &str, value: &st
                 .into(),
             "paste the incoming-webhook URL Slack gave you",
         );
+    } else if name == HEARTBEAT_URL && !is_http_url(value) {
+        c.at(
+            Code::HeartbeatNotUrl,
+            Severity::Error,
+            key,
+            "the heartbeat URL is not a whole http:// or https:// URL (value not shown)".into(),
+            "paste the whole ping URL the heartbeat service gave you, not a placeholder",
+        );
     } else if name == SLACK_WEBHOOK_URL && !is_slack_webhook(value) {
         c.at(
             Code::WebhookNotSlack,
@@ -168,6 +176,19 @@ fn judge(c: &mut Collector<'_>, stack: &Stack, name: &str, key: &str, value: &st
             "paste the whole incoming-webhook URL Slack gave you, not a placeholder",
         );
     }
+}
+
+/// `http://host…` or `https://host…`, on one line, with no spaces.
+/// A placeholder with `…` in it is none.
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && !url.chars().any(|c| c.is_whitespace() || c == '…')
+    })
 }
 
 /// The shape of a Slack incoming webhook: `https://hooks.slack.com/services/T…/B…/<token>`,

@@ -260,6 +260,9 @@ table! {
         external_url: String,
         /// The Slack receiver.
         slack: SlackTable,
+        /// A dead man's switch: the always-firing `Watchdog` alert sent to an outside heartbeat
+        /// every minute, so that a stack whose Prometheus or Alertmanager died is noticed.
+        heartbeat: HeartbeatTable,
         /// Alerts routed by their target's labels to channels of their own; the first route
         /// that matches wins, and severity routing is kept within it.
         routes: Vec<RouteTable>,
@@ -337,6 +340,16 @@ table! {
 }
 
 table! {
+    /// The heartbeat receiver (Healthchecks, Opsgenie heartbeats, Dead Man's Snitch: any
+    /// service that takes a plain webhook and raises an alarm when it stops coming).
+    pub struct HeartbeatTable {
+        /// The URL the heartbeat is posted to; Alertmanager reads it from a file (`url_file`,
+        /// Alertmanager 0.26 or later), as it holds the check's key.
+        url: Secret,
+    }
+}
+
+table! {
     /// Grafana.
     pub struct GrafanaTable {
         /// Run this service.
@@ -379,6 +392,9 @@ table! {
         require_pinned_images: bool,
         /// Require a Slack webhook for Alertmanager.
         require_slack_webhook: bool,
+        /// Warn (at most: never an error) when no heartbeat is set
+        /// (`alertmanager.heartbeat.url`), so that the stack's own death would go unnoticed.
+        warn_without_heartbeat: bool,
         /// Require `prometheus.retention_size` as well as the retention time.
         require_retention_size: bool,
         /// Refuse secret files that group or others can read.

@@ -67,6 +67,14 @@ pub(crate) fn resolve(
         &mut secrets,
     );
     let alertmanager = alertmanager(&mut c, raw.alertmanager.unwrap_or_default(), &mut secrets);
+    if alertmanager.heartbeat && !prometheus.service.enabled {
+        c.error(
+            Code::InvalidValue,
+            "alertmanager.heartbeat",
+            "the heartbeat needs Prometheus: it evaluates the Watchdog that Alertmanager sends \
+             (enable Prometheus, or drop [alertmanager.heartbeat])",
+        );
+    }
     let grafana = grafana(&mut c, raw.grafana.unwrap_or_default(), &mut secrets);
     let alerts_table = raw.alerts.unwrap_or_default();
     let alerts = alerts(&mut c, &alerts_table);
@@ -371,6 +379,14 @@ fn alertmanager(
             SLACK_WEBHOOK_URL,
             slack.webhook_url,
         );
+    let heartbeat = service.enabled
+        && secret(
+            c,
+            secrets,
+            "alertmanager.heartbeat.url",
+            HEARTBEAT_URL,
+            a.heartbeat.unwrap_or_default().url,
+        );
     let channel = slack
         .channel
         .unwrap_or_else(|| DEFAULT_SLACK_CHANNEL.into());
@@ -389,6 +405,7 @@ fn alertmanager(
             send_resolved: slack.send_resolved.unwrap_or(true),
         }),
         routes,
+        heartbeat,
     }
 }
 
@@ -556,6 +573,7 @@ fn policy(table: Option<PolicyTable>) -> Policy {
         forbid_grafana_open_access: p.forbid_grafana_open_access.unwrap_or(false),
         require_pinned_images: p.require_pinned_images.unwrap_or(false),
         require_slack_webhook: p.require_slack_webhook.unwrap_or(false),
+        warn_without_heartbeat: p.warn_without_heartbeat.unwrap_or(false),
         require_retention_size: p.require_retention_size.unwrap_or(false),
         require_private_secret_files: p.require_private_secret_files.unwrap_or(false),
         require_tls_for_passwords: p.require_tls_for_passwords.unwrap_or(false),

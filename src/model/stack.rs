@@ -14,6 +14,7 @@ use crate::alerts::Severity;
 /// The names of the secrets under `/run/secrets/`.
 pub(crate) const REDIS_PASSWORD: &str = "redis_password";
 pub(crate) const SLACK_WEBHOOK_URL: &str = "slack_webhook_url";
+pub(crate) const HEARTBEAT_URL: &str = "heartbeat_url";
 pub(crate) const GRAFANA_ADMIN_PASSWORD: &str = "grafana_admin_password";
 /// The exporter's password map, when `up` assembles it from the targets' secrets.
 pub(crate) const PASSWORD_MAP: &str = "redis_exporter_password_map";
@@ -205,6 +206,8 @@ pub(crate) struct Alertmanager {
     pub external_url: String,
     pub slack: Option<Slack>,
     pub routes: Vec<Route>,
+    /// The always-firing Watchdog goes to `alertmanager.heartbeat.url` every minute.
+    pub heartbeat: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,6 +256,7 @@ pub(crate) struct Policy {
     pub forbid_grafana_open_access: bool,
     pub require_pinned_images: bool,
     pub require_slack_webhook: bool,
+    pub warn_without_heartbeat: bool,
     pub require_retention_size: bool,
     pub require_private_secret_files: bool,
     pub require_tls_for_passwords: bool,

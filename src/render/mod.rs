@@ -10,6 +10,7 @@ pub(crate) mod rules;
 mod secret_shell;
 pub(crate) mod slo;
 pub(crate) mod validate;
+pub(crate) mod watchdog;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -213,7 +214,14 @@ impl Renderer {
         let mut context = Context::new();
         context.insert("stack", stack);
         context.insert("rules", &rules::rules(stack));
-        context.insert("rule_tests", &rules::rule_tests(stack));
+        let mut rule_tests = rules::rule_tests(stack);
+        let watchdog = watchdog::watchdog(stack);
+        if let Some(w) = &watchdog {
+            let step = rule_tests.evaluation_interval.millis();
+            rule_tests.tests.push(watchdog::test(w, step));
+        }
+        context.insert("rule_tests", &rule_tests);
+        context.insert("watchdog", &watchdog);
         context.insert("slo_groups", &slo::groups(stack));
         context.insert("slo_tests", &slo::tests(stack));
         context.insert("panels", &dashboard::panels(stack));

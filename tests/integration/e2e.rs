@@ -14,7 +14,7 @@ pub const IMAGES: [&str; 4] = [
     "stackgen-test/redis:7.0",
     "stackgen-test/redis-exporter:1.45",
     "stackgen-test/prometheus:2.42",
-    "stackgen-test/alertmanager:0.25",
+    "stackgen-test/alertmanager:0.28",
 ];
 pub const PASSWORD: &str = "e2e pa$$ \"w0rd\" \\ 'x'";
 
@@ -182,9 +182,9 @@ enabled = false
     }
 
     /// The webhook receiver: a container of the project, on its network as `webhook`, that
-    /// logs each POST's body on a line. Its name.
+    /// logs each request's line (`> POST /path HTTP/1.1`), then its body on a line. Its name.
     pub fn webhook(&self) -> String {
-        let server = r#"use IO::Socket::INET; $|=1; my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 10, ReuseAddr => 1) or die "listen: $!"; while (my $c = $s->accept) { my $len = 0; while (defined(my $l = <$c>)) { $len = $1 if $l =~ /^Content-Length:\s*(\d+)/i; last if $l =~ /^\r?\n$/ } my $body = ""; read($c, $body, $len) if $len; print "$body\n"; print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"; close $c }"#;
+        let server = r#"use IO::Socket::INET; $|=1; my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 10, ReuseAddr => 1) or die "listen: $!"; while (my $c = $s->accept) { my $len = 0; my $r = <$c>; $r =~ s/\r?\n$//; print "> $r\n"; while (defined(my $l = <$c>)) { $len = $1 if $l =~ /^Content-Length:\s*(\d+)/i; last if $l =~ /^\r?\n$/ } my $body = ""; read($c, $body, $len) if $len; print "$body\n"; print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"; close $c }"#;
         let webhook = format!("{}-webhook", self.name);
         docker(&[
             "run",

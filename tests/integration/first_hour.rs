@@ -32,7 +32,7 @@ fn for_this_machine(dir: &Path) {
         ("prom/prometheus:v2.53.0", "stackgen-test/prometheus:2.42"),
         (
             "prom/alertmanager:v0.27.0",
-            "stackgen-test/alertmanager:0.25",
+            "stackgen-test/alertmanager:0.28",
         ),
         ("[grafana]\nenabled = true", "[grafana]\nenabled = false"),
     ];
@@ -76,7 +76,8 @@ fn the_quick_start_works_on_the_first_try() {
                 .any(|s| s.contains("secrets/grafana_admin_password.txt"))
             && steps
                 .iter()
-                .any(|s| s.starts_with("export SLACK_WEBHOOK_URL=")),
+                .any(|s| s.starts_with("export SLACK_WEBHOOK_URL="))
+            && steps.iter().any(|s| s.starts_with("export HEARTBEAT_URL=")),
         "init must name every secret the starter reads:\n{}",
         init.stderr
     );
@@ -121,12 +122,15 @@ fn the_quick_start_works_on_the_first_try() {
     run(&["lint", "--deny-warnings"])
         .code(1)
         .stdout_has("the Slack webhook cannot be a real one");
-    // The user pastes the URL Slack gave them.
+    // The user pastes the URLs Slack and the heartbeat service gave them (here the heartbeat's
+    // is the container's own loopback: no beat leaves the machine).
     for (name, value) in &mut env {
+        assert!(value.contains('…'), "{value}");
         if name == "SLACK_WEBHOOK_URL" {
-            assert!(value.contains('…'), "{value}");
             *value =
                 "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mno".into();
+        } else if name == "HEARTBEAT_URL" {
+            *value = "http://127.0.0.1:9/ping/first-hour".into();
         }
     }
     let run = |args: &[&str]| Run::of(stackgen(&dir).args(args).envs(env.iter().cloned()));

@@ -18,14 +18,18 @@ fn clean_project(stack: &str) -> Project {
     project
 }
 
-/// Runs `lint --format json` with the Slack webhook set; the run and its findings.
+/// Runs `lint --format json` with the Slack webhook and the heartbeat set; the run and its findings.
 fn lint(project: &Project, args: &[&str]) -> (Run, Vec<Value>) {
     let run = Run::of(
         project
             .command()
             .args(["lint", "--format", "json"])
             .args(args)
-            .env("SLACK_WEBHOOK_URL", WEBHOOK),
+            .env("SLACK_WEBHOOK_URL", WEBHOOK)
+            .env(
+                "HEARTBEAT_URL",
+                "https://hc-ping.com/0f9a6d1e-2b3c-4d5e-8f70-123456789abc",
+            ),
     );
     let findings = json_findings(&run);
     (run, findings)
@@ -113,6 +117,7 @@ const CASES: &[Case] = &[
     case!("SG013", "error", "[redis]\n" => "[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nlabels = { instance = \"x\" }\n\n[redis]\n", "dev"),
     case!("SG014", "error", "[redis]\n" => "[[targets]]\nname = \"a\"\naddress = \"redis://a:6379\"\nusername = \"u1\"\n[[targets]]\nname = \"b\"\naddress = \"redis://b:6379\"\nusername = \"u2\"\n\n[redis]\n", "dev"),
     case!("SG015", "note", "image = \"redis:7.2\"" => "image = \"redis:6.2-alpine\"", "dev"),
+    case!("SG016", "error", "image = \"prom/alertmanager:v0.27.0\"" => "image = \"prom/alertmanager:v0.25.0\"", "prod"),
     case!("SG402", "error", "port = 9090" => "port = 9", "dev", "--live"),
     case!("SG101", "warning", "bind = \"127.0.0.1\"\nport = 9121" => "bind = \"0.0.0.0\"\nport = 9121", "dev"),
     case!("SG102", "error", "password = { file = \"secrets/redis_password.txt\" }" => "", "prod"),
@@ -226,6 +231,51 @@ fn secret_file_rules() {
     )
     .success()
     .stdout_has("SG205");
+
+    // SG206: a heartbeat URL that is not a whole http(s) URL, a placeholder too, is an error;
+    // its value is never shown.
+    for bad in [
+        "hc-ping.com/CANARY",
+        "https://hc-ping.com/…CANARY",
+        "https:// CANARY",
+    ] {
+        let run = Run::of(
+            project
+                .command()
+                .args(["lint", "-p", "dev", "--format", "json"])
+                .env("SLACK_WEBHOOK_URL", WEBHOOK)
+                .env("HEARTBEAT_URL", bad),
+        );
+        let run = run.code(1);
+        let findings = json_findings(&run);
+        assert!(
+            codes(&findings).contains(&"SG206:error".to_string()),
+            "{bad}: {run}"
+        );
+        assert!(!run.stdout.contains("CANARY") && !run.stderr.contains("CANARY"));
+    }
+}
+
+/// SG116: without a heartbeat the prod policy warns, at the policy key that asks for it; the
+/// dev policy does not.
+#[test]
+fn prod_warns_without_a_heartbeat() {
+    let without = example_stack().replace(
+        "[alertmanager.heartbeat]\nurl = { env = \"HEARTBEAT_URL\" }\n",
+        "",
+    );
+    assert_ne!(without, example_stack());
+    let project = clean_project(&without);
+    let (run, findings) = lint(&project, &["-p", "prod"]);
+    run.success();
+    let found = findings
+        .iter()
+        .find(|f| f["code"] == "SG116")
+        .expect("SG116");
+    assert_eq!(found["severity"], "warning");
+    assert_eq!(found["file"], "<built-in>/profiles/prod.toml");
+    let (_, findings) = lint(&project, &["-p", "dev"]);
+    assert!(!codes(&findings).iter().any(|c| c.starts_with("SG116")));
 }
 
 /// Template overrides are where generated-output checks earn their keep.

@@ -18,6 +18,7 @@ mod e2e;
 mod first_hour;
 mod fleet;
 mod golden;
+mod heartbeat;
 mod injection;
 mod interop;
 mod kubernetes;

@@ -448,8 +448,20 @@ fn the_prod_tree_publishes_on_loopback_and_closes_grafana() {
             .path()
             .join("generated/prod/alertmanager/alertmanager.yml"),
     );
+    let receiver = |name: &str| {
+        let receivers = am["receivers"].as_array().unwrap().iter();
+        receivers
+            .clone()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(
-        am["receivers"][0]["slack_configs"][0]["api_url_file"],
+        receiver("slack-critical")["slack_configs"][0]["api_url_file"],
         "/run/secrets/slack_webhook_url"
+    );
+    assert_eq!(
+        receiver("heartbeat")["webhook_configs"][0]["url_file"],
+        "/run/secrets/heartbeat_url"
     );
 }

@@ -16,7 +16,7 @@ pub(crate) mod quality;
 mod series;
 mod topology;
 
-pub(crate) use series::{Level, Samples, Series, labelled, number};
+pub(crate) use series::{Level, Samples, Series, labelled, number, rounded};
 use series::{Scenario, constant, counter, gauge, gauges, increasing};
 
 /// The window of every `rate()` and `increase()` in the catalogue's expressions (`[5m]`), in

@@ -313,7 +313,7 @@ pub(crate) struct Slo {
 impl Slo {
     /// The error budget: the share of bad the objective allows.
     pub(crate) fn budget(&self) -> f64 {
-        1.0 - self.objective / 100.0
+        crate::alerts::promql::rounded(1.0 - self.objective / 100.0)
     }
 }
 

@@ -13,7 +13,7 @@ use super::rules::{
     Check, Expected, ExprCheck, RuleTest, RuleTests, Sample, filled, target_labels,
 };
 use crate::alerts::GROUP_LABEL;
-use crate::alerts::promql::{Labels, Series, labelled, number};
+use crate::alerts::promql::{Labels, Series, labelled, number, rounded};
 use crate::model::Stack;
 use crate::model::raw::{SliKind, SloScope, TargetKind};
 use crate::model::stack::Slo;
@@ -64,14 +64,14 @@ const BURNS: [Burn; 4] = [
 const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 
 /// The name of the error ratio recorded over `window`.
-fn ratio(window: &str) -> String {
+pub(crate) fn ratio(window: &str) -> String {
     format!("slo:sli_error:ratio_rate{window}")
 }
 
 /// A latency SLO's record of each evaluation: 1 when the average command latency passed the
 /// threshold, else 0.
 const LATENCY_BAD: &str = "slo:sli_latency:bad";
-const REMAINING: &str = "slo:error_budget:remaining";
+pub(crate) const REMAINING: &str = "slo:error_budget:remaining";
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct SloGroup {
@@ -89,7 +89,7 @@ pub(crate) struct SloRule {
 }
 
 /// A window as PromQL spells it: whole days as `d`.
-fn spelled(window: Duration) -> String {
+pub(crate) fn spelled(window: Duration) -> String {
     let day = 86_400_000;
     match window.millis() % day {
         0 => format!("{}d", window.millis() / day),
@@ -180,7 +180,7 @@ fn group(stack: &Stack, slo: &Slo) -> SloGroup {
         SloScope::ReplicationGroup => "replication group {{ $labels.replication_group }}",
     };
     for burn in &BURNS {
-        let at = number(burn.rate * budget);
+        let at = number(rounded(burn.rate * budget));
         let severity = if burn.page {
             slo.page_severity
         } else {

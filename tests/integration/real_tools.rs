@@ -352,6 +352,25 @@ fn compose_and_dashboard_follow_their_published_schemas() {
     let target_schema =
         jsonschema::validator_for(&published_schema("grafana-prometheus.schema.json")).unwrap();
     let project = Project::rendered_example();
+    // The SLO fixture's dashboard too: its rows of SLO panels (the golden test keeps it fresh).
+    let slo =
+        Path::new(ROOT).join("tests/fixtures/slo/generated/prod/grafana/dashboards/redis.json");
+    let slo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(slo).unwrap()).unwrap();
+    let errors: Vec<_> = dashboard_schema
+        .iter_errors(&slo)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the SLO fixture's redis.json: {errors:?}"
+    );
+    let rows = slo["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] == "row");
+    assert_eq!(rows.count(), 3);
     for profile in PROFILES {
         let g = project.path().join("generated").join(profile);
         let compose = yaml(&g.join("compose.yaml"));

@@ -101,6 +101,12 @@ pub(crate) fn number(value: f64) -> String {
     format!("{value}")
 }
 
+/// `value` to 12 significant digits: what float arithmetic adds past them (`1 - 99.9 / 100`
+/// is 0.0009999999999999432) is noise a reader of the rules should not see.
+pub(crate) fn rounded(value: f64) -> f64 {
+    format!("{value:.11e}").parse().unwrap_or(value)
+}
+
 /// A gauge that is `bad` or `safe` from the first sample.
 pub(super) fn gauge(metric: &'static str, bad: f64, safe: f64) -> Scenario {
     Box::new(move |level, Samples { count: n, .. }, labels| {

@@ -7,12 +7,14 @@ use crate::alerts::GROUP_LABEL;
 use crate::model::Stack;
 use crate::model::raw::TargetKind;
 
+mod slo;
+
 /// A dashboard panel and its queries.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Panel {
     pub id: u32,
-    pub title: &'static str,
-    pub description: &'static str,
+    pub title: String,
+    pub description: String,
     pub kind: &'static str,
     pub unit: &'static str,
     pub targets: Vec<Target>,
@@ -23,7 +25,7 @@ pub(crate) struct Panel {
 pub(crate) struct Target {
     pub ref_id: String,
     pub expr: String,
-    pub legend: &'static str,
+    pub legend: String,
     /// One value per series now, as a table row (the fleet overview).
     pub instant: bool,
 }
@@ -58,6 +60,8 @@ enum Kind {
     Timeseries,
     /// A table across the top: one row per target.
     Table,
+    /// A row's title across the dashboard, above its panels.
+    Row,
 }
 
 impl Kind {
@@ -66,12 +70,13 @@ impl Kind {
             Self::Stat => "stat",
             Self::Timeseries => "timeseries",
             Self::Table => "table",
+            Self::Row => "row",
         }
     }
 }
 
 /// The selector every query carries: the targets chosen in the dashboard's `target` variable.
-const CHOSEN: &str = "target=~\"$target\"";
+pub(super) const CHOSEN: &str = "target=~\"$target\"";
 
 /// The Redis dashboard: a fleet overview, then every metric an operator of a write buffer
 /// looks at, per target. `{T}` in a query stands for the chosen targets' selector (`{T, …}`
@@ -294,7 +299,8 @@ const TOPOLOGY: &[PanelSpec] = &[
 ];
 
 /// The dashboard's panels, placed: the fleet table across the top, stats in a row of four
-/// below it, graphs two to a row below those, and the topology's last when the stack has one.
+/// below it, graphs two to a row below those, the topology's when the stack has one, and a row
+/// per SLO last.
 pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
     let (mut stats, mut graphs) = (0, 0);
     let top = if PANELS.iter().any(|p| p.kind == Kind::Table) {
@@ -307,7 +313,7 @@ pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
         .iter()
         .any(|t| t.labels.contains_key(GROUP_LABEL) || t.kind == TargetKind::Sentinel);
     let specs = PANELS.iter().chain(TOPOLOGY.iter().filter(|_| topology));
-    specs
+    let mut panels: Vec<Panel> = specs
         .enumerate()
         .map(|(i, spec)| {
             let grid = match spec.kind {
@@ -326,6 +332,7 @@ pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
                         h: 4,
                     }
                 }
+                Kind::Row => unreachable!("the tables above declare no row"),
                 Kind::Timeseries => {
                     graphs += 1;
                     Grid {
@@ -338,8 +345,8 @@ pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
             };
             Panel {
                 id: i as u32 + 1,
-                title: spec.title,
-                description: spec.description,
+                title: spec.title.into(),
+                description: spec.description.into(),
                 kind: spec.kind.as_str(),
                 unit: spec.unit,
                 targets: spec
@@ -350,14 +357,21 @@ pub(crate) fn panels(stack: &Stack) -> Vec<Panel> {
                         ref_id: char::from(b'A' + j as u8).to_string(),
                         expr: (query.expr.replace("{T}", &format!("{{{CHOSEN}}}")))
                             .replace("{T, ", &format!("{{{CHOSEN}, ")),
-                        legend: query.legend,
+                        legend: query.legend.into(),
                         instant: spec.kind == Kind::Table,
                     })
                     .collect(),
                 grid,
             }
         })
-        .collect()
+        .collect();
+    let bottom = panels
+        .iter()
+        .map(|p| p.grid.y + p.grid.h)
+        .max()
+        .unwrap_or(0);
+    panels.extend(slo::panels(stack, panels.len() as u32 + 1, bottom));
+    panels
 }
 
 #[cfg(test)]

@@ -92,17 +92,25 @@ pub(crate) async fn no_forks(live: &Live<'_>, journal: &Journal) -> Result<()> {
 /// How long a running snapshot may take to finish before the drill fills Redis.
 const FORK_WAIT: Duration = Duration::from_secs(120);
 
+/// A drill key that holds no number: each `INCR` of it fails.
+pub(crate) async fn not_a_number(
+    connection: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> Result<()> {
+    redis::cmd("SET")
+        .arg(key)
+        .arg("not a number")
+        .query_async::<()>(connection)
+        .await
+        .map_err(Error::redis("Redis"))
+}
+
 /// Error replies: `count` in all, half of them failed `AUTH`s on a connection that never
 /// logged in, half `INCR` on a drill key that holds text.
 pub(crate) async fn error_replies(live: &Live<'_>, count: u64) -> Result<u64> {
     let mut logged_in = live.connection().await?;
     let key = format!("{PREFIX}errors");
-    redis::cmd("SET")
-        .arg(&key)
-        .arg("not a number")
-        .query_async::<()>(&mut logged_in)
-        .await
-        .map_err(Error::redis("Redis"))?;
+    not_a_number(&mut logged_in, &key).await?;
     let mut anonymous = live
         .site
         .addresses

@@ -23,6 +23,7 @@ pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod safety;
 pub(crate) mod site;
+pub(crate) mod slo;
 pub(crate) mod table;
 pub(crate) mod throughput;
 pub(crate) mod timeline;
@@ -48,11 +49,13 @@ pub enum Scenario {
     Alerts,
     /// Only when named: it changes which node is the primary.
     Failover,
+    /// Only when named: it burns an SLO's budget until its page reaches Slack.
+    Slo,
 }
 
 impl Scenario {
     /// Every scenario the command line offers.
-    pub const OFFERED: [Scenario; 7] = [
+    pub const OFFERED: [Scenario; 8] = [
         Scenario::Baseline,
         Scenario::Capacity,
         Scenario::Pressure,
@@ -60,10 +63,11 @@ impl Scenario {
         Scenario::Throughput,
         Scenario::Alerts,
         Scenario::Failover,
+        Scenario::Slo,
     ];
 
     /// The scenarios a drill runs when none is named, in the order they run: all but
-    /// `failover`, which a managed Sentinel stack runs when asked.
+    /// `failover`, which a managed Sentinel stack runs when asked, and `slo`.
     pub const ALL: &[Scenario] = Scenario::OFFERED.split_at(6).0;
 
     /// The name the command line and the report use.
@@ -76,6 +80,7 @@ impl Scenario {
             Scenario::Throughput => "throughput",
             Scenario::Alerts => "alerts",
             Scenario::Failover => "failover",
+            Scenario::Slo => "slo",
         }
     }
 

@@ -38,13 +38,14 @@ const CATALOGUE_GROUP: &str = "redis";
 /// labelled as the drill's, its expression narrowed to the drill's `target`, with `for: 0s`
 /// where the drill induces the alert (the others keep their `for`: the drill's load must not
 /// fire, in seconds, alerts it never proves).
-pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
+/// `extra`: groups after them (the SLO drill's shortened copies).
+pub(crate) fn rules_with(rendered: &str, target: &str, extra: Vec<Value>) -> Result<String> {
     let mut file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let groups = file["groups"]
         .as_array_mut()
         .ok_or_else(|| Error::QuickRules("the rendered rules file has no groups".into()))?;
     groups.retain(|group| group["name"] == CATALOGUE_GROUP);
-    for group in groups {
+    for group in groups.iter_mut() {
         let name = group["name"].as_str().unwrap_or("redis");
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
         for rule in group["rules"].as_array_mut().into_iter().flatten() {
@@ -57,6 +58,7 @@ pub(crate) fn rules(rendered: &str, target: &str) -> Result<String> {
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
         }
     }
+    groups.extend(extra);
     let text = crate::yaml::to_string(&file).map_err(Error::QuickRules)?;
     Ok(format!(
         "# Loaded by `stackgen drill --quick` for the length of a drill; emptied after it.\n{text}"
@@ -100,7 +102,7 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
         Subject::Job(_) => return Ok(expr.to_string()),
         Subject::Redis | Subject::Command | Subject::Sentinel => {
             let mut parsed = parse(expr)?;
-            each_selector(&mut parsed, &mut |selector| {
+            each_selector(&mut parsed, &mut |selector, _| {
                 let matchers = &mut selector.matchers;
                 if matchers.or_matchers.is_empty() {
                     matchers.matchers.push(matcher.clone());
@@ -124,7 +126,7 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
     // What is written must read back as what was meant (the printer sorts the matchers).
     let mut read_back = parse(&text)?;
     for expr in [&mut narrowed, &mut read_back] {
-        each_selector(expr, &mut |selector| {
+        each_selector(expr, &mut |selector, _| {
             let matchers = &mut selector.matchers;
             let order = |m: &Matcher| m.to_string();
             matchers.matchers.sort_by_key(order);
@@ -141,16 +143,19 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
     Ok(text)
 }
 
-fn parse(expr: &str) -> Result<Expr> {
+pub(super) fn parse(expr: &str) -> Result<Expr> {
     parser::parse(expr)
         .map_err(|e| Error::QuickRules(format!("PromQL `{expr}` does not parse: {e}")))
 }
 
-/// Calls `visit` on every selector of `expr`, a range's too.
-fn each_selector(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) {
+/// A visitor of selectors: each selector, and the range when it is a range's.
+pub(super) type Visit<'v> = dyn FnMut(&mut VectorSelector, Option<&mut Duration>) + 'v;
+
+/// Calls `visit` on every selector of `expr`, a range's too (with its range).
+pub(super) fn each_selector(expr: &mut Expr, visit: &mut Visit<'_>) {
     match expr {
-        Expr::VectorSelector(selector) => visit(selector),
-        Expr::MatrixSelector(matrix) => visit(&mut matrix.vs),
+        Expr::VectorSelector(selector) => visit(selector, None),
+        Expr::MatrixSelector(matrix) => visit(&mut matrix.vs, Some(&mut matrix.range)),
         Expr::Aggregate(aggregate) => {
             each_selector(&mut aggregate.expr, visit);
             if let Some(param) = aggregate.param.as_mut() {
@@ -261,8 +266,13 @@ pub(crate) async fn loaded(site: &Site) -> Result<Vec<(String, f64, bool)>> {
 
 /// Loads the drill's rules and proves it: every rendered alert has a drill copy, with `for: 0s`
 /// where the drill induces it.
-pub(crate) async fn load(docker: &Docker, site: &Site, rendered: &str) -> Result<()> {
-    install(docker, site, &rules(rendered, &site.target)?).await?;
+pub(crate) async fn load(
+    docker: &Docker,
+    site: &Site,
+    rendered: &str,
+    extra: Vec<Value>,
+) -> Result<()> {
+    install(docker, site, &rules_with(rendered, &site.target, extra)?).await?;
     let wanted = rendered_fors(rendered)?;
     let loaded = settled(site, |rules| {
         wanted.iter().all(|(name, s)| {
@@ -377,7 +387,8 @@ mod tests {
     #[test]
     fn the_drill_rules_keep_expressions_and_drop_the_for() {
         let rules: Value =
-            crate::yaml::from_str(&super::rules(RENDERED, "redis").unwrap()).unwrap();
+            crate::yaml::from_str(&super::rules_with(RENDERED, "redis", Vec::new()).unwrap())
+                .unwrap();
         let group = &rules["groups"][0];
         assert_eq!(group["name"], "stackgen-drill-quick-redis");
         assert_eq!(group["rules"][0]["expr"], "redis_up{target=\"redis\"} == 0");
@@ -445,7 +456,8 @@ mod tests {
     #[test]
     fn the_quick_copies_of_a_fleet_stack_watch_the_drill_target_only() {
         let rendered = fleet_rules();
-        let copies: Value = crate::yaml::from_str(&rules(&rendered, "redis").unwrap()).unwrap();
+        let copies: Value =
+            crate::yaml::from_str(&rules_with(&rendered, "redis", Vec::new()).unwrap()).unwrap();
         let copies: Vec<&Value> = copies["groups"]
             .as_array()
             .unwrap()
@@ -506,7 +518,11 @@ mod tests {
     fn promtool_accepts_the_quick_copies() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("quick.yml");
-        std::fs::write(&path, rules(&fleet_rules(), "fleet-01").unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            rules_with(&fleet_rules(), "fleet-01", Vec::new()).unwrap(),
+        )
+        .unwrap();
         let checked = std::process::Command::new("promtool")
             .args(["check", "rules"])
             .arg(&path)

@@ -14,7 +14,7 @@ use super::timeline::Recorder;
 use super::timing::spelled;
 use super::undo::{Change, Journal, Live};
 use super::{DrillOptions, Error, Result, Scenario, failover, induce, load, pressure, quick};
-use super::{safety, throughput};
+use super::{safety, slo, throughput};
 use crate::alerts::AlertKind;
 use crate::model::Stack;
 use crate::model::raw::Appendfsync;
@@ -122,7 +122,14 @@ impl Underway<'_, '_, '_> {
         if live.site.timing.quick() {
             drill.say("Loading the drill's `for: 0s` copies of the alert rules into Prometheus.");
             self.journal.record(Change::QuickRules);
-            quick::load(live.docker, live.site, live.rendered_rules).await?;
+            let extra = match drill.scenarios.contains(&Scenario::Slo) {
+                true => {
+                    let (slo, scale) = (slo::chosen(drill.stack)?, slo::scale(drill.stack));
+                    slo::copies(live.rendered_rules, slo, scale, &live.site.target)?
+                }
+                false => Vec::new(),
+            };
+            quick::load(live.docker, live.site, live.rendered_rules, extra).await?;
         }
         for &scenario in drill.scenarios {
             let loads = spelled(options.duration);
@@ -203,6 +210,10 @@ impl Underway<'_, '_, '_> {
                 let (docker, journal) = (live.docker, &self.journal);
                 let failover = failover::run(site, docker, options.duration, journal, recorder, on);
                 ScenarioReport::Failover(failover.await?)
+            }
+            Scenario::Slo => {
+                let (slo, scale) = (slo::chosen(stack)?, slo::scale(stack));
+                ScenarioReport::Slo(slo::run(live, &self.journal, slo, scale).await?)
             }
             Scenario::Alerts => {
                 let context = alerts::Context {

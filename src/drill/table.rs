@@ -68,6 +68,13 @@ fn detail(scenario: &ScenarioReport) -> String {
         ),
         ScenarioReport::Alerts(a) => alerts(a),
         ScenarioReport::Failover(f) => failover(f),
+        ScenarioReport::Slo(s) => format!(
+            "SLO {}: budget burned by {} (windows divided by {}){}",
+            s.slo,
+            s.burned_by,
+            s.scale,
+            alert_line(&s.alert)
+        ),
     }
 }
 

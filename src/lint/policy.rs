@@ -120,6 +120,18 @@ fn intervals(c: &mut Collector<'_>, stack: &Stack) {
                 ),
                 "use `0s` to fire at once, or at least one scrape interval",
             );
+        } else if alert.r#for.millis() > 0 && alert.r#for < p.evaluation_interval {
+            c.at(
+                Code::ShorterThanScrape,
+                Severity::Warning,
+                &format!("alerts.{}.for", alert.kind.key()),
+                format!(
+                    "`for` ({}) is shorter than the rules' evaluation interval ({}): the alert \
+                     waits a whole evaluation anyway",
+                    alert.r#for, p.evaluation_interval
+                ),
+                "use `0s` to fire at once, or at least one evaluation interval",
+            );
         }
     }
     let window = Duration::from_mins(5);

@@ -224,8 +224,9 @@ enabled = false
         )
         .unwrap();
         let panels = dashboard["panels"].as_array().unwrap().iter();
+        // A row holds no query.
         let panels: Vec<&Value> = panels
-            .filter(|p| p["title"].as_str().unwrap().starts_with(titled))
+            .filter(|p| p["type"] != "row" && p["title"].as_str().unwrap().starts_with(titled))
             .collect();
         for panel in &panels {
             for target in panel["targets"].as_array().unwrap() {
@@ -557,16 +558,20 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
 }
 
-/// An idle stack fires nothing, every dashboard query returns data, `lint --live` finds what
-/// the rules read, RedisDown reaches a Slack webhook receiver, then resolves, and slow scripts
-/// fire RedisTailLatency.
+/// An idle stack fires nothing, every dashboard query returns data (its SLO rows' too), `lint
+/// --live` finds what the rules read, RedisDown reaches a Slack webhook receiver, then
+/// resolves, slow scripts fire RedisTailLatency, and `drill slo` pages through the webhook.
 #[test]
 fn alerts_reach_slack_and_the_dashboard_has_data() {
     if !docker_ready() {
         return;
     }
     let alerts = "\n[alerts.redis_down]\nfor = \"10s\"\n\
-                  \n[alerts.tail_latency]\nthreshold_ms = 5\nfor = \"10s\"\n";
+                  \n[alerts.tail_latency]\nthreshold_ms = 5\nfor = \"10s\"\n\
+                  \n[[slo]]\nname = \"up\"\nobjective = 99.9\nsli = \"availability\"\n\
+                  \n[[slo]]\nname = \"errors\"\nobjective = 99\nsli = \"errors\"\n\
+                  \n[[slo]]\nname = \"fast\"\nobjective = 99\nsli = \"latency\"\n\
+                  latency_threshold = \"2ms\"\n";
     let stack = Stack::new("alerts", alerts);
     stack.up();
     let webhook = stack.webhook();
@@ -587,8 +592,10 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
         "the webhook got messages from an idle stack"
     );
 
-    // 2. Every panel query of the dashboard, rendered with Grafana on, returns data.
+    // 2. Every panel query of the dashboard, rendered with Grafana on, returns data: the SLO
+    // rows' too (three panels for each of the three SLOs).
     assert!(stack.dashboard_has_data("") >= 10);
+    assert_eq!(stack.dashboard_has_data("SLO "), 9);
 
     // 3. `lint --live`: every rule reads what the running Prometheus holds, or (a note) what
     // shows only with replicas; a rule an override adds on a metric the exporter lacks is a
@@ -701,6 +708,36 @@ fn alerts_reach_slack_and_the_dashboard_has_data() {
         "RedisTailLatency did not fire: {}",
         stack.prometheus("/api/v1/alerts")
     );
+
+    // 6. `drill slo` burns the availability SLO's budget (Redis stopped, the SLO's windows
+    // shortened) until its page reaches the webhook, then starts Redis again; the page
+    // resolves, and Prometheus is left with the rendered rules only.
+    let drill = stack.run(&["drill", "slo", "--allow-prod", "--format", "json"]);
+    let report: Value =
+        serde_json::from_str(&drill.stdout).unwrap_or_else(|e| panic!("{e}: {drill}"));
+    let slo = &report["scenarios"][0];
+    assert_eq!(
+        (slo["name"].as_str(), slo["ok"].as_bool()),
+        (Some("slo"), Some(true)),
+        "{drill}"
+    );
+    assert_eq!(slo["slo"], "up", "{drill}");
+    assert_eq!(slo["burned_by"], "downtime", "{drill}");
+    assert_eq!(slo["alert"]["delivered"], true, "{drill}");
+    assert_eq!(slo["alert"]["resolved"], true, "{drill}");
+    let paged = received()
+        .lines()
+        .any(|l| l.contains("[FIRING:1] RedisSLOBurn1h on redis") && l.contains("`drill=quick`"));
+    assert!(paged, "no page reached the webhook:\n{}", received());
+    let rules = stack.prometheus("/api/v1/rules");
+    let groups = rules["data"]["groups"].as_array().unwrap();
+    assert!(
+        groups
+            .iter()
+            .all(|g| !g["name"].as_str().unwrap().starts_with("stackgen-drill")),
+        "{rules}"
+    );
+    assert_eq!(stack.redis_cli(Some(PASSWORD), &["ping"]), "PONG");
 }
 
 #[test]

@@ -107,6 +107,7 @@ const CASES: &[Case] = &[
     case!("SG004", "error", "evaluation_interval = \"15s\"" => "evaluation_interval = \"15s\"\nscrape_timeout = \"20s\"", "prod"),
     case!("SG005", "warning", "evaluation_interval = \"15s\"" => "evaluation_interval = \"5s\"", "prod"),
     case!("SG005", "warning", "for = \"1m\"" => "for = \"5s\"", "prod"),
+    case!("SG005", "warning", "evaluation_interval = \"15s\"" => "evaluation_interval = \"2m\"", "prod"),
     case!("SG006", "error", "scrape_interval = \"10s\"" => "scrape_interval = \"2m\"", "prod"),
     case!("SG007", "error", "port = 9121" => "port = 9090", "prod"),
     case!("SG008", "error", "threshold_percent = 90" => "threshold_percent = 100", "prod"),

@@ -441,7 +441,8 @@ catalogue! {
         },
     }
     /// RedisMemoryFullSoon: at the last hour's growth, used memory reaches `maxmemory` within
-    /// `threshold_hours`, under a policy that then refuses writes.
+    /// `threshold_hours`, under a policy that then refuses writes; once Prometheus holds half an
+    /// hour of the target's memory (a young stack's first minutes make a steep slope).
     MemoryForecast = "RedisMemoryFullSoon" {
         key: memory_forecast,
         source: Exporter,

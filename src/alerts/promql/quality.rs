@@ -145,6 +145,9 @@ pub(super) fn fragmentation(threshold: f64) -> Entry {
     }
 }
 
+/// How much of a target's memory Prometheus must hold before it forecasts from it.
+const HISTORY: &str = "30m";
+
 pub(super) fn memory_forecast(inputs: Inputs) -> Entry {
     let threshold = inputs.threshold;
     let t = number(threshold);
@@ -155,7 +158,8 @@ pub(super) fn memory_forecast(inputs: Inputs) -> Entry {
             "predict_linear(redis_memory_used_bytes[{FORECAST_WINDOW}], {ahead}) \
              >= redis_memory_max_bytes \
              and on (instance, job) redis_memory_max_bytes > 0 \
-             and on (instance, job) redis_instance_info{{maxmemory_policy=~\"{REFUSING}\"}}"
+             and on (instance, job) redis_instance_info{{maxmemory_policy=~\"{REFUSING}\"}} \
+             and on (instance, job) redis_memory_used_bytes offset {HISTORY}"
         ),
         summary: "Redis on {{ $labels.instance }} will reach maxmemory soon",
         description: format!(
@@ -164,8 +168,9 @@ pub(super) fn memory_forecast(inputs: Inputs) -> Entry {
              writes."
         ),
         subject: Subject::Redis,
-        // Two samples make a slope.
-        onset: MINUTE,
+        // Two samples make a slope, but the first minutes of a stack (or of a Redis filling
+        // on start-up) would make a steep one: the forecast waits for half an hour of history.
+        onset: 30 * MINUTE,
         lookback: HOUR,
         holds: None,
         series: Box::new(move |level, Samples { count: n, .. }, labels| {

@@ -159,6 +159,52 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Print the shell's completion script for stackgen.
+    #[command(after_help = "Examples:\n  stackgen completions bash > \
+                            ~/.local/share/bash-completion/completions/stackgen\n  \
+                            stackgen completions zsh > ~/.zfunc/_stackgen\n  \
+                            stackgen completions fish > ~/.config/fish/completions/stackgen.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page for stackgen and one per command (stackgen-render.1 and so on) into a
+    /// folder.
+    #[command(after_help = "Examples:\n  stackgen man ~/.local/share/man/man1\n  \
+                            man stackgen-lint")]
+    Man {
+        /// The folder to write the pages into (made if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// The completion script for `shell`.
+fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "stackgen", &mut script);
+    script
+}
+
+/// A man page for stackgen and one for each of its commands: `(file name, roff)`.
+fn man_pages() -> Vec<(String, Vec<u8>)> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut pages = Vec::new();
+    let mut page = |name: String, command: clap::Command| {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(command.name(name.clone()))
+            .render(&mut roff)
+            .expect("rendering into memory cannot fail");
+        pages.push((format!("{name}.1"), roff));
+    };
+    for sub in command.get_subcommands() {
+        page(format!("stackgen-{}", sub.get_name()), sub.clone());
+    }
+    page("stackgen".into(), command);
+    pages.sort();
+    pages
 }
 
 /// What `drill` takes besides the project.
@@ -307,6 +353,13 @@ impl Cli {
                     json: format == Format::Json,
                 }
             }
+            Cmd::Completions { shell } => {
+                Command::Print(String::from_utf8_lossy(&completions(shell)).into_owned())
+            }
+            Cmd::Man { dir } => Command::Write {
+                dir,
+                files: man_pages(),
+            },
         };
         let options = Options {
             file: project.file,

@@ -59,6 +59,13 @@ pub enum Command {
         json: bool,
     },
     Drill(drill::DrillArgs),
+    /// Text the command line made (a completion script), for stdout.
+    Print(String),
+    /// Files the command line made (man pages), written into `dir`, each replaced if there.
+    Write {
+        dir: PathBuf,
+        files: Vec<(String, Vec<u8>)>,
+    },
 }
 
 /// Runs one command.
@@ -78,6 +85,20 @@ pub fn run(options: &Options, command: &Command, printer: &Printer<'_>) -> Resul
         Command::Down { volumes } => down::run(options, *volumes, printer),
         Command::Status { json } => status::run(options, *json, printer),
         Command::Drill(args) => drill::run(options, args, printer),
+        Command::Print(text) => {
+            printer.print(text)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Write { dir, files } => {
+            use crate::error::Error;
+            std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            for (name, bytes) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, bytes).map_err(Error::io(&path))?;
+                printer.note(&format!("wrote {}", path.display()))?;
+            }
+            Ok(Outcome::Clean)
+        }
     }
 }
 

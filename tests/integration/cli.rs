@@ -360,3 +360,70 @@ fn quiet_lint_prints_errors_only_and_help_lists_only_used_options() {
         "{help}"
     );
 }
+
+/// `completions`: bash's script parses (`bash -n`), and zsh's and fish's name every command;
+/// `man`: a page per command, each rendered by groff without a warning.
+#[test]
+fn completions_parse_and_every_command_has_a_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = [
+        "init",
+        "render",
+        "diff",
+        "lint",
+        "schema",
+        "templates",
+        "up",
+        "down",
+        "drill",
+        "status",
+        "completions",
+        "man",
+    ];
+    let bash = run_in(dir.path(), ["completions", "bash"]).success();
+    let script = dir.path().join("stackgen.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let parsed = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = run_in(dir.path(), ["completions", shell]).success();
+        for command in commands {
+            assert!(run.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    run_in(dir.path(), ["completions", "tcsh"]).code(2);
+
+    let man = dir.path().join("man/man1");
+    run_in(dir.path(), ["man", man.to_str().unwrap()]).success();
+    let mut pages: Vec<String> = std::fs::read_dir(&man)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = commands.iter().map(|c| format!("stackgen-{c}.1")).collect();
+    expected.push("stackgen.1".into());
+    expected.sort();
+    assert_eq!(pages, expected);
+    for page in &pages {
+        let rendered = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(man.join(page))
+            .output()
+            .expect("groff is installed");
+        assert!(
+            rendered.status.success() && rendered.stderr.is_empty(),
+            "{page}: {}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+    }
+    // A second run replaces the pages.
+    run_in(dir.path(), ["man", man.to_str().unwrap()]).success();
+}

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::diff::DiffOptions;
 use crate::commands::drill::DrillArgs;
-use crate::commands::lint::LintArgs;
+use crate::commands::lint::{LintArgs, LintFormat};
 use crate::drill::Scenario;
 use crate::{Command, Options};
 
@@ -92,9 +92,10 @@ enum Cmd {
     Lint {
         #[command(flatten)]
         project: ProjectArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format: `github` prints GitHub Actions' workflow commands (annotations on
+        /// the pull request), `sarif` a SARIF 2.1.0 log (code scanning).
+        #[arg(long, value_enum, default_value_t = LintFormatCli::Human)]
+        format: LintFormatCli,
         /// Fail on warnings too.
         #[arg(long)]
         deny_warnings: bool,
@@ -279,6 +280,26 @@ pub enum Format {
     Json,
 }
 
+/// `lint`'s formats: also GitHub Actions' workflow commands and SARIF 2.1.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LintFormatCli {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+impl From<LintFormatCli> for LintFormat {
+    fn from(format: LintFormatCli) -> Self {
+        match format {
+            LintFormatCli::Human => LintFormat::Human,
+            LintFormatCli::Json => LintFormat::Json,
+            LintFormatCli::Github => LintFormat::Github,
+            LintFormatCli::Sarif => LintFormat::Sarif,
+        }
+    }
+}
+
 impl Cli {
     pub fn into_parts(self) -> (Options, Command) {
         let color = match self.color {
@@ -314,7 +335,7 @@ impl Cli {
             } => {
                 project = p;
                 Command::Lint(LintArgs {
-                    json: format == Format::Json,
+                    format: format.into(),
                     deny_warnings,
                     strict,
                     live,

@@ -1,4 +1,7 @@
-//! `stackgen lint`: findings of one profile, sorted by place, as text or JSON.
+//! `stackgen lint`: findings of one profile, sorted by place, as text, JSON, GitHub Actions'
+//! workflow commands or SARIF.
+
+mod formats;
 
 use super::Options;
 use crate::diagnostic::{Code, Severity};
@@ -7,9 +10,18 @@ use crate::lint::{self, Finding, LintOptions};
 use crate::printer::{Printer, Style};
 use crate::project::Project;
 
+/// How the findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
 #[derive(Debug, Clone)]
 pub struct LintArgs {
-    pub json: bool,
+    pub format: LintFormat,
     pub deny_warnings: bool,
     pub strict: bool,
     pub live: bool,
@@ -33,7 +45,7 @@ pub(crate) fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> 
         Ok(project) => project,
         // A file that does not even load is the first thing lint reports.
         Err(Error::Input(diagnostics)) => {
-            return report(&diagnostics, args, printer, None);
+            return report(&diagnostics, args, printer, None, options);
         }
         Err(other) => return Err(other),
     };
@@ -46,7 +58,7 @@ pub(crate) fn run(options: &Options, args: &LintArgs, printer: &Printer<'_>) -> 
             live: args.live,
         },
     )?;
-    report(&findings, args, printer, Some(&profile))
+    report(&findings, args, printer, Some(&profile), options)
 }
 
 fn report(
@@ -54,6 +66,7 @@ fn report(
     args: &LintArgs,
     printer: &Printer<'_>,
     profile: Option<&str>,
+    options: &Options,
 ) -> Result<Outcome> {
     let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
@@ -62,12 +75,16 @@ fn report(
         .iter()
         .filter(|f| !printer.quiet() || f.severity == Severity::Error)
         .collect();
-    let text = if args.json {
-        let mut json = serde_json::to_string_pretty(&shown).expect("findings serialize");
-        json.push('\n');
-        json
-    } else {
-        shown.iter().map(|f| human(f, printer)).collect()
+    let project = options.file.parent().unwrap_or(std::path::Path::new(""));
+    let text = match args.format {
+        LintFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&shown).expect("findings serialize");
+            json.push('\n');
+            json
+        }
+        LintFormat::Github => formats::github(&shown, project),
+        LintFormat::Sarif => formats::sarif(&shown, project),
+        LintFormat::Human => shown.iter().map(|f| human(f, printer)).collect(),
     };
     printer.print(&text)?;
     let profile = profile

@@ -427,3 +427,48 @@ fn completions_parse_and_every_command_has_a_man_page() {
     // A second run replaces the pages.
     run_in(dir.path(), ["man", man.to_str().unwrap()]).success();
 }
+
+/// `.pre-commit-hooks.yaml`: each hook's entry, run as pre-commit runs it (in the project's
+/// folder, no file names), passes on a rendered, clean project and fails when what it guards
+/// is broken.
+#[test]
+fn the_pre_commit_hooks_pass_a_clean_project_and_catch_a_broken_one() {
+    let text = std::fs::read_to_string(Path::new(ROOT).join(".pre-commit-hooks.yaml")).unwrap();
+    let hooks: serde_json::Value = stackgen::yaml::from_str(&text).unwrap();
+    let hooks = hooks.as_array().unwrap();
+    let ids: Vec<&str> = hooks.iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["stackgen-render-check", "stackgen-lint"]);
+    let project = Project::rendered_example();
+    project
+        .secret("secrets/redis_password.txt", "s3cret-redis\n")
+        .secret("secrets/grafana_admin_password.txt", "s3cret-grafana\n");
+    let hook = |id: &str| -> Run {
+        let hook = hooks.iter().find(|h| h["id"] == id).unwrap();
+        assert_eq!(hook["pass_filenames"], false);
+        let entry: Vec<&str> = hook["entry"].as_str().unwrap().split(' ').collect();
+        assert_eq!(entry[0], "stackgen");
+        Run::of(
+            stackgen(project.path())
+                .args(&entry[1..])
+                .env(
+                    "SLACK_WEBHOOK_URL",
+                    "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mno",
+                )
+                .env("HEARTBEAT_URL", "https://hc-ping.com/0f9a6d1e"),
+        )
+    };
+    hook("stackgen-render-check").success();
+    hook("stackgen-lint").success();
+    // A threshold changed without `render`: the check fails; an unpinned image: lint fails.
+    let stack = project.read("stack.toml");
+    project.file(
+        "stack.toml",
+        &stack.replacen("threshold_ms = 10", "threshold_ms = 20", 1),
+    );
+    hook("stackgen-render-check").code(1);
+    project.file(
+        "stack.toml",
+        &stack.replacen("image = \"redis:7.2\"", "image = \"redis\"", 1),
+    );
+    hook("stackgen-lint").code(1);
+}

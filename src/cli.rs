@@ -27,29 +27,46 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true)]
     quiet: bool,
-    /// Print more about what is done (files left unchanged, the plan of `up`).
+    /// Print more about what is done.
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// The stack file, for the commands that read one (as `-f` after the command).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// The profile, for the commands that take one (as `-p` after the command).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Cmd,
 }
 
 /// Which project and profile a command works on; only the commands that read one take these.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 struct ProjectArgs {
-    /// The stack file.
-    #[arg(short = 'f', long = "file", default_value = "stack.toml")]
-    file: PathBuf,
-    /// The profile to use (default: `stack.profile`; every profile for `render` and `diff`).
+    /// The stack file [default: stack.toml].
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// The profile to use [default: `stack.profile`].
     #[arg(short = 'p', long = "profile")]
     profile: Option<String>,
 }
 
-impl Default for ProjectArgs {
-    fn default() -> Self {
+/// The project of `render` and `diff`, which work on every profile unless told one.
+#[derive(Debug, Default, Args)]
+struct ProfilesArgs {
+    /// The stack file [default: stack.toml].
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Only this profile [default: every profile].
+    #[arg(short = 'p', long = "profile")]
+    profile: Option<String>,
+}
+
+impl From<ProfilesArgs> for ProjectArgs {
+    fn from(p: ProfilesArgs) -> Self {
         Self {
-            file: PathBuf::from("stack.toml"),
-            profile: None,
+            file: p.file,
+            profile: p.profile,
         }
     }
 }
@@ -64,23 +81,35 @@ pub enum Color {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Write a starter stack.toml, profiles/ and a .gitignore for secrets/.
+    #[command(
+        after_help = "Examples:\n  stackgen init my-stack\n  stackgen init     \
+                            # in the current folder (an existing .gitignore is added to)"
+    )]
     Init {
         /// The folder to start the project in.
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
     /// Render every generated file into generated/<profile>/.
+    #[command(
+        after_help = "Examples:\n  stackgen render\n  stackgen render -p prod\n  \
+                            stackgen render --check   # in CI: exit 1 when generated/ is stale"
+    )]
     Render {
         #[command(flatten)]
-        project: ProjectArgs,
+        project: ProfilesArgs,
         /// Write nothing; exit 1 if anything would change.
         #[arg(long)]
         check: bool,
     },
     /// Show, as a unified diff, what `render` would change under generated/.
+    #[command(
+        after_help = "Examples:\n  stackgen diff\n  stackgen diff -p prod --stat\n  \
+                            stackgen diff --exit-zero > change.diff"
+    )]
     Diff {
         #[command(flatten)]
-        project: ProjectArgs,
+        project: ProfilesArgs,
         /// Print per-file counts only.
         #[arg(long)]
         stat: bool,
@@ -89,6 +118,9 @@ enum Cmd {
         exit_zero: bool,
     },
     /// Check the stack of one profile: schema, semantics, policy, secrets, generated output.
+    #[command(after_help = "Examples:\n  stackgen lint -p prod --deny-warnings\n  \
+                            stackgen lint --format github   # annotations in GitHub Actions\n  \
+                            stackgen lint --explain SG003")]
     Lint {
         #[command(flatten)]
         project: ProjectArgs,
@@ -111,8 +143,11 @@ enum Cmd {
         explain: Option<String>,
     },
     /// Print the JSON Schema (draft-07) of stack.toml.
+    #[command(after_help = "Examples:\n  stackgen schema > stack.schema.json   # for editors")]
     Schema,
     /// List the built-in templates, or copy them to start an override from.
+    #[command(after_help = "Examples:\n  stackgen templates\n  \
+                            stackgen templates --export templates alertmanager/alertmanager.yml")]
     Templates {
         /// Write copies into this folder (use `templates` in a project to override them).
         #[arg(long, value_name = "DIR")]
@@ -122,6 +157,10 @@ enum Cmd {
         paths: Vec<String>,
     },
     /// Render, then run the stack on the Docker engine and wait until every service is healthy.
+    #[command(
+        after_help = "Examples:\n  stackgen up\n  stackgen up -p prod --dry-run   \
+                            # the plan, changing nothing\n  stackgen up --timeout 5m"
+    )]
     Up {
         #[command(flatten)]
         project: ProjectArgs,
@@ -137,6 +176,10 @@ enum Cmd {
         wait_scrape: bool,
     },
     /// Remove the stack's containers and network; data volumes stay unless --volumes.
+    #[command(
+        after_help = "Examples:\n  stackgen down\n  stackgen down --volumes   \
+                            # Redis' data too"
+    )]
     Down {
         #[command(flatten)]
         project: ProjectArgs,
@@ -145,7 +188,10 @@ enum Cmd {
         volumes: bool,
     },
     /// Load and failure tests against the running stack: baseline, capacity, pressure, recovery,
-    /// throughput, alerts.
+    /// throughput, alerts; failover and slo when named.
+    #[command(after_help = "Examples:\n  stackgen drill -p dev --quick\n  \
+                            stackgen drill baseline --duration 30s --clients 100\n  \
+                            stackgen drill slo -p prod --allow-prod --report slo.svg")]
     Drill {
         #[command(flatten)]
         project: ProjectArgs,
@@ -153,6 +199,7 @@ enum Cmd {
         args: DrillCli,
     },
     /// Each service's state, health and a real probe.
+    #[command(after_help = "Examples:\n  stackgen status\n  stackgen status -p prod --format json")]
     Status {
         #[command(flatten)]
         project: ProjectArgs,
@@ -310,11 +357,12 @@ impl Cli {
                     && std::io::IsTerminal::is_terminal(&std::io::stdout())
             }
         };
-        let mut project = ProjectArgs::default();
+        // `None` for the commands that read no stack.toml.
+        let mut project: Option<ProjectArgs> = None;
         let command = match self.command {
             Cmd::Init { dir } => Command::Init { dir },
             Cmd::Render { project: p, check } => {
-                project = p;
+                project = Some(p.into());
                 Command::Render { check }
             }
             Cmd::Diff {
@@ -322,7 +370,7 @@ impl Cli {
                 stat,
                 exit_zero,
             } => {
-                project = p;
+                project = Some(p.into());
                 Command::Diff(DiffOptions { stat, exit_zero })
             }
             Cmd::Lint {
@@ -333,7 +381,7 @@ impl Cli {
                 live,
                 explain,
             } => {
-                project = p;
+                project = Some(p);
                 Command::Lint(LintArgs {
                     format: format.into(),
                     deny_warnings,
@@ -350,7 +398,7 @@ impl Cli {
                 dry_run,
                 wait_scrape,
             } => {
-                project = p;
+                project = Some(p);
                 Command::Up {
                     timeout,
                     dry_run,
@@ -361,15 +409,15 @@ impl Cli {
                 project: p,
                 volumes,
             } => {
-                project = p;
+                project = Some(p);
                 Command::Down { volumes }
             }
             Cmd::Drill { project: p, args } => {
-                project = p;
+                project = Some(p);
                 Command::Drill(args.into())
             }
             Cmd::Status { project: p, format } => {
-                project = p;
+                project = Some(p);
                 Command::Status {
                     json: format == Format::Json,
                 }
@@ -382,9 +430,18 @@ impl Cli {
                 files: man_pages(),
             },
         };
+        if project.is_none() && (self.file.is_some() || self.profile.is_some()) {
+            <Cli as clap::CommandFactory>::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "`-f` and `-p` are for the commands that read a stack.toml",
+                )
+                .exit();
+        }
+        let project = project.unwrap_or_default();
         let options = Options {
-            file: project.file,
-            profile: project.profile,
+            file: (project.file.or(self.file)).unwrap_or_else(|| PathBuf::from("stack.toml")),
+            profile: project.profile.or(self.profile),
             color,
             quiet: self.quiet,
             verbose: self.verbose,

@@ -472,3 +472,111 @@ fn the_pre_commit_hooks_pass_a_clean_project_and_catch_a_broken_one() {
     );
     hook("stackgen-lint").code(1);
 }
+
+/// Each command's `--help` lists the flags it takes and no other, says what `-p` means for it,
+/// and ends with examples; `-f` and `-p` work before the command too, and only for the commands
+/// that read a stack.toml.
+#[test]
+fn every_help_fits_its_command_and_has_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let global = ["--color", "--quiet", "--verbose", "--help"];
+    let project = ["--file", "--profile"];
+    let own: &[(&str, &[&str])] = &[
+        ("init", &[]),
+        ("render", &["--check"]),
+        ("diff", &["--stat", "--exit-zero"]),
+        (
+            "lint",
+            &[
+                "--format",
+                "--deny-warnings",
+                "--strict",
+                "--live",
+                "--explain",
+            ],
+        ),
+        ("schema", &[]),
+        ("templates", &["--export"]),
+        ("up", &["--timeout", "--dry-run", "--wait-scrape"]),
+        ("down", &["--volumes"]),
+        (
+            "drill",
+            &[
+                "--duration",
+                "--clients",
+                "--pipeline",
+                "--value-size",
+                "--format",
+                "--allow-prod",
+                "--allow-eviction",
+                "--quick",
+                "--report",
+            ],
+        ),
+        ("status", &["--format"]),
+        ("completions", &[]),
+        ("man", &[]),
+    ];
+    let reads_project = ["render", "diff", "lint", "up", "down", "drill", "status"];
+    for (command, flags) in own {
+        let help = run_in(dir.path(), [*command, "--help"]).success().stdout;
+        let listed: Vec<String> = help
+            .lines()
+            .filter_map(|l| l.trim_start().split("--").nth(1))
+            .map(|rest| format!("--{}", rest.split([' ', ',']).next().unwrap()))
+            .filter(|f| f.len() > 2)
+            .collect();
+        let mut allowed: Vec<&str> = global.iter().chain(flags.iter()).copied().collect();
+        if reads_project.contains(command) {
+            allowed.extend(project);
+            assert!(help.contains("-p, --profile"), "{command}: {help}");
+        } else {
+            assert!(!help.contains("--profile"), "{command}: {help}");
+        }
+        for flag in &listed {
+            // Examples and descriptions may name flags of the same command only.
+            assert!(
+                allowed.contains(&flag.as_str()),
+                "{command} --help names {flag}:\n{help}"
+            );
+        }
+        for flag in flags.iter() {
+            assert!(
+                listed.iter().any(|l| l == flag),
+                "{command} --help lacks {flag}"
+            );
+        }
+        let examples = help
+            .split("Examples:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{command}"));
+        let lines = examples
+            .lines()
+            .filter(|l| l.trim_start().starts_with("stackgen"));
+        assert!((1..=3).contains(&lines.count()), "{command}: {examples}");
+        assert!(!help.contains("the plan of `up`"), "{command}");
+    }
+    let render = run_in(dir.path(), ["render", "--help"]).success().stdout;
+    assert!(render.contains("[default: every profile]"), "{render}");
+    let up = run_in(dir.path(), ["up", "--help"]).success().stdout;
+    assert!(!up.contains("every profile"), "{up}");
+
+    // -f and -p before the command.
+    let project = Project::example();
+    let sub = project.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let file = project.path().join("stack.toml");
+    let before = run_in(
+        &sub,
+        [
+            "-f",
+            file.to_str().unwrap(),
+            "-p",
+            "dev",
+            "render",
+            "--check",
+        ],
+    );
+    before.code(1).stderr_has("generated/dev");
+    run_in(&sub, ["-p", "dev", "schema"]).code(2);
+}

@@ -61,17 +61,18 @@ pub(crate) fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Resul
     printer.print(&text)?;
     let failing = rows.iter().filter(|r| !r.ok).count();
     let down = targets.iter().filter(|t| !t.up).count();
-    let fleet = if targets.is_empty() {
-        String::new()
-    } else if down == 0 {
-        format!(" All {} Redis targets up.", targets.len())
-    } else {
-        format!(" {down} of {} Redis targets down.", targets.len())
+    let fleet = match (targets.len(), down) {
+        (0, _) => String::new(),
+        (1, 0) => " The only Redis target is up.".into(),
+        (1, _) => " The only Redis target is down.".into(),
+        (n, 0) => format!(" All {n} Redis targets up."),
+        (n, _) => format!(" {down} of {n} Redis targets down."),
     };
-    let services = if failing > 0 {
-        format!("{failing} of {} services unhealthy.", rows.len())
-    } else {
-        format!("All {} services healthy.", rows.len())
+    let services = match (rows.len(), failing) {
+        (1, 0) => "The only service is healthy.".to_string(),
+        (1, _) => "The only service is unhealthy.".to_string(),
+        (n, 0) => format!("All {n} services healthy."),
+        (n, _) => format!("{failing} of {n} services unhealthy."),
     };
     printer.note(&format!("{services}{fleet}"))?;
     Ok(if ok { Outcome::Clean } else { Outcome::Found })

@@ -122,6 +122,9 @@ fn index(table: &DeTable<'_>, prefix: &str, keys: &mut BTreeMap<String, Range<us
 /// example; never the library's type names.
 fn humane(message: &str, key: Option<&str>) -> String {
     const SIZES: &[&str] = &["memory_limit", "maxmemory", "retention_size"];
+    if let Some(unknown) = unknown_key(message) {
+        return unknown;
+    }
     let parsed = ["invalid type: ", "invalid value: "]
         .iter()
         .find_map(|p| message.strip_prefix(p))
@@ -161,13 +164,62 @@ fn humane(message: &str, key: Option<&str>) -> String {
         ),
         "a string" => format!("`{key}` takes a string in quotes, not {found}"),
         "a boolean" => format!("`{key}` is true or false, not {found}"),
+        "f64" | "f32" => format!("`{key}` takes a number, not {found}"),
         other => format!("`{key}` takes {other}, not {found}"),
     }
+}
+
+/// serde's "unknown field `maxmemroy`, expected one of `a`, `b`" as a suggestion: the closest
+/// key the table takes when one is close (at most a third of its letters apart), else the
+/// list.
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once("`, expected ")?;
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    let keys: Vec<&str> = expected
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let closest = keys
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
+        .min()
+        .filter(|(distance, key)| *distance <= key.len().max(unknown.len()).div_ceil(3));
+    Some(match closest {
+        Some((_, key)) => format!("unknown key `{unknown}`: did you mean `{key}`?"),
+        None => {
+            let listed: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+            format!(
+                "unknown key `{unknown}`: this table takes {}",
+                listed.join(", ")
+            )
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_key_gets_the_closest_known_one_or_the_list() {
+        let serde = "unknown field `maxmemroy`, expected one of `image`, `maxmemory`, `port`";
+        assert_eq!(
+            humane(serde, None),
+            "unknown key `maxmemroy`: did you mean `maxmemory`?"
+        );
+        let far = "unknown field `colour`, expected `url`";
+        assert_eq!(
+            humane(far, None),
+            "unknown key `colour`: this table takes `url`"
+        );
+        let number = "invalid type: string \"ten\", expected f64";
+        assert_eq!(
+            humane(number, Some("threshold_ms")),
+            "`threshold_ms` takes a number, not \"ten\" (in quotes)"
+        );
+    }
 
     #[test]
     fn locates_keys_in_headers_and_inline_tables() {

@@ -10,19 +10,19 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "unknown top-level table",
         "[stack]\nname = \"t\"\n[redsi]\nport = 1\n",
-        "unknown field `redsi`, expected one of `stack`, `redis`",
+        "unknown key `redsi`: did you mean `redis`?",
         "stack.toml:3:2",
     ),
     (
         "unknown key in [stack]",
         "[stack]\nname = \"t\"\nprofle = \"dev\"\n",
-        "unknown field `profle`",
+        "unknown key `profle`: did you mean `profile`?",
         "stack.toml:3:1",
     ),
     (
         "unknown key in [redis]",
         "[stack]\nname = \"t\"\n[redis]\nmaxmem = \"1GiB\"\n",
-        "unknown field `maxmem`, expected one of `enabled`, `image`",
+        "unknown key `maxmem`: did you mean `maxmemory`?",
         "stack.toml:4:1",
     ),
     (
@@ -40,7 +40,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "an unknown key in a target",
         "[stack]\nname = \"t\"\n[[targets]]\nname = \"a\"\naddres = \"redis://a\"\n",
-        "unknown field `addres`",
+        "unknown key `addres`: did you mean `address`?",
         "stack.toml:5:1",
     ),
     (
@@ -52,19 +52,19 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "unknown key in [alertmanager.slack]",
         "[stack]\nname = \"t\"\n[alertmanager.slack]\nchanel = \"#x\"\n",
-        "unknown field `chanel`",
+        "unknown key `chanel`: did you mean `channel`?",
         "stack.toml:4:1",
     ),
     (
         "unknown key in an alert",
         "[stack]\nname = \"t\"\n[alerts.redis_down]\nthreshold_ms = 5\n",
-        "unknown field `threshold_ms`, expected one of `enabled`, `for`, `severity`",
+        "unknown key `threshold_ms`: this table takes `enabled`, `for`, `severity`",
         "stack.toml:4:1",
     ),
     (
         "unknown alert",
         "[stack]\nname = \"t\"\n[alerts.redis_dwn]\nfor = \"1m\"\n",
-        "unknown field `redis_dwn`",
+        "unknown key `redis_dwn`: did you mean `redis_down`?",
         "stack.toml:3:9",
     ),
     (

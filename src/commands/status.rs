@@ -2,6 +2,7 @@
 
 use super::Options;
 use super::stack::Running;
+use crate::docker::status::ServiceStatus;
 use crate::docker::{Engine, observe, status};
 use crate::error::{Outcome, Result};
 use crate::health::TargetStatus;
@@ -38,20 +39,26 @@ pub(crate) fn run(options: &Options, json: bool, printer: &Printer<'_>) -> Resul
         text.push('\n');
         text
     } else {
-        let width = rows
-            .iter()
-            .map(|r| r.service.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
+        // Each column as wide as its widest value, whatever the states.
+        let widest = |header: &str, of: &dyn Fn(&ServiceStatus) -> &str| {
+            rows.iter()
+                .map(|r| of(r).len())
+                .chain([header.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let service = widest("SERVICE", &|r| &r.service);
+        let state = widest("STATE", &|r| &r.state);
+        let health = widest("HEALTH", &|r| &r.health);
         let mut text = format!(
-            "Stack {name}, profile {profile}.\n\n{:width$}  {:8}  {:9}  {:4}  PROBE\n",
+            "Stack {name}, profile {profile}.\n\n{:service$}  {:state$}  {:health$}  {:4}  \
+             PROBE\n",
             "SERVICE", "STATE", "HEALTH", "OK"
         );
         for row in &rows {
             let ok = if row.ok { "ok" } else { "FAIL" };
             text.push_str(&format!(
-                "{:width$}  {:8}  {:9}  {:4}  {}\n",
+                "{:service$}  {:state$}  {:health$}  {:4}  {}\n",
                 row.service, row.state, row.health, ok, row.probe
             ));
         }

@@ -40,7 +40,13 @@ pub(crate) async fn status(
     let started = started(spec, &seen_all);
     let mut rows = Vec::new();
     for (container, seen) in spec.containers.iter().zip(seen_all) {
-        let health = seen.health.clone().unwrap_or_else(|| "-".into());
+        // Words, never a dash: the engine's health while it runs (`none` without a health
+        // check); a stopped or removed container is `not running`, whatever its last check said.
+        let health = match (&seen.health, seen.running) {
+            (_, false) => "not running".to_string(),
+            (Some(health), true) => health.clone(),
+            (None, true) => "none".to_string(),
+        };
         let row = |ok, probe, pending| ServiceStatus {
             service: container.service.clone(),
             container: container.name.clone(),

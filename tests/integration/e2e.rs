@@ -290,6 +290,13 @@ fn up_status_idempotence_reload_data_and_down() {
     let rows = report["services"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r["ok"] == true), "{stdout}");
+    // Health in words (`none` without a health check), never a dash.
+    let words = ["healthy", "none"];
+    assert!(
+        rows.iter()
+            .all(|r| words.contains(&r["health"].as_str().unwrap())),
+        "{stdout}"
+    );
     let table = stack
         .run(&["status"])
         .success()
@@ -441,6 +448,17 @@ fn up_status_idempotence_reload_data_and_down() {
     assert_eq!(loaded, "1");
     stack.run(&["down"]).success().stderr_has("Kept volumes");
     assert!(stack.container_ids().is_empty());
+    // After `down`, each service is not running, in columns that stay aligned.
+    let down = stack.run(&["status"]).code(1).stdout;
+    let lines: Vec<&str> = down
+        .lines()
+        .skip_while(|l| !l.starts_with("SERVICE"))
+        .collect();
+    let ok_at = lines[0].find("OK").unwrap();
+    for line in &lines[1..5] {
+        assert!(line.contains("not running"), "{down}");
+        assert_eq!(line.get(ok_at..ok_at + 4), Some("FAIL"), "{down}");
+    }
     stack.up();
     assert_eq!(stack.redis_cli(Some(PASSWORD), &["dbsize"]), "10000");
     assert_eq!(

@@ -18,10 +18,10 @@ pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) 
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();
-    for change in &changes {
-        if diff.stat {
-            text.push_str(&stat_line(change));
-        } else {
+    if diff.stat {
+        text = stat(&changes);
+    } else {
+        for change in &changes {
             text.push_str(&unified(change, printer));
         }
     }
@@ -51,7 +51,8 @@ fn texts(change: &Change) -> (String, String) {
     (old, change.new.clone().unwrap_or_default())
 }
 
-fn stat_line(change: &Change) -> String {
+/// The lines a change adds and removes.
+fn counts(change: &Change) -> (usize, usize) {
     let (old, new) = texts(change);
     let diff = TextDiff::from_lines(&old, &new);
     let (mut added, mut removed) = (0, 0);
@@ -62,13 +63,34 @@ fn stat_line(change: &Change) -> String {
             ChangeTag::Equal => {}
         }
     }
-    format!(
-        " {} | {} {}{}\n",
-        change.path,
-        added + removed,
-        "+".repeat(added.min(40)),
-        "-".repeat(removed.min(40))
-    )
+    (added, removed)
+}
+
+/// `git diff --stat`'s table: paths padded to the longest, counts right-aligned.
+fn stat(changes: &[Change]) -> String {
+    let rows: Vec<(&str, usize, usize)> = changes
+        .iter()
+        .map(|change| {
+            let (added, removed) = counts(change);
+            (change.path.as_str(), added, removed)
+        })
+        .collect();
+    let path = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let count = rows
+        .iter()
+        .map(|r| (r.1 + r.2).to_string().len())
+        .max()
+        .unwrap_or(1);
+    rows.iter()
+        .map(|(name, added, removed)| {
+            format!(
+                " {name:path$} | {:>count$} {}{}\n",
+                added + removed,
+                "+".repeat((*added).min(40)),
+                "-".repeat((*removed).min(40))
+            )
+        })
+        .collect()
 }
 
 /// One file's diff, with the headers `git apply` needs to create or delete it.
@@ -116,4 +138,34 @@ fn unified(change: &Change, printer: &Printer<'_>) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_columns_line_up() {
+        let change = |path: &str, old: &str, new: &str| Change {
+            path: path.into(),
+            old: Some(old.as_bytes().to_vec()),
+            new: Some(new.into()),
+        };
+        let text = stat(&[
+            change("generated/dev/compose.yaml", "a\n", "b\n"),
+            change(
+                "generated/dev/prometheus/rules/redis-alerts.yml",
+                &"x\n".repeat(12),
+                "y\n",
+            ),
+        ]);
+        let bars: Vec<usize> = text.lines().map(|l| l.find('|').unwrap()).collect();
+        assert_eq!(bars[0], bars[1], "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("|  2 +-"), "{text}");
+        assert!(
+            lines[1].ends_with(&format!("| 13 +{}", "-".repeat(12))),
+            "{text}"
+        );
+    }
 }

@@ -105,7 +105,7 @@ enum Cmd {
     /// Show, as a unified diff, what `render` would change under generated/.
     #[command(
         after_help = "Examples:\n  stackgen diff\n  stackgen diff -p prod --stat\n  \
-                            stackgen diff --exit-zero > change.diff"
+                            stackgen diff --format markdown --exit-zero > comment.md"
     )]
     Diff {
         #[command(flatten)]
@@ -116,6 +116,10 @@ enum Cmd {
         /// Exit 0 even when there are differences (for reports).
         #[arg(long)]
         exit_zero: bool,
+        /// Output format: `markdown` for a pull-request comment (a table of the files, each
+        /// file's diff folded).
+        #[arg(long, value_enum, default_value_t = DiffFormat::Unified, conflicts_with = "stat")]
+        format: DiffFormat,
     },
     /// Check the stack of one profile: schema, semantics, policy, secrets, generated output.
     #[command(after_help = "Examples:\n  stackgen lint -p prod --deny-warnings\n  \
@@ -327,6 +331,13 @@ pub enum Format {
     Json,
 }
 
+/// `diff`'s formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Unified,
+    Markdown,
+}
+
 /// `lint`'s formats: also GitHub Actions' workflow commands and SARIF 2.1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LintFormatCli {
@@ -369,9 +380,14 @@ impl Cli {
                 project: p,
                 stat,
                 exit_zero,
+                format,
             } => {
                 project = Some(p.into());
-                Command::Diff(DiffOptions { stat, exit_zero })
+                Command::Diff(DiffOptions {
+                    stat,
+                    exit_zero,
+                    markdown: format == DiffFormat::Markdown,
+                })
             }
             Cmd::Lint {
                 project: p,

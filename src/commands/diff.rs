@@ -12,13 +12,17 @@ use crate::printer::{Printer, Style};
 pub struct DiffOptions {
     pub stat: bool,
     pub exit_zero: bool,
+    /// A pull-request comment: a summary table, then each file's diff folded.
+    pub markdown: bool,
 }
 
 pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();
-    if diff.stat {
+    if diff.markdown {
+        text = markdown(&changes);
+    } else if diff.stat {
         text = stat(&changes);
     } else {
         for change in &changes {
@@ -93,8 +97,53 @@ fn stat(changes: &[Change]) -> String {
         .collect()
 }
 
+/// A pull-request comment in GitHub's Markdown: what would change, as a table of the files
+/// and their counts, then each file's unified diff in a folded `<details>` block, fenced with
+/// more backticks than the diff holds in a row.
+fn markdown(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "**stackgen diff**: no differences: `generated/` is what stack.toml renders.\n"
+            .into();
+    }
+    let mut text = format!(
+        "**stackgen diff**: {} would change.\n\n| file | change | lines |\n|---|---|---|\n",
+        crate::printer::plural(changes.len(), "file")
+    );
+    for change in changes {
+        let (added, removed) = counts(change);
+        let kind = match change.kind() {
+            ChangeKind::Created => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Updated => "changed",
+        };
+        text.push_str(&format!(
+            "| `{}` | {kind} | +{added} −{removed} |\n",
+            change.path
+        ));
+    }
+    for change in changes {
+        let body = unified_text(change);
+        let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        text.push_str(&format!(
+            "\n<details><summary><code>{}</code></summary>\n\n{fence}diff\n{body}{fence}\n\n\
+             </details>\n",
+            change.path
+        ));
+    }
+    text
+}
+
 /// One file's diff, with the headers `git apply` needs to create or delete it.
 fn unified(change: &Change, printer: &Printer<'_>) -> String {
+    let out = unified_text(change);
+    if !printer.color() {
+        return out;
+    }
+    colored(&out, printer)
+}
+
+fn unified_text(change: &Change) -> String {
     let (old, new) = texts(change);
     let path = &change.path;
     let mut out = format!("diff --git a/{path} b/{path}\n");
@@ -115,9 +164,10 @@ fn unified(change: &Change, printer: &Printer<'_>) -> String {
         .header(&from, &to)
         .to_string();
     out.push_str(&body);
-    if !printer.color() {
-        return out;
-    }
+    out
+}
+
+fn colored(out: &str, printer: &Printer<'_>) -> String {
     out.lines()
         .map(|line| {
             let style = match line.as_bytes().first() {
@@ -162,10 +212,43 @@ mod tests {
         let bars: Vec<usize> = text.lines().map(|l| l.find('|').unwrap()).collect();
         assert_eq!(bars[0], bars[1], "{text}");
         let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
         assert!(lines[0].ends_with("|  2 +-"), "{text}");
         assert!(
             lines[1].ends_with(&format!("| 13 +{}", "-".repeat(12))),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_has_a_table_and_a_folded_diff_per_file_fenced_past_any_backticks() {
+        let change = Change {
+            path: "generated/dev/alertmanager/templates/slack.tmpl".into(),
+            old: Some(b"a\n".to_vec()),
+            new: Some("```\nb\n".into()),
+        };
+        let text = markdown(&[change]);
+        assert!(
+            text.starts_with("**stackgen diff**: 1 file would change."),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| `generated/dev/alertmanager/templates/slack.tmpl` | changed | +2 −1 |"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("<details>").count(), 1);
+        // The diff holds three backticks in a row: the fence has four.
+        assert!(
+            text.contains("\n````diff\n") && text.contains("\n````\n"),
+            "{text}"
+        );
+        assert!(markdown(&[]).contains("no differences"));
     }
 }

@@ -111,6 +111,19 @@ fn stat_exit_zero_and_colour() {
     let bars: Vec<usize> = stdout.lines().map(|l| l.find('|').unwrap()).collect();
     assert!(bars.windows(2).all(|w| w[0] == w[1]), "{stdout}");
     project.run(["diff", "--exit-zero"]).success();
+    // A pull-request comment: the same exit codes, a row and a folded diff per file.
+    let comment = project.run(["diff", "--format", "markdown"]).code(1).stdout;
+    assert!(
+        comment.contains("| `generated/dev/prometheus/rules/redis-alerts.yml` | changed | +2 −2 |"),
+        "{comment}"
+    );
+    assert_eq!(comment.matches("<details>").count(), 4, "{comment}");
+    project
+        .run(["diff", "--format", "markdown", "--exit-zero"])
+        .success();
+    project
+        .run(["diff", "--format", "markdown", "--stat"])
+        .code(2);
     project
         .run(["diff", "--color", "always"])
         .stdout_has("\x1b[32m+");

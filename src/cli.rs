@@ -78,6 +78,20 @@ pub enum Color {
     Never,
 }
 
+impl Color {
+    /// `auto`: when stdout is a terminal and `NO_COLOR` is unset or empty.
+    fn enabled(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Write a starter stack.toml, profiles/ and a .gitignore for secrets/.
@@ -360,14 +374,7 @@ impl From<LintFormatCli> for LintFormat {
 
 impl Cli {
     pub fn into_parts(self) -> (Options, Command) {
-        let color = match self.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            }
-        };
+        let color = self.color.enabled();
         // `None` for the commands that read no stack.toml.
         let mut project: Option<ProjectArgs> = None;
         let command = match self.command {

@@ -118,7 +118,8 @@ enum Cmd {
     },
     /// Show, as a unified diff, what `render` would change under generated/.
     #[command(
-        after_help = "Examples:\n  stackgen diff\n  stackgen diff -p prod --stat\n  \
+        after_help = "Examples:\n  stackgen diff -p prod --impact   # what `up` would do\n  \
+                            stackgen diff -p prod --stat\n  \
                             stackgen diff --format markdown --exit-zero > comment.md"
     )]
     Diff {
@@ -134,6 +135,10 @@ enum Cmd {
         /// file's diff folded).
         #[arg(long, value_enum, default_value_t = DiffFormat::Unified, conflicts_with = "stat")]
         format: DiffFormat,
+        /// Instead of the diff, what `up` would do with each service (nothing, reload,
+        /// restart, recreate), worked out offline from the same plan.
+        #[arg(long, conflicts_with_all = ["stat", "format"])]
+        impact: bool,
     },
     /// Check the stack of one profile: schema, semantics, policy, secrets, generated output.
     #[command(after_help = "Examples:\n  stackgen lint -p prod --deny-warnings\n  \
@@ -388,12 +393,14 @@ impl Cli {
                 stat,
                 exit_zero,
                 format,
+                impact,
             } => {
                 project = Some(p.into());
                 Command::Diff(DiffOptions {
                     stat,
                     exit_zero,
                     markdown: format == DiffFormat::Markdown,
+                    impact,
                 })
             }
             Cmd::Lint {

@@ -14,13 +14,17 @@ pub struct DiffOptions {
     pub exit_zero: bool,
     /// A pull-request comment: a summary table, then each file's diff folded.
     pub markdown: bool,
+    /// What `up` would do with the change, per profile and service, instead of the diff.
+    pub impact: bool,
 }
 
 pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) -> Result<Outcome> {
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();
-    if diff.markdown {
+    if diff.impact {
+        text = impact(&project.dir, &trees, &changes)?;
+    } else if diff.markdown {
         text = markdown(&changes);
     } else if diff.stat {
         text = stat(&changes);
@@ -43,6 +47,61 @@ pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) 
     } else {
         Outcome::Found
     })
+}
+
+/// Per profile, what `up` would do with each service: from the tree on disk (what runs, as
+/// far as stackgen knows offline) to the new render.
+fn impact(
+    dir: &std::path::Path,
+    trees: &std::collections::BTreeMap<String, crate::render::Tree>,
+    changes: &[Change],
+) -> Result<String> {
+    use crate::docker::impact::{impact, verb};
+    let mut text = String::new();
+    for (profile, new) in trees {
+        let prefix = format!("generated/{profile}/");
+        let mut old = new.clone();
+        let mut existed = true;
+        for change in changes {
+            let Some(path) = change.path.strip_prefix(&prefix) else {
+                continue;
+            };
+            match &change.old {
+                Some(bytes) => {
+                    old.insert(path.into(), String::from_utf8_lossy(bytes).into_owned());
+                }
+                None => {
+                    old.remove(path);
+                    existed &= path != "compose.yaml";
+                }
+            }
+        }
+        let tree_dir = std::path::absolute(dir.join("generated").join(profile))
+            .map_err(crate::error::Error::io(dir))?;
+        let steps = impact(existed.then_some(&old), new, &tree_dir)?;
+        if steps.is_empty() {
+            text.push_str(&format!("profile {profile}: no compose target, no plan\n"));
+            continue;
+        }
+        text.push_str(&format!("profile {profile}: what `up` would do\n"));
+        let mut unchanged = Vec::new();
+        for impact in &steps {
+            let (step, action) = (&impact.step, verb(&impact.step.action));
+            if step.action == crate::docker::plan::Action::Keep {
+                unchanged.push(step.service.as_str());
+                continue;
+            }
+            text.push_str(&format!("  {action} {}: {}", step.service, step.why));
+            if let Some(risk) = impact.risk {
+                text.push_str(&format!(" (data at risk: {risk})"));
+            }
+            text.push('\n');
+        }
+        if !unchanged.is_empty() {
+            text.push_str(&format!("  nothing for {}\n", unchanged.join(", ")));
+        }
+    }
+    Ok(text)
 }
 
 fn texts(change: &Change) -> (String, String) {

@@ -34,6 +34,7 @@ pub(crate) mod engine;
 pub(crate) mod execute;
 pub(crate) mod fingerprints;
 pub(crate) mod images;
+pub(crate) mod impact;
 pub(crate) mod labels;
 pub(crate) mod observe;
 pub(crate) mod password_map;

@@ -484,7 +484,7 @@ fn every_help_fits_its_command_and_has_examples() {
     let own: &[(&str, &[&str])] = &[
         ("init", &[]),
         ("render", &["--check"]),
-        ("diff", &["--stat", "--exit-zero", "--format"]),
+        ("diff", &["--stat", "--exit-zero", "--format", "--impact"]),
         (
             "lint",
             &[

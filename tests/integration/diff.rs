@@ -142,3 +142,62 @@ fn diff_honours_template_overrides() {
     assert!(patch.contains("+# ours"), "{patch}");
     assert_eq!(patch.matches("diff --git").count(), 2, "{patch}");
 }
+
+/// `diff --impact`: what `up` would do, offline, from the same plan: a threshold reloads
+/// Prometheus, `maxmemory` restarts Redis (data at risk), a port recreates the exporter; a
+/// first render creates every service.
+#[test]
+fn impact_says_what_up_would_do_with_each_service() {
+    let project = Project::rendered_example();
+    let impact = |edit: (&str, &str)| -> String {
+        project.file("stack.toml", &example_stack().replacen(edit.0, edit.1, 1));
+        project
+            .run(["diff", "--impact", "-p", "prod"])
+            .code(1)
+            .stdout
+    };
+    let threshold = impact(("threshold_ms = 10", "threshold_ms = 20"));
+    assert!(
+        threshold.contains("  reload prometheus: its config files changed"),
+        "{threshold}"
+    );
+    assert!(
+        threshold.contains("  nothing for alertmanager, grafana, redis, redis-exporter"),
+        "{threshold}"
+    );
+    let maxmemory = impact(("maxmemory = \"1536MiB\"", "maxmemory = \"1GiB\""));
+    assert!(
+        maxmemory.contains("  restart redis: its config files changed (data at risk"),
+        "{maxmemory}"
+    );
+    let port = impact(("port = 9121", "port = 19121"));
+    assert!(
+        port.contains("  recreate redis-exporter: its definition changed"),
+        "{port}"
+    );
+    project.file("stack.toml", &example_stack());
+    let same = project
+        .run(["diff", "--impact", "-p", "prod"])
+        .success()
+        .stdout;
+    assert!(
+        same.contains("  nothing for alertmanager, grafana, prometheus, redis, redis-exporter"),
+        "{same}"
+    );
+    // Before the first render, every service is created.
+    let fresh = Project::example();
+    let created = fresh.run(["diff", "--impact", "-p", "dev"]).code(1).stdout;
+    for service in [
+        "alertmanager",
+        "grafana",
+        "prometheus",
+        "redis",
+        "redis-exporter",
+    ] {
+        assert!(
+            created.contains(&format!("  create {service}: new")),
+            "{created}"
+        );
+    }
+    fresh.run(["diff", "--impact", "--stat"]).code(2);
+}

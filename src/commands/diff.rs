@@ -100,6 +100,13 @@ fn impact(
         if !unchanged.is_empty() {
             text.push_str(&format!("  nothing for {}\n", unchanged.join(", ")));
         }
+        let meaning = super::meaning::meaning(&old, new);
+        if existed && !meaning.is_empty() {
+            text.push_str("  what it means:\n");
+            for line in meaning {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
     }
     Ok(text)
 }

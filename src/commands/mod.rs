@@ -6,6 +6,7 @@ pub(crate) mod down;
 pub(crate) mod drill;
 pub(crate) mod init;
 pub(crate) mod lint;
+mod meaning;
 pub(crate) mod render;
 pub(crate) mod schema;
 pub(crate) mod stack;

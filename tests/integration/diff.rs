@@ -145,7 +145,7 @@ fn diff_honours_template_overrides() {
 
 /// `diff --impact`: what `up` would do, offline, from the same plan: a threshold reloads
 /// Prometheus, `maxmemory` restarts Redis (data at risk), a port recreates the exporter; a
-/// first render creates every service.
+/// first render creates every service. Then what the change means.
 #[test]
 fn impact_says_what_up_would_do_with_each_service() {
     let project = Project::rendered_example();
@@ -170,11 +170,26 @@ fn impact_says_what_up_would_do_with_each_service() {
         maxmemory.contains("  restart redis: its config files changed (data at risk"),
         "{maxmemory}"
     );
+    // And what it means: a threshold before → after, an alert gone, a port opened and closed.
+    assert!(
+        threshold.contains("    RedisHighLatency: `") && threshold.contains(" > 20`"),
+        "{threshold}"
+    );
     let port = impact(("port = 9121", "port = 19121"));
     assert!(
         port.contains("  recreate redis-exporter: its definition changed"),
         "{port}"
     );
+    assert!(
+        port.contains("    port opened: redis-exporter 127.0.0.1:19121"),
+        "{port}"
+    );
+    assert!(
+        port.contains("    port closed: redis-exporter 127.0.0.1:9121"),
+        "{port}"
+    );
+    let off = impact(("threshold_ms = 10", "threshold_ms = 10\nenabled = false"));
+    assert!(off.contains("    alert removed: RedisHighLatency"), "{off}");
     project.file("stack.toml", &example_stack());
     let same = project
         .run(["diff", "--impact", "-p", "prod"])

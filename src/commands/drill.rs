@@ -148,8 +148,9 @@ fn print(report: &Report, json: bool, printer: &Printer<'_>) -> Result<()> {
     for line in report.restored_once() {
         printer.note(&format!("restored: {line}"))?;
     }
+    let removed = usize::try_from(report.drill_keys_removed).unwrap_or(usize::MAX);
     printer.note(&format!(
-        "{} drill keys removed; nothing else was changed.",
-        report.drill_keys_removed
+        "{} removed; nothing else was changed.",
+        crate::printer::plural(removed, "drill key")
     ))
 }

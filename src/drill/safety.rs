@@ -64,8 +64,9 @@ async fn no_other_keys(client: &redis::Client) -> Result<()> {
         .await
         .map_err(Error::redis("Redis"))?;
     if others > 0 {
+        let others = crate::printer::plural(usize::try_from(others).unwrap_or(usize::MAX), "key");
         return Err(Error::refused(format!(
-            "Redis holds {others} keys that are not the drill's, which filling it could evict; \
+            "Redis holds {others} that are not the drill's, which filling it could evict; \
              pass --allow-eviction to fill it anyway"
         )));
     }

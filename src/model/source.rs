@@ -139,6 +139,8 @@ fn humane(message: &str, key: Option<&str>) -> String {
             .to_string(),
         Some(("boolean", rest)) => rest.trim_matches('`').to_string(),
         Some(("string", rest)) => format!("{rest} (in quotes)"),
+        _ if found == "sequence" => "a list".to_string(),
+        _ if found == "map" => "a table".to_string(),
         _ => found.to_string(),
     };
     let max = match expected {
@@ -165,6 +167,8 @@ fn humane(message: &str, key: Option<&str>) -> String {
         "a string" => format!("`{key}` takes a string in quotes, not {found}"),
         "a boolean" => format!("`{key}` is true or false, not {found}"),
         "f64" | "f32" => format!("`{key}` takes a number, not {found}"),
+        "a map" => format!("`{key}` takes a table (`{{ name = \"value\" }}`), not {found}"),
+        "a sequence" => format!("`{key}` takes a list (`[ … ]`), not {found}"),
         other => format!("`{key}` takes {other}, not {found}"),
     }
 }
@@ -213,6 +217,11 @@ mod tests {
         assert_eq!(
             humane(far, None),
             "unknown key `colour`: this table takes `url`"
+        );
+        let table = "invalid type: integer `5`, expected a map";
+        assert_eq!(
+            humane(table, Some("labels")),
+            "`labels` takes a table (`{ name = \"value\" }`), not 5"
         );
         let number = "invalid type: string \"ten\", expected f64";
         assert_eq!(

@@ -22,8 +22,14 @@ pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) 
     let (project, trees) = super::render_trees(options)?;
     let changes = output::changes(&project.dir, &trees)?;
     let mut text = String::new();
+    // The default output's summary of it is a courtesy: a compose file `up` could not read
+    // either (a template override's) leaves it out; `--impact` says why.
+    let found = match diff.impact {
+        true => impacts(&project.dir, &trees, &changes)?,
+        false => impacts(&project.dir, &trees, &changes).unwrap_or_default(),
+    };
     if diff.impact {
-        text = impact(&project.dir, &trees, &changes)?;
+        text = impact(&found);
     } else if diff.markdown {
         text = markdown(&changes);
     } else if diff.stat {
@@ -42,6 +48,11 @@ pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) 
         "{} would change.",
         crate::printer::plural(changes.len(), "file")
     ))?;
+    if !diff.impact {
+        for line in impact_lines(&found) {
+            printer.note(&line)?;
+        }
+    }
     Ok(if diff.exit_zero {
         Outcome::Clean
     } else {
@@ -49,15 +60,22 @@ pub(crate) fn run(options: &Options, diff: &DiffOptions, printer: &Printer<'_>) 
     })
 }
 
+/// A profile's impact: each service's step (none for the Kubernetes target), and what the
+/// change means.
+struct ProfileImpact<'t> {
+    profile: &'t str,
+    steps: Vec<crate::docker::impact::Impact>,
+    meaning: Vec<String>,
+}
+
 /// Per profile, what `up` would do with each service: from the tree on disk (what runs, as
 /// far as stackgen knows offline) to the new render.
-fn impact(
+fn impacts<'t>(
     dir: &std::path::Path,
-    trees: &std::collections::BTreeMap<String, crate::render::Tree>,
+    trees: &'t std::collections::BTreeMap<String, crate::render::Tree>,
     changes: &[Change],
-) -> Result<String> {
-    use crate::docker::impact::{impact, verb};
-    let mut text = String::new();
+) -> Result<Vec<ProfileImpact<'t>>> {
+    let mut found = Vec::new();
     for (profile, new) in trees {
         let prefix = format!("generated/{profile}/");
         let mut old = new.clone();
@@ -78,14 +96,38 @@ fn impact(
         }
         let tree_dir = std::path::absolute(dir.join("generated").join(profile))
             .map_err(crate::error::Error::io(dir))?;
-        let steps = impact(existed.then_some(&old), new, &tree_dir)?;
+        let steps = crate::docker::impact::impact(existed.then_some(&old), new, &tree_dir)?;
+        let meaning = match existed {
+            true => super::meaning::meaning(&old, new),
+            false => Vec::new(),
+        };
+        found.push(ProfileImpact {
+            profile,
+            steps,
+            meaning,
+        });
+    }
+    Ok(found)
+}
+
+/// `--impact`: per profile, each service's step and why, the services left as they are, and
+/// what the change means.
+fn impact(impacts: &[ProfileImpact<'_>]) -> String {
+    use crate::docker::impact::verb;
+    let mut text = String::new();
+    for ProfileImpact {
+        profile,
+        steps,
+        meaning,
+    } in impacts
+    {
         if steps.is_empty() {
             text.push_str(&format!("profile {profile}: no compose target, no plan\n"));
             continue;
         }
         text.push_str(&format!("profile {profile}: what `up` would do\n"));
         let mut unchanged = Vec::new();
-        for impact in &steps {
+        for impact in steps {
             let (step, action) = (&impact.step, verb(&impact.step.action));
             if step.action == crate::docker::plan::Action::Keep {
                 unchanged.push(step.service.as_str());
@@ -100,15 +142,34 @@ fn impact(
         if !unchanged.is_empty() {
             text.push_str(&format!("  nothing for {}\n", unchanged.join(", ")));
         }
-        let meaning = super::meaning::meaning(&old, new);
-        if existed && !meaning.is_empty() {
+        if !meaning.is_empty() {
             text.push_str("  what it means:\n");
             for line in meaning {
                 text.push_str(&format!("    {line}\n"));
             }
         }
     }
-    Ok(text)
+    text
+}
+
+/// The same, in a line per profile that `up` would change, for the default output's summary.
+fn impact_lines(impacts: &[ProfileImpact<'_>]) -> Vec<String> {
+    use crate::docker::impact::verb;
+    let mut lines = Vec::new();
+    for ProfileImpact { profile, steps, .. } in impacts {
+        let acts: Vec<String> = steps
+            .iter()
+            .filter(|i| i.step.action != crate::docker::plan::Action::Keep)
+            .map(|i| format!("{} {}", verb(&i.step.action), i.step.service))
+            .collect();
+        if !acts.is_empty() {
+            lines.push(format!(
+                "profile {profile}: `up` would {} (`diff --impact` says why)",
+                acts.join(", ")
+            ));
+        }
+    }
+    lines
 }
 
 fn texts(change: &Change) -> (String, String) {

@@ -40,7 +40,13 @@ fn a_threshold_change_diffs_only_the_rule_and_its_tests_and_applies_cleanly() {
     project.file("stack.toml", &stack);
 
     let run = project.run(["diff"]).code(1);
-    assert_eq!(run.stderr.trim(), "4 files would change.");
+    // The summary, and what `up` would do, on stderr; stdout is the patch alone.
+    assert_eq!(
+        run.stderr.trim(),
+        "4 files would change.\n\
+         profile dev: `up` would reload prometheus (`diff --impact` says why)\n\
+         profile prod: `up` would reload prometheus (`diff --impact` says why)"
+    );
     let patch = run.stdout;
     let files: Vec<&str> = patch
         .lines()

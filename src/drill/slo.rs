@@ -77,7 +77,6 @@ pub(crate) fn copies(rendered: &str, slo: &Slo, scale: f64, target: &str) -> Res
     let only = Matcher::new(MatchOp::Equal, TARGET_LABEL, target);
     for rule in group["rules"].as_array_mut().into_iter().flatten() {
         let mut expr = parse(rule["expr"].as_str().unwrap_or_default())?;
-        let mut bad_range = None;
         each_selector(&mut expr, &mut |selector, range| {
             let name = selector.name.as_deref().unwrap_or_default();
             if name.starts_with(GROUP_PREFIX) {
@@ -87,15 +86,10 @@ pub(crate) fn copies(rendered: &str, slo: &Slo, scale: f64, target: &str) -> Res
             }
             if let Some(range) = range {
                 let seconds = (range.as_secs_f64() / scale).round().max(1.0);
+                // At least a second: Prometheus refuses a zero range.
                 *range = Duration::from_secs_f64(seconds);
-                if seconds < 1.0 {
-                    bad_range = Some(seconds);
-                }
             }
         });
-        if let Some(seconds) = bad_range {
-            return Err(Error::QuickRules(format!("a window of {seconds} s")));
-        }
         rule["expr"] = Value::from(expr.to_string());
         rule["labels"][LABEL.0] = Value::from(LABEL.1);
     }

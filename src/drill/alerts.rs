@@ -2,11 +2,12 @@
 //! (in Prometheus, then held by Alertmanager and sent to Slack when it is configured), is
 //! undone and must resolve. An alert that cannot be induced safely is listed with why.
 //!
-//! The order follows the catalogue's rate windows. While the alerts that write much, the
-//! short-lived ones and the outages are induced one after another (each waits until it is
-//! quiet: an alert still active from an earlier scenario proves nothing), a steady load keeps
-//! the rate above `RedisLowThroughput`'s threshold, so that it cannot fire among them and have
-//! its notification taken for another's. The load stops, the rate falls out of the window and
+//! The order follows the rate windows (the quick copies' under `--quick`) and what each cause
+//! touches ([`super::order`]). While the lanes of alerts whose causes do not touch each other
+//! are induced together, each lane one alert after another, and then the outages one by one
+//! (each alert waits until it is quiet: one still active from an earlier scenario proves
+//! nothing), a steady load keeps the rate above `RedisLowThroughput`'s threshold, so that it
+//! cannot fire among them. The load stops, the rate falls out of the window and
 //! it fires; slow commands follow once the window is quiet — they can only raise the average
 //! latency of a quiet window. Alerts on a windowed counter (errors, rejections, evictions)
 //! resolve when their burst leaves the window: they are waited for last, together.
@@ -15,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::order::{LAST, ORDER};
-use super::timing::{RATE_WINDOW, spelled};
+use futures_util::future::join_all;
+
+use super::order::{LANES, OUTAGES, induced};
+use super::timing::spelled;
 use super::undo::{Journal, Live};
 use super::{Error, Result, Scenario, capacity, induce, load, notify, pressure, prometheus};
 use crate::alerts::AlertKind;
-use crate::alerts::promql::RATE_WINDOW_SECONDS;
 use crate::printer::{Printer, Steps};
 use listed::not_inducible;
 
@@ -65,6 +67,11 @@ impl Context<'_, '_> {
     /// A progress line; a line that cannot be written is no reason to stop a drill.
     fn say(&self, line: &str) {
         self.printer.note(line).ok();
+    }
+
+    /// The alert's setting, when it is on.
+    fn on(&self, kind: AlertKind) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.kind == kind && s.enabled)
     }
 }
 
@@ -113,12 +120,19 @@ impl Proof {
     }
 }
 
+/// One alert's proof, and when it fired when it resolves only once its burst has left the
+/// window (it is waited for last).
+type Proven = (Proof, Option<Instant>);
+
 pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
-    a.say(&format!("alerts: the stack {}.", a.live.site.timing));
+    let site = a.live.site;
+    a.say(&format!("alerts: the stack {}.", site.timing));
+    if let Some((sent, _)) = notify::slack_notifications(site).await {
+        site.claims.begin(sent);
+    }
+    // A burst before the target's first scrape would be in its first sample: no rate.
+    prometheus::wait_for_scrape(site, "redis_up").await?;
     let mut proofs: Vec<Proof> = Vec::new();
-    // Alerts whose windowed counter resolves only once the burst has left the window.
-    let mut windowed: Vec<(usize, Instant)> = Vec::new();
-    let on = |kind: AlertKind| a.settings.iter().find(|s| s.kind == kind && s.enabled);
     for setting in &a.settings {
         if !setting.enabled {
             proofs.push(Proof::listed(setting.kind, "off in stack.toml".into()));
@@ -126,75 +140,86 @@ pub(crate) async fn run(a: &Context<'_, '_>) -> Result<Alerts> {
             proofs.push(Proof::listed(setting.kind, why));
         }
     }
-    let low_throughput = on(AlertKind::LowThroughput).and_then(|s| s.threshold);
-    let induced = ORDER.iter().filter(|kind| on(**kind).is_some()).count();
-    let last = LAST;
-    let total = induced + last.iter().filter(|kind| on(**kind).is_some()).count();
-    let steps = a.printer.steps("alerts", total as u64);
-    let one_by_one = async {
-        for kind in ORDER {
-            let Some(setting) = on(kind) else { continue };
-            a.say(&format!(
-                "alerts: inducing {}, then proving it fires, reaches Alertmanager and resolves.",
-                kind.name()
-            ));
-            steps.doing(kind.name());
-            let proof = prove(a, setting).await;
-            steps.done("");
-            if WINDOWED.contains(&kind) && proof.fired {
-                windowed.push((proofs.len(), Instant::now()));
-            }
-            proofs.push(proof);
-        }
+    let low_throughput = a.on(AlertKind::LowThroughput).and_then(|s| s.threshold);
+    let total = AlertKind::ALL
+        .iter()
+        .filter(|kind| induced(**kind) && a.on(**kind).is_some());
+    let steps = a.printer.steps("alerts", total.count() as u64);
+    let lanes_then_outages = async {
+        let lanes = LANES.iter().map(|kinds| lane(a, kinds, &steps));
+        let mut proven: Vec<Proven> = join_all(lanes).await.into_iter().flatten().collect();
+        proven.extend(lane(a, &OUTAGES, &steps).await);
         // The load stops only once a new RedisLowThroughput would be news to Alertmanager.
         if low_throughput.is_some() {
             let _ = news_to_alertmanager(a, AlertKind::LowThroughput.name()).await;
         }
+        proven
     };
-    if let Some(threshold) = low_throughput {
+    let window = site.timing.window().as_secs_f64();
+    let proven = if let Some(threshold) = low_throughput {
         a.say(&format!(
             "alerts: a steady {:.0} commands a second run meanwhile, so that RedisLowThroughput \
              has a rate to fall from.",
             STEADY * threshold
         ));
-        let steady = induce::steady(&a.live, STEADY * threshold, RATE_WINDOW_SECONDS);
+        let steady = induce::steady(&a.live, STEADY * threshold, window);
         tokio::select! {
-            () = one_by_one => {}
+            proven = lanes_then_outages => proven,
             never = steady => match never {},
         }
     } else {
-        one_by_one.await;
-    }
-    let latency = on(AlertKind::HighLatency);
-    let throughput = on(AlertKind::LowThroughput);
+        lanes_then_outages.await
+    };
+    let latency = a.on(AlertKind::HighLatency);
+    let throughput = a.on(AlertKind::LowThroughput);
     let mut last = drop_and_slow(a, throughput, latency, &steps).await;
     let resolving = last.iter().filter(|p| p.fired).count();
     if resolving > 0 {
         a.say("alerts: loading Redis again, so that throughput and latency recover.");
         steps.doing("recovering");
         let threshold = low_throughput.unwrap_or_default();
-        induce::burst(&a.live, a.shape, past_rate(threshold).max(50_000.0)).await?;
+        induce::burst(&a.live, a.shape, past_rate(threshold, window).max(50_000.0)).await?;
         for proof in last.iter_mut().filter(|p| p.fired) {
             resolve(a, proof, Duration::ZERO).await;
         }
     }
-    proofs.extend(last);
-    for (index, fired_at) in windowed {
-        let proof = &mut proofs[index];
-        a.say(&format!(
-            "alerts: waiting for {} to resolve once its burst leaves the {} window.",
-            proof.alert,
-            spelled(RATE_WINDOW)
-        ));
-        steps.doing(&format!("{} resolving", proof.alert));
-        let left = a.live.site.timing.window_left(fired_at.elapsed());
-        resolve(a, proof, left).await;
+    for (mut proof, fired_at) in proven {
+        if let Some(fired_at) = fired_at {
+            a.say(&format!(
+                "alerts: waiting for {} to resolve once its burst leaves the {} window.",
+                proof.alert,
+                spelled(site.timing.window())
+            ));
+            steps.doing(&format!("{} resolving", proof.alert));
+            let left = site.timing.window_left(fired_at.elapsed());
+            resolve(a, &mut proof, left).await;
+        }
+        proofs.push(proof);
     }
+    proofs.extend(last);
     Ok(Alerts {
         ok: proofs.iter().all(Proof::ok),
         alerts: proofs,
         name: Scenario::Alerts,
     })
+}
+
+/// The alerts of `kinds` that are on, one after another.
+async fn lane(a: &Context<'_, '_>, kinds: &[AlertKind], steps: &Steps<'_, '_>) -> Vec<Proven> {
+    let mut proven = Vec::new();
+    for &kind in kinds {
+        let Some(setting) = a.on(kind) else { continue };
+        a.say(&format!(
+            "alerts: inducing {}, then proving it fires, reaches Alertmanager and resolves.",
+            kind.name()
+        ));
+        steps.doing(kind.name());
+        let proof = prove(a, setting).await;
+        steps.done("");
+        let fired_at = (WINDOWED.contains(&kind) && proof.fired).then(Instant::now);
+        proven.push((proof, fired_at));
+    }
+    proven
 }
 
 /// Those on a windowed counter, which resolve only when their burst has left the window.
@@ -209,10 +234,10 @@ const WINDOWED: [AlertKind; 3] = [
 /// window, and falls below it half a window after the load stops.
 const STEADY: f64 = 2.0;
 
-/// Events (commands, error replies) enough in one rate window for their rate to pass
-/// `threshold` a second, with a margin.
-fn past_rate(threshold: f64) -> f64 {
-    threshold * RATE_WINDOW_SECONDS * 1.3
+/// Events (commands, error replies) enough in one rate window of `window` seconds for their
+/// rate to pass `threshold` a second, with a margin.
+fn past_rate(threshold: f64, window: f64) -> f64 {
+    threshold * window * 1.3
 }
 
 /// Induces one alert, waits for it to fire and be delivered, undoes it, and (unless its
@@ -239,10 +264,11 @@ async fn prove(a: &Context<'_, '_>, setting: &Setting) -> Proof {
         proof.error = Some(why.to_string());
         return proof;
     }
-    let mark = a.journal.mark();
-    let result = induce_and_undo(a, setting, &mut proof).await;
+    // Its own changes, apart from those of the alerts induced beside it.
+    let journal = a.journal.scope();
+    let result = induce_and_undo(a, &journal, setting, &mut proof).await;
     // Whatever failed, nothing this alert changed stays changed.
-    for line in a.journal.undo_since(&a.live, mark).await {
+    for line in journal.undo_own(&a.live).await {
         if let Err(why) = line {
             proof.error.get_or_insert(why.to_string());
         }
@@ -254,13 +280,18 @@ async fn prove(a: &Context<'_, '_>, setting: &Setting) -> Proof {
     proof
 }
 
-async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) -> Result<()> {
+async fn induce_and_undo(
+    a: &Context<'_, '_>,
+    journal: &Journal,
+    s: &Setting,
+    proof: &mut Proof,
+) -> Result<()> {
     let live = &a.live;
     let site = live.site;
     let threshold = s.threshold.unwrap_or_default();
     match s.kind {
         AlertKind::MemoryPressure => {
-            induce::no_forks(live, a.journal).await?;
+            induce::no_forks(live, journal).await?;
             let (mut connection, maxmemory) = capacity::with_maxmemory(live.client).await?;
             let goal = maxmemory * (threshold + 2.0).min(99.0) / 100.0;
             let (keys, _) = capacity::fill(&mut connection, goal).await?;
@@ -274,7 +305,7 @@ async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) ->
                 *proof = Proof::listed(s.kind, format!("not induced: {why}"));
                 return Ok(());
             }
-            induce::no_forks(live, a.journal).await?;
+            induce::no_forks(live, journal).await?;
             let (mut connection, maxmemory) = capacity::with_maxmemory(live.client).await?;
             let mut watch = notify::Watch::new(site, s.kind);
             let (writes, seconds) =
@@ -289,29 +320,30 @@ async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) ->
             load::clean(live.client).await?;
         }
         AlertKind::HighErrorRate => {
-            let count = past_rate(threshold).ceil() as u64 + 20;
+            let window = site.timing.window().as_secs_f64();
+            let count = past_rate(threshold, window).ceil() as u64 + 20;
             let errors = induce::error_replies(live, count).await?;
             proof.how = format!("{errors} error replies (failed AUTH and INCR on text)");
             fired(a, s, proof).await;
         }
         AlertKind::RejectedConnections => {
-            let rejected = induce::rejected_connections(live, a.journal).await?;
+            let rejected = induce::rejected_connections(live, journal).await?;
             proof.how = format!("maxclients lowered for a moment: {rejected} connections refused");
             fired(a, s, proof).await;
         }
         AlertKind::TooManyConnections => {
-            let (held, change) = induce::many_connections(live, a.journal, threshold).await?;
+            let (held, change) = induce::many_connections(live, journal, threshold).await?;
             proof.how = format!("maxclients lowered and {} connections held", held.len());
             fired(a, s, proof).await;
             drop(held);
-            a.journal.undo(live, &change).await?;
+            journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         AlertKind::NoMaxmemory => {
-            let change = induce::config_set(live, a.journal, "maxmemory", "0").await?;
+            let change = induce::config_set(live, journal, "maxmemory", "0").await?;
             proof.how = "maxmemory set to 0 (no limit)".into();
             fired(a, s, proof).await;
-            a.journal.undo(live, &change).await?;
+            journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         AlertKind::ExporterDown | AlertKind::RedisDown | AlertKind::AlertmanagerDown => {
@@ -325,7 +357,7 @@ async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) ->
                 *proof = Proof::listed(s.kind, "not induced: its service is off".into());
                 return Ok(());
             };
-            let change = induce::stop(live, a.journal, container).await?;
+            let change = induce::stop(live, journal, container).await?;
             proof.how = format!("stopped {container}");
             if s.kind == AlertKind::AlertmanagerDown {
                 // Alertmanager is what is down: Prometheus alone can show it.
@@ -335,7 +367,7 @@ async fn induce_and_undo(a: &Context<'_, '_>, s: &Setting, proof: &mut Proof) ->
             } else {
                 fired(a, s, proof).await;
             }
-            a.journal.undo(live, &change).await?;
+            journal.undo(live, &change).await?;
             resolve(a, proof, Duration::ZERO).await;
         }
         _ => {}
@@ -387,19 +419,20 @@ async fn resolve(a: &Context<'_, '_>, proof: &mut Proof, wait: Duration) {
 }
 
 /// The throughput drop (the steady load's rate falls out of the window) and slow commands
-/// (once the window is quiet enough for them to raise the average). Both are undone by load.
+/// (once the window is quiet enough for them to raise the average), together: slow commands
+/// are too few to lift the rate. Both are undone by load.
 async fn drop_and_slow(
     a: &Context<'_, '_>,
     throughput: Option<&Setting>,
     latency: Option<&Setting>,
     steps: &Steps<'_, '_>,
 ) -> Vec<Proof> {
-    let mut proofs = Vec::new();
-    if let Some(setting) = throughput {
+    let falling = async {
+        let setting = throughput?;
         a.say(&format!(
             "alerts: stopping the steady load; RedisLowThroughput fires once it has left the {} \
              window.",
-            spelled(RATE_WINDOW)
+            spelled(a.live.site.timing.window())
         ));
         steps.doing(setting.kind.name());
         let site = a.live.site;
@@ -418,19 +451,22 @@ async fn drop_and_slow(
             ..Proof::default()
         };
         delivered(a, &mut proof, watch.before).await;
-        proofs.push(proof);
         steps.done("");
-    }
-    if let Some(setting) = latency {
+        Some(proof)
+    };
+    let slowing = async {
+        let setting = latency?;
         a.say(
             "alerts: inducing RedisHighLatency with slow commands, once the window is quiet \
              enough for them to lift its average.",
         );
         steps.doing(setting.kind.name());
-        proofs.push(slow(a, setting).await);
+        let proof = slow(a, setting).await;
         steps.done("");
-    }
-    proofs
+        Some(proof)
+    };
+    let (fell, slowed) = tokio::join!(falling, slowing);
+    fell.into_iter().chain(slowed).collect()
 }
 
 /// Slow commands, once the commands in the window are few enough for them to lift the
@@ -502,7 +538,7 @@ async fn slow(a: &Context<'_, '_>, setting: &Setting) -> Proof {
             "it did not fire within {} of slow commands; the {} window held {seen} \
              (threshold {threshold_ms} ms)",
             spelled(timeout),
-            spelled(RATE_WINDOW)
+            spelled(a.live.site.timing.window())
         ));
     }
     proof
@@ -522,7 +558,7 @@ async fn quiet_enough(a: &Context<'_, '_>, threshold: f64, each: f64) -> Result<
         }
         if Instant::now() > deadline {
             return Err(Error::TooBusy {
-                window: spelled(RATE_WINDOW),
+                window: spelled(a.live.site.timing.window()),
                 commands: n,
             });
         }
@@ -535,7 +571,7 @@ async fn quiet_enough(a: &Context<'_, '_>, threshold: f64, each: f64) -> Result<
 async fn window_load(a: &Context<'_, '_>) -> Result<(f64, f64)> {
     let site = a.live.site;
     let selector = format!("{{job=\"redis\",target=\"{}\"}}", site.target);
-    let window = spelled(RATE_WINDOW);
+    let window = spelled(site.timing.window());
     let commands = format!("increase(redis_commands_processed_total{selector}[{window}])");
     let busy = format!("sum(increase(redis_commands_duration_seconds_total{selector}[{window}]))");
     let n = prometheus::value(site, &commands).await?;

@@ -167,8 +167,9 @@ pub(crate) async fn rejected_connections(live: &Live<'_>, journal: &Journal) -> 
     Ok(rejected)
 }
 
-/// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered so that a
-/// few held connections cross the threshold with room left for the exporter's scrape.
+/// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered so that
+/// held connections cross the threshold with room left for the exporter's scrape and the
+/// connections of the alerts induced meanwhile.
 pub(crate) async fn many_connections(
     live: &Live<'_>,
     journal: &Journal,
@@ -176,7 +177,7 @@ pub(crate) async fn many_connections(
 ) -> Result<(Held, Change)> {
     let mut probe = live.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
-    let room = 3.0;
+    let room = 8.0;
     let share = threshold_percent / 100.0;
     let maxclients = ((room / (1.0 - share)).floor() as u64 + 2).max(connected + 6);
     let change = config_set(live, journal, "maxclients", &maxclients.to_string()).await?;

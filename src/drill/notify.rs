@@ -230,7 +230,8 @@ pub(crate) async fn slack_notifications(site: &Site) -> Option<Counts> {
 /// held the alert in a new group, `group_interval` in one already there: the caller keeps the
 /// alert's cause until then, for an alert that resolved before its group was sent is rightly
 /// never sent, and a notification of another group in the meantime would be taken for it.
-/// Attribution is by time all the same.
+/// Attribution is by time and count: a notification after `before`, at or after the flush, that
+/// no other alert of the drill counted (see [`super::claims::Claims`]).
 pub(crate) async fn delivery(
     site: &Site,
     alert: &str,
@@ -267,7 +268,7 @@ pub(crate) async fn delivery(
     let within = timing.sent_within();
     let more = async || {
         let (now, _) = slack_notifications(site).await?;
-        (now > sent && held_at.elapsed() >= flushed).then_some(now)
+        (now > sent && held_at.elapsed() >= flushed && site.claims.claim(now)).then_some(now)
     };
     let Some((now, _)) = poll(within, every, more).await else {
         let why = format!(

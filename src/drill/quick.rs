@@ -1,10 +1,12 @@
-//! `--quick`: the drill does not wait out each alert's `for`. Prometheus gets a drill-only rule
-//! file — the rendered alerts, `for: 0s` where the drill induces them, the label
-//! `drill="quick"`, and expressions that watch the drill's target only (a quick drill must not
-//! page about another server of the fleet) — in its own volume, at the path the rendered
-//! `prometheus.yml` lists for it (`/prometheus/drill/*.yml`), and reloads; afterwards the file
-//! is emptied, Prometheus reloads again, and its rules API must show only the rendered rules,
-//! each with its rendered `for`.
+//! `--quick`: the drill does not wait out each alert's `for`, nor its rate window. Prometheus
+//! gets a drill-only rule file — the rendered alerts, `for: 0s` and every range divided by the
+//! timing's scale where the drill induces them (the 5-minute window becomes four scrapes; a
+//! promtool test of the catalogue's scenarios on both proves that the copies fire where the
+//! rules do, see the tests), the label `drill="quick"`, and expressions that watch the drill's
+//! target only (a quick drill must not page about another server of the fleet) — in its own
+//! volume, at the path the rendered `prometheus.yml` lists for it (`/prometheus/drill/*.yml`),
+//! and reloads; afterwards the file is emptied, Prometheus reloads again, and its rules API
+//! must show only the rendered rules, each with its rendered `for`.
 
 use std::time::Duration;
 
@@ -36,10 +38,15 @@ const CATALOGUE_GROUP: &str = "redis";
 
 /// The drill's rule file for the rendered rules file `rendered`: every rule of the catalogue,
 /// labelled as the drill's, its expression narrowed to the drill's `target`, with `for: 0s`
-/// where the drill induces the alert (the others keep their `for`: the drill's load must not
-/// fire, in seconds, alerts it never proves).
+/// and its ranges divided by `scale` where the drill induces the alert (the others keep their
+/// `for` and windows: the drill's load must not fire, in seconds, alerts it never proves).
 /// `extra`: groups after them (the SLO drill's shortened copies).
-pub(crate) fn rules_with(rendered: &str, target: &str, extra: Vec<Value>) -> Result<String> {
+pub(crate) fn rules_with(
+    rendered: &str,
+    target: &str,
+    scale: f64,
+    extra: Vec<Value>,
+) -> Result<String> {
     let mut file: Value = crate::yaml::from_str(rendered).map_err(Error::QuickRules)?;
     let groups = file["groups"]
         .as_array_mut()
@@ -50,11 +57,12 @@ pub(crate) fn rules_with(rendered: &str, target: &str, extra: Vec<Value>) -> Res
         group["name"] = Value::from(format!("stackgen-drill-quick-{name}"));
         for rule in group["rules"].as_array_mut().into_iter().flatten() {
             let alert = rule["alert"].as_str().unwrap_or_default().to_string();
-            let expr = rule["expr"].as_str().unwrap_or_default();
-            rule["expr"] = Value::from(only_target(expr, subject(&alert)?, target)?);
+            let mut expr = rule["expr"].as_str().unwrap_or_default().to_string();
             if kind(&alert).is_ok_and(super::order::induced) {
                 rule["for"] = Value::from("0s");
+                expr = shortened(&expr, scale)?;
             }
+            rule["expr"] = Value::from(only_target(&expr, subject(&alert)?, target)?);
             rule["labels"][LABEL.0] = Value::from(LABEL.1);
         }
     }
@@ -141,6 +149,24 @@ fn only_target(expr: &str, subject: Subject, target: &str) -> Result<String> {
         )));
     }
     Ok(text)
+}
+
+/// `range` divided by `scale`, in whole seconds, at least one (Prometheus refuses a zero range).
+pub(super) fn scaled(range: Duration, scale: f64) -> Duration {
+    Duration::from_secs_f64((range.as_secs_f64() / scale).round().max(1.0))
+}
+
+/// `expr` with the range of every range vector divided by `scale`. A subquery's range and step
+/// stay: they say how far back the alert looks (RedisLowThroughput's busy hour), not how long a
+/// rate averages.
+fn shortened(expr: &str, scale: f64) -> Result<String> {
+    let mut parsed = parse(expr)?;
+    each_selector(&mut parsed, &mut |_, range| {
+        if let Some(range) = range {
+            *range = scaled(*range, scale);
+        }
+    });
+    Ok(parsed.to_string())
 }
 
 pub(super) fn parse(expr: &str) -> Result<Expr> {
@@ -272,7 +298,8 @@ pub(crate) async fn load(
     rendered: &str,
     extra: Vec<Value>,
 ) -> Result<()> {
-    install(docker, site, &rules_with(rendered, &site.target, extra)?).await?;
+    let text = rules_with(rendered, &site.target, site.timing.scale(), extra)?;
+    install(docker, site, &text).await?;
     let wanted = rendered_fors(rendered)?;
     let loaded = settled(site, |rules| {
         wanted.iter().all(|(name, s)| {
@@ -366,202 +393,4 @@ fn tar(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RENDERED: &str = r#"groups:
-  - name: redis
-    rules:
-      - alert: "RedisDown"
-        expr: "redis_up == 0"
-        for: "1m"
-        labels:
-          severity: "critical"
-      - alert: "RedisHighLatency"
-        expr: "x > 10"
-        for: "5m"
-        labels:
-          severity: "warning"
-"#;
-
-    #[test]
-    fn the_drill_rules_keep_expressions_and_drop_the_for() {
-        let rules: Value =
-            crate::yaml::from_str(&super::rules_with(RENDERED, "redis", Vec::new()).unwrap())
-                .unwrap();
-        let group = &rules["groups"][0];
-        assert_eq!(group["name"], "stackgen-drill-quick-redis");
-        assert_eq!(group["rules"][0]["expr"], "redis_up{target=\"redis\"} == 0");
-        assert_eq!(group["rules"][0]["for"], "0s");
-        assert_eq!(group["rules"][0]["labels"]["severity"], "critical");
-        assert_eq!(group["rules"][1]["labels"]["drill"], "quick");
-        assert_eq!(
-            rendered_fors(RENDERED).unwrap(),
-            [
-                ("RedisDown".into(), 60.0),
-                ("RedisHighLatency".into(), 300.0)
-            ]
-        );
-    }
-
-    /// The rendered rules of a stack with the managed Redis and two more targets, in one
-    /// replication group.
-    fn fleet_rules() -> String {
-        let mut text = String::from("[stack]\nname = \"t\"\n");
-        for name in ["fleet-01", "fleet-02"] {
-            text.push_str(&format!(
-                "[[targets]]\nname = \"{name}\"\naddress = \"redis://{name}:6379\"\n\
-                 labels = {{ replication_group = \"g1\" }}\n"
-            ));
-        }
-        let stack =
-            crate::model::resolve::tests::from_text(&text).unwrap_or_else(|e| panic!("{e:?}"));
-        let tree = crate::render::Renderer::builtin()
-            .unwrap()
-            .render(&stack)
-            .unwrap();
-        tree[super::RENDERED].clone()
-    }
-
-    use promql_parser::parser::LabelModifier;
-
-    /// Every selector of `expr`.
-    fn selectors(expr: &Expr) -> Vec<&promql_parser::parser::VectorSelector> {
-        match expr {
-            Expr::VectorSelector(selector) => vec![selector],
-            Expr::MatrixSelector(matrix) => vec![&matrix.vs],
-            Expr::Aggregate(a) => selectors(&a.expr),
-            Expr::Binary(b) => [selectors(&b.lhs), selectors(&b.rhs)].concat(),
-            Expr::Unary(u) => selectors(&u.expr),
-            Expr::Paren(p) => selectors(&p.expr),
-            Expr::Subquery(s) => selectors(&s.expr),
-            Expr::Call(c) => c.args.args.iter().flat_map(|a| selectors(a)).collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn value_of<'a>(
-        selector: &'a promql_parser::parser::VectorSelector,
-        label: &str,
-    ) -> Vec<&'a str> {
-        selector
-            .matchers
-            .matchers
-            .iter()
-            .filter(|m| m.name == label && m.op == MatchOp::Equal)
-            .map(|m| m.value.as_str())
-            .collect()
-    }
-
-    #[test]
-    fn the_quick_copies_of_a_fleet_stack_watch_the_drill_target_only() {
-        let rendered = fleet_rules();
-        let copies: Value =
-            crate::yaml::from_str(&rules_with(&rendered, "redis", Vec::new()).unwrap()).unwrap();
-        let copies: Vec<&Value> = copies["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|g| g["rules"].as_array().unwrap())
-            .collect();
-        assert_eq!(copies.len(), rendered_fors(&rendered).unwrap().len());
-        let mut seen = Vec::new();
-        for copy in copies {
-            let alert = copy["alert"].as_str().unwrap();
-            let expr = parse(copy["expr"].as_str().unwrap()).unwrap();
-            let subject = subject(alert).unwrap();
-            seen.push(subject);
-            match subject {
-                Subject::Redis | Subject::Command | Subject::Sentinel => {
-                    for selector in selectors(&expr) {
-                        let targets = value_of(selector, TARGET_LABEL);
-                        assert_eq!(targets, ["redis"], "{alert}: {selector}");
-                    }
-                }
-                // The stack's own jobs: series about no target of the fleet.
-                Subject::Job(_) => {
-                    for selector in selectors(&expr) {
-                        let jobs = value_of(selector, "job");
-                        assert!(
-                            !jobs.is_empty() && !jobs.contains(&"redis"),
-                            "{alert}: {expr}"
-                        );
-                    }
-                }
-                Subject::Group
-                | Subject::SentinelGroup(_)
-                | Subject::Cluster
-                | Subject::ClusterNode => {
-                    let Expr::Binary(and) = &expr else {
-                        panic!("{alert}: {expr}")
-                    };
-                    let on = and.modifier.as_ref().and_then(|m| m.matching.as_ref());
-                    let Some(LabelModifier::Include(on)) = on else {
-                        panic!("{alert}: {expr}")
-                    };
-                    assert_eq!(on.labels, [GROUP_LABEL], "{alert}: {expr}");
-                    let Expr::VectorSelector(target) = &*and.rhs else {
-                        panic!("{alert}: {expr}")
-                    };
-                    assert_eq!(value_of(target, TARGET_LABEL), ["redis"], "{alert}: {expr}");
-                }
-            }
-        }
-        for subject in [Subject::Redis, Subject::Group] {
-            assert!(seen.contains(&subject), "{subject:?}");
-        }
-        assert!(seen.iter().any(|s| matches!(s, Subject::Job(_))));
-    }
-
-    /// Prometheus' own checker reads the drill's rule file.
-    #[test]
-    fn promtool_accepts_the_quick_copies() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("quick.yml");
-        std::fs::write(
-            &path,
-            rules_with(&fleet_rules(), "fleet-01", Vec::new()).unwrap(),
-        )
-        .unwrap();
-        let checked = std::process::Command::new("promtool")
-            .args(["check", "rules"])
-            .arg(&path)
-            .output()
-            .expect("promtool runs (apt-get install prometheus)");
-        assert!(checked.status.success(), "{checked:?}");
-    }
-
-    #[test]
-    fn the_target_name_is_escaped_for_promql() {
-        let name = "we\"ird\\name\n";
-        let text = only_target("rate(redis_x[5m]) > 1", Subject::Redis, name).unwrap();
-        let expr = parse(&text).unwrap();
-        let all = selectors(&expr);
-        assert_eq!(value_of(all[0], TARGET_LABEL), [name], "{text}");
-        let text = only_target("count(redis_up)", Subject::Group, name).unwrap();
-        assert!(parse(&text).is_ok(), "{text}");
-        let or = only_target("redis_up{a=\"1\" or b=\"2\"}", Subject::Redis, "r").unwrap();
-        assert_eq!(
-            or,
-            "redis_up{a=\"1\", target=\"r\" or b=\"2\", target=\"r\"}"
-        );
-    }
-
-    #[test]
-    fn the_archive_is_one_tar_stream_that_tar_reads() {
-        let archive = tar(&[("drill/", None), ("drill/quick.yml", Some(b"groups: []\n"))]);
-        assert_eq!(archive.len() % 512, 0);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.tar");
-        std::fs::write(&path, &archive).unwrap();
-        let listed = std::process::Command::new("tar")
-            .args(["-tvf"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(listed.status.success(), "{listed:?}");
-        let text = String::from_utf8_lossy(&listed.stdout);
-        assert!(text.contains("drill/quick.yml"), "{text}");
-        assert!(text.contains("-rw-r--r--"), "{text}");
-    }
-}
+mod tests;

@@ -14,7 +14,7 @@ use super::timeline::Recorder;
 use super::timing::spelled;
 use super::undo::{Change, Journal, Live};
 use super::{DrillOptions, Error, Result, Scenario, failover, induce, load, pressure, quick};
-use super::{safety, slo, throughput};
+use super::{route, safety, slo, throughput};
 use crate::alerts::AlertKind;
 use crate::model::Stack;
 use crate::model::raw::Appendfsync;
@@ -124,12 +124,23 @@ impl Underway<'_, '_, '_> {
             self.journal.record(Change::QuickRules);
             let extra = match drill.scenarios.contains(&Scenario::Slo) {
                 true => {
-                    let (slo, scale) = (slo::chosen(drill.stack)?, slo::scale(drill.stack));
+                    let (slo, scale) = (slo::chosen(drill.stack)?, live.site.timing.scale());
                     slo::copies(live.rendered_rules, slo, scale, &live.site.target)?
                 }
                 false => Vec::new(),
             };
             quick::load(live.docker, live.site, live.rendered_rules, extra).await?;
+            if let Some(drilled) = route::drilled(live.site)? {
+                drill.say(
+                    "Adding the drill's Alertmanager route: its copies are sent at once, and \
+                     their changes every 5s.",
+                );
+                self.journal.record(Change::DrillRoute {
+                    path: drilled.path.clone(),
+                    original: drilled.original.clone(),
+                });
+                route::add(live.site, &drilled).await?;
+            }
         }
         for &scenario in drill.scenarios {
             let loads = spelled(options.duration);
@@ -212,7 +223,7 @@ impl Underway<'_, '_, '_> {
                 ScenarioReport::Failover(failover.await?)
             }
             Scenario::Slo => {
-                let (slo, scale) = (slo::chosen(stack)?, slo::scale(stack));
+                let (slo, scale) = (slo::chosen(stack)?, site.timing.scale());
                 ScenarioReport::Slo(slo::run(live, &self.journal, slo, scale).await?)
             }
             Scenario::Alerts => {

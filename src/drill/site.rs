@@ -5,7 +5,7 @@
 
 use super::error::{Error, Result};
 use super::timing::Timing;
-use crate::docker::spec::StackSpec;
+use crate::docker::spec::{ContainerSpec, StackSpec};
 use crate::model::Stack;
 use crate::model::stack::REDIS_PASSWORD;
 
@@ -81,6 +81,11 @@ pub(crate) struct Site {
     pub(crate) target: String,
     /// Whether Alertmanager sends to Slack.
     pub(crate) slack: bool,
+    /// The Slack notifications the drill's alerts counted as delivered.
+    pub(crate) claims: super::claims::Claims,
+    /// Alertmanager's configuration file on this machine (bind-mounted into its container),
+    /// where `--quick` adds the drill's route for the drill's length.
+    pub(crate) alertmanager_config: Option<std::path::PathBuf>,
 }
 
 impl Site {
@@ -148,8 +153,23 @@ impl Site {
             timing: Timing::new(stack, quick),
             target,
             slack: stack.alertmanager.service.enabled && stack.alertmanager.slack.is_some(),
+            claims: Default::default(),
+            alertmanager_config: container("alertmanager").and_then(config_file),
         })
     }
+}
+
+/// The file on this machine a container's `--config.file` names, through its config binds.
+fn config_file(container: &ContainerSpec) -> Option<std::path::PathBuf> {
+    let mut args = container.cmd.iter().flatten();
+    let file = args.find_map(|arg| arg.strip_prefix("--config.file="))?;
+    container.config_binds.iter().find_map(|bind| {
+        let inside = std::path::Path::new(file).strip_prefix(&bind.target).ok()?;
+        Some(match inside.as_os_str().is_empty() {
+            true => bind.source.clone(),
+            false => bind.source.join(inside),
+        })
+    })
 }
 
 impl Site {
@@ -174,14 +194,20 @@ impl Site {
 pub(crate) mod tests {
     use super::*;
 
-    /// The dev stack of `text`, and its container specification as `up` reads it.
-    pub(crate) fn rendered(text: &str, dir: &std::path::Path) -> (Stack, StackSpec) {
+    /// The dev stack of `text`, and the files it renders.
+    pub(crate) fn stack_and_tree(text: &str) -> (Stack, crate::render::Tree) {
         let stack =
             crate::model::resolve::tests::from_text(text).unwrap_or_else(|e| panic!("{e:?}"));
         let tree = crate::render::Renderer::builtin()
             .unwrap()
             .render(&stack)
             .unwrap();
+        (stack, tree)
+    }
+
+    /// The dev stack of `text`, and its container specification as `up` reads it.
+    pub(crate) fn rendered(text: &str, dir: &std::path::Path) -> (Stack, StackSpec) {
+        let (stack, tree) = stack_and_tree(text);
         let spec = StackSpec::from_compose(&tree["compose.yaml"], dir).unwrap();
         (stack, spec)
     }
@@ -221,6 +247,11 @@ pub(crate) mod tests {
         assert_eq!(site.addresses.redis_password.is_some(), stack.redis.auth);
         assert_eq!(site.target, "redis");
         assert!(site.timing.quick());
+        // Alertmanager's configuration, as its container reads it from the generated folder.
+        assert_eq!(
+            site.alertmanager_config,
+            Some(dir.path().join("alertmanager/alertmanager.yml"))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `slo`: burns an SLO's error budget on purpose until its page alert fires and reaches
 //! Slack, then undoes it. As `--quick` shortens `for`s, the drill shortens the SLO's windows:
-//! its rules are copied into the drill's rule file with every range divided by [`scale`] (the
-//! 5-minute window becomes four scrapes of the exporter, at least 20 s), their records and
+//! its rules are copied into the drill's rule file with every range divided by the timing's
+//! scale (the 5-minute window becomes four scrapes of the exporter, at least 20 s), records and
 //! alerts labelled as the drill's, reading the drill's target only. An availability SLO burns
 //! by downtime (Redis stopped, then started), an errors SLO by commands that fail (`INCR` of a
 //! key that holds no number). Nothing else of the stack changes, and the copies go when the
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::alerts::Proof;
 use super::load::PREFIX;
-use super::quick::{LABEL, TARGET_LABEL, each_selector, parse};
+use super::quick::{LABEL, TARGET_LABEL, each_selector, parse, scaled};
 use super::undo::{Journal, Live};
 use super::{Error, Result, Scenario, induce, notify};
 use crate::model::Stack;
@@ -55,13 +55,6 @@ pub(crate) fn chosen(stack: &Stack) -> Result<&Slo> {
     })
 }
 
-/// What the windows are divided by: the 5-minute window becomes four scrapes of the exporter,
-/// and at least 20 s.
-pub(crate) fn scale(stack: &Stack) -> f64 {
-    let shortest = (4.0 * stack.redis_exporter.scrape_interval.seconds()).max(20.0);
-    (300.0 / shortest).max(1.0)
-}
-
 /// The drill's copy of the rendered group of `slo`: its ranges divided by `scale`, its records
 /// and alerts labelled as the drill's and reading the drill's records only, its Redis series
 /// those of `target` (per target).
@@ -85,9 +78,7 @@ pub(crate) fn copies(rendered: &str, slo: &Slo, scale: f64, target: &str) -> Res
                 selector.matchers.matchers.push(only.clone());
             }
             if let Some(range) = range {
-                let seconds = (range.as_secs_f64() / scale).round().max(1.0);
-                // At least a second: Prometheus refuses a zero range.
-                *range = Duration::from_secs_f64(seconds);
+                *range = scaled(*range, scale);
             }
         });
         rule["expr"] = Value::from(expr.to_string());
@@ -202,7 +193,10 @@ mod tests {
     fn the_copy_reads_the_drill_target_and_records_over_shortened_windows() {
         let stack = crate::model::resolve::tests::from_text(STACK).unwrap();
         let slo = chosen(&stack).unwrap();
-        assert_eq!(scale(&stack), 15.0);
+        assert_eq!(
+            super::super::timing::Timing::new(&stack, true).scale(),
+            15.0
+        );
         let renderer = crate::render::Renderer::builtin().unwrap();
         let tree = renderer.render(&stack).unwrap();
         let rendered = &tree[super::super::quick::RENDERED];
@@ -224,7 +218,7 @@ mod tests {
             "{page}"
         );
         // The whole copy is loaded by promtool as a rule file.
-        let text = super::super::quick::rules_with(rendered, "redis", groups).unwrap();
+        let text = super::super::quick::rules_with(rendered, "redis", 15.0, groups).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("quick.yml");
         std::fs::write(&path, text).unwrap();

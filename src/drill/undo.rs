@@ -21,6 +21,11 @@ pub(crate) enum Change {
     Config { key: String, value: String },
     /// The drill's `for: 0s` rules are loaded in Prometheus.
     QuickRules,
+    /// Alertmanager runs with the drill's route: its file, and the file as it was.
+    DrillRoute {
+        path: std::path::PathBuf,
+        original: String,
+    },
 }
 
 impl Change {
@@ -34,9 +39,19 @@ impl Change {
                  its rendered `for` (seen in its rules API)"
                     .into()
             }
+            Change::DrillRoute { path, .. } => format!(
+                "removed the drill's Alertmanager route: {} is as it was, and Alertmanager runs \
+                 it (seen in its status API)",
+                path.display()
+            ),
         }
     }
 }
+
+/// What Redis answers a connection past `maxclients`.
+const FULL: &str = "max number of clients reached";
+/// How long a connection turned away for that asks again.
+const FULL_RETRY: Duration = Duration::from_secs(1);
 
 /// The running stack as the drill acts on it (and undoing needs it): the engine, a client of
 /// the managed Redis, where everything answers, and the rendered rules to restore.
@@ -49,26 +64,60 @@ pub(crate) struct Live<'a> {
 }
 
 impl Live<'_> {
-    /// A connection to the managed Redis.
+    /// A connection to the managed Redis. Turned away because `maxclients` is reached (an
+    /// alert induced beside this one lowered it for a moment), it asks again, for a second.
     pub(crate) async fn connection(&self) -> Result<redis::aio::MultiplexedConnection> {
-        self.client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(Error::redis("Redis"))
+        let started = Instant::now();
+        loop {
+            match self.client.get_multiplexed_async_connection().await {
+                Err(e) if e.to_string().contains(FULL) && started.elapsed() < FULL_RETRY => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                answer => return answer.map_err(Error::redis("Redis")),
+            }
+        }
     }
 }
 
 /// The changes not undone yet, oldest first, and what undoing did so far. Cloned handles
-/// share one journal.
+/// share one journal; a [`Journal::scope`] shares it too, and knows its own changes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Journal {
     changes: Rc<RefCell<Vec<Change>>>,
     restored: Rc<RefCell<Vec<String>>>,
+    /// A scope's own changes not undone yet; `None` for the drill's whole journal.
+    own: Option<Rc<RefCell<Vec<Change>>>>,
 }
 
 impl Journal {
     pub(crate) fn record(&self, change: Change) {
+        if let Some(own) = &self.own {
+            own.borrow_mut().push(change.clone());
+        }
         self.changes.borrow_mut().push(change);
+    }
+
+    /// A handle on this journal that also knows which changes were recorded through it, for
+    /// an alert induced beside others: [`Journal::undo_own`] undoes those only.
+    pub(crate) fn scope(&self) -> Journal {
+        Journal {
+            own: Some(Rc::default()),
+            ..self.clone()
+        }
+    }
+
+    /// Undoes the changes recorded through this scope and still recorded, newest first.
+    pub(crate) async fn undo_own(&self, live: &Live<'_>) -> Vec<Result<String>> {
+        let mut lines = Vec::new();
+        let last = || {
+            self.own
+                .as_ref()
+                .and_then(|own| own.borrow().last().cloned())
+        };
+        while let Some(change) = last() {
+            lines.push(self.undo_line(live, change).await);
+        }
+        lines
     }
 
     pub(crate) fn pending(&self) -> Vec<Change> {
@@ -95,9 +144,12 @@ impl Journal {
 
     /// Forgets `change` without undoing it: something else did.
     pub(crate) fn forget(&self, change: &Change) {
-        let mut changes = self.changes.borrow_mut();
-        if let Some(at) = changes.iter().rposition(|c| c == change) {
-            changes.remove(at);
+        let lists = std::iter::once(&self.changes).chain(&self.own);
+        for list in lists {
+            let mut changes = list.borrow_mut();
+            if let Some(at) = changes.iter().rposition(|c| c == change) {
+                changes.remove(at);
+            }
         }
     }
 
@@ -110,19 +162,23 @@ impl Journal {
     pub(crate) async fn undo_since(&self, live: &Live<'_>, mark: usize) -> Vec<Result<String>> {
         let mut lines = Vec::new();
         while let Some(change) = self.pending().get(mark..).and_then(|c| c.last().cloned()) {
-            let line = match self.undo(live, &change).await {
-                Ok(()) => Ok(change.restoring()),
-                Err(error) => {
-                    self.forget(&change);
-                    Err(Error::Undo {
-                        restoring: change.restoring(),
-                        error: Box::new(error),
-                    })
-                }
-            };
-            lines.push(line);
+            lines.push(self.undo_line(live, change).await);
         }
         lines
+    }
+
+    /// Undoes `change`, which is forgotten even when undoing it fails: a line, or why.
+    async fn undo_line(&self, live: &Live<'_>, change: Change) -> Result<String> {
+        match self.undo(live, &change).await {
+            Ok(()) => Ok(change.restoring()),
+            Err(error) => {
+                self.forget(&change);
+                Err(Error::Undo {
+                    restoring: change.restoring(),
+                    error: Box::new(error),
+                })
+            }
+        }
     }
 }
 
@@ -153,6 +209,9 @@ async fn apply(live: &Live<'_>, change: &Change) -> Result<()> {
         Change::QuickRules => super::quick::restore(live.docker, live.site, live.rendered_rules)
             .await
             .map(|_| ()),
+        Change::DrillRoute { path, original } => {
+            super::route::restore(live.site, path, original).await
+        }
     }
 }
 

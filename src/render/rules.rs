@@ -22,6 +22,8 @@ use crate::model::units::Duration;
 use crate::render::kubernetes::{WATCHED_BY_OPERATOR, operator};
 use subjects::subjects;
 
+#[cfg(test)]
+pub(crate) mod replay;
 mod subjects;
 
 /// One alerting rule, ready for the rules file.

@@ -195,6 +195,8 @@ fn every_scenario(test: &str, policy: &str) -> Value {
     let survivors = count_survivors(port, stop.clone());
     let chart = stack.project.path().join("drill.svg");
     let firing_before = firing(&stack);
+    let alertmanager_yml = "generated/dev/alertmanager/alertmanager.yml";
+    let alertmanager_before = stack.project.read(alertmanager_yml);
     let run = stack.run(&[
         "drill",
         "--quick",
@@ -332,6 +334,17 @@ fn every_scenario(test: &str, policy: &str) -> Value {
         run.stderr.contains("restored: removed the drill's rules"),
         "{run}"
     );
+    // Alertmanager's file is back byte for byte, and Alertmanager runs it: no drill route.
+    assert_eq!(stack.project.read(alertmanager_yml), alertmanager_before);
+    assert!(
+        run.stderr
+            .contains("restored: removed the drill's Alertmanager route"),
+        "{run}"
+    );
+    let status = http_get(stack.ports[3], "/api/v2/status").unwrap();
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let running = status["config"]["original"].as_str().unwrap();
+    assert!(!running.contains("drill"), "{running}");
 
     // 4. Recovery agrees with the test's own count of the keys in the restarted Redis: every
     //    survivor, and at most the batch in flight at the kill (applied, never acknowledged).
@@ -409,6 +422,8 @@ fn ctrl_c_while_redis_is_stopped_starts_it_again_and_removes_the_drill_keys() {
     let port = stack.ports[0];
     redis_cli(port, Some(PASSWORD), &["set", "user:key", "kept"]);
     redis_cli(port, Some(PASSWORD), &["set", "stackgen:drill:left", "x"]);
+    let alertmanager_yml = "generated/dev/alertmanager/alertmanager.yml";
+    let alertmanager_before = stack.project.read(alertmanager_yml);
     let container = format!("{}-redis", stack.name);
     let running = || {
         docker(&["inspect", "-f", "{{.State.Running}}", &container])
@@ -456,6 +471,12 @@ fn ctrl_c_while_redis_is_stopped_starts_it_again_and_removes_the_drill_keys() {
         stderr.contains("restored: removed the drill's rules"),
         "{stderr}"
     );
+    // The drill's Alertmanager route was in the file while Redis was down, and is gone.
+    assert!(
+        stderr.contains("restored: removed the drill's Alertmanager route"),
+        "{stderr}"
+    );
+    assert_eq!(stack.project.read(alertmanager_yml), alertmanager_before);
     // When the command has exited, Redis runs again, with the user's key and no drill key.
     assert_eq!(running(), "true");
     assert_eq!(redis_cli(port, Some(PASSWORD), &["ping"]), "PONG");

@@ -122,8 +122,10 @@ impl Drop for Removed {
 
 /// A fleet stack: the e2e stack with `count` targets, their secrets and routes.
 fn fleet_stack(test: &str, count: usize, extra: &str) -> Stack {
+    // A minute: the test starts its 20 targets one by one after `up`, which takes longer than
+    // 30 s on a busy machine (the tests run side by side).
     let alerts = format!(
-        "\n[alerts.redis_down]\nfor = \"30s\"\n{extra}{}",
+        "\n[alerts.redis_down]\nfor = \"60s\"\n{extra}{}",
         targets_toml(count)
     );
     let mut stack = Stack::new(test, &alerts);

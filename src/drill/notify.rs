@@ -48,6 +48,21 @@ async fn active(site: &Site) -> Result<Active> {
     Ok(states)
 }
 
+/// The rendered rules' alerts firing now about the drill's target, by name (not the drill's
+/// copies, whatever the mode).
+pub(crate) async fn rendered_firing(site: &Site) -> Result<Vec<String>> {
+    let answer = prometheus::alerts(site).await?;
+    let alerts = answer["data"]["alerts"].as_array().into_iter().flatten();
+    let mut names: Vec<String> = alerts
+        .filter(|a| a["state"] == "firing" && a["labels"][quick::LABEL.0].is_null())
+        .filter(|a| a["labels"][quick::TARGET_LABEL] == site.target.as_str())
+        .filter_map(|a| a["labels"]["alertname"].as_str().map(String::from))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// Whether an alert's labels are the drill's copy (under `--quick`) or the rendered rule's.
 fn ours(site: &Site, labels: &Value) -> bool {
     (labels[quick::LABEL.0] == quick::LABEL.1) == site.timing.quick()

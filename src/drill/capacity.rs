@@ -3,8 +3,6 @@
 //! Prometheus) against Redis' own `INFO`, and waits for `RedisMemoryPressure` to become pending
 //! (firing once its `for` has passed, at once under `--quick`).
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::load::PREFIX;
@@ -14,8 +12,6 @@ use crate::alerts::AlertKind;
 
 /// The exporter's memory must agree with `INFO` within this share.
 const AGREEMENT: f64 = 0.05;
-/// How long a write near maxmemory may take to be answered.
-const SLOW_REPLY: Duration = Duration::from_secs(10);
 /// Percentage points past the threshold the fill goes.
 const MARGIN: f64 = 2.0;
 /// Values written per pipeline, and their size.
@@ -123,11 +119,7 @@ pub(crate) async fn run(
 pub(crate) async fn with_maxmemory(
     client: &redis::Client,
 ) -> Result<(redis::aio::MultiplexedConnection, f64)> {
-    // Writes at maxmemory wait for evictions and background frees: more than the crate's
-    // default half second.
-    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(SLOW_REPLY));
-    let mut connection = client
-        .get_multiplexed_async_connection_with_config(&config)
+    let mut connection = super::load::patient(client)
         .await
         .map_err(Error::redis("Redis"))?;
     let maxmemory = info_field(&mut connection, "memory", "maxmemory").await? as f64;

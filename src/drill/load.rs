@@ -172,8 +172,25 @@ pub(crate) async fn clean(client: &redis::Client) -> super::Result<u64> {
         .map_err(super::Error::redis("removing drill keys"))
 }
 
+/// How long the drill waits for a connection and a reply on its own connections: writes at
+/// `maxmemory` wait for evictions and background frees, and on a busy machine Redis may get no
+/// CPU for a while — far more than the crate's defaults (a second, half a second).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A connection that waits [`PATIENCE`] for it to open and for each reply.
+pub(crate) async fn patient(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(PATIENCE))
+        .set_response_timeout(Some(PATIENCE));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 async fn delete_all(client: &redis::Client) -> redis::RedisResult<u64> {
-    let mut connection = client.get_multiplexed_async_connection().await?;
+    let mut connection = patient(client).await?;
     let mut deleted = 0;
     loop {
         let keys: Vec<String> = {

@@ -165,9 +165,11 @@ fn config_file(container: &ContainerSpec) -> Option<std::path::PathBuf> {
     let file = args.find_map(|arg| arg.strip_prefix("--config.file="))?;
     container.config_binds.iter().find_map(|bind| {
         let inside = std::path::Path::new(file).strip_prefix(&bind.target).ok()?;
+        // `generated/dev/./alertmanager` as `generated/dev/alertmanager`.
+        let source: std::path::PathBuf = bind.source.components().collect();
         Some(match inside.as_os_str().is_empty() {
-            true => bind.source.clone(),
-            false => bind.source.join(inside),
+            true => source,
+            false => source.join(inside),
         })
     })
 }

@@ -64,12 +64,13 @@ pub(crate) struct Live<'a> {
 }
 
 impl Live<'_> {
-    /// A connection to the managed Redis. Turned away because `maxclients` is reached (an
-    /// alert induced beside this one lowered it for a moment), it asks again, for a second.
+    /// A connection to the managed Redis, patient with slow replies (see [`super::load::patient`]).
+    /// Turned away because `maxclients` is reached (an alert induced beside this one lowered it
+    /// for a moment), it asks again, for a second.
     pub(crate) async fn connection(&self) -> Result<redis::aio::MultiplexedConnection> {
         let started = Instant::now();
         loop {
-            match self.client.get_multiplexed_async_connection().await {
+            match super::load::patient(self.client).await {
                 Err(e) if e.to_string().contains(FULL) && started.elapsed() < FULL_RETRY => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }

@@ -386,6 +386,11 @@ async fn induce_and_undo(
                 *proof = Proof::listed(s.kind, "not induced: its service is off".into());
                 return Ok(());
             };
+            if s.kind == AlertKind::AlertmanagerDown {
+                // What the earlier alerts' resolution owes (sent at their group's next
+                // interval) goes out before Alertmanager stops: a restart forgets it.
+                tokio::time::sleep(site.timing.flushed_after(true)).await;
+            }
             let change = induce::stop(live, journal, container).await?;
             proof.how = format!("stopped {container}");
             if s.kind == AlertKind::AlertmanagerDown {

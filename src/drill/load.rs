@@ -64,7 +64,7 @@ pub(crate) async fn run(
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(shape.clients);
     for id in 0..shape.clients {
-        let connection = client.get_multiplexed_async_connection().await?;
+        let connection = patient(client).await?;
         let value = value.clone();
         tasks.push(tokio::spawn(one_client(
             connection, id, shape, value, start, duration,
@@ -147,7 +147,7 @@ async fn one_client(
 
 /// How many keys Redis holds that are not the drill's.
 pub(crate) async fn other_keys(client: &redis::Client) -> redis::RedisResult<u64> {
-    let mut connection = client.get_multiplexed_async_connection().await?;
+    let mut connection = patient(client).await?;
     let all: u64 = redis::cmd("DBSIZE").query_async(&mut connection).await?;
     let mut ours = 0u64;
     let mut iter: redis::AsyncIter<String> = connection.scan_options(drill_keys()).await?;

@@ -79,7 +79,7 @@ impl Drop for Stack {
 impl Stack {
     pub fn new(test: &str, alerts: &str) -> Self {
         let name = format!("sge2e-{test}-{}", std::process::id());
-        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let ports = free_ports::<4>();
         let [redis, exporter, prometheus, alertmanager] = ports;
         let stack = format!(
             r##"[stack]

@@ -40,13 +40,14 @@ fn for_this_machine(dir: &Path) {
         assert!(text.contains(from), "the starter no longer has {from:?}");
         text = text.replace(from, to);
     }
-    for port in ["6379", "9121", "9090", "9093", "3000"] {
+    let free = free_ports::<5>();
+    for (port, free) in ["6379", "9121", "9090", "9093", "3000"].iter().zip(free) {
         let line = format!("\nport = {port}\n");
         assert!(
             text.contains(&line),
             "the starter no longer publishes {port}"
         );
-        text = text.replace(&line, &format!("\nport = {}\n", free_port()));
+        text = text.replace(&line, &format!("\nport = {free}\n"));
     }
     std::fs::write(path, text).unwrap();
 }

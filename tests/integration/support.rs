@@ -251,6 +251,15 @@ pub fn redis_cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
 }
 
 /// A TCP port on loopback that nothing listens on now.
+/// `N` distinct free ports: each is held until all are found, so none is handed out twice (the
+/// system may give a port just let go again).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

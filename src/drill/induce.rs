@@ -167,9 +167,11 @@ pub(crate) async fn rejected_connections(live: &Live<'_>, journal: &Journal) -> 
     Ok(rejected)
 }
 
-/// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered so that
-/// held connections cross the threshold with room left for the exporter's scrape and the
-/// connections of the alerts induced meanwhile.
+/// Connected clients above `threshold_percent` of `maxclients`: `maxclients` lowered, and
+/// connections held until Redis counts clients midway between the threshold and full. The
+/// half left on each side is at least [`ROOM`] connections: the exporter's scrape and the
+/// alerts induced meanwhile connect and close while the alert is proven, and may neither be
+/// turned away nor take the count back under the threshold.
 pub(crate) async fn many_connections(
     live: &Live<'_>,
     journal: &Journal,
@@ -177,16 +179,20 @@ pub(crate) async fn many_connections(
 ) -> Result<(Held, Change)> {
     let mut probe = live.connection().await?;
     let connected = info_field(&mut probe, "clients", "connected_clients").await?;
-    let room = 8.0;
     let share = threshold_percent / 100.0;
-    let maxclients = ((room / (1.0 - share)).floor() as u64 + 2).max(connected + 6);
+    let half = (1.0 - share) / 2.0;
+    let maxclients = ((ROOM / half).ceil() as u64).max(connected + 2 * ROOM as u64);
+    let goal = (maxclients as f64 * (share + half)).ceil() as u64;
     let change = config_set(live, journal, "maxclients", &maxclients.to_string()).await?;
     let mut held = Vec::new();
-    while connected + (held.len() as u64) < maxclients - room as u64 {
+    while info_field(&mut probe, "clients", "connected_clients").await? < goal {
         held.push(live.connection().await?);
     }
     Ok((held, change))
 }
+
+/// Connections left free on each side of the held ones (see [`many_connections`]).
+const ROOM: f64 = 8.0;
 
 /// Commands that each run `ms` milliseconds (a Lua loop calibrated on this Redis, which calls
 /// no command: only the script counts), one after another for as long as it is polled: only an
